@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs everything chfleet needs to build, test and run its demo on Debian 12:
+# the build toolchain and libraries, the real components (ClickHouse 18.16, ZooKeeper,
+# dnsmasq, nftables) and the embedded ClickHouse 26.x engine (libchdb.so from npm).
+# Idempotent: does nothing that is already done. Run as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential g++ cmake ninja-build pkg-config make git curl ca-certificates
+  libcurl4-openssl-dev libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
+  libspdlog-dev libfmt-dev libc-ares-dev libssl-dev libzstd-dev liblz4-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libexpected-dev prometheus-cpp-dev
+  clickhouse-server clickhouse-client zookeeper default-jre-headless
+  dnsmasq-base nftables iproute2 procps bc
+)
+
+missing=()
+# npm: machines that already carry Node.js from elsewhere must not get Debian's npm (it conflicts).
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  # clickhouse-server's postinst may try to start a service; policy-rc.d keeps it from doing so.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Embedded ClickHouse 26.x engine for the modern-server tests: chDB's shared library from npm.
+CHDB_DIR=third_party/chdb
+if [ ! -f "$CHDB_DIR/libchdb.so" ]; then
+  echo "install-deps: fetching @chdb/lib-linux-x64-gnu"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent @chdb/lib-linux-x64-gnu >/dev/null && tar xzf ./*.tgz)
+  mkdir -p "$CHDB_DIR"
+  lib=$(find "$tmp/package" -name 'libchdb.so' | head -n 1)
+  [ -n "$lib" ] || { echo "install-deps: libchdb.so not found in the npm package" >&2; exit 1; }
+  cp "$lib" "$CHDB_DIR/libchdb.so"
+  hdr=$(find "$tmp/package" -name 'chdb.h' | head -n 1)
+  [ -z "$hdr" ] || cp "$hdr" "$CHDB_DIR/chdb.h"
+  rm -rf "$tmp"
+fi
+echo "install-deps: all present"

@@ -1,0 +1,255 @@
+#include "clickhouse/HttpConnection.h"
+
+#include <curl/curl.h>
+
+#include <cctype>
+#include <mutex>
+
+#include "clickhouse/ServerError.h"
+
+namespace chfleet::clickhouse {
+
+namespace {
+
+std::once_flag curl_init_flag;
+
+void initCurlOnce() {
+    std::call_once(curl_init_flag, [] {
+        CURLcode code = curl_global_init(CURL_GLOBAL_DEFAULT);
+        if (code != CURLE_OK) {
+            throw Exception(ErrorCode::Failed, "libcurl cannot be initialised: {}", curl_easy_strerror(code));
+        }
+    });
+}
+
+/// What one transfer collected besides the body.
+struct ResponseState {
+    std::string body;
+    std::string exception_code;  ///< X-ClickHouse-Exception-Code (also when sent as a trailer)
+    std::string exception_tag;   ///< X-ClickHouse-Exception-Tag (25.11+)
+};
+
+size_t onBody(char* data, size_t size, size_t count, void* user) {
+    static_cast<ResponseState*>(user)->body.append(data, size * count);
+    return size * count;
+}
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (size_t i = 0; i < a.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+size_t onHeader(char* data, size_t size, size_t count, void* user) {
+    auto* state = static_cast<ResponseState*>(user);
+    std::string_view line(data, size * count);
+    size_t colon = line.find(':');
+    if (colon != std::string_view::npos) {
+        std::string_view name = line.substr(0, colon);
+        std::string_view value = line.substr(colon + 1);
+        size_t begin = value.find_first_not_of(" \t");
+        size_t end = value.find_last_not_of(" \t\r\n");
+        value = begin == std::string_view::npos ? std::string_view{} : value.substr(begin, end - begin + 1);
+        if (equalsIgnoreCase(name, "X-ClickHouse-Exception-Code")) {
+            state->exception_code = value;
+        } else if (equalsIgnoreCase(name, "X-ClickHouse-Exception-Tag")) {
+            state->exception_tag = value;
+        }
+    }
+    return size * count;
+}
+
+/// Replaces every occurrence of `secret` in `text` (a server may echo the statement, and with it a password).
+std::string masked(std::string text, std::string_view secret) {
+    if (secret.size() < 4) {
+        return text;  // too short to tell apart from ordinary text; a real password is longer
+    }
+    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
+        text.replace(at, secret.size(), "******");
+    }
+    return text;
+}
+
+struct HeaderList {
+    curl_slist* list = nullptr;
+    ~HeaderList() { curl_slist_free_all(list); }
+    void add(const std::string& header) {
+        curl_slist* extended = curl_slist_append(list, header.c_str());
+        if (extended == nullptr) {
+            throw Exception(ErrorCode::Failed, "out of memory building HTTP headers");
+        }
+        list = extended;
+    }
+};
+
+}  // namespace
+
+std::string urlEncode(std::string_view text) {
+    constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        auto byte = static_cast<unsigned char>(c);
+        bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                          c == '.' || c == '_' || c == '~';
+        if (unreserved) {
+            out += c;
+        } else {
+            out += '%';
+            out += hex[byte >> 4];
+            out += hex[byte & 0x0F];
+        }
+    }
+    return out;
+}
+
+HttpRequest buildHttpRequest(const HttpEndpoint& endpoint, std::string_view sql, std::string_view data,
+                             const Settings& settings) {
+    HttpRequest request;
+    request.url = (endpoint.secure ? "https://" : "http://") + endpoint.describe() + "/";
+    std::string parameters;
+    auto add = [&](std::string_view name, std::string_view value) {
+        parameters += parameters.empty() ? '?' : '&';
+        parameters += urlEncode(name);
+        parameters += '=';
+        parameters += urlEncode(value);
+    };
+    bool has_wait = false;
+    for (const auto& [name, value] : settings) {
+        has_wait = has_wait || name == "wait_end_of_query";
+        add(name, value);
+    }
+    if (!has_wait) {
+        add("wait_end_of_query", "1");
+    }
+    if (data.empty()) {
+        request.body = sql;
+    } else {
+        // ClickHouse joins the `query` parameter and the body into one statement: "<query>\n<body>".
+        add("query", sql);
+        request.body = data;
+    }
+    request.url += parameters;
+    return request;
+}
+
+ErrorCode errorCodeForCurl(int curl_code) {
+    switch (static_cast<CURLcode>(curl_code)) {
+        case CURLE_OPERATION_TIMEDOUT: return ErrorCode::Timeout;
+        case CURLE_URL_MALFORMAT:
+        case CURLE_UNSUPPORTED_PROTOCOL:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_CRL_BADFILE: return ErrorCode::InvalidConfig;
+        default: return ErrorCode::ConnectionFailed;
+    }
+}
+
+HttpConnection::HttpConnection(HttpEndpoint endpoint) : endpoint_(std::move(endpoint)) {
+    initCurlOnce();
+    curl_ = curl_easy_init();
+    if (curl_ == nullptr) {
+        throw Exception(ErrorCode::Failed, "libcurl cannot create a handle for {}", endpoint_.describe());
+    }
+}
+
+HttpConnection::~HttpConnection() { curl_easy_cleanup(curl_); }
+
+std::string HttpConnection::execute(std::string_view sql, std::string_view data, const Settings& settings) {
+    const std::string where = endpoint_.describe();
+    const std::string& password = endpoint_.credentials.password;
+    HttpRequest request = buildHttpRequest(endpoint_, sql, data, settings);
+
+    // Reset clears the options of the previous statement but keeps the open connection and the DNS cache.
+    curl_easy_reset(curl_);
+    HeaderList headers;
+    headers.add("X-ClickHouse-User: " + endpoint_.credentials.user);
+    if (!password.empty()) {
+        headers.add("X-ClickHouse-Key: " + password);
+    }
+    headers.add("Content-Type: text/plain; charset=UTF-8");
+    headers.add("Expect:");  // no 100-continue round trip before large bodies
+
+    ResponseState response;
+    char curl_error[CURL_ERROR_SIZE] = {};
+    curl_easy_setopt(curl_, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(curl_, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers.list);
+    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, onBody);
+    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response);
+    curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, onHeader);
+    curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &response);
+    curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, curl_error);
+    curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl_, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(endpoint_.connect_timeout.count()));
+    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, static_cast<long>(endpoint_.total_timeout.count()));
+    if (endpoint_.secure) {
+        if (!endpoint_.ca_file.empty()) {
+            curl_easy_setopt(curl_, CURLOPT_CAINFO, endpoint_.ca_file.c_str());
+        }
+        curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYPEER, endpoint_.verify_tls ? 1L : 0L);
+        curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYHOST, endpoint_.verify_tls ? 2L : 0L);
+    }
+
+    CURLcode code = curl_easy_perform(curl_);
+    long status = 0;
+    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
+    // The options point into this frame; do not leave them dangling on the reused handle.
+    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, nullptr);
+    curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, nullptr);
+
+    auto rethrowMasked = [&](const ServerException& error) {
+        throw ServerException(error.serverCode(), masked(error.serverMessage(), password), where);
+    };
+
+    if (code != CURLE_OK) {
+        if (status == 200 && (code == CURLE_PARTIAL_FILE || code == CURLE_RECV_ERROR)) {
+            if (auto error = findStreamedException(response.body, response.exception_tag, response.exception_code,
+                                                   true, where)) {
+                rethrowMasked(*error);
+            }
+        }
+        std::string detail = curl_error[0] != '\0' ? curl_error : curl_easy_strerror(code);
+        ErrorCode kind = errorCodeForCurl(code);
+        if (kind == ErrorCode::Timeout) {
+            throw Exception(kind,
+                            "ClickHouse at {} did not answer in time ({}; connect timeout {} ms, total {} ms); the "
+                            "statement may still be running there",
+                            where, detail, endpoint_.connect_timeout.count(), endpoint_.total_timeout.count());
+        }
+        if (kind == ErrorCode::InvalidConfig) {
+            throw Exception(kind, "request to ClickHouse at {} cannot be made: {}; check the node's address, port "
+                                  "and CA file in the fleet file", where, detail);
+        }
+        throw Exception(kind, "cannot reach ClickHouse at {}: {}; check that the server runs and that the address "
+                              "and port in the fleet file are right", where, detail);
+    }
+    if (status != 200) {
+        if (auto error = errorFromHttpResponse(status, response.body, response.exception_code, where)) {
+            rethrowMasked(*error);
+        }
+        std::string excerpt = masked(response.body.substr(0, 512), password);
+        if (status == 502 || status == 503 || status == 504) {
+            throw Exception(ErrorCode::ConnectionFailed,
+                            "{} answered HTTP {} without a ClickHouse error (a proxy in between?): {}", where,
+                            status, excerpt);
+        }
+        throw Exception(ErrorCode::BadResponse, "{} answered HTTP {} without a ClickHouse error: {}", where, status,
+                        excerpt);
+    }
+    if (auto error =
+            findStreamedException(response.body, response.exception_tag, response.exception_code, false, where)) {
+        rethrowMasked(*error);
+    }
+    return std::move(response.body);
+}
+
+}  // namespace chfleet::clickhouse

@@ -1,0 +1,142 @@
+#include "clickhouse/Quoting.h"
+
+#include "common/Exception.h"
+
+namespace chfleet::clickhouse {
+
+namespace {
+
+constexpr char hex_digits[] = "0123456789ABCDEF";
+
+/// Appends `value` escaped for a literal delimited by `quote` (a string literal or a back-quoted identifier).
+void appendEscapedLiteral(std::string& out, std::string_view value, char quote) {
+    for (char c : value) {
+        auto byte = static_cast<unsigned char>(c);
+        switch (c) {
+            case '\\': out += "\\\\"; break;
+            case '\0': out += "\\0"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (c == quote) {
+                    out += '\\';
+                    out += c;
+                } else if (byte < 0x20 || byte == 0x7F) {
+                    out += "\\x";
+                    out += hex_digits[byte >> 4];
+                    out += hex_digits[byte & 0x0F];
+                } else {
+                    out += c;
+                }
+        }
+    }
+}
+
+std::string quoted(std::string_view value, char quote) {
+    std::string out;
+    out.reserve(value.size() + 2);
+    out += quote;
+    appendEscapedLiteral(out, value, quote);
+    out += quote;
+    return out;
+}
+
+int hexValue(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+}  // namespace
+
+std::string quoteString(std::string_view value) { return quoted(value, '\''); }
+
+std::string quoteIdentifier(std::string_view name) { return quoted(name, '`'); }
+
+std::string qualifiedName(std::string_view database, std::string_view table) {
+    if (database.empty()) {
+        return quoteIdentifier(table);
+    }
+    return quoteIdentifier(database) + "." + quoteIdentifier(table);
+}
+
+std::string escapeTsvField(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (char c : value) {
+        switch (c) {
+            case '\\': out += "\\\\"; break;
+            case '\'': out += "\\'"; break;
+            case '\t': out += "\\t"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\0': out += "\\0"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+std::string unescapeTsvField(std::string_view field) {
+    std::string out;
+    out.reserve(field.size());
+    for (size_t i = 0; i < field.size(); ++i) {
+        char c = field[i];
+        if (c != '\\') {
+            out += c;
+            continue;
+        }
+        if (i + 1 == field.size()) {
+            throw Exception(ErrorCode::BadResponse, "a TSV field of {} bytes ends with a lone backslash", field.size());
+        }
+        char next = field[++i];
+        switch (next) {
+            case 'a': out += '\a'; break;
+            case 'b': out += '\b'; break;
+            case 'e': out += '\x1B'; break;
+            case 'f': out += '\f'; break;
+            case 'n': out += '\n'; break;
+            case 'r': out += '\r'; break;
+            case 't': out += '\t'; break;
+            case 'v': out += '\v'; break;
+            case '0': out += '\0'; break;
+            case 'x': {
+                int high = i + 1 < field.size() ? hexValue(field[i + 1]) : -1;
+                int low = i + 2 < field.size() ? hexValue(field[i + 2]) : -1;
+                if (high < 0 || low < 0) {
+                    throw Exception(ErrorCode::BadResponse, "a TSV field has a \\x escape without two hex digits at byte {}",
+                                    i);
+                }
+                out += static_cast<char>(high * 16 + low);
+                i += 2;
+                break;
+            }
+            case '\\':
+            case '\'':
+            case '"':
+            case '`':
+            case '/':
+            case '=':
+            case ':': out += next; break;
+            default:
+                // Like ClickHouse: an unknown escape keeps its backslash ('100\%' stays '100\%' for LIKE).
+                out += '\\';
+                out += next;
+        }
+    }
+    return out;
+}
+
+}  // namespace chfleet::clickhouse

@@ -1,0 +1,126 @@
+#include "schema/SchemaApplier.h"
+
+#include <algorithm>
+#include <future>
+#include <set>
+
+#include "clickhouse/Quoting.h"
+#include "clickhouse/Result.h"
+#include "clickhouse/RetryPolicy.h"
+#include "common/Exception.h"
+#include "common/Log.h"
+#include "schema/SchemaPlan.h"
+#include "topology/NodeConnection.h"
+
+namespace chfleet::schema {
+
+namespace {
+
+std::set<std::string> existingTables(clickhouse::Connection& connection, const std::string& database) {
+    auto result = clickhouse::query(
+        connection, "SELECT name FROM system.tables WHERE database = " + clickhouse::quoteString(database));
+    std::set<std::string> names;
+    for (size_t row = 0; row < result.rowCount(); ++row) {
+        names.insert(result.getString(row, "name"));
+    }
+    return names;
+}
+
+NodeApplyReport applyOnNode(const topology::Fleet& fleet, const topology::Node& node,
+                            const std::vector<PlannedObject>& plan, bool dry_run) {
+    NodeApplyReport report;
+    report.node = node.name;
+    report.site = node.site;
+    std::set<std::string> existing;
+    std::unique_ptr<clickhouse::Connection> connection;
+    try {
+        connection = topology::connectTo(fleet, node);
+        existing = existingTables(*connection, fleet.schema.database);
+    } catch (const Exception& e) {
+        report.reachable = false;
+        report.failures.push_back(e.what());
+        if (dry_run) {
+            // Still show what would run on a node we cannot see.
+            report.statements.push_back(createDatabaseSql(fleet));
+            for (const auto& object : plan) {
+                report.created.push_back(object.shape.name);
+                report.statements.push_back(object.create_sql);
+            }
+        }
+        return report;
+    }
+    clickhouse::RetryPolicy retry;
+    auto run = [&](const std::string& sql) {
+        clickhouse::withRetry(retry, node.name, [&] { return connection->execute(sql); });
+    };
+    if (existing.empty()) {
+        if (dry_run) {
+            report.statements.push_back(createDatabaseSql(fleet));
+        } else {
+            try {
+                run(createDatabaseSql(fleet));
+            } catch (const Exception& e) {
+                report.failures.push_back(e.what());
+                return report;
+            }
+        }
+    }
+    for (const auto& object : plan) {
+        if (existing.count(object.shape.name) > 0) {
+            report.already.push_back(object.shape.name);
+            continue;
+        }
+        if (dry_run) {
+            report.created.push_back(object.shape.name);
+            report.statements.push_back(object.create_sql);
+            continue;
+        }
+        try {
+            run(object.create_sql);
+            report.created.push_back(object.shape.name);
+        } catch (const Exception& e) {
+            report.failures.push_back(object.shape.name + ": " + e.what());
+        }
+    }
+    return report;
+}
+
+}  // namespace
+
+std::vector<NodeApplyReport> applySchema(const topology::Fleet& fleet, const ApplyOptions& options) {
+    if (options.site && fleet.site(*options.site) == nullptr) {
+        throw Exception(ErrorCode::BadArguments, "no site named '{}' in {}", *options.site, fleet.source_path);
+    }
+    // Nodes work in parallel, but the replicas of one shard one after the other (waves by replica number):
+    // two replicas creating the same keeper path at the same instant is a race 18.16 does not always win.
+    std::vector<std::pair<const topology::Node*, std::shared_ptr<std::vector<PlannedObject>>>> targets;
+    int max_replica = 0;
+    for (const auto& site : fleet.sites) {
+        if (options.site && site.name != *options.site) {
+            continue;
+        }
+        auto plan = std::make_shared<std::vector<PlannedObject>>(planForSite(fleet, site));
+        for (const auto* node : site.nodes()) {
+            targets.emplace_back(node, plan);
+            max_replica = std::max(max_replica, node->replica);
+        }
+    }
+    std::vector<NodeApplyReport> reports(targets.size());
+    for (int wave = 1; wave <= max_replica; ++wave) {
+        std::vector<std::pair<size_t, std::future<NodeApplyReport>>> pending;
+        for (size_t i = 0; i < targets.size(); ++i) {
+            const auto& [node, plan] = targets[i];
+            if (node->replica == wave) {
+                pending.emplace_back(i, std::async(std::launch::async, [&fleet, node, plan, &options] {
+                                         return applyOnNode(fleet, *node, *plan, options.dry_run);
+                                     }));
+            }
+        }
+        for (auto& [index, future] : pending) {
+            reports[index] = future.get();
+        }
+    }
+    return reports;
+}
+
+}  // namespace chfleet::schema

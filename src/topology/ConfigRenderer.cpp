@@ -1,0 +1,302 @@
+#include "topology/ConfigRenderer.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "common/Exception.h"
+
+namespace chfleet::topology {
+
+namespace {
+
+constexpr std::string_view ddl_queue_path = "/clickhouse/task_queue/ddl";
+constexpr std::string_view generated_notice =
+    "Written by chfleet config render from the fleet file. Do not edit: change the fleet file and render again.";
+
+bool isXmlName(std::string_view name) {
+    if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) {
+        return false;
+    }
+    for (char c : name) {
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/// Writes indented XML one element at a time; every text value goes through xmlEscape.
+class XmlWriter {
+public:
+    XmlWriter() { out_ = "<?xml version=\"1.0\"?>\n"; }
+
+    void comment(std::string_view text) { out_ += fmt::format("<!-- {} -->\n", text); }
+
+    /// Opens <name attributes>; `name` must be a valid XML name (`what` says what it is, for the error).
+    void open(std::string_view name, std::string_view what, std::string_view attributes = {}) {
+        checkName(name, what);
+        indent();
+        out_ += fmt::format("<{}{}{}>\n", name, attributes.empty() ? "" : " ", attributes);
+        open_.emplace_back(name);
+    }
+
+    void close() {
+        std::string name = std::move(open_.back());
+        open_.pop_back();
+        indent();
+        out_ += fmt::format("</{}>\n", name);
+    }
+
+    void element(std::string_view name, std::string_view value, std::string_view what) {
+        checkName(name, what);
+        indent();
+        out_ += fmt::format("<{0}>{1}</{0}>\n", name, xmlEscape(value, what));
+    }
+
+    void element(std::string_view name, long long value) { element(name, std::to_string(value), name); }
+
+    std::string finish() {
+        while (!open_.empty()) {
+            close();
+        }
+        return std::move(out_);
+    }
+
+private:
+    static void checkName(std::string_view name, std::string_view what) {
+        if (!isXmlName(name)) {
+            throw Exception(ErrorCode::InvalidConfig,
+                            "{} '{}' cannot be written into a ClickHouse config: it must be an XML element name "
+                            "(letters, digits, '_', '-', '.', starting with a letter or '_')",
+                            what, name);
+        }
+    }
+
+    void indent() { out_.append(open_.size() * 4, ' '); }
+
+    std::string out_;
+    std::vector<std::string> open_;
+};
+
+const Site& siteOf(const Fleet& fleet, const Node& node) {
+    const Site* site = fleet.site(node.site);
+    if (site == nullptr || site->region(node.region) == nullptr) {
+        throw Exception(ErrorCode::InvalidConfig, "node {} names site '{}' region '{}', which the fleet does not have",
+                        node.name, node.site, node.region);
+    }
+    return *site;
+}
+
+void writeShard(XmlWriter& xml, const Fleet& fleet, const Region& region, int shard, const std::string& password) {
+    xml.open("shard", "shard");
+    xml.element("weight", region.weight(shard));
+    xml.element("internal_replication", "true", "internal_replication");
+    for (int replica = 1; replica <= region.replicas; ++replica) {
+        const Node* node = region.node(shard, replica);
+        if (node == nullptr) {
+            throw Exception(ErrorCode::InvalidConfig, "region {} has no node for shard {} replica {}", region.name,
+                            shard, replica);
+        }
+        xml.open("replica", "replica");
+        xml.element("host", node->host, "host of node " + node->name);
+        xml.element("port", node->tcp_port);
+        xml.element("user", fleet.credentials.user, "fleet user");
+        if (!password.empty()) {
+            xml.element("password", password, "the fleet password");
+        }
+        xml.close();
+    }
+    xml.close();
+}
+
+/// Writes `text` to `path` with mode 0600 through a temporary file renamed over it, so a reader never sees a
+/// half-written file and the password is never readable by others, not even for a moment.
+void writePrivateFile(const std::filesystem::path& path, const std::string& text) {
+    std::filesystem::path temporary = path;
+    temporary += ".tmp";
+    int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        throw Exception(ErrorCode::IoError, "cannot create {}: {}", temporary.string(), std::strerror(errno));
+    }
+    auto fail = [&](const char* action) {
+        int error = errno;
+        ::close(fd);
+        ::unlink(temporary.c_str());
+        throw Exception(ErrorCode::IoError, "cannot {} {}: {}", action, temporary.string(), std::strerror(error));
+    };
+    if (::fchmod(fd, 0600) != 0) {
+        fail("set mode 0600 on");
+    }
+    size_t written = 0;
+    while (written < text.size()) {
+        ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            fail("write");
+        }
+        written += static_cast<size_t>(n);
+    }
+    if (::fsync(fd) != 0) {
+        fail("sync");
+    }
+    if (::close(fd) != 0) {
+        int error = errno;
+        ::unlink(temporary.c_str());
+        throw Exception(ErrorCode::IoError, "cannot write {}: {}", temporary.string(), std::strerror(error));
+    }
+    if (::rename(temporary.c_str(), path.c_str()) != 0) {
+        int error = errno;
+        ::unlink(temporary.c_str());
+        throw Exception(ErrorCode::IoError, "cannot rename {} to {}: {}", temporary.string(), path.string(),
+                        std::strerror(error));
+    }
+}
+
+}  // namespace
+
+std::string xmlEscape(std::string_view text, std::string_view what) {
+    std::string result;
+    result.reserve(text.size());
+    for (char c : text) {
+        switch (c) {
+            case '&': result += "&amp;"; break;
+            case '<': result += "&lt;"; break;
+            case '>': result += "&gt;"; break;
+            case '"': result += "&quot;"; break;
+            case '\'': result += "&apos;"; break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+                    throw Exception(ErrorCode::InvalidConfig,
+                                    "{} contains a control character, which an XML config cannot hold", what);
+                }
+                result += c;
+        }
+    }
+    return result;
+}
+
+std::string sha256Hex(std::string_view text) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+        throw Exception(ErrorCode::Failed, "OpenSSL could not compute a SHA-256 digest");
+    }
+    std::string hex;
+    for (unsigned int i = 0; i < length; ++i) {
+        hex += fmt::format("{:02x}", digest[i]);
+    }
+    return hex;
+}
+
+std::string renderServerConfig(const Fleet& fleet, const Node& node, const std::string& password) {
+    const Site& site = siteOf(fleet, node);
+    const Region& region = *site.region(node.region);
+    XmlWriter xml;
+    xml.comment(generated_notice);
+    xml.open("yandex", "root");
+
+    xml.element("http_port", node.http_port);
+    xml.element("tcp_port", node.tcp_port);
+    xml.element("interserver_http_port", node.interserver_port);
+    xml.element("interserver_http_host", node.host, "host of node " + node.name);
+
+    xml.open("remote_servers", "remote_servers");
+    for (const auto& cluster_region : site.regions) {
+        xml.open(cluster_region.cluster, "cluster name", "replace=\"replace\"");
+        for (int shard = 1; shard <= cluster_region.shards; ++shard) {
+            writeShard(xml, fleet, cluster_region, shard, password);
+        }
+        xml.close();
+    }
+    xml.open(site.global_cluster, "global cluster name", "replace=\"replace\"");
+    for (const auto& cluster_region : site.regions) {
+        for (int shard = 1; shard <= cluster_region.shards; ++shard) {
+            writeShard(xml, fleet, cluster_region, shard, password);
+        }
+    }
+    xml.close();
+    xml.close();
+
+    xml.open("macros", "macros", "replace=\"replace\"");
+    xml.element("site", site.name, "site name");
+    xml.element("region", region.name, "region name");
+    xml.element("cluster", region.cluster, "cluster name");
+    xml.element("shard", node.shard);
+    xml.element("replica", node.name, "node name");
+    xml.close();
+
+    xml.open("zookeeper", "zookeeper", "replace=\"replace\"");
+    for (size_t i = 0; i < site.keepers.size(); ++i) {
+        xml.open("node", "node", fmt::format("index=\"{}\"", i + 1));
+        xml.element("host", site.keepers[i].host, "keeper host");
+        xml.element("port", site.keepers[i].port);
+        xml.close();
+    }
+    xml.element("session_timeout_ms", site.keeper_session_timeout_ms);
+    xml.close();
+
+    xml.open("distributed_ddl", "distributed_ddl");
+    xml.element("path", ddl_queue_path, "path");
+    xml.close();
+    return xml.finish();
+}
+
+std::string renderUsersConfig(const Fleet& fleet, const std::string& password) {
+    XmlWriter xml;
+    xml.comment(generated_notice);
+    xml.open("yandex", "root");
+    xml.open("users", "users");
+    xml.open(fleet.credentials.user, "fleet user name", "replace=\"replace\"");
+    if (password.empty()) {
+        xml.element("password", "", "password");
+    } else {
+        xml.element("password_sha256_hex", sha256Hex(password), "password_sha256_hex");
+    }
+    xml.open("networks", "networks");
+    xml.element("ip", "::/0", "ip");
+    xml.close();
+    xml.element("profile", "default", "profile");
+    xml.element("quota", "default", "quota");
+    return xml.finish();
+}
+
+std::string serverConfigPath(const Node& node) { return node.name + "/config.d/chfleet.xml"; }
+
+std::string usersConfigPath(const Node& node) { return node.name + "/users.d/chfleet.xml"; }
+
+std::vector<std::string> writeNodeConfig(const Fleet& fleet, const Node& node, const std::string& out_dir,
+                                         const std::string& password) {
+    std::vector<std::pair<std::filesystem::path, std::string>> files = {
+        {std::filesystem::path(out_dir) / serverConfigPath(node), renderServerConfig(fleet, node, password)},
+        {std::filesystem::path(out_dir) / usersConfigPath(node), renderUsersConfig(fleet, password)},
+    };
+    std::vector<std::string> written;
+    for (const auto& [path, text] : files) {
+        std::error_code error;
+        std::filesystem::create_directories(path.parent_path(), error);
+        if (error) {
+            throw Exception(ErrorCode::IoError, "cannot create directory {}: {}", path.parent_path().string(),
+                            error.message());
+        }
+        writePrivateFile(path, text);
+        written.push_back(path.string());
+    }
+    return written;
+}
+
+void renderFleet(const Fleet& fleet, const std::string& out_dir, const std::string& password) {
+    for (const Node* node : fleet.nodes()) {
+        writeNodeConfig(fleet, *node, out_dir, password);
+    }
+}
+
+}  // namespace chfleet::topology

@@ -1,0 +1,1406 @@
+// Reading, validating and writing fleet files (docs/fleet-file.md is the reference of the format).
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string_view>
+#include <tuple>
+
+#include "common/Exception.h"
+#include "topology/Fleet.h"
+
+namespace chfleet::topology {
+
+namespace {
+
+constexpr uint16_t default_http_port = 8123;
+constexpr uint16_t default_tcp_port = 9000;
+constexpr uint16_t default_interserver_port = 9009;
+constexpr uint16_t default_keeper_port = 2181;
+constexpr std::string_view derived_host = "127.0.0.1";
+constexpr int ports_per_node = 3;
+constexpr int max_shards_or_replicas = 1000;
+
+// ---- names --------------------------------------------------------------------------------------------------
+
+bool isAsciiAlnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+
+/// Database, table, column, cluster and alias names: usable unquoted in ClickHouse SQL and as XML elements.
+bool isSqlIdentifier(std::string_view s) {
+    if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) {
+        return false;
+    }
+    return std::all_of(s.begin(), s.end(), [](char c) { return isAsciiAlnum(c) || c == '_'; });
+}
+
+/// Region names (us-east-1): a macro value and a keeper path component.
+bool isRegionName(std::string_view s) {
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return isAsciiAlnum(c) || c == '_' || c == '.' || c == '-'; });
+}
+
+/// Fleet, site and node names: also directory names of rendered configs, so they start with a letter or digit.
+bool isObjectName(std::string_view s) { return !s.empty() && isAsciiAlnum(s[0]) && isRegionName(s); }
+
+/// The fleet user: an XML element name in users.d.
+bool isUserName(std::string_view s) {
+    return !s.empty() && (std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_') && isRegionName(s);
+}
+
+/// A host name, IPv4 or IPv6 address.
+bool isHostName(std::string_view s) {
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return isAsciiAlnum(c) || c == '.' || c == '-' || c == ':' || c == '_'; });
+}
+
+size_t editDistance(std::string_view a, std::string_view b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) {
+        row[j] = j;
+    }
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+/// The candidate closest to `word` when it is close enough to be a likely typo, else "".
+std::string closest(std::string_view word, const std::vector<std::string>& candidates) {
+    std::string best;
+    size_t best_distance = word.size() <= 3 ? 1 : 2;
+    for (const auto& candidate : candidates) {
+        size_t distance = editDistance(word, candidate);
+        if (distance <= best_distance && (best.empty() || distance < editDistance(word, best))) {
+            best = candidate;
+        }
+    }
+    return best;
+}
+
+std::string joinNames(const std::vector<std::string>& names) {
+    std::string result;
+    for (const auto& name : names) {
+        result += result.empty() ? name : ", " + name;
+    }
+    return result;
+}
+
+// ---- column references in expressions ------------------------------------------------------------------------
+
+/// Words that may stand bare in a key expression without being columns.
+bool isSqlKeyword(std::string_view word) {
+    static const std::set<std::string, std::less<>> keywords = {
+        "and",  "or",     "not",    "in",    "is",   "null",    "like",  "ilike",   "between", "interval",
+        "second", "minute", "hour", "day",   "week", "month",   "quarter", "year",  "as",      "case",
+        "when", "then",   "else",   "end",   "true", "false",   "asc",   "desc",    "cast",    "global"};
+    std::string lower(word);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return keywords.count(lower) > 0;
+}
+
+/// The names an expression uses as columns: bare identifiers that are not function names, keywords, or parts
+/// of a dotted name. String literals and numbers are skipped; `quoted` identifiers count as names.
+std::vector<std::string> columnReferences(std::string_view expression) {
+    std::vector<std::string> names;
+    size_t i = 0;
+    auto next_significant = [&](size_t from) {
+        while (from < expression.size() && std::isspace(static_cast<unsigned char>(expression[from]))) {
+            ++from;
+        }
+        return from < expression.size() ? expression[from] : '\0';
+    };
+    char previous = '\0';
+    while (i < expression.size()) {
+        char c = expression[i];
+        if (c == '\'' || c == '"') {
+            size_t end = i + 1;
+            while (end < expression.size() && expression[end] != c) {
+                end += expression[end] == '\\' ? 2 : 1;
+            }
+            i = end + 1;
+            previous = c;
+        } else if (c == '`') {
+            size_t end = expression.find('`', i + 1);
+            if (end == std::string_view::npos) {
+                break;
+            }
+            if (next_significant(end + 1) != '(' && previous != '.') {
+                names.emplace_back(expression.substr(i + 1, end - i - 1));
+            }
+            i = end + 1;
+            previous = '`';
+        } else if (std::isdigit(static_cast<unsigned char>(c))) {
+            while (i < expression.size() && (isAsciiAlnum(expression[i]) || expression[i] == '.')) {
+                ++i;
+            }
+            previous = '0';
+        } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+            size_t end = i;
+            while (end < expression.size() && (isAsciiAlnum(expression[end]) || expression[end] == '_')) {
+                ++end;
+            }
+            std::string_view word = expression.substr(i, end - i);
+            if (next_significant(end) != '(' && previous != '.' && !isSqlKeyword(word)) {
+                names.emplace_back(word);
+            }
+            i = end;
+            previous = 'a';
+        } else {
+            if (!std::isspace(static_cast<unsigned char>(c))) {
+                previous = c;
+            }
+            ++i;
+        }
+    }
+    return names;
+}
+
+bool isMergeTreeFamily(std::string_view engine_name) {
+    static const std::set<std::string, std::less<>> family = {
+        "MergeTree",           "ReplacingMergeTree",           "SummingMergeTree", "AggregatingMergeTree",
+        "CollapsingMergeTree", "VersionedCollapsingMergeTree", "GraphiteMergeTree"};
+    return family.count(engine_name) > 0;
+}
+
+// ---- problems and mappings -----------------------------------------------------------------------------------
+
+int lineOf(const YAML::Node& node) {
+    YAML::Mark mark = node.Mark();
+    return mark.is_null() ? 0 : mark.line + 1;
+}
+
+/// Collects the problems found in one file.
+class Problems {
+public:
+    explicit Problems(std::string file) : file_(std::move(file)) {}
+
+    void add(int line, std::string path, std::string message) {
+        problems_.push_back(FleetProblem{file_, line, std::move(path), std::move(message)});
+    }
+
+    bool empty() const { return problems_.empty(); }
+    size_t size() const { return problems_.size(); }
+
+    /// The problems in file order (a problem found by a cross-check goes where the thing it is about was written).
+    std::vector<FleetProblem> take() {
+        std::stable_sort(problems_.begin(), problems_.end(),
+                         [](const FleetProblem& a, const FleetProblem& b) { return a.line < b.line; });
+        return std::move(problems_);
+    }
+
+private:
+    std::string file_;
+    std::vector<FleetProblem> problems_;
+};
+
+std::string childPath(const std::string& parent, std::string_view key) {
+    return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+}
+
+std::string itemPath(const std::string& parent, size_t index) { return fmt::format("{}[{}]", parent, index); }
+
+/// One YAML mapping of the fleet file being read. Reports unknown and repeated keys when it is made, missing
+/// required fields and ill-typed values when they are read. Values that are wrong come back empty, so one
+/// mistake is reported once rather than again by every check that depends on it.
+class MapReader {
+public:
+    MapReader(const YAML::Node& node, std::string path, Problems& problems, std::vector<std::string> known)
+        : node_(node), path_(std::move(path)), problems_(problems), known_(std::move(known)) {
+        for (auto it = node.begin(); it != node.end(); ++it) {
+            std::string key = it->first.IsScalar() ? it->first.Scalar() : std::string();
+            if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
+                reportUnknown(key, it->first);
+                continue;
+            }
+            if (entries_.count(key) > 0) {
+                problems_.add(lineOf(it->first), childPath(path_, key),
+                              fmt::format("field given twice (first at line {})", topology::lineOf(entries_.at(key))));
+                continue;
+            }
+            entries_.emplace(key, it->second);
+        }
+    }
+
+    int line() const { return topology::lineOf(node_); }
+    const std::string& path() const { return path_; }
+    std::string path(std::string_view key) const { return childPath(path_, key); }
+    bool has(const std::string& key) const { return entries_.count(key) > 0; }
+
+    /// The value of `key`, or nullptr when absent (reported when `required`).
+    const YAML::Node* get(const std::string& key, bool required) const {
+        auto it = entries_.find(key);
+        if (it == entries_.end() || it->second.IsNull()) {
+            if (required) {
+                problems_.add(it == entries_.end() ? line() : topology::lineOf(it->second), path(key),
+                              it == entries_.end() ? "required field is missing" : "required field has no value");
+            }
+            return nullptr;
+        }
+        return &it->second;
+    }
+
+    int lineOf(const std::string& key) const {
+        auto it = entries_.find(key);
+        return it == entries_.end() ? line() : topology::lineOf(it->second);
+    }
+
+    std::optional<std::string> string(const std::string& key, bool required) const {
+        const YAML::Node* value = get(key, required);
+        if (value == nullptr) {
+            return std::nullopt;
+        }
+        if (!value->IsScalar()) {
+            problems_.add(topology::lineOf(*value), path(key), "expected a text value");
+            return std::nullopt;
+        }
+        if (value->Scalar().empty()) {
+            if (required) {
+                problems_.add(topology::lineOf(*value), path(key), "must not be empty");
+            }
+            return std::nullopt;
+        }
+        return value->Scalar();
+    }
+
+    /// A string that must satisfy `valid`; `rule` says what a valid one looks like.
+    std::optional<std::string> name(const std::string& key, bool required, bool (*valid)(std::string_view),
+                                    std::string_view rule) const {
+        auto value = string(key, required);
+        if (value && !valid(*value)) {
+            problems_.add(lineOf(key), path(key), fmt::format("'{}' is not a valid name: {}", *value, rule));
+            return std::nullopt;
+        }
+        return value;
+    }
+
+    std::optional<long long> integer(const std::string& key, bool required, long long min, long long max) const {
+        const YAML::Node* value = get(key, required);
+        if (value == nullptr) {
+            return std::nullopt;
+        }
+        return readInteger(*value, path(key), min, max);
+    }
+
+    std::optional<long long> readInteger(const YAML::Node& value, const std::string& value_path, long long min,
+                                         long long max) const {
+        long long result = 0;
+        if (!parseInteger(value, result)) {
+            problems_.add(topology::lineOf(value), value_path,
+                          fmt::format("expected a whole number, got '{}'", value.IsScalar() ? value.Scalar() : "a list or mapping"));
+            return std::nullopt;
+        }
+        if (result < min || result > max) {
+            problems_.add(topology::lineOf(value), value_path,
+                          fmt::format("{} is out of range ({}..{})", result, min, max));
+            return std::nullopt;
+        }
+        return result;
+    }
+
+    std::optional<uint16_t> port(const std::string& key, bool required) const {
+        auto value = integer(key, required, 1, 65535);
+        return value ? std::optional<uint16_t>(static_cast<uint16_t>(*value)) : std::nullopt;
+    }
+
+    /// The sequence under `key` (nullptr when absent or not a sequence, which is reported).
+    const YAML::Node* sequence(const std::string& key, bool required, bool allow_empty) const {
+        const YAML::Node* value = get(key, required);
+        if (value == nullptr) {
+            return nullptr;
+        }
+        if (!value->IsSequence()) {
+            problems_.add(topology::lineOf(*value), path(key), "expected a list");
+            return nullptr;
+        }
+        if (!allow_empty && value->size() == 0) {
+            problems_.add(topology::lineOf(*value), path(key), "must list at least one item");
+            return nullptr;
+        }
+        return value;
+    }
+
+    static bool parseInteger(const YAML::Node& value, long long& result) {
+        if (!value.IsScalar()) {
+            return false;
+        }
+        const std::string& text = value.Scalar();
+        auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), result);
+        return error == std::errc() && end == text.data() + text.size() && !text.empty();
+    }
+
+private:
+    void reportUnknown(const std::string& key, const YAML::Node& key_node) {
+        std::string suggestion = closest(key, known_);
+        if (!suggestion.empty()) {
+            problems_.add(topology::lineOf(key_node), path(key),
+                          fmt::format("unknown field; did you mean '{}'?", suggestion));
+        } else {
+            problems_.add(topology::lineOf(key_node), path(key),
+                          fmt::format("unknown field (fields here: {})", joinNames(known_)));
+        }
+    }
+
+    YAML::Node node_;
+    std::string path_;
+    Problems& problems_;
+    std::vector<std::string> known_;
+    std::map<std::string, YAML::Node> entries_;
+};
+
+constexpr std::string_view sql_identifier_rule = "letters, digits and _, not starting with a digit";
+constexpr std::string_view region_name_rule = "letters, digits, '_', '.' and '-'";
+constexpr std::string_view object_name_rule = "letters, digits, '_', '.' and '-', starting with a letter or digit";
+constexpr std::string_view user_name_rule = "letters, digits, '_', '.' and '-', starting with a letter or '_'";
+constexpr std::string_view host_rule = "a host name or an IP address";
+
+// ---- reading ---------------------------------------------------------------------------------------------------
+
+/// What the reader remembers about where things were written, beyond the marks the model keeps.
+struct NodeSource {
+    std::string path;  ///< sites[i].regions[j].nodes[k], or sites[i].regions[j] for derived nodes
+    int port_lines[ports_per_node] = {0, 0, 0};
+};
+
+struct RegionSource {
+    std::string path;
+    bool nodes_listed = false;
+    bool counts_valid = false;  ///< shards and replicas were read
+    std::string node_prefix;
+    std::vector<NodeSource> nodes;  ///< parallel to Region::nodes until they are sorted
+};
+
+struct SiteSource {
+    std::string path;
+    bool keepers_listed = false;
+    std::vector<std::string> keeper_paths;
+    std::vector<int> keeper_lines;
+    std::vector<RegionSource> regions;
+};
+
+/// Reads one fleet file into a Fleet, deriving what the file leaves out and checking everything it can.
+class FleetReader {
+public:
+    FleetReader(std::string file, const LoadOptions& options) : problems_(file), file_(std::move(file)), options_(options) {}
+
+    FleetCheck read(const std::string& text) {
+        YAML::Node root;
+        try {
+            root = YAML::Load(text);
+        } catch (const YAML::ParserException& e) {
+            problems_.add(e.mark.is_null() ? 0 : e.mark.line + 1, "", "malformed YAML: " + e.msg);
+            return finish();
+        }
+        if (!root.IsDefined() || root.IsNull()) {
+            problems_.add(1, "", "the file is empty; a fleet file starts with 'fleet: <name>'");
+            return finish();
+        }
+        if (!root.IsMap()) {
+            problems_.add(lineOf(root), "", "the top level must be a mapping (fleet:, sites:, schema:, ...)");
+            return finish();
+        }
+        fleet_.source_path = file_;
+        MapReader top(root, "", problems_, {"fleet", "base_port", "credentials", "sites", "schema"});
+        if (auto name = top.name("fleet", true, isObjectName, object_name_rule)) {
+            fleet_.name = *name;
+        }
+        if (auto base = top.port("base_port", false)) {
+            fleet_.base_port = *base;
+        }
+        base_port_line_ = top.lineOf("base_port");
+        if (options_.base_port) {
+            fleet_.base_port = *options_.base_port;
+        }
+        if (const YAML::Node* credentials = top.get("credentials", false)) {
+            readCredentials(*credentials, top.path("credentials"));
+        }
+        if (const YAML::Node* sites = top.sequence("sites", true, false)) {
+            for (size_t i = 0; i < sites->size(); ++i) {
+                readSite((*sites)[i], itemPath("sites", i));
+            }
+        }
+        if (const YAML::Node* schema = top.get("schema", true)) {
+            readSchema(*schema, "schema");
+        }
+        deriveKeepersAndNodes();
+        checkSites();
+        checkAddresses();
+        checkTableNames();
+        for (auto& site : fleet_.sites) {
+            for (auto& region : site.regions) {
+                std::stable_sort(region.nodes.begin(), region.nodes.end(), [](const Node& a, const Node& b) {
+                    return std::tie(a.shard, a.replica) < std::tie(b.shard, b.replica);
+                });
+            }
+        }
+        return finish();
+    }
+
+private:
+    FleetCheck finish() {
+        FleetCheck check;
+        check.problems = problems_.take();
+        if (check.problems.empty()) {
+            check.fleet = std::move(fleet_);
+        }
+        return check;
+    }
+
+    std::optional<MapReader> mapping(const YAML::Node& node, const std::string& path, std::vector<std::string> known) {
+        if (!node.IsMap()) {
+            problems_.add(lineOf(node), path, fmt::format("expected a mapping with fields {}", joinNames(known)));
+            return std::nullopt;
+        }
+        return std::make_optional<MapReader>(node, path, problems_, std::move(known));
+    }
+
+    SourceMark markOf(const YAML::Node& node) const { return SourceMark{file_, lineOf(node)}; }
+
+    void readCredentials(const YAML::Node& node, const std::string& path) {
+        auto map = mapping(node, path, {"user", "password_env", "password_file", "password"});
+        if (!map) {
+            return;
+        }
+        if (auto user = map->name("user", false, isUserName, user_name_rule)) {
+            fleet_.credentials.user = *user;
+        }
+        if (map->has("password")) {
+            problems_.add(map->lineOf("password"), map->path("password"),
+                          "an inline password is not allowed: fleet files are shared and committed; put the "
+                          "password in an environment variable (password_env: NAME) or a file readable only by "
+                          "its owner (password_file: PATH)");
+        }
+        auto env = map->name("password_env", false, isSqlIdentifier, "an environment variable name");
+        auto file = map->string("password_file", false);
+        if (env && file) {
+            problems_.add(map->lineOf("password_file"), map->path("password_file"),
+                          "give either password_env or password_file, not both");
+            return;
+        }
+        fleet_.credentials.password.env = env.value_or("");
+        fleet_.credentials.password.file = file.value_or("");
+    }
+
+    void readSite(const YAML::Node& node, const std::string& path) {
+        auto map = mapping(node, path, {"name", "global_cluster", "keepers", "keeper_session_timeout_ms", "regions"});
+        Site site;
+        SiteSource source;
+        source.path = path;
+        site.mark = markOf(node);
+        if (map) {
+            site.name = map->name("name", true, isObjectName, object_name_rule).value_or("");
+            site.global_cluster = map->name("global_cluster", true, isSqlIdentifier, sql_identifier_rule).value_or("");
+            if (auto timeout = map->integer("keeper_session_timeout_ms", false, 1000, 600000)) {
+                site.keeper_session_timeout_ms = static_cast<int>(*timeout);
+            }
+            if (const YAML::Node* keepers = map->sequence("keepers", false, false)) {
+                source.keepers_listed = true;
+                for (size_t i = 0; i < keepers->size(); ++i) {
+                    readKeeper((*keepers)[i], itemPath(map->path("keepers"), i), site, source);
+                }
+            } else if (map->has("keepers")) {
+                source.keepers_listed = true;  // reported as wrong; not derived either
+            }
+            if (const YAML::Node* regions = map->sequence("regions", true, false)) {
+                for (size_t i = 0; i < regions->size(); ++i) {
+                    readRegion((*regions)[i], itemPath(map->path("regions"), i), site, source);
+                }
+            }
+        }
+        fleet_.sites.push_back(std::move(site));
+        site_sources_.push_back(std::move(source));
+    }
+
+    void readKeeper(const YAML::Node& node, const std::string& path, Site& site, SiteSource& source) {
+        auto map = mapping(node, path, {"host", "port"});
+        if (!map) {
+            return;
+        }
+        Keeper keeper;
+        keeper.mark = markOf(node);
+        keeper.host = map->name("host", true, isHostName, host_rule).value_or("");
+        keeper.port = map->has("port") ? map->port("port", true).value_or(0) : default_keeper_port;
+        source.keeper_paths.push_back(path);
+        source.keeper_lines.push_back(map->lineOf("port"));
+        site.keepers.push_back(std::move(keeper));
+    }
+
+    void readRegion(const YAML::Node& node, const std::string& path, Site& site, SiteSource& site_source) {
+        auto map = mapping(node, path,
+                           {"name", "alias", "cluster", "shards", "replicas", "weights", "node_prefix", "nodes"});
+        Region region;
+        RegionSource source;
+        source.path = path;
+        region.mark = markOf(node);
+        if (map) {
+            region.name = map->name("name", true, isRegionName, region_name_rule).value_or("");
+            if (map->has("alias")) {
+                region.alias = map->name("alias", true, isSqlIdentifier, sql_identifier_rule).value_or("");
+            } else {
+                region.alias = region.name;
+                std::replace_if(region.alias.begin(), region.alias.end(), [](char c) { return c == '-' || c == '.'; }, '_');
+            }
+            region.cluster = map->name("cluster", true, isSqlIdentifier, sql_identifier_rule).value_or("");
+            auto shards = map->integer("shards", true, 1, max_shards_or_replicas);
+            auto replicas = map->integer("replicas", true, 1, max_shards_or_replicas);
+            region.shards = static_cast<int>(shards.value_or(0));
+            region.replicas = static_cast<int>(replicas.value_or(0));
+            source.counts_valid = shards && replicas;
+            readWeights(*map, region);
+            source.node_prefix = map->name("node_prefix", false, isObjectName, object_name_rule)
+                                     .value_or(site.name.empty() || region.alias.empty() ? "" : site.name + "-" + region.alias);
+            if (const YAML::Node* nodes = map->sequence("nodes", false, false)) {
+                source.nodes_listed = true;
+                for (size_t i = 0; i < nodes->size(); ++i) {
+                    readNode((*nodes)[i], itemPath(map->path("nodes"), i), site, region, source);
+                }
+                checkListedNodes(*map, region, source);
+            } else if (map->has("nodes")) {
+                source.nodes_listed = true;
+            }
+        }
+        site.regions.push_back(std::move(region));
+        site_source.regions.push_back(std::move(source));
+    }
+
+    void readWeights(const MapReader& map, Region& region) {
+        const YAML::Node* weights = map.sequence("weights", false, false);
+        if (weights == nullptr) {
+            return;
+        }
+        bool all_read = true;
+        long long total = 0;
+        for (size_t i = 0; i < weights->size(); ++i) {
+            auto weight = map.readInteger((*weights)[i], itemPath(map.path("weights"), i), 0, 1000000);
+            all_read = all_read && weight.has_value();
+            total += weight.value_or(0);
+            region.weights.push_back(static_cast<int>(weight.value_or(0)));
+        }
+        if (!all_read) {
+            region.weights.clear();
+            return;
+        }
+        if (region.shards > 0 && static_cast<int>(region.weights.size()) != region.shards) {
+            problems_.add(map.lineOf("weights"), map.path("weights"),
+                          fmt::format("{} weights given for {} shards; give one weight per shard", region.weights.size(),
+                                      region.shards));
+            region.weights.clear();
+        } else if (total == 0) {
+            problems_.add(map.lineOf("weights"), map.path("weights"),
+                          "every weight is 0: no shard would receive rows; give at least one shard a weight above 0");
+            region.weights.clear();
+        }
+    }
+
+    void readNode(const YAML::Node& node, const std::string& path, const Site& site, Region& region,
+                  RegionSource& source) {
+        auto map = mapping(node, path, {"name", "host", "http_port", "tcp_port", "interserver_port", "shard", "replica"});
+        if (!map) {
+            return;
+        }
+        Node result;
+        NodeSource node_source;
+        node_source.path = path;
+        result.mark = markOf(node);
+        result.site = site.name;
+        result.region = region.name;
+        auto shard = map->integer("shard", true, 1, max_shards_or_replicas);
+        auto replica = map->integer("replica", true, 1, max_shards_or_replicas);
+        if (shard && region.shards > 0 && *shard > region.shards) {
+            problems_.add(map->lineOf("shard"), map->path("shard"),
+                          fmt::format("shard {} is out of range: the region has {} shards (1..{})", *shard,
+                                      region.shards, region.shards));
+            shard.reset();
+        }
+        if (replica && region.replicas > 0 && *replica > region.replicas) {
+            problems_.add(map->lineOf("replica"), map->path("replica"),
+                          fmt::format("replica {} is out of range: the region has {} replicas per shard (1..{})",
+                                      *replica, region.replicas, region.replicas));
+            replica.reset();
+        }
+        result.shard = static_cast<int>(shard.value_or(0));
+        result.replica = static_cast<int>(replica.value_or(0));
+        if (map->has("name")) {
+            result.name = map->name("name", true, isObjectName, object_name_rule).value_or("");
+        } else if (shard && replica && !source.node_prefix.empty()) {
+            result.name = derivedNodeName(source.node_prefix, region, result.shard, result.replica);
+        }
+        result.host = map->name("host", true, isHostName, host_rule).value_or("");
+        const std::pair<const char*, uint16_t> port_fields[ports_per_node] = {
+            {"http_port", default_http_port}, {"tcp_port", default_tcp_port}, {"interserver_port", default_interserver_port}};
+        uint16_t* ports[ports_per_node] = {&result.http_port, &result.tcp_port, &result.interserver_port};
+        for (int p = 0; p < ports_per_node; ++p) {
+            const char* field = port_fields[p].first;
+            *ports[p] = map->has(field) ? map->port(field, true).value_or(0) : port_fields[p].second;
+            node_source.port_lines[p] = map->lineOf(field);
+        }
+        region.nodes.push_back(std::move(result));
+        source.nodes.push_back(std::move(node_source));
+    }
+
+    static std::string derivedNodeName(const std::string& prefix, const Region& region, int shard, int replica) {
+        return fmt::format("{}-{}", prefix, (shard - 1) * region.replicas + (replica - 1));
+    }
+
+    void checkListedNodes(const MapReader& map, const Region& region, const RegionSource& source) {
+        if (!source.counts_valid) {
+            return;
+        }
+        size_t expected = static_cast<size_t>(region.shards) * static_cast<size_t>(region.replicas);
+        if (region.nodes.size() != expected) {
+            problems_.add(map.lineOf("nodes"), map.path("nodes"),
+                          fmt::format("{} nodes listed; a region of {} shards x {} replicas needs exactly {}",
+                                      region.nodes.size(), region.shards, region.replicas, expected));
+        }
+        std::map<std::pair<int, int>, int> seen;
+        for (size_t i = 0; i < region.nodes.size(); ++i) {
+            const Node& node = region.nodes[i];
+            if (node.shard == 0 || node.replica == 0) {
+                continue;
+            }
+            auto [it, inserted] = seen.emplace(std::make_pair(node.shard, node.replica), node.mark.line);
+            if (!inserted) {
+                problems_.add(node.mark.line, source.nodes[i].path,
+                              fmt::format("shard {} replica {} is listed twice (first at line {})", node.shard,
+                                          node.replica, it->second));
+            }
+        }
+    }
+
+    // ---- schema ----
+
+    void readSchema(const YAML::Node& node, const std::string& path) {
+        auto map = mapping(node, path, {"database", "tables"});
+        if (!map) {
+            return;
+        }
+        fleet_.schema.database = map->name("database", true, isSqlIdentifier, sql_identifier_rule).value_or("");
+        if (const YAML::Node* tables = map->sequence("tables", false, true)) {
+            for (size_t i = 0; i < tables->size(); ++i) {
+                readTable((*tables)[i], itemPath(map->path("tables"), i));
+            }
+        }
+        checkTableReferences();
+    }
+
+    struct TableSource {
+        std::string path;
+        int from_line = 0;
+        std::string from_path;
+    };
+
+    void readTable(const YAML::Node& node, const std::string& path) {
+        auto map = mapping(node, path,
+                           {"name", "kind", "columns", "engine", "partition_by", "order_by", "region_key",
+                            "sharding_key", "retention", "from", "select"});
+        Table table;
+        TableSource source;
+        source.path = path;
+        table.mark = markOf(node);
+        if (!map) {
+            fleet_.schema.tables.push_back(std::move(table));
+            table_sources_.push_back(std::move(source));
+            return;
+        }
+        table.name = map->name("name", true, isSqlIdentifier, sql_identifier_rule).value_or("");
+        if (auto kind = map->string("kind", false)) {
+            if (*kind == "materialized_view") {
+                table.kind = TableKind::MaterializedView;
+            } else if (*kind != "table") {
+                problems_.add(map->lineOf("kind"), map->path("kind"),
+                              fmt::format("unknown kind '{}' (table or materialized_view)", *kind));
+            }
+        }
+        bool columns_read = readColumns(*map, table);
+        if (auto engine = map->string("engine", false)) {
+            table.engine = *engine;
+            std::string engine_name = engine->substr(0, engine->find('('));
+            while (!engine_name.empty() && std::isspace(static_cast<unsigned char>(engine_name.back()))) {
+                engine_name.pop_back();
+            }
+            if (engine_name.rfind("Replicated", 0) == 0 && isMergeTreeFamily(engine_name.substr(10))) {
+                problems_.add(map->lineOf("engine"), map->path("engine"),
+                              fmt::format("write '{}' without 'Replicated': chfleet makes every local table "
+                                          "replicated and chooses its keeper path",
+                                          engine_name));
+            } else if (!isMergeTreeFamily(engine_name)) {
+                problems_.add(map->lineOf("engine"), map->path("engine"),
+                              fmt::format("'{}' is not a MergeTree family engine (MergeTree, ReplacingMergeTree, "
+                                          "SummingMergeTree, AggregatingMergeTree, CollapsingMergeTree, "
+                                          "VersionedCollapsingMergeTree, GraphiteMergeTree)",
+                                          engine_name));
+            } else if (columns_read && engine->find('(') != std::string::npos) {
+                checkColumnReferences(*map, "engine", table, engine->substr(engine->find('(')));
+            }
+        }
+        table.partition_by = map->string("partition_by", false).value_or("");
+        table.order_by = map->string("order_by", true).value_or("");
+        // A materialized view may hold rows of no company (aggregates over all of them): no region_key then.
+        if (auto region_key = map->string("region_key", table.kind == TableKind::Table)) {
+            table.region_key = *region_key;
+            if (columns_read && table.column(*region_key) == nullptr) {
+                unknownColumn(*map, "region_key", table, *region_key);
+            }
+        }
+        if (auto sharding_key = map->string("sharding_key", false)) {
+            table.sharding_key = *sharding_key;
+        } else if (!table.region_key.empty()) {
+            table.sharding_key = "cityHash64(" + table.region_key + ")";
+        }
+        if (columns_read) {
+            checkColumnReferences(*map, "partition_by", table, table.partition_by);
+            checkColumnReferences(*map, "order_by", table, table.order_by);
+            if (map->has("sharding_key")) {
+                checkColumnReferences(*map, "sharding_key", table, table.sharding_key);
+            }
+        }
+        if (const YAML::Node* retention = map->get("retention", false)) {
+            readRetention(*retention, map->path("retention"), table, columns_read);
+        }
+        readViewFields(*map, table, source);
+        fleet_.schema.tables.push_back(std::move(table));
+        table_sources_.push_back(std::move(source));
+    }
+
+    bool readColumns(const MapReader& map, Table& table) {
+        const YAML::Node* columns = map.sequence("columns", true, false);
+        if (columns == nullptr) {
+            return false;
+        }
+        bool all_read = true;
+        std::map<std::string, int> seen;
+        for (size_t i = 0; i < columns->size(); ++i) {
+            const YAML::Node& item = (*columns)[i];
+            std::string path = itemPath(map.path("columns"), i);
+            auto column_map = mapping(item, path, {"name", "type", "default"});
+            if (!column_map) {
+                all_read = false;
+                continue;
+            }
+            Column column;
+            auto name = column_map->name("name", true, isSqlIdentifier, sql_identifier_rule);
+            auto type = column_map->string("type", true);
+            column.default_expression = column_map->string("default", false).value_or("");
+            if (!name || !type) {
+                all_read = false;
+                continue;
+            }
+            column.name = *name;
+            column.type = *type;
+            auto [it, inserted] = seen.emplace(column.name, lineOf(item));
+            if (!inserted) {
+                problems_.add(column_map->lineOf("name"), column_map->path("name"),
+                              fmt::format("duplicate column '{}' (first at line {})", column.name, it->second));
+                continue;
+            }
+            table.columns.push_back(std::move(column));
+        }
+        return all_read;
+    }
+
+    void unknownColumn(const MapReader& map, const std::string& field, const Table& table, const std::string& name) {
+        std::vector<std::string> names;
+        for (const auto& column : table.columns) {
+            names.push_back(column.name);
+        }
+        std::string suggestion = closest(name, names);
+        problems_.add(map.lineOf(field), map.path(field),
+                      suggestion.empty()
+                          ? fmt::format("unknown column '{}' (columns: {})", name, joinNames(names))
+                          : fmt::format("unknown column '{}'; did you mean '{}'?", name, suggestion));
+    }
+
+    void checkColumnReferences(const MapReader& map, const std::string& field, const Table& table,
+                               const std::string& expression) {
+        std::set<std::string> reported;
+        for (const auto& name : columnReferences(expression)) {
+            if (table.column(name) == nullptr && reported.insert(name).second) {
+                unknownColumn(map, field, table, name);
+            }
+        }
+    }
+
+    void readRetention(const YAML::Node& node, const std::string& path, Table& table, bool columns_read) {
+        auto map = mapping(node, path, {"column", "days", "regions"});
+        if (!map) {
+            return;
+        }
+        Retention retention;
+        auto column = map->string("column", true);
+        auto days = map->integer("days", true, 1, 100000);
+        if (column && columns_read) {
+            auto partition_columns = columnReferences(table.partition_by);
+            if (table.column(*column) == nullptr) {
+                unknownColumn(*map, "column", table, *column);
+            } else if (std::find(partition_columns.begin(), partition_columns.end(), *column) ==
+                       partition_columns.end()) {
+                // Retention drops whole partitions (18.16 has no TTL): a partition must expire all at once.
+                problems_.add(map->lineOf("column"), map->path("column"),
+                              fmt::format("partition_by ({}) does not use '{}': expired rows are dropped by whole "
+                                          "partitions, so partition by the retention column, e.g. toYYYYMM({})",
+                                          table.partition_by.empty() ? "none" : table.partition_by, *column,
+                                          *column));
+            }
+        }
+        retention.column = column.value_or("");
+        retention.days = static_cast<int>(days.value_or(0));
+        if (const YAML::Node* regions = map->get("regions", false)) {
+            if (!regions->IsMap()) {
+                problems_.add(lineOf(*regions), map->path("regions"), "expected a mapping of region name to days");
+            } else {
+                for (auto it = regions->begin(); it != regions->end(); ++it) {
+                    std::string region = it->first.IsScalar() ? it->first.Scalar() : "";
+                    std::string region_path = map->path("regions") + "." + region;
+                    auto region_days = map->readInteger(it->second, region_path, 1, 100000);
+                    if (retention.region_days.count(region) > 0) {
+                        problems_.add(lineOf(it->first), region_path, "region given twice");
+                    } else if (region_days) {
+                        retention.region_days[region] = static_cast<int>(*region_days);
+                        retention_regions_.push_back({region, lineOf(it->first), region_path});
+                    }
+                }
+            }
+        }
+        table.retention = std::move(retention);
+    }
+
+    void readViewFields(const MapReader& map, Table& table, TableSource& source) {
+        if (table.kind == TableKind::Table) {
+            for (const char* field : {"from", "select"}) {
+                if (map.has(field)) {
+                    problems_.add(map.lineOf(field), map.path(field),
+                                  "only a materialized view has this field (add 'kind: materialized_view')");
+                }
+            }
+            return;
+        }
+        table.from = map.string("from", true).value_or("");
+        source.from_line = map.lineOf("from");
+        source.from_path = map.path("from");
+        if (auto select = map.string("select", true)) {
+            table.select = *select;
+            if (select->find("{from}") == std::string::npos) {
+                problems_.add(map.lineOf("select"), map.path("select"),
+                              "the SELECT must read from '{from}' (it stands for the source's local table on each "
+                              "node)");
+            }
+        }
+    }
+
+    void checkTableReferences() {
+        std::map<std::string, int> seen;
+        auto& tables = fleet_.schema.tables;
+        for (size_t i = 0; i < tables.size(); ++i) {
+            const Table& table = tables[i];
+            if (!table.name.empty()) {
+                auto [it, inserted] = seen.emplace(table.name, table.mark.line);
+                if (!inserted) {
+                    problems_.add(table.mark.line, table_sources_[i].path + ".name",
+                                  fmt::format("duplicate table '{}' (first at line {})", table.name, it->second));
+                }
+            }
+            if (table.kind == TableKind::MaterializedView && !table.from.empty()) {
+                const Table* from = fleet_.schema.table(table.from);
+                if (from == nullptr) {
+                    std::vector<std::string> names;
+                    for (const auto& other : tables) {
+                        if (other.kind == TableKind::Table && !other.name.empty()) {
+                            names.push_back(other.name);
+                        }
+                    }
+                    std::string suggestion = closest(table.from, names);
+                    problems_.add(table_sources_[i].from_line, table_sources_[i].from_path,
+                                  suggestion.empty()
+                                      ? fmt::format("unknown table '{}' (tables: {})", table.from, joinNames(names))
+                                      : fmt::format("unknown table '{}'; did you mean '{}'?", table.from, suggestion));
+                } else if (from->kind != TableKind::Table) {
+                    problems_.add(table_sources_[i].from_line, table_sources_[i].from_path,
+                                  fmt::format("'{}' is a materialized view; a materialized view reads from a table",
+                                              table.from));
+                }
+            }
+        }
+    }
+
+    // ---- derivation and fleet-wide checks ----
+
+    /// Derived addresses: in site order, the site's keeper (one client port) when it lists none, then the
+    /// nodes of each region that lists none, three consecutive ports each (http, tcp, interserver), counting
+    /// from base_port; all on 127.0.0.1.
+    void deriveKeepersAndNodes() {
+        long long next_port = fleet_.base_port;
+        long long first_port = next_port;
+        for (size_t s = 0; s < fleet_.sites.size(); ++s) {
+            Site& site = fleet_.sites[s];
+            SiteSource& site_source = site_sources_[s];
+            if (!site_source.keepers_listed) {
+                if (fleet_.base_port == 0) {
+                    problems_.add(site.mark.line, site_source.path + ".keepers",
+                                  "no keepers are listed and there is no base_port to derive one from; list the "
+                                  "site's keepers or set base_port");
+                } else {
+                    Keeper keeper;
+                    keeper.host = derived_host;
+                    keeper.port = static_cast<uint16_t>(std::min(next_port, 65535LL));
+                    keeper.derived = true;
+                    keeper.mark = SourceMark{file_, 0};
+                    site.keepers.push_back(keeper);
+                    site_source.keeper_paths.push_back(site_source.path + ".keepers");
+                    site_source.keeper_lines.push_back(site.mark.line);
+                    next_port += 1;
+                }
+            }
+            for (size_t r = 0; r < site.regions.size(); ++r) {
+                Region& region = site.regions[r];
+                RegionSource& source = site_source.regions[r];
+                if (source.nodes_listed || !source.counts_valid) {
+                    continue;
+                }
+                if (fleet_.base_port == 0) {
+                    problems_.add(region.mark.line, source.path + ".nodes",
+                                  fmt::format("no nodes are listed and there is no base_port to derive them from; "
+                                              "list the region's {} nodes or set base_port",
+                                              region.shards * region.replicas));
+                    continue;
+                }
+                for (int shard = 1; shard <= region.shards; ++shard) {
+                    for (int replica = 1; replica <= region.replicas; ++replica) {
+                        Node node;
+                        node.name = source.node_prefix.empty() ? "" : derivedNodeName(source.node_prefix, region, shard, replica);
+                        node.site = site.name;
+                        node.region = region.name;
+                        node.shard = shard;
+                        node.replica = replica;
+                        node.host = derived_host;
+                        node.http_port = static_cast<uint16_t>(std::min(next_port, 65535LL));
+                        node.tcp_port = static_cast<uint16_t>(std::min(next_port + 1, 65535LL));
+                        node.interserver_port = static_cast<uint16_t>(std::min(next_port + 2, 65535LL));
+                        node.derived = true;
+                        node.mark = SourceMark{file_, 0};
+                        region.nodes.push_back(node);
+                        NodeSource node_source;
+                        node_source.path = source.path;
+                        std::fill(std::begin(node_source.port_lines), std::end(node_source.port_lines), region.mark.line);
+                        source.nodes.push_back(node_source);
+                        next_port += ports_per_node;
+                    }
+                }
+            }
+        }
+        if (next_port - 1 > 65535) {
+            problems_.add(base_port_line_, "base_port",
+                          fmt::format("derived ports run from {} to {}, past 65535; lower base_port{}", first_port,
+                                      next_port - 1, options_.base_port ? " (given as an option)" : ""));
+            derived_ports_valid_ = false;
+        }
+    }
+
+    void checkSites() {
+        std::map<std::string, int> site_names;
+        std::map<std::string, std::string> clusters;  // name -> where first defined
+        std::map<std::string, std::pair<int, std::string>> node_names;
+        auto add_cluster = [&](const std::string& cluster, int line, const std::string& path) {
+            if (cluster.empty()) {
+                return;
+            }
+            auto [it, inserted] = clusters.emplace(cluster, fmt::format("line {}", line));
+            if (!inserted) {
+                problems_.add(line, path, fmt::format("duplicate cluster name '{}' (first at {}); every region and "
+                                                      "every site's global cluster needs its own name",
+                                                      cluster, it->second));
+            }
+        };
+        for (size_t s = 0; s < fleet_.sites.size(); ++s) {
+            const Site& site = fleet_.sites[s];
+            const SiteSource& site_source = site_sources_[s];
+            if (!site.name.empty()) {
+                auto [it, inserted] = site_names.emplace(site.name, site.mark.line);
+                if (!inserted) {
+                    problems_.add(site.mark.line, site_source.path + ".name",
+                                  fmt::format("duplicate site name '{}' (first at line {})", site.name, it->second));
+                }
+            }
+            add_cluster(site.global_cluster, site.mark.line, site_source.path + ".global_cluster");
+            std::map<std::string, int> region_names;
+            std::map<std::string, int> aliases;
+            for (size_t r = 0; r < site.regions.size(); ++r) {
+                const Region& region = site.regions[r];
+                const RegionSource& source = site_source.regions[r];
+                if (!region.name.empty()) {
+                    auto [it, inserted] = region_names.emplace(region.name, region.mark.line);
+                    if (!inserted) {
+                        problems_.add(region.mark.line, source.path + ".name",
+                                      fmt::format("duplicate region name '{}' in site '{}' (first at line {})",
+                                                  region.name, site.name, it->second));
+                    }
+                }
+                if (!region.alias.empty()) {
+                    auto [it, inserted] = aliases.emplace(region.alias, region.mark.line);
+                    if (!inserted) {
+                        problems_.add(region.mark.line, source.path + ".alias",
+                                      fmt::format("duplicate alias '{}' in site '{}' (first at line {}); the alias "
+                                                  "names the region's tables",
+                                                  region.alias, site.name, it->second));
+                    }
+                }
+                add_cluster(region.cluster, region.mark.line, source.path + ".cluster");
+                for (size_t n = 0; n < region.nodes.size(); ++n) {
+                    const Node& node = region.nodes[n];
+                    int line = node.derived ? region.mark.line : node.mark.line;
+                    if (node.name.empty()) {
+                        continue;
+                    }
+                    auto [it, inserted] = node_names.emplace(node.name, std::make_pair(line, source.nodes[n].path));
+                    if (!inserted) {
+                        problems_.add(line, source.nodes[n].path + (node.derived ? ".node_prefix" : ".name"),
+                                      fmt::format("duplicate node name '{}'{} (first at line {}); node names are "
+                                                  "unique in the fleet",
+                                                  node.name, node.derived ? " (derived)" : "", it->second.first));
+                    }
+                }
+            }
+        }
+        checkMirroredRegions();
+    }
+
+    /// Every site has the regions of the first site, with the same aliases: a DR site mirrors the primary, and
+    /// a region's tables are named after its alias, so both sites' schemas have the same table names.
+    void checkMirroredRegions() {
+        if (fleet_.sites.size() < 2) {
+            return;
+        }
+        const Site& first = fleet_.sites.front();
+        for (size_t s = 1; s < fleet_.sites.size(); ++s) {
+            const Site& site = fleet_.sites[s];
+            std::vector<std::string> missing;
+            std::vector<std::string> extra;
+            for (const auto& region : first.regions) {
+                if (!region.name.empty() && site.region(region.name) == nullptr) {
+                    missing.push_back(region.name);
+                }
+            }
+            for (size_t r = 0; r < site.regions.size(); ++r) {
+                const Region& region = site.regions[r];
+                const Region* mirrored = first.region(region.name);
+                if (region.name.empty()) {
+                    continue;
+                }
+                if (mirrored == nullptr) {
+                    extra.push_back(region.name);
+                } else if (!region.alias.empty() && !mirrored->alias.empty() && region.alias != mirrored->alias) {
+                    problems_.add(region.mark.line, site_sources_[s].regions[r].path + ".alias",
+                                  fmt::format("alias '{}' differs from site '{}''s alias '{}' for region {}; the "
+                                              "alias names the region's tables, which are the same on every site",
+                                              region.alias, first.name, mirrored->alias, region.name));
+                }
+            }
+            if (!missing.empty() || !extra.empty()) {
+                std::string what;
+                if (!missing.empty()) {
+                    what += "missing " + joinNames(missing);
+                }
+                if (!extra.empty()) {
+                    what += std::string(what.empty() ? "" : "; ") + "not in site '" + first.name + "': " + joinNames(extra);
+                }
+                problems_.add(site.mark.line, site_sources_[s].path + ".regions",
+                              fmt::format("regions differ from site '{}' ({}); every site has the same regions, as a "
+                                          "DR site mirrors the primary",
+                                          first.name, what));
+            }
+        }
+    }
+
+    /// No two listening sockets of the fleet (keeper client ports, node http/tcp/interserver ports) share a
+    /// host:port.
+    void checkAddresses() {
+        if (!derived_ports_valid_) {
+            return;
+        }
+        struct User {
+            std::string what;
+            int line;
+        };
+        std::map<std::pair<std::string, uint16_t>, User> used;
+        auto claim = [&](const std::string& host, uint16_t port, const std::string& what, int line,
+                         const std::string& path) {
+            if (host.empty() || port == 0) {
+                return;
+            }
+            auto [it, inserted] = used.emplace(std::make_pair(host, port), User{what, line});
+            if (!inserted) {
+                problems_.add(line, path,
+                              fmt::format("{}:{} is already used by {} (line {})", host, port, it->second.what,
+                                          it->second.line));
+            }
+        };
+        static constexpr const char* port_names[ports_per_node] = {"http_port", "tcp_port", "interserver_port"};
+        for (size_t s = 0; s < fleet_.sites.size(); ++s) {
+            const Site& site = fleet_.sites[s];
+            const SiteSource& site_source = site_sources_[s];
+            for (size_t k = 0; k < site.keepers.size(); ++k) {
+                const Keeper& keeper = site.keepers[k];
+                claim(keeper.host, keeper.port, fmt::format("keeper {} of site '{}'", k + 1, site.name),
+                      site_source.keeper_lines[k], site_source.keeper_paths[k] + (keeper.derived ? "" : ".port"));
+            }
+            for (size_t r = 0; r < site.regions.size(); ++r) {
+                const Region& region = site.regions[r];
+                const RegionSource& source = site_source.regions[r];
+                for (size_t n = 0; n < region.nodes.size(); ++n) {
+                    const Node& node = region.nodes[n];
+                    const uint16_t ports[ports_per_node] = {node.http_port, node.tcp_port, node.interserver_port};
+                    for (int p = 0; p < ports_per_node; ++p) {
+                        claim(node.host, ports[p], fmt::format("the {} of node {}", port_names[p], node.name),
+                              source.nodes[n].port_lines[p],
+                              source.nodes[n].path + (node.derived ? "" : std::string(".") + port_names[p]));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Each logical table becomes <name>_local, <name>_distributed and <name>_<alias>_distributed per region:
+    /// no two of those may coincide.
+    void checkTableNames() {
+        std::set<std::string> aliases;
+        for (const auto& site : fleet_.sites) {
+            for (const auto& region : site.regions) {
+                if (!region.alias.empty()) {
+                    aliases.insert(region.alias);
+                }
+            }
+        }
+        std::map<std::string, std::string> objects;
+        const auto& tables = fleet_.schema.tables;
+        for (size_t i = 0; i < tables.size(); ++i) {
+            const Table& table = tables[i];
+            if (table.name.empty() || fleet_.schema.table(table.name) != &table) {
+                continue;
+            }
+            std::vector<std::string> names = {table.localName(), table.globalName()};
+            for (const auto& alias : aliases) {
+                names.push_back(table.name + "_" + alias + "_distributed");
+            }
+            for (const auto& object : names) {
+                auto [it, inserted] = objects.emplace(object, table.name);
+                if (!inserted) {
+                    problems_.add(table.mark.line, table_sources_[i].path + ".name",
+                                  fmt::format("table '{}' would create '{}', which table '{}' creates too; rename "
+                                              "one of them",
+                                              table.name, object, it->second));
+                    break;
+                }
+            }
+        }
+        std::set<std::string> region_names;
+        for (const auto& site : fleet_.sites) {
+            for (const auto& region : site.regions) {
+                region_names.insert(region.name);
+            }
+        }
+        for (const auto& reference : retention_regions_) {
+            if (region_names.count(reference.region) == 0) {
+                std::vector<std::string> known(region_names.begin(), region_names.end());
+                problems_.add(reference.line, reference.path,
+                              fmt::format("unknown region '{}' (regions: {})", reference.region, joinNames(known)));
+            }
+        }
+    }
+
+    struct RetentionRegion {
+        std::string region;
+        int line;
+        std::string path;
+    };
+
+    Problems problems_;
+    std::string file_;
+    LoadOptions options_;
+    Fleet fleet_;
+    int base_port_line_ = 1;
+    bool derived_ports_valid_ = true;
+    std::vector<SiteSource> site_sources_;
+    std::vector<TableSource> table_sources_;
+    std::vector<RetentionRegion> retention_regions_;
+};
+
+std::string readTextFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw Exception(ErrorCode::IoError, "cannot read fleet file {}: {}; check the path given with -f", path,
+                        std::strerror(errno));
+    }
+    std::ostringstream content;
+    content << in.rdbuf();
+    return content.str();
+}
+
+// ---- writing -------------------------------------------------------------------------------------------------
+
+void emitScalar(YAML::Emitter& out, const std::string& value) {
+    if (value.find('\n') != std::string::npos) {
+        out << YAML::Literal << value;
+    } else {
+        out << value;
+    }
+}
+
+}  // namespace
+
+FleetCheck checkFleetText(const std::string& yaml_text, const std::string& name_for_errors, const LoadOptions& options) {
+    FleetReader reader(name_for_errors, options);
+    return reader.read(yaml_text);
+}
+
+FleetCheck checkFleet(const std::string& path, const LoadOptions& options) {
+    FleetCheck check = checkFleetText(readTextFile(path), path, options);
+    if (check.fleet) {
+        std::string& password_file = check.fleet->credentials.password.file;
+        if (!password_file.empty() && std::filesystem::path(password_file).is_relative()) {
+            password_file = (std::filesystem::path(path).parent_path() / password_file).lexically_normal().string();
+        }
+    }
+    return check;
+}
+
+Fleet parseFleet(const std::string& yaml_text, const std::string& name_for_errors, const LoadOptions& options) {
+    FleetCheck check = checkFleetText(yaml_text, name_for_errors, options);
+    if (!check.valid()) {
+        throw Exception(ErrorCode::InvalidConfig, check.describeProblems());
+    }
+    return std::move(*check.fleet);
+}
+
+Fleet loadFleet(const std::string& path, const LoadOptions& options) {
+    FleetCheck check = checkFleet(path, options);
+    if (!check.valid()) {
+        throw Exception(ErrorCode::InvalidConfig, check.describeProblems());
+    }
+    return std::move(*check.fleet);
+}
+
+std::string dumpFleet(const Fleet& fleet) {
+    YAML::Emitter out;
+    out << YAML::Comment("Resolved fleet file written by chfleet: every node and keeper is listed explicitly.");
+    out << YAML::BeginMap;
+    out << YAML::Key << "fleet" << YAML::Value << fleet.name;
+    out << YAML::Key << "credentials" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "user" << YAML::Value << fleet.credentials.user;
+    if (!fleet.credentials.password.env.empty()) {
+        out << YAML::Key << "password_env" << YAML::Value << fleet.credentials.password.env;
+    }
+    if (!fleet.credentials.password.file.empty()) {
+        out << YAML::Key << "password_file" << YAML::Value << fleet.credentials.password.file;
+    }
+    out << YAML::EndMap;
+    out << YAML::Key << "sites" << YAML::Value << YAML::BeginSeq;
+    for (const auto& site : fleet.sites) {
+        out << YAML::BeginMap;
+        out << YAML::Key << "name" << YAML::Value << site.name;
+        out << YAML::Key << "global_cluster" << YAML::Value << site.global_cluster;
+        if (site.keeper_session_timeout_ms != Site::default_keeper_session_timeout_ms) {
+            out << YAML::Key << "keeper_session_timeout_ms" << YAML::Value << site.keeper_session_timeout_ms;
+        }
+        out << YAML::Key << "keepers" << YAML::Value << YAML::BeginSeq;
+        for (const auto& keeper : site.keepers) {
+            out << YAML::Flow << YAML::BeginMap << YAML::Key << "host" << YAML::Value << keeper.host << YAML::Key
+                << "port" << YAML::Value << keeper.port << YAML::EndMap;
+        }
+        out << YAML::EndSeq;
+        out << YAML::Key << "regions" << YAML::Value << YAML::BeginSeq;
+        for (const auto& region : site.regions) {
+            out << YAML::BeginMap;
+            out << YAML::Key << "name" << YAML::Value << region.name;
+            out << YAML::Key << "alias" << YAML::Value << region.alias;
+            out << YAML::Key << "cluster" << YAML::Value << region.cluster;
+            out << YAML::Key << "shards" << YAML::Value << region.shards;
+            out << YAML::Key << "replicas" << YAML::Value << region.replicas;
+            if (!region.weights.empty()) {
+                out << YAML::Key << "weights" << YAML::Value << YAML::Flow << region.weights;
+            }
+            out << YAML::Key << "nodes" << YAML::Value << YAML::BeginSeq;
+            for (const auto& node : region.nodes) {
+                out << YAML::Flow << YAML::BeginMap;
+                out << YAML::Key << "name" << YAML::Value << node.name;
+                out << YAML::Key << "host" << YAML::Value << node.host;
+                out << YAML::Key << "http_port" << YAML::Value << node.http_port;
+                out << YAML::Key << "tcp_port" << YAML::Value << node.tcp_port;
+                out << YAML::Key << "interserver_port" << YAML::Value << node.interserver_port;
+                out << YAML::Key << "shard" << YAML::Value << node.shard;
+                out << YAML::Key << "replica" << YAML::Value << node.replica;
+                out << YAML::EndMap;
+            }
+            out << YAML::EndSeq;
+            out << YAML::EndMap;
+        }
+        out << YAML::EndSeq;
+        out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+    out << YAML::Key << "schema" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "database" << YAML::Value << fleet.schema.database;
+    out << YAML::Key << "tables" << YAML::Value << YAML::BeginSeq;
+    for (const auto& table : fleet.schema.tables) {
+        out << YAML::BeginMap;
+        out << YAML::Key << "name" << YAML::Value << table.name;
+        if (table.kind == TableKind::MaterializedView) {
+            out << YAML::Key << "kind" << YAML::Value << "materialized_view";
+            out << YAML::Key << "from" << YAML::Value << table.from;
+        }
+        out << YAML::Key << "columns" << YAML::Value << YAML::BeginSeq;
+        for (const auto& column : table.columns) {
+            out << YAML::Flow << YAML::BeginMap;
+            out << YAML::Key << "name" << YAML::Value << column.name;
+            out << YAML::Key << "type" << YAML::Value << column.type;
+            if (!column.default_expression.empty()) {
+                out << YAML::Key << "default" << YAML::Value << column.default_expression;
+            }
+            out << YAML::EndMap;
+        }
+        out << YAML::EndSeq;
+        out << YAML::Key << "engine" << YAML::Value << table.engine;
+        if (!table.partition_by.empty()) {
+            out << YAML::Key << "partition_by" << YAML::Value << table.partition_by;
+        }
+        out << YAML::Key << "order_by" << YAML::Value << table.order_by;
+        out << YAML::Key << "region_key" << YAML::Value << table.region_key;
+        out << YAML::Key << "sharding_key" << YAML::Value << table.sharding_key;
+        if (table.retention) {
+            out << YAML::Key << "retention" << YAML::Value << YAML::BeginMap;
+            out << YAML::Key << "column" << YAML::Value << table.retention->column;
+            out << YAML::Key << "days" << YAML::Value << table.retention->days;
+            if (!table.retention->region_days.empty()) {
+                out << YAML::Key << "regions" << YAML::Value << YAML::BeginMap;
+                for (const auto& [region, days] : table.retention->region_days) {
+                    out << YAML::Key << region << YAML::Value << days;
+                }
+                out << YAML::EndMap;
+            }
+            out << YAML::EndMap;
+        }
+        if (table.kind == TableKind::MaterializedView) {
+            out << YAML::Key << "select" << YAML::Value;
+            emitScalar(out, table.select);
+        }
+        out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+    out << YAML::EndMap;
+    out << YAML::EndMap;
+    return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace chfleet::topology

@@ -1,0 +1,360 @@
+// The `topology` and `config` subcommands: validate and summarise a fleet file; render server configs from it.
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+#include <set>
+
+#include "common/Command.h"
+#include "common/Exception.h"
+#include "topology/ConfigRenderer.h"
+#include "topology/Fleet.h"
+
+namespace chfleet {
+
+namespace {
+
+using topology::Fleet;
+using topology::Node;
+using topology::Region;
+using topology::TableKind;
+
+constexpr const char* file_option_help =
+    "the fleet file (YAML; see docs/fleet-file.md). Environment: CHFLEET_FILE";
+constexpr const char* base_port_option_help =
+    "first port for nodes and keepers the file does not list, overriding the file's base_port";
+
+topology::LoadOptions loadOptions(int base_port) {
+    topology::LoadOptions options;
+    if (base_port > 0) {
+        options.base_port = static_cast<uint16_t>(base_port);
+    }
+    return options;
+}
+
+std::string address(const std::string& host, uint16_t port) {
+    return host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);
+}
+
+std::string kindName(TableKind kind) { return kind == TableKind::MaterializedView ? "materialized_view" : "table"; }
+
+/// The regions of all sites by name, in first-seen order, with one alias each (sites mirror each other).
+std::vector<const Region*> distinctRegions(const Fleet& fleet) {
+    std::vector<const Region*> regions;
+    std::set<std::string> seen;
+    for (const auto& site : fleet.sites) {
+        for (const auto& region : site.regions) {
+            if (seen.insert(region.name).second) {
+                regions.push_back(&region);
+            }
+        }
+    }
+    return regions;
+}
+
+void printSummary(const Fleet& fleet, std::ostream& out) {
+    size_t regions = 0;
+    size_t keepers = 0;
+    for (const auto& site : fleet.sites) {
+        regions += site.regions.size();
+        keepers += site.keepers.size();
+    }
+    out << fmt::format("fleet {} ({})\n", fleet.name, fleet.source_path);
+    out << fmt::format("credentials: user {}, password {}\n", fleet.credentials.user,
+                       fleet.credentials.password.empty() ? "none" : "from " + fleet.credentials.password.describe());
+    if (fleet.base_port != 0) {
+        out << fmt::format("base_port: {} (nodes and keepers the file does not list run on 127.0.0.1 from here)\n",
+                           fleet.base_port);
+    }
+    for (const auto& site : fleet.sites) {
+        out << fmt::format("\nsite {}\n", site.name);
+        out << "  keepers:";
+        for (const auto& keeper : site.keepers) {
+            out << " " << address(keeper.host, keeper.port) << (keeper.derived ? " (derived)" : "");
+        }
+        out << fmt::format("; session timeout {} ms\n", site.keeper_session_timeout_ms);
+        int global_shard = 1;
+        std::vector<std::string> global_parts;
+        for (const auto& region : site.regions) {
+            out << fmt::format("  region {} (alias {}): cluster {}, {} shards x {} replicas\n", region.name,
+                               region.alias, region.cluster, region.shards, region.replicas);
+            for (const auto& node : region.nodes) {
+                out << fmt::format("    shard {} replica {}  {:<24} {:<16} http {:<5} tcp {:<5} interserver {:<5}{}\n",
+                                   node.shard, node.replica, node.name, node.host, node.http_port, node.tcp_port,
+                                   node.interserver_port, node.derived ? "  (derived)" : "");
+            }
+            if (!region.weights.empty()) {
+                std::string weights;
+                for (int shard = 1; shard <= region.shards; ++shard) {
+                    weights += fmt::format("{}{}", shard == 1 ? "" : ", ", region.weight(shard));
+                }
+                out << fmt::format("    shard weights: {}\n", weights);
+            }
+            global_parts.push_back(fmt::format("{} as shards {}-{}", region.name, global_shard,
+                                               global_shard + region.shards - 1));
+            global_shard += region.shards;
+        }
+        std::string parts;
+        for (const auto& part : global_parts) {
+            parts += (parts.empty() ? "" : ", ") + part;
+        }
+        out << fmt::format("  global cluster {}: {} shards ({})\n", site.global_cluster, global_shard - 1, parts);
+    }
+    auto regions_by_name = distinctRegions(fleet);
+    out << fmt::format("\nschema: database {}, {} tables\n", fleet.schema.database, fleet.schema.tables.size());
+    for (const auto& table : fleet.schema.tables) {
+        out << fmt::format("  {}{}\n", table.name,
+                           table.kind == TableKind::MaterializedView ? " (materialized view from " + table.from + ")"
+                                                                     : "");
+        out << fmt::format("    local {}, global {}\n", table.localName(), table.globalName());
+        for (const Region* region : regions_by_name) {
+            out << fmt::format("    {} writes: {}\n", region->name, table.regionalName(*region));
+        }
+        out << fmt::format("    engine {}, sharding key {}", table.engine, table.sharding_key);
+        if (table.retention) {
+            out << fmt::format(", retention {} days on {}", table.retention->days, table.retention->column);
+            for (const auto& [region, days] : table.retention->region_days) {
+                out << fmt::format(" ({}: {} days)", region, days);
+            }
+        }
+        out << "\n";
+    }
+    out << fmt::format("\n{}: valid; {} sites, {} regions, {} nodes, {} keepers, {} tables\n", fleet.source_path,
+                       fleet.sites.size(), regions, fleet.nodes().size(), keepers, fleet.schema.tables.size());
+}
+
+nlohmann::json summaryJson(const Fleet& fleet) {
+    nlohmann::json sites = nlohmann::json::array();
+    for (const auto& site : fleet.sites) {
+        nlohmann::json keepers = nlohmann::json::array();
+        for (const auto& keeper : site.keepers) {
+            keepers.push_back({{"host", keeper.host}, {"port", keeper.port}, {"derived", keeper.derived}});
+        }
+        nlohmann::json regions = nlohmann::json::array();
+        for (const auto& region : site.regions) {
+            nlohmann::json nodes = nlohmann::json::array();
+            for (const auto& node : region.nodes) {
+                nodes.push_back({{"name", node.name},
+                                 {"shard", node.shard},
+                                 {"replica", node.replica},
+                                 {"host", node.host},
+                                 {"http_port", node.http_port},
+                                 {"tcp_port", node.tcp_port},
+                                 {"interserver_port", node.interserver_port},
+                                 {"derived", node.derived}});
+            }
+            std::vector<int> weights;
+            for (int shard = 1; shard <= region.shards; ++shard) {
+                weights.push_back(region.weight(shard));
+            }
+            regions.push_back({{"name", region.name},
+                               {"alias", region.alias},
+                               {"cluster", region.cluster},
+                               {"shards", region.shards},
+                               {"replicas", region.replicas},
+                               {"weights", weights},
+                               {"nodes", nodes}});
+        }
+        sites.push_back({{"name", site.name},
+                         {"global_cluster", site.global_cluster},
+                         {"keepers", keepers},
+                         {"keeper_session_timeout_ms", site.keeper_session_timeout_ms},
+                         {"regions", regions}});
+    }
+    nlohmann::json tables = nlohmann::json::array();
+    auto regions_by_name = distinctRegions(fleet);
+    for (const auto& table : fleet.schema.tables) {
+        nlohmann::json regional = nlohmann::json::object();
+        for (const Region* region : regions_by_name) {
+            regional[region->name] = table.regionalName(*region);
+        }
+        nlohmann::json entry = {{"name", table.name},
+                                {"kind", kindName(table.kind)},
+                                {"local", table.localName()},
+                                {"regional", regional},
+                                {"global", table.globalName()},
+                                {"engine", table.engine},
+                                {"region_key", table.region_key},
+                                {"sharding_key", table.sharding_key}};
+        if (table.kind == TableKind::MaterializedView) {
+            entry["from"] = table.from;
+        }
+        if (table.retention) {
+            entry["retention"] = {{"column", table.retention->column},
+                                  {"days", table.retention->days},
+                                  {"regions", table.retention->region_days}};
+        }
+        tables.push_back(entry);
+    }
+    return {{"valid", true},
+            {"file", fleet.source_path},
+            {"fleet", fleet.name},
+            {"credentials", {{"user", fleet.credentials.user}, {"password", fleet.credentials.password.describe()}}},
+            {"sites", sites},
+            {"schema", {{"database", fleet.schema.database}, {"tables", tables}}}};
+}
+
+nlohmann::json problemsJson(const topology::FleetCheck& check) {
+    nlohmann::json problems = nlohmann::json::array();
+    for (const auto& problem : check.problems) {
+        problems.push_back(
+            {{"file", problem.file}, {"line", problem.line}, {"path", problem.path}, {"message", problem.message}});
+    }
+    return {{"valid", false}, {"problems", problems}};
+}
+
+int runCheck(const std::string& file, int base_port, bool json) {
+    topology::FleetCheck check = topology::checkFleet(file, loadOptions(base_port));
+    if (!check.valid()) {
+        if (json) {
+            std::cout << problemsJson(check).dump(2) << "\n";
+        } else {
+            std::cerr << check.describeProblems() << "\n"
+                      << fmt::format("{}: {} problem{} found\n", file, check.problems.size(),
+                                     check.problems.size() == 1 ? "" : "s");
+        }
+        return static_cast<int>(ErrorCode::InvalidConfig);
+    }
+    if (json) {
+        std::cout << summaryJson(*check.fleet).dump(2) << "\n";
+    } else {
+        printSummary(*check.fleet, std::cout);
+    }
+    return 0;
+}
+
+int runRender(const std::string& file, const std::string& out_dir, const std::vector<std::string>& node_names,
+              int base_port, bool json) {
+    Fleet fleet = topology::loadFleet(file, loadOptions(base_port));
+    std::vector<const Node*> nodes;
+    if (node_names.empty()) {
+        nodes = fleet.nodes();
+    }
+    for (const auto& name : node_names) {
+        const Node* node = fleet.node(name);
+        if (node == nullptr) {
+            std::string known;
+            for (const Node* candidate : fleet.nodes()) {
+                known += (known.empty() ? "" : ", ") + candidate->name;
+            }
+            throw Exception(ErrorCode::BadArguments, "--node {}: no such node in {} (nodes: {})", name, file, known);
+        }
+        nodes.push_back(node);
+    }
+    std::string password = fleet.credentials.password.resolve();
+    nlohmann::json written = nlohmann::json::array();
+    for (const Node* node : nodes) {
+        for (const auto& path : topology::writeNodeConfig(fleet, *node, out_dir, password)) {
+            if (json) {
+                written.push_back({{"node", node->name}, {"path", path}});
+            } else {
+                std::cout << fmt::format("wrote {} (mode 0600)\n", path);
+            }
+        }
+    }
+    if (json) {
+        std::cout << nlohmann::json{{"files", written}}.dump(2) << "\n";
+    } else {
+        std::cout << fmt::format(
+            "{} node{} rendered into {}. The files hold the fleet's credentials (config.d in clear text for "
+            "remote_servers): install them owned by the clickhouse user, mode 0600.\n",
+            nodes.size(), nodes.size() == 1 ? "" : "s", out_dir);
+    }
+    return 0;
+}
+
+}  // namespace
+
+int topologyMain(const std::vector<std::string>& args) {
+    CLI::App app{"Validate a fleet file and show the fleet it describes.", "chfleet topology"};
+    addCommonOptions(app);
+    app.fallthrough();
+    app.footer(
+        "Subcommands:\n"
+        "  check   validate the fleet file; print its sites, clusters, nodes and tables\n\n"
+        "Run 'chfleet topology check --help' for details.");
+
+    std::string file;
+    int base_port = 0;
+    bool json = false;
+    CLI::App* check = app.add_subcommand(
+        "check",
+        "Reads the fleet file, derives what it leaves out (node names, keepers and ports from base_port) and checks\n"
+        "everything: required and unknown fields, names, duplicate sites, regions, clusters, nodes and host:port\n"
+        "pairs, port ranges, shard/replica counts against the nodes listed, weights, that every site has the same\n"
+        "regions, and that the schema's tables name existing columns, regions and source tables.\n"
+        "When it is valid, prints the fleet: per site its keepers, each region's cluster with shards x replicas\n"
+        "and every node with host and ports, the site's global cluster; then every table with the names chfleet\n"
+        "gives it (<t>_local on each node, <t>_<alias>_distributed per region for writes, <t>_distributed over\n"
+        "the site's global cluster for reads). Otherwise prints every problem, one per line, as\n"
+        "FILE:LINE: FIELD: PROBLEM. Nothing is contacted; no secret is read.");
+    check->add_option("-f,--file", file, file_option_help)->required()->envname("CHFLEET_FILE");
+    check->add_option("--base-port", base_port, base_port_option_help)->check(CLI::Range(1, 65535));
+    check->add_flag("--json", json,
+                    "print the result as JSON on stdout: the resolved fleet, or {\"valid\": false, \"problems\": "
+                    "[{file, line, path, message}]}");
+    check->footer(
+        "Exit codes: 0 valid, 4 invalid (problems printed), 10 the file cannot be read, 2 bad arguments.\n\n"
+        "Examples:\n"
+        "  chfleet topology check -f examples/teei/fleet.yaml\n"
+        "  chfleet topology check -f fleet.yaml --base-port 31000      # where a sandbox on 31000 would put nodes\n"
+        "  chfleet topology check -f fleet.yaml --json | jq -r '.sites[].regions[].nodes[].name'");
+
+    return runCommand(app, args, [&]() {
+        if (check->parsed()) {
+            return runCheck(file, base_port, json);
+        }
+        std::cerr << app.help();
+        return static_cast<int>(ErrorCode::BadArguments);
+    });
+}
+
+int configMain(const std::vector<std::string>& args) {
+    CLI::App app{"Render ClickHouse server configuration from the fleet file.", "chfleet config"};
+    addCommonOptions(app);
+    app.fallthrough();
+    app.footer(
+        "Subcommands:\n"
+        "  render  write every node's config.d/chfleet.xml and users.d/chfleet.xml\n\n"
+        "Run 'chfleet config render --help' for details.");
+
+    std::string file;
+    std::string out_dir;
+    std::vector<std::string> node_names;
+    int base_port = 0;
+    bool json = false;
+    CLI::App* render = app.add_subcommand(
+        "render",
+        "Writes, for each node, two files to merge into its clickhouse-server configuration:\n"
+        "  DIR/<node>/config.d/chfleet.xml  the node's http/tcp/interserver ports and interserver host;\n"
+        "      remote_servers with one cluster per region of the node's site (internal_replication, shard\n"
+        "      weights, the fleet user and password for each replica) and the site's global cluster (every shard\n"
+        "      of every region); macros site, region, cluster, shard (number) and replica (the node's name);\n"
+        "      the site's keepers (zookeeper, session_timeout_ms); distributed_ddl /clickhouse/task_queue/ddl.\n"
+        "  DIR/<node>/users.d/chfleet.xml   the fleet user with the password's SHA-256, any network,\n"
+        "      profile and quota 'default'.\n"
+        "Copy them to /etc/clickhouse-server/config.d/ and users.d/ on the node. The root element is <yandex>,\n"
+        "which ClickHouse 18.16 and current versions both accept. Clusters, macros and zookeeper replace what\n"
+        "the main config says about them. The password is read from the fleet's password_env or password_file;\n"
+        "files are written atomically with mode 0600 because they hold it. Nothing is contacted.");
+    render->add_option("-f,--file", file, file_option_help)->required()->envname("CHFLEET_FILE");
+    render->add_option("-o,--output", out_dir, "the directory to write into (created if missing)")->required();
+    render->add_option("--node", node_names, "render only this node (repeat for several); default every node");
+    render->add_option("--base-port", base_port, base_port_option_help)->check(CLI::Range(1, 65535));
+    render->add_flag("--json", json, "print the files written as JSON: {\"files\": [{node, path}]}");
+    render->footer(
+        "Exit codes: 0 written, 4 invalid fleet file or password not available, 10 a file cannot be read or\n"
+        "written, 2 bad arguments (e.g. an unknown --node).\n\n"
+        "Examples:\n"
+        "  CHFLEET_PASSWORD=... chfleet config render -f examples/teei/fleet.yaml -o /tmp/teei-config\n"
+        "  chfleet config render -f fleet.yaml -o out --node clickhouse-us-0 --node clickhouse-us-1");
+
+    return runCommand(app, args, [&]() {
+        if (render->parsed()) {
+            return runRender(file, out_dir, node_names, base_port, json);
+        }
+        std::cerr << app.help();
+        return static_cast<int>(ErrorCode::BadArguments);
+    });
+}
+
+}  // namespace chfleet

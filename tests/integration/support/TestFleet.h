@@ -1,0 +1,53 @@
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "clickhouse/Connection.h"
+#include "common/Process.h"
+#include "sandbox/Sandbox.h"
+
+namespace chfleet::testing {
+
+/// A real fleet for integration tests: the sandbox code brings the fleet file up on free loopback ports in a
+/// fresh folder, and stops every process by pid at the end. Server logs are printed when a test failed.
+class TestFleet {
+public:
+    /// `fleet_file` is relative to the source tree, e.g. "examples/teei/fleet.yaml".
+    explicit TestFleet(const std::string& fleet_file);
+    ~TestFleet();
+
+    sandbox::Sandbox& sandbox() { return *sandbox_; }
+    const topology::Fleet& fleet() const { return sandbox_->fleet(); }
+    const std::string& fleetPath() const { return fleet_path_; }
+
+    std::unique_ptr<clickhouse::Connection> connect(const std::string& node) const;
+    /// One value of a query on a node.
+    std::string scalar(const std::string& node, const std::string& sql) const;
+    /// Runs the chfleet binary with `args` (stdout and stderr together in `output`).
+    process::Finished chfleet(const std::vector<std::string>& args) const;
+    /// Prints the end of every server's error log (called when a test failed).
+    void printLogs() const;
+
+private:
+    std::string dir_;
+    std::string fleet_path_;
+    std::unique_ptr<sandbox::Sandbox> sandbox_;
+};
+
+/// A gtest environment holding one TestFleet for a whole test binary (started once, stopped at exit).
+class FleetEnvironment : public ::testing::Environment {
+public:
+    explicit FleetEnvironment(std::string fleet_file) : fleet_file_(std::move(fleet_file)) {}
+    void SetUp() override;
+    void TearDown() override;
+    static TestFleet& fleet();
+
+private:
+    std::string fleet_file_;
+};
+
+}  // namespace chfleet::testing

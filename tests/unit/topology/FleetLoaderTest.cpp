@@ -1,0 +1,539 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "common/Exception.h"
+#include "topology/Fleet.h"
+
+namespace chfleet::topology {
+namespace {
+
+// A small valid fleet. Line numbers (the tests assert them):
+//  1 fleet   2 base_port   3 sites   4 site a   5 global_cluster   6 regions   7 region r1   8 alias
+//  9 cluster   10 shards   11 replicas   12 schema   13 database   14 tables   15 table t   16 columns
+//  17 column k   18 column ts   19 partition_by   20 order_by   21 region_key
+const std::string base_fleet = R"(fleet: t
+base_port: 30000
+sites:
+  - name: a
+    global_cluster: a_global
+    regions:
+      - name: r1
+        alias: r1
+        cluster: a_r1
+        shards: 2
+        replicas: 1
+schema:
+  database: db
+  tables:
+    - name: t
+      columns:
+        - {name: k, type: String}
+        - {name: ts, type: DateTime}
+      partition_by: toYYYYMM(ts)
+      order_by: (k, ts)
+      region_key: k
+)";
+
+/// `text` with the first occurrence of `from` replaced by `to` (which keeps the other lines where they were).
+std::string edit(std::string text, const std::string& from, const std::string& to) {
+    size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) {
+        text.replace(at, from.size(), to);
+    }
+    return text;
+}
+
+std::string problems(const std::string& yaml) { return checkFleetText(yaml, "fleet.yaml").describeProblems(); }
+
+// ---- valid files -----------------------------------------------------------------------------------------------
+
+TEST(FleetLoader, BaseFleetIsValid) {
+    Fleet fleet = parseFleet(base_fleet, "fleet.yaml");
+    EXPECT_EQ(fleet.name, "t");
+    ASSERT_EQ(fleet.sites.size(), 1u);
+    const Region& region = fleet.sites[0].regions[0];
+    EXPECT_EQ(region.nodes.size(), 2u);
+    EXPECT_EQ(fleet.schema.tables[0].sharding_key, "cityHash64(k)");
+    EXPECT_EQ(fleet.credentials.user, "default");
+    EXPECT_TRUE(fleet.credentials.password.empty());
+    EXPECT_EQ(fleet.sites[0].regions[0].mark.line, 7);
+    EXPECT_EQ(fleet.schema.tables[0].mark.line, 15);
+}
+
+TEST(FleetLoader, DerivedPortsFollowSiteOrder) {
+    std::string two_sites = edit(base_fleet, "schema:\n", R"(  - name: b
+    global_cluster: b_global
+    regions:
+      - {name: r1, alias: r1, cluster: b_r1, shards: 1, replicas: 2, node_prefix: bee}
+schema:
+)");
+    Fleet fleet = parseFleet(two_sites, "fleet.yaml");
+    const Site& a = fleet.sites[0];
+    ASSERT_EQ(a.keepers.size(), 1u);
+    EXPECT_EQ(a.keepers[0].host, "127.0.0.1");
+    EXPECT_EQ(a.keepers[0].port, 30000);
+    EXPECT_TRUE(a.keepers[0].derived);
+    const Node& a0 = a.regions[0].nodes[0];
+    EXPECT_EQ(a0.name, "a-r1-0");
+    EXPECT_EQ(a0.host, "127.0.0.1");
+    EXPECT_EQ(a0.http_port, 30001);
+    EXPECT_EQ(a0.tcp_port, 30002);
+    EXPECT_EQ(a0.interserver_port, 30003);
+    EXPECT_EQ(a0.shard, 1);
+    EXPECT_EQ(a0.site, "a");
+    EXPECT_EQ(a0.region, "r1");
+    EXPECT_TRUE(a0.derived);
+    EXPECT_EQ(a.regions[0].nodes[1].name, "a-r1-1");
+    EXPECT_EQ(a.regions[0].nodes[1].shard, 2);
+    EXPECT_EQ(a.regions[0].nodes[1].http_port, 30004);
+    const Site& b = fleet.sites[1];
+    EXPECT_EQ(b.keepers[0].port, 30007);
+    EXPECT_EQ(b.regions[0].nodes[0].name, "bee-0");
+    EXPECT_EQ(b.regions[0].nodes[0].http_port, 30008);
+    EXPECT_EQ(b.regions[0].nodes[1].name, "bee-1");
+    EXPECT_EQ(b.regions[0].nodes[1].replica, 2);
+    EXPECT_EQ(b.regions[0].nodes[1].interserver_port, 30013);
+    EXPECT_EQ(fleet.ports().size(), 1u + 6u + 1u + 6u);
+    EXPECT_EQ(fleet.node("bee-1"), &b.regions[0].nodes[1]);
+    EXPECT_EQ(b.regions[0].node(1, 2), &b.regions[0].nodes[1]);
+}
+
+TEST(FleetLoader, BasePortOptionOverridesTheFile) {
+    LoadOptions options;
+    options.base_port = 40000;
+    Fleet fleet = parseFleet(base_fleet, "fleet.yaml", options);
+    EXPECT_EQ(fleet.base_port, 40000);
+    EXPECT_EQ(fleet.sites[0].keepers[0].port, 40000);
+    EXPECT_EQ(fleet.sites[0].regions[0].nodes[0].http_port, 40001);
+}
+
+TEST(FleetLoader, ExplicitNodesAreSortedAndDefaulted) {
+    std::string yaml = edit(base_fleet, "        replicas: 1\n", R"(        replicas: 1
+        nodes:
+          - {name: n2, host: 10.0.0.2, shard: 2, replica: 1}
+          - {name: n1, host: 10.0.0.1, http_port: 18123, shard: 1, replica: 1}
+)");
+    yaml = edit(yaml, "    regions:", "    keepers: [{host: zk1}, {host: zk2, port: 2182}]\n    regions:");
+    Fleet fleet = parseFleet(yaml, "fleet.yaml");
+    const Region& region = fleet.sites[0].regions[0];
+    ASSERT_EQ(region.nodes.size(), 2u);
+    EXPECT_EQ(region.nodes[0].name, "n1");
+    EXPECT_EQ(region.nodes[0].http_port, 18123);
+    EXPECT_EQ(region.nodes[0].tcp_port, 9000);
+    EXPECT_EQ(region.nodes[1].interserver_port, 9009);
+    EXPECT_FALSE(region.nodes[0].derived);
+    EXPECT_EQ(region.nodes[0].mark.line, 14);
+    ASSERT_EQ(fleet.sites[0].keepers.size(), 2u);
+    EXPECT_EQ(fleet.sites[0].keepers[0].port, 2181);
+    EXPECT_EQ(fleet.sites[0].keepers[1].port, 2182);
+}
+
+TEST(FleetLoader, DumpRoundTrip) {
+    std::string yaml = edit(base_fleet, "fleet: t\n", "fleet: t\ncredentials: {user: chfleet, password_env: PW}\n");
+    yaml = edit(yaml, "        replicas: 1\n", "        replicas: 1\n        weights: [2, 1]\n");
+    yaml = edit(yaml, "      region_key: k\n", R"(      region_key: k
+      retention: {column: ts, days: 90, regions: {r1: 30}}
+    - name: mv
+      kind: materialized_view
+      from: t
+      columns: [{name: k, type: String}, {name: d, type: Date}, {name: n, type: UInt64, default: "0"}]
+      engine: SummingMergeTree(n)
+      partition_by: toYYYYMM(d)
+      order_by: (k, d)
+      region_key: k
+      select: |
+        SELECT k, toDate(ts) AS d, count() AS n
+        FROM {from} GROUP BY k, d
+)");
+    yaml = edit(yaml, "    regions:", "    keeper_session_timeout_ms: 6000\n    regions:");
+    Fleet fleet = parseFleet(yaml, "fleet.yaml");
+    std::string dumped = dumpFleet(fleet);
+    EXPECT_EQ(dumped.find("base_port"), std::string::npos) << dumped;
+    Fleet again = parseFleet(dumped, "dumped.yaml");
+    EXPECT_EQ(again, fleet) << dumped;
+    EXPECT_EQ(again.base_port, 0);
+    EXPECT_FALSE(again.sites[0].regions[0].nodes[0].derived);
+    EXPECT_EQ(again.sites[0].keeper_session_timeout_ms, 6000);
+    EXPECT_EQ(again.schema.tables[1].select, fleet.schema.tables[1].select);
+    EXPECT_EQ(dumpFleet(again), dumped);
+    // And it is a real comparison.
+    again.sites[0].regions[0].nodes[1].tcp_port += 100;
+    EXPECT_FALSE(again == fleet);
+}
+
+TEST(FleetLoader, DumpRoundTripOfTheExamples) {
+    for (const char* example : {"/examples/teei/fleet.yaml", "/examples/pair/fleet.yaml"}) {
+        Fleet fleet = loadFleet(std::string(CHFLEET_SOURCE_DIR) + example);
+        EXPECT_EQ(parseFleet(dumpFleet(fleet), "dumped.yaml"), fleet) << example;
+    }
+}
+
+TEST(FleetLoader, ExamplesLoadWithoutErrors) {
+    FleetCheck teei = checkFleet(std::string(CHFLEET_SOURCE_DIR) + "/examples/teei/fleet.yaml");
+    ASSERT_TRUE(teei.valid()) << teei.describeProblems();
+    const Fleet& fleet = *teei.fleet;
+    ASSERT_EQ(fleet.sites.size(), 2u);
+    const Site& primary = fleet.sites[0];
+    EXPECT_EQ(primary.global_cluster, "teei_global_cluster");
+    EXPECT_EQ(primary.region("us-east-1")->cluster, "teei_us_cluster");
+    EXPECT_EQ(primary.region("us-east-1")->nodes.size(), 6u);
+    EXPECT_EQ(primary.region("eu-central-1")->nodes.size(), 4u);
+    // The seed's pod table: clickhouse-us-2 is shard 2 replica 1, clickhouse-eu-3 shard 2 replica 2.
+    EXPECT_EQ(fleet.node("clickhouse-us-2")->shard, 2);
+    EXPECT_EQ(fleet.node("clickhouse-us-2")->replica, 1);
+    EXPECT_EQ(fleet.node("clickhouse-eu-3")->shard, 2);
+    EXPECT_EQ(fleet.node("clickhouse-eu-3")->replica, 2);
+    EXPECT_EQ(fleet.node("dr-eu-0")->site, "dr");
+    EXPECT_EQ(fleet.nodes().size(), 12u);
+    EXPECT_EQ(fleet.ports().size(), 2u + 12u * 3u);
+    EXPECT_EQ(fleet.credentials.password.env, "CHFLEET_PASSWORD");
+    EXPECT_EQ(fleet.schema.tables.size(), 9u);
+    const Table* metrics = fleet.schema.table("metrics_company_period");
+    ASSERT_NE(metrics, nullptr);
+    EXPECT_EQ(metrics->retention->daysFor("eu-central-1"), 730);
+    EXPECT_EQ(metrics->retention->daysFor("us-east-1"), 2555);
+    EXPECT_EQ(metrics->regionalName(*primary.region("eu-central-1")), "metrics_company_period_eu_distributed");
+    EXPECT_EQ(fleet.schema.table("mv_daily_company_metrics")->from, "events");
+
+    FleetCheck pair = checkFleet(std::string(CHFLEET_SOURCE_DIR) + "/examples/pair/fleet.yaml");
+    ASSERT_TRUE(pair.valid()) << pair.describeProblems();
+    EXPECT_EQ(pair.fleet->nodes().size(), 2u);
+}
+
+TEST(FleetLoader, RelativePasswordFileIsTakenFromTheFleetFileDirectory) {
+    auto dir = std::filesystem::temp_directory_path() / "chfleet-loader-test";
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "fleet.yaml") << edit(base_fleet, "fleet: t\n",
+                                              "fleet: t\ncredentials: {user: u, password_file: secrets/pw}\n");
+    Fleet fleet = loadFleet((dir / "fleet.yaml").string());
+    EXPECT_EQ(fleet.credentials.password.file, (dir / "secrets/pw").string());
+    std::filesystem::remove_all(dir);
+}
+
+// ---- one test per kind of problem --------------------------------------------------------------------------------
+
+TEST(FleetLoader, MalformedYaml) {
+    EXPECT_EQ(problems("fleet: t\nsites:\n  - name: a\n    global_cluster: [x\n"),
+              "fleet.yaml:5: malformed YAML: end of sequence flow not found");
+}
+
+TEST(FleetLoader, EmptyFile) {
+    EXPECT_EQ(problems(""), "fleet.yaml:1: the file is empty; a fleet file starts with 'fleet: <name>'");
+}
+
+TEST(FleetLoader, ProblemsAreThrownAsOneInvalidConfigException) {
+    try {
+        parseFleet(edit(base_fleet, "        shards: 2\n", "        shards: 0\n"), "fleet.yaml");
+        FAIL() << "no exception";
+    } catch (const Exception& e) {
+        EXPECT_EQ(e.code(), ErrorCode::InvalidConfig);
+        EXPECT_STREQ(e.what(), "fleet.yaml:10: sites[0].regions[0].shards: 0 is out of range (1..1000)");
+    }
+}
+
+TEST(FleetLoader, MissingRequiredField) {
+    EXPECT_EQ(problems(edit(base_fleet, "        cluster: a_r1\n", "\n")),
+              "fleet.yaml:7: sites[0].regions[0].cluster: required field is missing");
+    EXPECT_EQ(problems(edit(base_fleet, "fleet: t\n", "\n")), "fleet.yaml:2: fleet: required field is missing");
+}
+
+TEST(FleetLoader, UnknownFieldWithSuggestionAndAllProblemsCollected) {
+    EXPECT_EQ(problems(edit(base_fleet, "        shards: 2\n", "        shard: 2\n")),
+              "fleet.yaml:7: sites[0].regions[0].shards: required field is missing\n"
+              "fleet.yaml:10: sites[0].regions[0].shard: unknown field; did you mean 'shards'?");
+    EXPECT_EQ(problems(edit(base_fleet, "base_port: 30000\n", "colour: blue\nbase_port: 30000\n")).substr(0, 60),
+              "fleet.yaml:2: colour: unknown field (fields here: fleet, bas");
+}
+
+TEST(FleetLoader, FieldGivenTwice) {
+    EXPECT_EQ(problems(edit(base_fleet, "        replicas: 1\n", "        replicas: 1\n        replicas: 2\n")),
+              "fleet.yaml:12: sites[0].regions[0].replicas: field given twice (first at line 11)");
+}
+
+TEST(FleetLoader, WrongValueType) {
+    EXPECT_EQ(problems(edit(base_fleet, "        shards: 2\n", "        shards: two\n")),
+              "fleet.yaml:10: sites[0].regions[0].shards: expected a whole number, got 'two'");
+    EXPECT_EQ(problems(edit(base_fleet, "    regions:\n", "    regions: none\n")).substr(0, 58),
+              "fleet.yaml:6: sites[0].regions: expected a list\nfleet.yaml");
+}
+
+const std::string second_site = R"(  - name: b
+    global_cluster: b_global
+    regions:
+      - {name: r1, alias: r1, cluster: b_r1, shards: 1, replicas: 1}
+schema:
+)";
+
+TEST(FleetLoader, DuplicateSiteName) {
+    EXPECT_EQ(problems(edit(edit(base_fleet, "schema:\n", second_site), "  - name: b", "  - name: a")),
+              "fleet.yaml:12: sites[1].name: duplicate site name 'a' (first at line 4)\n"
+              "fleet.yaml:15: sites[1].regions[0].node_prefix: duplicate node name 'a-r1-0' (derived) (first at line 7); "
+              "node names are unique in the fleet");
+}
+
+TEST(FleetLoader, DuplicateRegionName) {
+    std::string yaml = edit(base_fleet, "        replicas: 1\n",
+                            "        replicas: 1\n      - {name: r1, alias: r2, cluster: a_r2, shards: 1, replicas: 1}\n");
+    EXPECT_EQ(problems(yaml), "fleet.yaml:12: sites[0].regions[1].name: duplicate region name 'r1' in site 'a' "
+                              "(first at line 7)");
+}
+
+TEST(FleetLoader, DuplicateClusterName) {
+    EXPECT_EQ(problems(edit(base_fleet, "        cluster: a_r1\n", "        cluster: a_global\n")),
+              "fleet.yaml:7: sites[0].regions[0].cluster: duplicate cluster name 'a_global' (first at line 4); "
+              "every region and every site's global cluster needs its own name");
+}
+
+TEST(FleetLoader, DuplicateNodeName) {
+    std::string yaml = edit(base_fleet, "        replicas: 1\n", R"(        replicas: 1
+        nodes:
+          - {name: n1, host: h1, shard: 1, replica: 1}
+          - {name: n1, host: h2, shard: 2, replica: 1}
+)");
+    EXPECT_EQ(problems(yaml), "fleet.yaml:14: sites[0].regions[0].nodes[1].name: duplicate node name 'n1' (first "
+                              "at line 13); node names are unique in the fleet");
+}
+
+TEST(FleetLoader, DuplicateHostAndPort) {
+    std::string yaml = edit(base_fleet, "        replicas: 1\n", R"(        replicas: 1
+        nodes:
+          - {name: n1, host: h1, shard: 1, replica: 1}
+          - {name: n2, host: h1, http_port: 8124, tcp_port: 9001, interserver_port: 9009, shard: 2, replica: 1}
+)");
+    EXPECT_EQ(problems(yaml),
+              "fleet.yaml:14: sites[0].regions[0].nodes[1].interserver_port: h1:9009 is already used by the "
+              "interserver_port of node n1 (line 13)");
+    // A listed node on a derived keeper's port.
+    std::string on_keeper = edit(base_fleet, "        replicas: 1\n", R"(        replicas: 1
+        nodes:
+          - {name: n1, host: 127.0.0.1, http_port: 30000, shard: 1, replica: 1}
+          - {name: n2, host: h2, shard: 2, replica: 1}
+)");
+    EXPECT_EQ(problems(on_keeper),
+              "fleet.yaml:13: sites[0].regions[0].nodes[0].http_port: 127.0.0.1:30000 is already used by keeper 1 "
+              "of site 'a' (line 4)");
+}
+
+TEST(FleetLoader, PortOutOfRange) {
+    std::string yaml = edit(base_fleet, "        replicas: 1\n", R"(        replicas: 1
+        nodes:
+          - {name: n1, host: h1, http_port: 70000, shard: 1, replica: 1}
+          - {name: n2, host: h2, shard: 2, replica: 1}
+)");
+    EXPECT_EQ(problems(yaml), "fleet.yaml:13: sites[0].regions[0].nodes[0].http_port: 70000 is out of range (1..65535)");
+    EXPECT_EQ(problems(edit(base_fleet, "base_port: 30000", "base_port: 0")),
+              "fleet.yaml:2: base_port: 0 is out of range (1..65535)\n"
+              "fleet.yaml:4: sites[0].keepers: no keepers are listed and there is no base_port to derive one from; "
+              "list the site's keepers or set base_port\n"
+              "fleet.yaml:7: sites[0].regions[0].nodes: no nodes are listed and there is no base_port to derive them "
+              "from; list the region's 2 nodes or set base_port");
+    EXPECT_EQ(problems(edit(base_fleet, "base_port: 30000", "base_port: 65530")),
+              "fleet.yaml:2: base_port: derived ports run from 65530 to 65536, past 65535; lower base_port");
+}
+
+TEST(FleetLoader, NodeCountMustMatchShardsTimesReplicas) {
+    std::string yaml = edit(base_fleet, "        replicas: 1\n", R"(        replicas: 1
+        nodes:
+          - {name: n1, host: h1, shard: 1, replica: 1}
+)");
+    EXPECT_EQ(problems(yaml), "fleet.yaml:13: sites[0].regions[0].nodes: 1 nodes listed; a region of 2 shards x 1 "
+                              "replicas needs exactly 2");
+}
+
+TEST(FleetLoader, ShardAndReplicaNumbersInRangeAndUnique) {
+    std::string yaml = edit(base_fleet, "        replicas: 1\n", R"(        replicas: 1
+        nodes:
+          - {name: n1, host: h1, shard: 3, replica: 1}
+          - {name: n2, host: h2, shard: 1, replica: 2}
+)");
+    EXPECT_EQ(problems(yaml),
+              "fleet.yaml:13: sites[0].regions[0].nodes[0].shard: shard 3 is out of range: the region has 2 shards "
+              "(1..2)\n"
+              "fleet.yaml:14: sites[0].regions[0].nodes[1].replica: replica 2 is out of range: the region has 1 "
+              "replicas per shard (1..1)");
+    std::string repeated = edit(base_fleet, "        replicas: 1\n", R"(        replicas: 1
+        nodes:
+          - {name: n1, host: h1, shard: 1, replica: 1}
+          - {name: n2, host: h2, shard: 1, replica: 1}
+)");
+    EXPECT_EQ(problems(repeated),
+              "fleet.yaml:14: sites[0].regions[0].nodes[1]: shard 1 replica 1 is listed twice (first at line 13)");
+}
+
+TEST(FleetLoader, WeightsCountMustMatchShards) {
+    EXPECT_EQ(problems(edit(base_fleet, "        replicas: 1\n", "        replicas: 1\n        weights: [1, 2, 3]\n")),
+              "fleet.yaml:12: sites[0].regions[0].weights: 3 weights given for 2 shards; give one weight per shard");
+    EXPECT_EQ(problems(edit(base_fleet, "        replicas: 1\n", "        replicas: 1\n        weights: [0, 0]\n")),
+              "fleet.yaml:12: sites[0].regions[0].weights: every weight is 0: no shard would receive rows; give at "
+              "least one shard a weight above 0");
+}
+
+TEST(FleetLoader, UnknownColumns) {
+    EXPECT_EQ(problems(edit(base_fleet, "      region_key: k\n", "      region_key: kk\n")),
+              "fleet.yaml:21: schema.tables[0].region_key: unknown column 'kk'; did you mean 'k'?");
+    EXPECT_EQ(problems(edit(base_fleet, "      order_by: (k, ts)\n", "      order_by: (k, timestamp)\n")),
+              "fleet.yaml:20: schema.tables[0].order_by: unknown column 'timestamp' (columns: k, ts)");
+    EXPECT_EQ(problems(edit(base_fleet, "      region_key: k\n",
+                            "      region_key: k\n      sharding_key: cityHash64(company)\n")),
+              "fleet.yaml:22: schema.tables[0].sharding_key: unknown column 'company' (columns: k, ts)");
+    EXPECT_EQ(problems(edit(base_fleet, "      region_key: k\n",
+                            "      region_key: k\n      retention: {column: tss, days: 9}\n")),
+              "fleet.yaml:22: schema.tables[0].retention.column: unknown column 'tss'; did you mean 'ts'?");
+    // Functions, keywords, literals and quoted strings are not columns.
+    EXPECT_EQ(problems(edit(base_fleet, "      partition_by: toYYYYMM(ts)\n",
+                            "      partition_by: toStartOfInterval(ts, INTERVAL 1 day), 'x y', 1e3\n")),
+              "");
+}
+
+TEST(FleetLoader, RetentionNeedsPartitionsOfItsColumn) {
+    EXPECT_EQ(problems(edit(base_fleet, "      partition_by: toYYYYMM(ts)\n      order_by: (k, ts)\n      region_key: k\n",
+                            "      partition_by: k\n      order_by: (k, ts)\n      region_key: k\n"
+                            "      retention: {column: ts, days: 9}\n")),
+              "fleet.yaml:22: schema.tables[0].retention.column: partition_by (k) does not use 'ts': expired rows "
+              "are dropped by whole partitions, so partition by the retention column, e.g. toYYYYMM(ts)");
+}
+
+TEST(FleetLoader, UnknownRegionInRetention) {
+    EXPECT_EQ(problems(edit(base_fleet, "      region_key: k\n",
+                            "      region_key: k\n      retention:\n        column: ts\n        days: 9\n"
+                            "        regions: {r2: 5}\n")),
+              "fleet.yaml:26: schema.tables[0].retention.regions.r2: unknown region 'r2' (regions: r1)");
+}
+
+const std::string view = R"(    - name: v
+      kind: materialized_view
+      from: t
+      columns: [{name: k, type: String}, {name: n, type: UInt64}]
+      engine: SummingMergeTree(n)
+      order_by: k
+      select: SELECT k, count() AS n FROM {from} GROUP BY k
+)";
+
+TEST(FleetLoader, MaterializedViews) {
+    Fleet fleet = parseFleet(base_fleet + view, "fleet.yaml");
+    const Table* table = fleet.schema.table("v");
+    ASSERT_NE(table, nullptr);
+    EXPECT_EQ(table->kind, TableKind::MaterializedView);
+    EXPECT_EQ(table->region_key, "");
+    EXPECT_EQ(table->sharding_key, "");
+    EXPECT_EQ(problems(base_fleet + edit(view, "from: t", "from: tt")),
+              "fleet.yaml:24: schema.tables[1].from: unknown table 'tt'; did you mean 't'?");
+    EXPECT_EQ(problems(base_fleet + edit(view, "FROM {from}", "FROM t_local")),
+              "fleet.yaml:28: schema.tables[1].select: the SELECT must read from '{from}' (it stands for the "
+              "source's local table on each node)");
+    EXPECT_EQ(problems(base_fleet + edit(view, "SummingMergeTree(n)", "SummingMergeTree(total)")),
+              "fleet.yaml:26: schema.tables[1].engine: unknown column 'total' (columns: k, n)");
+    EXPECT_EQ(problems(edit(base_fleet, "      region_key: k\n", "      region_key: k\n      from: x\n")),
+              "fleet.yaml:22: schema.tables[0].from: only a materialized view has this field (add 'kind: "
+              "materialized_view')");
+}
+
+TEST(FleetLoader, Engines) {
+    EXPECT_EQ(problems(edit(base_fleet, "      region_key: k\n", "      region_key: k\n      engine: ReplicatedMergeTree\n")),
+              "fleet.yaml:22: schema.tables[0].engine: write 'ReplicatedMergeTree' without 'Replicated': chfleet makes "
+              "every local table replicated and chooses its keeper path");
+    EXPECT_EQ(problems(edit(base_fleet, "      region_key: k\n", "      region_key: k\n      engine: Log\n")),
+              "fleet.yaml:22: schema.tables[0].engine: 'Log' is not a MergeTree family engine (MergeTree, "
+              "ReplacingMergeTree, SummingMergeTree, AggregatingMergeTree, CollapsingMergeTree, "
+              "VersionedCollapsingMergeTree, GraphiteMergeTree)");
+}
+
+TEST(FleetLoader, DuplicateTableAndColumnNames) {
+    EXPECT_EQ(problems(edit(base_fleet, "        - {name: ts, type: DateTime}\n",
+                            "        - {name: ts, type: DateTime}\n        - {name: k, type: UInt8}\n")),
+              "fleet.yaml:19: schema.tables[0].columns[2].name: duplicate column 'k' (first at line 17)");
+    EXPECT_EQ(problems(base_fleet + "    - {name: t, columns: [{name: k, type: String}], order_by: k, region_key: k}\n"),
+              "fleet.yaml:22: schema.tables[1].name: duplicate table 't' (first at line 15)");
+    EXPECT_EQ(problems(base_fleet +
+                       "    - {name: t_r1, columns: [{name: k, type: String}], order_by: k, region_key: k}\n"),
+              "fleet.yaml:22: schema.tables[1].name: table 't_r1' would create 't_r1_distributed', which table 't' "
+              "creates too; rename one of them");
+}
+
+TEST(FleetLoader, InvalidNames) {
+    EXPECT_EQ(problems(edit(base_fleet, "    - name: t\n", "    - name: my-table\n")),
+              "fleet.yaml:15: schema.tables[0].name: 'my-table' is not a valid name: letters, digits and _, not "
+              "starting with a digit");
+    EXPECT_EQ(problems(edit(base_fleet, "      - name: r1\n", "      - name: us east\n")),
+              "fleet.yaml:7: sites[0].regions[0].name: 'us east' is not a valid name: letters, digits, '_', '.' and "
+              "'-'");
+    EXPECT_EQ(problems(edit(base_fleet, "        alias: r1\n", "        alias: r-1\n")),
+              "fleet.yaml:8: sites[0].regions[0].alias: 'r-1' is not a valid name: letters, digits and _, not "
+              "starting with a digit");
+    EXPECT_EQ(problems(edit(base_fleet, "  database: db\n", "  database: 1db\n")),
+              "fleet.yaml:13: schema.database: '1db' is not a valid name: letters, digits and _, not starting with a "
+              "digit");
+    Fleet fleet = parseFleet(edit(base_fleet, "      - name: r1\n        alias: r1\n", "      - name: us-east-1\n\n"),
+                             "fleet.yaml");
+    EXPECT_EQ(fleet.sites[0].regions[0].alias, "us_east_1");
+}
+
+TEST(FleetLoader, DerivedNodesNeedBasePort) {
+    EXPECT_EQ(problems(edit(edit(base_fleet, "base_port: 30000\n", "\n"), "    regions:", "    keepers: [{host: zk}]\n    regions:")),
+              "fleet.yaml:8: sites[0].regions[0].nodes: no nodes are listed and there is no base_port to derive them "
+              "from; list the region's 2 nodes or set base_port");
+}
+
+TEST(FleetLoader, SitesMirrorTheirRegions) {
+    std::string yaml = edit(base_fleet, "schema:\n", edit(second_site, "{name: r1, alias: r1", "{name: r9, alias: r9"));
+    EXPECT_EQ(problems(yaml), "fleet.yaml:12: sites[1].regions: regions differ from site 'a' (missing r1; not in site "
+                              "'a': r9); every site has the same regions, as a DR site mirrors the primary");
+    std::string alias = edit(base_fleet, "schema:\n", edit(second_site, "alias: r1", "alias: other"));
+    EXPECT_EQ(problems(alias), "fleet.yaml:15: sites[1].regions[0].alias: alias 'other' differs from site 'a''s alias "
+                               "'r1' for region r1; the alias names the region's tables, which are the same on every "
+                               "site");
+}
+
+TEST(FleetLoader, InlinePasswordIsRejected) {
+    EXPECT_EQ(problems(edit(base_fleet, "fleet: t\n", "fleet: t\ncredentials: {user: u, password: hunter2}\n")),
+              "fleet.yaml:2: credentials.password: an inline password is not allowed: fleet files are shared and "
+              "committed; put the password in an environment variable (password_env: NAME) or a file readable only "
+              "by its owner (password_file: PATH)");
+    EXPECT_EQ(problems(edit(base_fleet, "fleet: t\n",
+                            "fleet: t\ncredentials: {user: u, password_env: PW, password_file: /pw}\n")),
+              "fleet.yaml:2: credentials.password_file: give either password_env or password_file, not both");
+}
+
+// ---- secrets ----------------------------------------------------------------------------------------------------
+
+TEST(FleetSecret, FromEnvironment) {
+    SecretRef ref{"CHFLEET_TEST_SECRET_VARIABLE", ""};
+    ::unsetenv("CHFLEET_TEST_SECRET_VARIABLE");
+    try {
+        ref.resolve();
+        FAIL() << "no exception";
+    } catch (const Exception& e) {
+        EXPECT_EQ(e.code(), ErrorCode::InvalidConfig);
+        EXPECT_NE(std::string(e.what()).find("CHFLEET_TEST_SECRET_VARIABLE"), std::string::npos);
+    }
+    ::setenv("CHFLEET_TEST_SECRET_VARIABLE", "s3cret value", 1);
+    EXPECT_EQ(ref.resolve(), "s3cret value");
+    EXPECT_EQ(ref.describe(), "env CHFLEET_TEST_SECRET_VARIABLE");
+    ::unsetenv("CHFLEET_TEST_SECRET_VARIABLE");
+    EXPECT_EQ(SecretRef{}.resolve(), "");
+}
+
+TEST(FleetSecret, FromFileTrimsOneNewline) {
+    auto path = std::filesystem::temp_directory_path() / "chfleet-secret-test";
+    std::ofstream(path) << "pass word\n\n";
+    SecretRef ref{"", path.string()};
+    EXPECT_EQ(ref.resolve(), "pass word\n");
+    std::ofstream(path) << "pw\n";
+    EXPECT_EQ(ref.resolve(), "pw");
+    std::filesystem::remove(path);
+    try {
+        ref.resolve();
+        FAIL() << "no exception";
+    } catch (const Exception& e) {
+        EXPECT_EQ(e.code(), ErrorCode::InvalidConfig);
+        EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos);
+        EXPECT_EQ(std::string(e.what()).find("pw\n"), std::string::npos);
+    }
+}
+
+}  // namespace
+}  // namespace chfleet::topology
