@@ -35,8 +35,8 @@ ServerVersion parseServerVersion(std::string_view text) {
         }
     }
     if (!ok) {
-        throw Exception(ErrorCode::BadResponse, "'{}' is not a ClickHouse version (expected major.minor[.patch...])",
-                        text);
+        throw Exception(ErrorCode::BadResponse,
+                        "'{}' is not a ClickHouse version (expected major.minor[.patch...])", text);
     }
     return version;
 }
@@ -55,8 +55,8 @@ ServerCapabilities capabilitiesForVersion(std::string_view version_text) {
 }
 
 std::string capabilitiesProbeSql() {
-    // Scalar subqueries over system tables every version since 18.16 has. remoteSecure is a table function, so
-    // it is listed in system.table_functions (not system.functions); builds without TLS lack it.
+    // Scalar subqueries over system tables every version since 18.16 has. remoteSecure is a table function,
+    // so it is listed in system.table_functions (not system.functions); builds without TLS lack it.
     return "SELECT version() AS version, "
            "(SELECT count() FROM system.table_functions WHERE name = 'remoteSecure') AS remote_secure, "
            "(SELECT count() FROM system.settings WHERE name = 'max_insert_threads') AS max_insert_threads, "

@@ -26,8 +26,8 @@ using chdb_connection = chdb_connection_*;
 
 using ConnectFn = chdb_connection* (*)(int argc, char** argv);
 using CloseConnFn = void (*)(chdb_connection* conn);
-using QueryNFn = chdb_result* (*)(chdb_connection conn, const char* query, size_t query_len, const char* format,
-                                  size_t format_len);
+using QueryNFn = chdb_result* (*)(chdb_connection conn, const char* query, size_t query_len,
+                                  const char* format, size_t format_len);
 using ResultBufferFn = char* (*)(chdb_result* result);
 using ResultLengthFn = size_t (*)(chdb_result* result);
 using ResultErrorFn = const char* (*)(chdb_result* result);
@@ -36,13 +36,14 @@ using SetSignalHandlersFn = void (*)(int enabled);
 
 /// Parameters of ClickHouse's HTTP interface that are not settings: meaningless in process, skipped.
 const std::set<std::string, std::less<>> http_only_parameters = {
-    "wait_end_of_query", "buffer_size", "query_id", "session_id", "session_timeout", "session_check", "stacktrace",
+    "wait_end_of_query", "buffer_size",   "query_id",   "session_id",
+    "session_timeout",   "session_check", "stacktrace",
 };
 
 /// The process's one engine: the loaded library and its connection. Never unloaded (ClickHouse's static state
 /// does not survive dlclose); the connection is closed when the process ends.
 class Engine {
-public:
+  public:
     static Engine& instance() {
         static Engine engine;
         return engine;
@@ -57,31 +58,30 @@ public:
     std::string run(std::string_view sql, std::string_view data, const Settings& settings) {
         std::lock_guard lock(mutex_);
         std::vector<std::string> applied;
-        for (const auto& [name, value] : settings) {
-            if (http_only_parameters.count(name) > 0) {
-                continue;
-            }
-            checkSettingName(name);
-            query("SET " + name + " = " + quoteString(value));
-            applied.push_back(name);
-        }
-        std::string text(sql);
-        if (!data.empty()) {
-            text += '\n';
-            text += data;
-        }
-        std::string answer;
         try {
-            answer = query(text);
+            for (const auto& [name, value] : settings) {
+                if (http_only_parameters.count(name) > 0) {
+                    continue;
+                }
+                checkSettingName(name);
+                query("SET " + name + " = " + quoteString(value));
+                applied.push_back(name);
+            }
+            std::string text(sql);
+            if (!data.empty()) {
+                text += '\n';
+                text += data;
+            }
+            std::string answer = query(text);
+            resetSettings(applied);
+            return answer;
         } catch (const Exception&) {
             resetSettings(applied);
             throw;
         }
-        resetSettings(applied);
-        return answer;
     }
 
-private:
+  private:
     Engine() {
         std::string path = EmbeddedConnection::libraryPath();
         std::string reason = EmbeddedConnection::unavailableReason();
@@ -91,9 +91,10 @@ private:
         // RTLD_LOCAL keeps the engine's own copies of common symbols away from this program's.
         handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
         if (handle_ == nullptr) {
-            throw Exception(ErrorCode::IoError, "cannot load the embedded ClickHouse engine {}: {}", path, dlerror());
+            throw Exception(ErrorCode::IoError, "cannot load the embedded ClickHouse engine {}: {}", path,
+                            dlerror());
         }
-        connect_ = symbol<ConnectFn>("chdb_connect");
+        auto connect = symbol<ConnectFn>("chdb_connect");
         close_conn_ = symbol<CloseConnFn>("chdb_close_conn");
         query_n_ = symbol<QueryNFn>("chdb_query_n");
         result_buffer_ = symbol<ResultBufferFn>("chdb_result_buffer");
@@ -101,15 +102,16 @@ private:
         result_error_ = symbol<ResultErrorFn>("chdb_result_error");
         destroy_result_ = symbol<DestroyResultFn>("chdb_destroy_query_result");
         // The engine's crash handlers would take over SIGINT/SIGTERM from chfleet's own handling.
-        if (auto set_signal_handlers = reinterpret_cast<SetSignalHandlersFn>(dlsym(handle_, "chdb_set_signal_handlers_enabled"))) {
+        if (auto set_signal_handlers =
+                reinterpret_cast<SetSignalHandlersFn>(dlsym(handle_, "chdb_set_signal_handlers_enabled"))) {
             set_signal_handlers(0);
         }
         std::string program = "chfleet";
         char* argv[] = {program.data(), nullptr};
-        chdb_connection* connection = connect_(1, argv);
+        chdb_connection* connection = connect(1, argv);
         if (connection == nullptr || *connection == nullptr) {
-            throw Exception(ErrorCode::IoError, "the embedded ClickHouse engine {} did not start (chdb_connect failed)",
-                            path);
+            throw Exception(ErrorCode::IoError,
+                            "the embedded ClickHouse engine {} did not start (chdb_connect failed)", path);
         }
         connection_ = connection;
         log::get("clickhouse")->debug("embedded ClickHouse engine loaded from {}", path);
@@ -119,7 +121,8 @@ private:
     Fn symbol(const char* name) {
         void* address = dlsym(handle_, name);
         if (address == nullptr) {
-            throw Exception(ErrorCode::IoError, "the embedded ClickHouse engine {} lacks {} (not a chDB 2.x+ library?)",
+            throw Exception(ErrorCode::IoError,
+                            "the embedded ClickHouse engine {} lacks {} (not a chDB 2.x+ library?)",
                             EmbeddedConnection::libraryPath(), name);
         }
         return reinterpret_cast<Fn>(address);
@@ -128,7 +131,8 @@ private:
     static void checkSettingName(std::string_view name) {
         bool valid = !name.empty();
         for (char c : name) {
-            valid = valid && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_');
+            valid = valid &&
+                    ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_');
         }
         if (!valid) {
             throw Exception(ErrorCode::BadArguments, "'{}' is not a ClickHouse setting name", name);
@@ -166,7 +170,6 @@ private:
     std::mutex mutex_;
     void* handle_ = nullptr;
     chdb_connection* connection_ = nullptr;
-    ConnectFn connect_ = nullptr;
     CloseConnFn close_conn_ = nullptr;
     QueryNFn query_n_ = nullptr;
     ResultBufferFn result_buffer_ = nullptr;
@@ -177,9 +180,12 @@ private:
 
 }  // namespace
 
-EmbeddedConnection::EmbeddedConnection() { Engine::instance(); }
+EmbeddedConnection::EmbeddedConnection() {
+    Engine::instance();
+}
 
-std::string EmbeddedConnection::execute(std::string_view sql, std::string_view data, const Settings& settings) {
+std::string EmbeddedConnection::execute(std::string_view sql, std::string_view data,
+                                        const Settings& settings) {
     return Engine::instance().run(sql, data, settings);
 }
 
@@ -191,13 +197,16 @@ std::string EmbeddedConnection::libraryPath() {
     return std::string(CHFLEET_SOURCE_DIR) + "/third_party/chdb/libchdb.so";
 }
 
-bool EmbeddedConnection::available() { return unavailableReason().empty(); }
+bool EmbeddedConnection::available() {
+    return unavailableReason().empty();
+}
 
 std::string EmbeddedConnection::unavailableReason() {
     std::string path = libraryPath();
     if (access(path.c_str(), R_OK) != 0) {
-        return path + " is missing or unreadable (set CHFLEET_CHDB_LIB, or unpack the npm package "
-                      "@chdb/lib-linux-x64-gnu into third_party/chdb/)";
+        return path +
+               " is missing or unreadable (set CHFLEET_CHDB_LIB, or unpack the npm package "
+               "@chdb/lib-linux-x64-gnu into third_party/chdb/)";
     }
     return {};
 }

@@ -39,7 +39,8 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
         return false;
     }
     for (size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+        if (std::tolower(static_cast<unsigned char>(a[i])) !=
+            std::tolower(static_cast<unsigned char>(b[i]))) {
             return false;
         }
     }
@@ -96,8 +97,8 @@ std::string urlEncode(std::string_view text) {
     out.reserve(text.size());
     for (char c : text) {
         auto byte = static_cast<unsigned char>(c);
-        bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                          c == '.' || c == '_' || c == '~';
+        bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                          c == '-' || c == '.' || c == '_' || c == '~';
         if (unreserved) {
             out += c;
         } else {
@@ -141,12 +142,15 @@ HttpRequest buildHttpRequest(const HttpEndpoint& endpoint, std::string_view sql,
 
 ErrorCode errorCodeForCurl(int curl_code) {
     switch (static_cast<CURLcode>(curl_code)) {
-        case CURLE_OPERATION_TIMEDOUT: return ErrorCode::Timeout;
+        case CURLE_OPERATION_TIMEDOUT:
+            return ErrorCode::Timeout;
         case CURLE_URL_MALFORMAT:
         case CURLE_UNSUPPORTED_PROTOCOL:
         case CURLE_SSL_CACERT_BADFILE:
-        case CURLE_SSL_CRL_BADFILE: return ErrorCode::InvalidConfig;
-        default: return ErrorCode::ConnectionFailed;
+        case CURLE_SSL_CRL_BADFILE:
+            return ErrorCode::InvalidConfig;
+        default:
+            return ErrorCode::ConnectionFailed;
     }
 }
 
@@ -158,7 +162,9 @@ HttpConnection::HttpConnection(HttpEndpoint endpoint) : endpoint_(std::move(endp
     }
 }
 
-HttpConnection::~HttpConnection() { curl_easy_cleanup(curl_); }
+HttpConnection::~HttpConnection() {
+    curl_easy_cleanup(curl_);
+}
 
 std::string HttpConnection::execute(std::string_view sql, std::string_view data, const Settings& settings) {
     const std::string where = endpoint_.describe();
@@ -179,7 +185,8 @@ std::string HttpConnection::execute(std::string_view sql, std::string_view data,
     char curl_error[CURL_ERROR_SIZE] = {};
     curl_easy_setopt(curl_, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(curl_, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, request.body.data());
+    // Never a null pointer here: libcurl would then read the body from stdin.
+    curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, request.body.empty() ? "" : request.body.data());
     curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
     curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers.list);
     curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, onBody);
@@ -212,25 +219,30 @@ std::string HttpConnection::execute(std::string_view sql, std::string_view data,
 
     if (code != CURLE_OK) {
         if (status == 200 && (code == CURLE_PARTIAL_FILE || code == CURLE_RECV_ERROR)) {
-            if (auto error = findStreamedException(response.body, response.exception_tag, response.exception_code,
-                                                   true, where)) {
+            if (auto error = findStreamedException(response.body, response.exception_tag,
+                                                   response.exception_code, true, where)) {
                 rethrowMasked(*error);
             }
         }
         std::string detail = curl_error[0] != '\0' ? curl_error : curl_easy_strerror(code);
         ErrorCode kind = errorCodeForCurl(code);
         if (kind == ErrorCode::Timeout) {
-            throw Exception(kind,
-                            "ClickHouse at {} did not answer in time ({}; connect timeout {} ms, total {} ms); the "
-                            "statement may still be running there",
-                            where, detail, endpoint_.connect_timeout.count(), endpoint_.total_timeout.count());
+            throw Exception(
+                kind,
+                "ClickHouse at {} did not answer in time ({}; connect timeout {} ms, total {} ms); the "
+                "statement may still be running there",
+                where, detail, endpoint_.connect_timeout.count(), endpoint_.total_timeout.count());
         }
         if (kind == ErrorCode::InvalidConfig) {
-            throw Exception(kind, "request to ClickHouse at {} cannot be made: {}; check the node's address, port "
-                                  "and CA file in the fleet file", where, detail);
+            throw Exception(kind,
+                            "request to ClickHouse at {} cannot be made: {}; check the node's address, port "
+                            "and CA file in the fleet file",
+                            where, detail);
         }
-        throw Exception(kind, "cannot reach ClickHouse at {}: {}; check that the server runs and that the address "
-                              "and port in the fleet file are right", where, detail);
+        throw Exception(kind,
+                        "cannot reach ClickHouse at {}: {}; check that the server runs and that the address "
+                        "and port in the fleet file are right",
+                        where, detail);
     }
     if (status != 200) {
         if (auto error = errorFromHttpResponse(status, response.body, response.exception_code, where)) {
@@ -242,11 +254,11 @@ std::string HttpConnection::execute(std::string_view sql, std::string_view data,
                             "{} answered HTTP {} without a ClickHouse error (a proxy in between?): {}", where,
                             status, excerpt);
         }
-        throw Exception(ErrorCode::BadResponse, "{} answered HTTP {} without a ClickHouse error: {}", where, status,
-                        excerpt);
+        throw Exception(ErrorCode::BadResponse, "{} answered HTTP {} without a ClickHouse error: {}", where,
+                        status, excerpt);
     }
-    if (auto error =
-            findStreamedException(response.body, response.exception_tag, response.exception_code, false, where)) {
+    if (auto error = findStreamedException(response.body, response.exception_tag, response.exception_code,
+                                           false, where)) {
         rethrowMasked(*error);
     }
     return std::move(response.body);

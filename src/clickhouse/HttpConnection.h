@@ -14,18 +14,19 @@ namespace chfleet::clickhouse {
 /// Every statement is sent with wait_end_of_query=1 (unless the caller sets it), so that errors arrive as an
 /// error status rather than in the middle of a 200 answer.
 class HttpConnection final : public Connection {
-public:
+  public:
     explicit HttpConnection(HttpEndpoint endpoint);
     ~HttpConnection() override;
     HttpConnection(const HttpConnection&) = delete;
     HttpConnection& operator=(const HttpConnection&) = delete;
 
-    std::string execute(std::string_view sql, std::string_view data = {}, const Settings& settings = {}) override;
+    std::string execute(std::string_view sql, std::string_view data = {},
+                        const Settings& settings = {}) override;
     std::string describe() const override { return endpoint_.describe(); }
 
     const HttpEndpoint& endpoint() const { return endpoint_; }
 
-private:
+  private:
     HttpEndpoint endpoint_;
     void* curl_;  ///< the CURL easy handle
 };

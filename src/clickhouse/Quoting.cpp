@@ -13,13 +13,27 @@ void appendEscapedLiteral(std::string& out, std::string_view value, char quote) 
     for (char c : value) {
         auto byte = static_cast<unsigned char>(c);
         switch (c) {
-            case '\\': out += "\\\\"; break;
-            case '\0': out += "\\0"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\0':
+                out += "\\0";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (c == quote) {
                     out += '\\';
@@ -59,9 +73,13 @@ int hexValue(char c) {
 
 }  // namespace
 
-std::string quoteString(std::string_view value) { return quoted(value, '\''); }
+std::string quoteString(std::string_view value) {
+    return quoted(value, '\'');
+}
 
-std::string quoteIdentifier(std::string_view name) { return quoted(name, '`'); }
+std::string quoteIdentifier(std::string_view name) {
+    return quoted(name, '`');
+}
 
 std::string qualifiedName(std::string_view database, std::string_view table) {
     if (database.empty()) {
@@ -75,15 +93,32 @@ std::string escapeTsvField(std::string_view value) {
     out.reserve(value.size());
     for (char c : value) {
         switch (c) {
-            case '\\': out += "\\\\"; break;
-            case '\'': out += "\\'"; break;
-            case '\t': out += "\\t"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\0': out += "\\0"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            default: out += c;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\'':
+                out += "\\'";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\0':
+                out += "\\0";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -99,25 +134,44 @@ std::string unescapeTsvField(std::string_view field) {
             continue;
         }
         if (i + 1 == field.size()) {
-            throw Exception(ErrorCode::BadResponse, "a TSV field of {} bytes ends with a lone backslash", field.size());
+            throw Exception(ErrorCode::BadResponse, "a TSV field of {} bytes ends with a lone backslash",
+                            field.size());
         }
         char next = field[++i];
         switch (next) {
-            case 'a': out += '\a'; break;
-            case 'b': out += '\b'; break;
-            case 'e': out += '\x1B'; break;
-            case 'f': out += '\f'; break;
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
-            case 'v': out += '\v'; break;
-            case '0': out += '\0'; break;
+            case 'a':
+                out += '\a';
+                break;
+            case 'b':
+                out += '\b';
+                break;
+            case 'e':
+                out += '\x1B';
+                break;
+            case 'f':
+                out += '\f';
+                break;
+            case 'n':
+                out += '\n';
+                break;
+            case 'r':
+                out += '\r';
+                break;
+            case 't':
+                out += '\t';
+                break;
+            case 'v':
+                out += '\v';
+                break;
+            case '0':
+                out += '\0';
+                break;
             case 'x': {
                 int high = i + 1 < field.size() ? hexValue(field[i + 1]) : -1;
                 int low = i + 2 < field.size() ? hexValue(field[i + 2]) : -1;
                 if (high < 0 || low < 0) {
-                    throw Exception(ErrorCode::BadResponse, "a TSV field has a \\x escape without two hex digits at byte {}",
-                                    i);
+                    throw Exception(ErrorCode::BadResponse,
+                                    "a TSV field has a \\x escape without two hex digits at byte {}", i);
                 }
                 out += static_cast<char>(high * 16 + low);
                 i += 2;
@@ -129,7 +183,9 @@ std::string unescapeTsvField(std::string_view field) {
             case '`':
             case '/':
             case '=':
-            case ':': out += next; break;
+            case ':':
+                out += next;
+                break;
             default:
                 // Like ClickHouse: an unknown escape keeps its backslash ('100\%' stays '100\%' for LIKE).
                 out += '\\';

@@ -95,7 +95,8 @@ Result Result::parse(std::string_view body, std::string source) {
 
     if (lines.empty()) {
         throw Exception(ErrorCode::BadResponse,
-                        "answer of {} is empty where names and types of columns were expected", result.source_);
+                        "answer of {} is empty where names and types of columns were expected",
+                        result.source_);
     }
     if (lines.size() < 2) {
         throw fail(0, "no line of types");
@@ -142,8 +143,8 @@ size_t Result::columnIndex(std::string_view column) const {
         for (const auto& name : names_) {
             known += known.empty() ? name : ", " + name;
         }
-        throw Exception(ErrorCode::BadResponse, "answer of {} has no column '{}' (columns: {})", source_, column,
-                        known);
+        throw Exception(ErrorCode::BadResponse, "answer of {} has no column '{}' (columns: {})", source_,
+                        column, known);
     }
     return static_cast<size_t>(it - names_.begin());
 }
@@ -151,8 +152,9 @@ size_t Result::columnIndex(std::string_view column) const {
 size_t Result::cellIndex(size_t row, std::string_view column) const {
     size_t index = columnIndex(column);
     if (row >= rowCount()) {
-        throw Exception(ErrorCode::BadResponse, "row {} of column '{}' requested but the answer of {} has {} rows",
-                        row, column, source_, rowCount());
+        throw Exception(ErrorCode::BadResponse,
+                        "row {} of column '{}' requested but the answer of {} has {} rows", row, column,
+                        source_, rowCount());
     }
     return row * names_.size() + index;
 }
@@ -160,14 +162,16 @@ size_t Result::cellIndex(size_t row, std::string_view column) const {
 void Result::throwBadValue(size_t row, std::string_view column, std::string_view expected) const {
     size_t cell = cellIndex(row, column);
     if (nulls_[cell]) {
-        throw Exception(ErrorCode::BadResponse, "column '{}' row {} in the answer of {} is NULL, expected {}", column,
-                        row, source_, expected);
+        throw Exception(ErrorCode::BadResponse, "column '{}' row {} in the answer of {} is NULL, expected {}",
+                        column, row, source_, expected);
     }
-    throw Exception(ErrorCode::BadResponse, "column '{}' row {} in the answer of {} is '{}', expected {}", column,
-                    row, source_, cells_[cell], expected);
+    throw Exception(ErrorCode::BadResponse, "column '{}' row {} in the answer of {} is '{}', expected {}",
+                    column, row, source_, cells_[cell], expected);
 }
 
-bool Result::isNull(size_t row, std::string_view column) const { return nulls_[cellIndex(row, column)]; }
+bool Result::isNull(size_t row, std::string_view column) const {
+    return nulls_[cellIndex(row, column)];
+}
 
 const std::string& Result::getString(size_t row, std::string_view column) const {
     size_t cell = cellIndex(row, column);
@@ -234,7 +238,8 @@ void execute(Connection& connection, std::string_view sql, const Settings& setti
 std::string scalar(Connection& connection, std::string_view select, const Settings& settings) {
     auto result = query(connection, select, settings);
     if (result.rowCount() != 1 || result.columnCount() != 1) {
-        throw Exception(ErrorCode::BadResponse, "{} answered {} rows of {} columns where one value was expected",
+        throw Exception(ErrorCode::BadResponse,
+                        "{} answered {} rows of {} columns where one value was expected",
                         connection.describe(), result.rowCount(), result.columnCount());
     }
     return result.getString(0, result.names()[0]);

@@ -14,10 +14,10 @@ namespace chfleet::clickhouse {
 /// of exact byte strings (escapes undone, NULLs marked), with typed accessors by column name. Accessors throw
 /// Exception(BadResponse) for an unknown column, a row out of range, a NULL or a value that does not parse.
 class Result {
-public:
+  public:
     /// Decodes `body`. An exception the server appended after streaming began (a line that does not fit the
-    /// columns and reads "Code: N ...") throws ServerException; any other misfit throws Exception(BadResponse).
-    /// `source` names the server in messages ("host:port", "embedded").
+    /// columns and reads "Code: N ...") throws ServerException; any other misfit throws
+    /// Exception(BadResponse). `source` names the server in messages ("host:port", "embedded").
     static Result parse(std::string_view body, std::string source);
 
     const std::vector<std::string>& names() const { return names_; }
@@ -41,7 +41,7 @@ public:
     /// 0/1 (UInt8 flags) or false/true (Bool).
     bool getBool(size_t row, std::string_view column) const;
 
-private:
+  private:
     size_t cellIndex(size_t row, std::string_view column) const;
     [[noreturn]] void throwBadValue(size_t row, std::string_view column, std::string_view expected) const;
 
@@ -52,8 +52,8 @@ private:
     std::vector<bool> nulls_;         ///< parallel to cells_
 };
 
-/// Runs `select` with " FORMAT TabSeparatedWithNamesAndTypes" appended and decodes the answer. `select` must not
-/// have a FORMAT clause of its own.
+/// Runs `select` with " FORMAT TabSeparatedWithNamesAndTypes" appended and decodes the answer. `select` must
+/// not have a FORMAT clause of its own.
 Result query(Connection& connection, std::string_view select, const Settings& settings = {});
 
 /// Runs a statement whose answer is not needed (DDL, INSERT ... SELECT, SYSTEM ...).

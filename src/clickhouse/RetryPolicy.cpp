@@ -11,10 +11,10 @@ namespace chfleet::clickhouse {
 namespace {
 
 /// ClickHouse error codes retried by chfleet. Drawn from ClickHouse's own Kafka connector (the list its
-/// maintainers retry inserts on) and from what 18.16 answers while a keeper or a replica is away; each kept only
-/// when the condition passes by itself.
-/// Left out on purpose: 164 READONLY (a user setting, not a state), 241 MEMORY_LIMIT_EXCEEDED (the same
-/// statement usually needs the same memory again), 107 FILE_DOESNT_EXIST and 1002 UNKNOWN_EXCEPTION (too vague).
+/// maintainers retry inserts on) and from what 18.16 answers while a keeper or a replica is away; each kept
+/// only when the condition passes by itself. Left out on purpose: 164 READONLY (a user setting, not a state),
+/// 241 MEMORY_LIMIT_EXCEEDED (the same statement usually needs the same memory again), 107 FILE_DOESNT_EXIST
+/// and 1002 UNKNOWN_EXCEPTION (too vague).
 constexpr int retryable_codes[] = {
     3,    // UNEXPECTED_END_OF_FILE: a connection between servers dropped mid-transfer
     159,  // TIMEOUT_EXCEEDED: distributed DDL still running on some host after distributed_ddl_task_timeout
@@ -27,7 +27,8 @@ constexpr int retryable_codes[] = {
     252,  // TOO_MANY_PARTS: inserts are throttled until merges catch up
     279,  // ALL_CONNECTION_TRIES_FAILED: every replica of a shard was unreachable (restart, network blip)
     285,  // TOO_FEW_LIVE_REPLICAS: insert_quorum cannot be met while a replica is down
-    319,  // UNKNOWN_STATUS_OF_INSERT: keeper lost during an insert; retrying is safe with insert deduplication
+    319,  // UNKNOWN_STATUS_OF_INSERT: keeper lost during an insert; retrying is safe with insert
+          // deduplication
     425,  // SYSTEM_ERROR: a system call failed (EAGAIN and the like)
     999,  // KEEPER_EXCEPTION: keeper session expired or connection lost (ON CLUSTER DDL, mutations)
 };
@@ -35,7 +36,8 @@ constexpr int retryable_codes[] = {
 }  // namespace
 
 bool isRetryableServerCode(int code) {
-    return std::find(std::begin(retryable_codes), std::end(retryable_codes), code) != std::end(retryable_codes);
+    return std::find(std::begin(retryable_codes), std::end(retryable_codes), code) !=
+           std::end(retryable_codes);
 }
 
 bool isRetryable(const std::exception& error) {
@@ -43,7 +45,8 @@ bool isRetryable(const std::exception& error) {
         return isRetryableServerCode(server->serverCode());
     }
     if (const auto* chfleet_error = dynamic_cast<const Exception*>(&error)) {
-        return chfleet_error->code() == ErrorCode::ConnectionFailed || chfleet_error->code() == ErrorCode::Timeout;
+        return chfleet_error->code() == ErrorCode::ConnectionFailed ||
+               chfleet_error->code() == ErrorCode::Timeout;
     }
     return false;
 }
@@ -65,8 +68,8 @@ std::chrono::milliseconds nextRetryDelay(const RetryPolicy& policy, int attempt)
 void logRetry(std::string_view what, int attempt, int max_attempts, std::chrono::milliseconds delay,
               const std::exception& error) {
     log::get("clickhouse")
-        ->warn("{}: attempt {} of {} failed, retrying in {} ms: {}", what, attempt, max_attempts, delay.count(),
-               error.what());
+        ->warn("{}: attempt {} of {} failed, retrying in {} ms: {}", what, attempt, max_attempts,
+               delay.count(), error.what());
 }
 
 }  // namespace chfleet::clickhouse

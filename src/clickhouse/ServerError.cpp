@@ -81,7 +81,15 @@ std::optional<ServerError> parseExceptionText(std::string_view text) {
         message = text;
     }
     message = trim(message);
-    consumePrefix(message, "DB::Exception: ");
+    // "DB::Exception: ", "DB::NetException: ", "DB::ParsingException: ", ...
+    if (message.starts_with("DB::")) {
+        size_t colon = message.find(": ");
+        std::string_view name = message.substr(0, colon);
+        if (colon != std::string_view::npos && name.ends_with("Exception") &&
+            name.find_first_of(" \n") == std::string_view::npos) {
+            message.remove_prefix(colon + 2);
+        }
+    }
     return ServerError{*code, std::string(trim(message))};
 }
 
@@ -100,8 +108,8 @@ std::optional<ServerException> errorFromHttpResponse(long status, std::string_vi
 }
 
 std::optional<ServerException> findStreamedException(std::string_view body, std::string_view exception_tag,
-                                                     std::string_view exception_code_header, bool transfer_cut,
-                                                     const std::string& endpoint) {
+                                                     std::string_view exception_code_header,
+                                                     bool transfer_cut, const std::string& endpoint) {
     auto header_code = parseCode(exception_code_header);
     auto fromText = [&](std::string_view text) {
         if (auto parsed = parseExceptionText(text)) {
@@ -112,7 +120,8 @@ std::optional<ServerException> findStreamedException(std::string_view body, std:
     };
 
     if (!exception_tag.empty()) {
-        // 25.11+: "__exception__<tag>\r\n<message>\n<message size> <tag>__exception__\r\n" at the end of the body.
+        // 25.11+: "__exception__<tag>\r\n<message>\n<message size> <tag>__exception__\r\n" at the end of the
+        // body.
         std::string begin_marker = "__exception__" + std::string(exception_tag);
         size_t begin = body.rfind(begin_marker);
         if (begin != std::string_view::npos) {
@@ -123,7 +132,8 @@ std::optional<ServerException> findStreamedException(std::string_view body, std:
             if (end != std::string_view::npos) {
                 // Drop the size that precedes the closing marker.
                 size_t size_start = text.find_last_not_of("0123456789");
-                text = size_start == std::string_view::npos ? std::string_view{} : text.substr(0, size_start + 1);
+                text = size_start == std::string_view::npos ? std::string_view{}
+                                                            : text.substr(0, size_start + 1);
             }
             return fromText(text);
         }
@@ -144,7 +154,8 @@ std::optional<ServerException> findStreamedException(std::string_view body, std:
     }
     if (header_code && *header_code != 0) {
         size_t last_line = trim(body).rfind('\n');
-        std::string_view tail = last_line == std::string_view::npos ? trim(body) : trim(body).substr(last_line + 1);
+        std::string_view tail =
+            last_line == std::string_view::npos ? trim(body) : trim(body).substr(last_line + 1);
         return fromText(tail);
     }
     return std::nullopt;

@@ -30,17 +30,17 @@ int queryMain(const std::vector<std::string>& args) {
     app.add_flag("--all", all, "run on every node instead of one");
     app.add_option("--site", site, "with --all: only this site's nodes");
     app.add_option("--region", region, "with --all: only this region's nodes");
-    app.add_option("-S,--setting", settings_text, "a ClickHouse setting for this query, NAME=VALUE (repeatable)");
-    std::vector<std::string> positional;
-    app.add_option("node_and_sql", positional, "NODE SQL (or SQL with --all); SQL '-' reads standard input")
-        ->required()
-        ->expected(1, 2);
+    app.add_option("-S,--setting", settings_text, "a ClickHouse setting for this query, NAME=VALUE (repeatable)")
+        ->allow_extra_args(false);
+    std::string first, second;
+    app.add_option("node", first, "node name (with --all: the SQL)")->required();
+    app.add_option("sql", second, "the statement; '-' reads standard input");
     return runCommand(app, args, [&]() -> int {
-        if (positional.size() != (all ? 1u : 2u)) {
+        if (all != second.empty()) {
             throw Exception(ErrorCode::BadArguments, all ? "with --all give only the SQL"
                                                          : "give the node name and the SQL (or --all and the SQL)");
         }
-        sql = positional.back();
+        sql = all ? first : second;
         if (sql == "-") {
             sql.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
         }
@@ -54,9 +54,9 @@ int queryMain(const std::vector<std::string>& args) {
         }
         auto fleet = topology::loadFleet(file);
         if (!all) {
-            const auto* node = fleet.node(positional.front());
+            const auto* node = fleet.node(first);
             if (node == nullptr) {
-                throw Exception(ErrorCode::BadArguments, "no node named '{}' in {}", positional.front(), file);
+                throw Exception(ErrorCode::BadArguments, "no node named '{}' in {}", first, file);
             }
             std::cout << topology::connectTo(fleet, *node)->execute(sql, {}, settings) << std::flush;
             return 0;

@@ -84,7 +84,7 @@ NodeSnapshot readSnapshot(clickhouse::Connection& connection, const std::string&
         auto it = all.find(columns.getString(row, "table"));
         if (it != all.end()) {
             it->second.columns.push_back(
-                {columns.getString(row, "name"), normalizeExpression(columns.getString(row, "type"))});
+                {columns.getString(row, "name"), normalizeType(columns.getString(row, "type"))});
         }
     }
     NodeSnapshot snapshot;

@@ -28,7 +28,7 @@ std::string columnList(const topology::Table& table, bool with_defaults) {
 std::vector<ColumnShape> columnShapes(const topology::Table& table) {
     std::vector<ColumnShape> shapes;
     for (const auto& column : table.columns) {
-        shapes.push_back({column.name, normalizeExpression(column.type)});
+        shapes.push_back({column.name, normalizeType(column.type)});
     }
     return shapes;
 }
@@ -185,6 +185,17 @@ std::string normalizeExpression(std::string_view expression) {
         }
         if (wraps_all) {
             out = out.substr(1, out.size() - 2);
+        }
+    }
+    return out;
+}
+
+std::string normalizeType(std::string_view type) {
+    std::string out = normalizeExpression(type);
+    for (auto [alias, precision] : {std::pair{"Decimal32(", "9,"}, {"Decimal64(", "18,"}, {"Decimal128(", "38,"}}) {
+        std::string_view name(alias);
+        for (auto at = out.find(name); at != std::string::npos; at = out.find(name, at)) {
+            out.replace(at, name.size(), std::string("Decimal(") + precision);
         }
     }
     return out;

@@ -55,6 +55,10 @@ std::string replicaPath(const topology::Table& table);
 /// backticks removed, and one pair of parentheses around the whole expression dropped.
 std::string normalizeExpression(std::string_view expression);
 
+/// A column type reduced for comparison: normalizeExpression, and the Decimal32/64/128(S) aliases written as
+/// the Decimal(P, S) ClickHouse reports.
+std::string normalizeType(std::string_view type);
+
 /// The Distributed engine's arguments as normalised in TableShape::distribution, from engine_full.
 std::string distributionFromEngineFull(std::string_view engine_full);
 

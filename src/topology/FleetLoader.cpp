@@ -229,14 +229,14 @@ public:
             }
             if (entries_.count(key) > 0) {
                 problems_.add(lineOf(it->first), childPath(path_, key),
-                              fmt::format("field given twice (first at line {})", topology::lineOf(entries_.at(key))));
+                              fmt::format("field given twice (first at line {})", lineOf(entries_.at(key))));
                 continue;
             }
             entries_.emplace(key, it->second);
         }
     }
 
-    int line() const { return topology::lineOf(node_); }
+    int line() const { return lineOf(node_); }
     const std::string& path() const { return path_; }
     std::string path(std::string_view key) const { return childPath(path_, key); }
     bool has(const std::string& key) const { return entries_.count(key) > 0; }
@@ -246,7 +246,7 @@ public:
         auto it = entries_.find(key);
         if (it == entries_.end() || it->second.IsNull()) {
             if (required) {
-                problems_.add(it == entries_.end() ? line() : topology::lineOf(it->second), path(key),
+                problems_.add(it == entries_.end() ? line() : lineOf(it->second), path(key),
                               it == entries_.end() ? "required field is missing" : "required field has no value");
             }
             return nullptr;
@@ -254,9 +254,9 @@ public:
         return &it->second;
     }
 
-    int lineOf(const std::string& key) const {
+    int lineAt(const std::string& key) const {
         auto it = entries_.find(key);
-        return it == entries_.end() ? line() : topology::lineOf(it->second);
+        return it == entries_.end() ? line() : lineOf(it->second);
     }
 
     std::optional<std::string> string(const std::string& key, bool required) const {
@@ -265,12 +265,12 @@ public:
             return std::nullopt;
         }
         if (!value->IsScalar()) {
-            problems_.add(topology::lineOf(*value), path(key), "expected a text value");
+            problems_.add(lineOf(*value), path(key), "expected a text value");
             return std::nullopt;
         }
         if (value->Scalar().empty()) {
             if (required) {
-                problems_.add(topology::lineOf(*value), path(key), "must not be empty");
+                problems_.add(lineOf(*value), path(key), "must not be empty");
             }
             return std::nullopt;
         }
@@ -282,7 +282,7 @@ public:
                                     std::string_view rule) const {
         auto value = string(key, required);
         if (value && !valid(*value)) {
-            problems_.add(lineOf(key), path(key), fmt::format("'{}' is not a valid name: {}", *value, rule));
+            problems_.add(lineAt(key), path(key), fmt::format("'{}' is not a valid name: {}", *value, rule));
             return std::nullopt;
         }
         return value;
@@ -300,12 +300,12 @@ public:
                                          long long max) const {
         long long result = 0;
         if (!parseInteger(value, result)) {
-            problems_.add(topology::lineOf(value), value_path,
+            problems_.add(lineOf(value), value_path,
                           fmt::format("expected a whole number, got '{}'", value.IsScalar() ? value.Scalar() : "a list or mapping"));
             return std::nullopt;
         }
         if (result < min || result > max) {
-            problems_.add(topology::lineOf(value), value_path,
+            problems_.add(lineOf(value), value_path,
                           fmt::format("{} is out of range ({}..{})", result, min, max));
             return std::nullopt;
         }
@@ -324,11 +324,11 @@ public:
             return nullptr;
         }
         if (!value->IsSequence()) {
-            problems_.add(topology::lineOf(*value), path(key), "expected a list");
+            problems_.add(lineOf(*value), path(key), "expected a list");
             return nullptr;
         }
         if (!allow_empty && value->size() == 0) {
-            problems_.add(topology::lineOf(*value), path(key), "must list at least one item");
+            problems_.add(lineOf(*value), path(key), "must list at least one item");
             return nullptr;
         }
         return value;
@@ -347,10 +347,10 @@ private:
     void reportUnknown(const std::string& key, const YAML::Node& key_node) {
         std::string suggestion = closest(key, known_);
         if (!suggestion.empty()) {
-            problems_.add(topology::lineOf(key_node), path(key),
+            problems_.add(lineOf(key_node), path(key),
                           fmt::format("unknown field; did you mean '{}'?", suggestion));
         } else {
-            problems_.add(topology::lineOf(key_node), path(key),
+            problems_.add(lineOf(key_node), path(key),
                           fmt::format("unknown field (fields here: {})", joinNames(known_)));
         }
     }
@@ -421,7 +421,7 @@ public:
         if (auto base = top.port("base_port", false)) {
             fleet_.base_port = *base;
         }
-        base_port_line_ = top.lineOf("base_port");
+        base_port_line_ = top.lineAt("base_port");
         if (options_.base_port) {
             fleet_.base_port = *options_.base_port;
         }
@@ -479,7 +479,7 @@ private:
             fleet_.credentials.user = *user;
         }
         if (map->has("password")) {
-            problems_.add(map->lineOf("password"), map->path("password"),
+            problems_.add(map->lineAt("password"), map->path("password"),
                           "an inline password is not allowed: fleet files are shared and committed; put the "
                           "password in an environment variable (password_env: NAME) or a file readable only by "
                           "its owner (password_file: PATH)");
@@ -487,7 +487,7 @@ private:
         auto env = map->name("password_env", false, isSqlIdentifier, "an environment variable name");
         auto file = map->string("password_file", false);
         if (env && file) {
-            problems_.add(map->lineOf("password_file"), map->path("password_file"),
+            problems_.add(map->lineAt("password_file"), map->path("password_file"),
                           "give either password_env or password_file, not both");
             return;
         }
@@ -535,7 +535,7 @@ private:
         keeper.host = map->name("host", true, isHostName, host_rule).value_or("");
         keeper.port = map->has("port") ? map->port("port", true).value_or(0) : default_keeper_port;
         source.keeper_paths.push_back(path);
-        source.keeper_lines.push_back(map->lineOf("port"));
+        source.keeper_lines.push_back(map->lineAt("port"));
         site.keepers.push_back(std::move(keeper));
     }
 
@@ -595,12 +595,12 @@ private:
             return;
         }
         if (region.shards > 0 && static_cast<int>(region.weights.size()) != region.shards) {
-            problems_.add(map.lineOf("weights"), map.path("weights"),
+            problems_.add(map.lineAt("weights"), map.path("weights"),
                           fmt::format("{} weights given for {} shards; give one weight per shard", region.weights.size(),
                                       region.shards));
             region.weights.clear();
         } else if (total == 0) {
-            problems_.add(map.lineOf("weights"), map.path("weights"),
+            problems_.add(map.lineAt("weights"), map.path("weights"),
                           "every weight is 0: no shard would receive rows; give at least one shard a weight above 0");
             region.weights.clear();
         }
@@ -618,25 +618,24 @@ private:
         result.mark = markOf(node);
         result.site = site.name;
         result.region = region.name;
-        auto shard = map->integer("shard", true, 1, max_shards_or_replicas);
-        auto replica = map->integer("replica", true, 1, max_shards_or_replicas);
-        if (shard && region.shards > 0 && *shard > region.shards) {
-            problems_.add(map->lineOf("shard"), map->path("shard"),
-                          fmt::format("shard {} is out of range: the region has {} shards (1..{})", *shard,
+        // 0 stands for "not read" (the problem is reported) from here on.
+        result.shard = static_cast<int>(map->integer("shard", true, 1, max_shards_or_replicas).value_or(0));
+        result.replica = static_cast<int>(map->integer("replica", true, 1, max_shards_or_replicas).value_or(0));
+        if (region.shards > 0 && result.shard > region.shards) {
+            problems_.add(map->lineAt("shard"), map->path("shard"),
+                          fmt::format("shard {} is out of range: the region has {} shards (1..{})", result.shard,
                                       region.shards, region.shards));
-            shard.reset();
+            result.shard = 0;
         }
-        if (replica && region.replicas > 0 && *replica > region.replicas) {
-            problems_.add(map->lineOf("replica"), map->path("replica"),
+        if (region.replicas > 0 && result.replica > region.replicas) {
+            problems_.add(map->lineAt("replica"), map->path("replica"),
                           fmt::format("replica {} is out of range: the region has {} replicas per shard (1..{})",
-                                      *replica, region.replicas, region.replicas));
-            replica.reset();
+                                      result.replica, region.replicas, region.replicas));
+            result.replica = 0;
         }
-        result.shard = static_cast<int>(shard.value_or(0));
-        result.replica = static_cast<int>(replica.value_or(0));
         if (map->has("name")) {
             result.name = map->name("name", true, isObjectName, object_name_rule).value_or("");
-        } else if (shard && replica && !source.node_prefix.empty()) {
+        } else if (result.shard > 0 && result.replica > 0 && !source.node_prefix.empty()) {
             result.name = derivedNodeName(source.node_prefix, region, result.shard, result.replica);
         }
         result.host = map->name("host", true, isHostName, host_rule).value_or("");
@@ -646,7 +645,7 @@ private:
         for (int p = 0; p < ports_per_node; ++p) {
             const char* field = port_fields[p].first;
             *ports[p] = map->has(field) ? map->port(field, true).value_or(0) : port_fields[p].second;
-            node_source.port_lines[p] = map->lineOf(field);
+            node_source.port_lines[p] = map->lineAt(field);
         }
         region.nodes.push_back(std::move(result));
         source.nodes.push_back(std::move(node_source));
@@ -662,7 +661,7 @@ private:
         }
         size_t expected = static_cast<size_t>(region.shards) * static_cast<size_t>(region.replicas);
         if (region.nodes.size() != expected) {
-            problems_.add(map.lineOf("nodes"), map.path("nodes"),
+            problems_.add(map.lineAt("nodes"), map.path("nodes"),
                           fmt::format("{} nodes listed; a region of {} shards x {} replicas needs exactly {}",
                                       region.nodes.size(), region.shards, region.replicas, expected));
         }
@@ -721,7 +720,7 @@ private:
             if (*kind == "materialized_view") {
                 table.kind = TableKind::MaterializedView;
             } else if (*kind != "table") {
-                problems_.add(map->lineOf("kind"), map->path("kind"),
+                problems_.add(map->lineAt("kind"), map->path("kind"),
                               fmt::format("unknown kind '{}' (table or materialized_view)", *kind));
             }
         }
@@ -733,12 +732,12 @@ private:
                 engine_name.pop_back();
             }
             if (engine_name.rfind("Replicated", 0) == 0 && isMergeTreeFamily(engine_name.substr(10))) {
-                problems_.add(map->lineOf("engine"), map->path("engine"),
+                problems_.add(map->lineAt("engine"), map->path("engine"),
                               fmt::format("write '{}' without 'Replicated': chfleet makes every local table "
                                           "replicated and chooses its keeper path",
                                           engine_name));
             } else if (!isMergeTreeFamily(engine_name)) {
-                problems_.add(map->lineOf("engine"), map->path("engine"),
+                problems_.add(map->lineAt("engine"), map->path("engine"),
                               fmt::format("'{}' is not a MergeTree family engine (MergeTree, ReplacingMergeTree, "
                                           "SummingMergeTree, AggregatingMergeTree, CollapsingMergeTree, "
                                           "VersionedCollapsingMergeTree, GraphiteMergeTree)",
@@ -803,7 +802,7 @@ private:
             column.type = *type;
             auto [it, inserted] = seen.emplace(column.name, lineOf(item));
             if (!inserted) {
-                problems_.add(column_map->lineOf("name"), column_map->path("name"),
+                problems_.add(column_map->lineAt("name"), column_map->path("name"),
                               fmt::format("duplicate column '{}' (first at line {})", column.name, it->second));
                 continue;
             }
@@ -818,7 +817,7 @@ private:
             names.push_back(column.name);
         }
         std::string suggestion = closest(name, names);
-        problems_.add(map.lineOf(field), map.path(field),
+        problems_.add(map.lineAt(field), map.path(field),
                       suggestion.empty()
                           ? fmt::format("unknown column '{}' (columns: {})", name, joinNames(names))
                           : fmt::format("unknown column '{}'; did you mean '{}'?", name, suggestion));
@@ -849,7 +848,7 @@ private:
             } else if (std::find(partition_columns.begin(), partition_columns.end(), *column) ==
                        partition_columns.end()) {
                 // Retention drops whole partitions (18.16 has no TTL): a partition must expire all at once.
-                problems_.add(map->lineOf("column"), map->path("column"),
+                problems_.add(map->lineAt("column"), map->path("column"),
                               fmt::format("partition_by ({}) does not use '{}': expired rows are dropped by whole "
                                           "partitions, so partition by the retention column, e.g. toYYYYMM({})",
                                           table.partition_by.empty() ? "none" : table.partition_by, *column,
@@ -882,19 +881,19 @@ private:
         if (table.kind == TableKind::Table) {
             for (const char* field : {"from", "select"}) {
                 if (map.has(field)) {
-                    problems_.add(map.lineOf(field), map.path(field),
+                    problems_.add(map.lineAt(field), map.path(field),
                                   "only a materialized view has this field (add 'kind: materialized_view')");
                 }
             }
             return;
         }
         table.from = map.string("from", true).value_or("");
-        source.from_line = map.lineOf("from");
+        source.from_line = map.lineAt("from");
         source.from_path = map.path("from");
         if (auto select = map.string("select", true)) {
             table.select = *select;
             if (select->find("{from}") == std::string::npos) {
-                problems_.add(map.lineOf("select"), map.path("select"),
+                problems_.add(map.lineAt("select"), map.path("select"),
                               "the SELECT must read from '{from}' (it stands for the source's local table on each "
                               "node)");
             }

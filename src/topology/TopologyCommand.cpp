@@ -18,8 +18,7 @@ using topology::Node;
 using topology::Region;
 using topology::TableKind;
 
-constexpr const char* file_option_help =
-    "the fleet file (YAML; see docs/fleet-file.md). Environment: CHFLEET_FILE";
+constexpr const char* file_option_help = "the fleet file (YAML; reference: docs/fleet-file.md)";
 constexpr const char* base_port_option_help =
     "first port for nodes and keepers the file does not list, overriding the file's base_port";
 
@@ -34,6 +33,9 @@ topology::LoadOptions loadOptions(int base_port) {
 std::string address(const std::string& host, uint16_t port) {
     return host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);
 }
+
+/// "1 shard", "3 shards".
+std::string counted(size_t n, std::string_view what) { return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s"); }
 
 std::string kindName(TableKind kind) { return kind == TableKind::MaterializedView ? "materialized_view" : "table"; }
 
@@ -75,8 +77,8 @@ void printSummary(const Fleet& fleet, std::ostream& out) {
         int global_shard = 1;
         std::vector<std::string> global_parts;
         for (const auto& region : site.regions) {
-            out << fmt::format("  region {} (alias {}): cluster {}, {} shards x {} replicas\n", region.name,
-                               region.alias, region.cluster, region.shards, region.replicas);
+            out << fmt::format("  region {} (alias {}): cluster {}, {} x {}\n", region.name, region.alias,
+                               region.cluster, counted(region.shards, "shard"), counted(region.replicas, "replica"));
             for (const auto& node : region.nodes) {
                 out << fmt::format("    shard {} replica {}  {:<24} {:<16} http {:<5} tcp {:<5} interserver {:<5}{}\n",
                                    node.shard, node.replica, node.name, node.host, node.http_port, node.tcp_port,
@@ -89,37 +91,43 @@ void printSummary(const Fleet& fleet, std::ostream& out) {
                 }
                 out << fmt::format("    shard weights: {}\n", weights);
             }
-            global_parts.push_back(fmt::format("{} as shards {}-{}", region.name, global_shard,
-                                               global_shard + region.shards - 1));
+            global_parts.push_back(region.shards == 1
+                                       ? fmt::format("{} as shard {}", region.name, global_shard)
+                                       : fmt::format("{} as shards {}-{}", region.name, global_shard,
+                                                     global_shard + region.shards - 1));
             global_shard += region.shards;
         }
         std::string parts;
         for (const auto& part : global_parts) {
             parts += (parts.empty() ? "" : ", ") + part;
         }
-        out << fmt::format("  global cluster {}: {} shards ({})\n", site.global_cluster, global_shard - 1, parts);
+        out << fmt::format("  global cluster {}: {} ({})\n", site.global_cluster,
+                           counted(static_cast<size_t>(global_shard - 1), "shard"), parts);
     }
     auto regions_by_name = distinctRegions(fleet);
-    out << fmt::format("\nschema: database {}, {} tables\n", fleet.schema.database, fleet.schema.tables.size());
+    out << fmt::format("\nschema: database {}, {}\n", fleet.schema.database,
+                       counted(fleet.schema.tables.size(), "table"));
     for (const auto& table : fleet.schema.tables) {
-        out << fmt::format("  {}{}\n", table.name,
-                           table.kind == TableKind::MaterializedView ? " (materialized view from " + table.from + ")"
-                                                                     : "");
-        out << fmt::format("    local {}, global {}\n", table.localName(), table.globalName());
-        for (const Region* region : regions_by_name) {
-            out << fmt::format("    {} writes: {}\n", region->name, table.regionalName(*region));
-        }
-        out << fmt::format("    engine {}, sharding key {}", table.engine, table.sharding_key);
+        out << fmt::format("  {}: {}, engine {}, ", table.name,
+                           table.kind == TableKind::MaterializedView ? "materialized view from " + table.from : "table",
+                           table.engine);
+        out << (table.sharding_key.empty() ? std::string("no sharding key (read only)")
+                                           : "sharded by " + table.sharding_key);
         if (table.retention) {
             out << fmt::format(", retention {} days on {}", table.retention->days, table.retention->column);
             for (const auto& [region, days] : table.retention->region_days) {
                 out << fmt::format(" ({}: {} days)", region, days);
             }
         }
-        out << "\n";
+        std::string regional;
+        for (const Region* region : regions_by_name) {
+            regional += fmt::format("{}{} ({})", regional.empty() ? "" : ", ", table.regionalName(*region), region->name);
+        }
+        out << fmt::format("\n    node {}; region {}; site {}\n", table.localName(), regional, table.globalName());
     }
-    out << fmt::format("\n{}: valid; {} sites, {} regions, {} nodes, {} keepers, {} tables\n", fleet.source_path,
-                       fleet.sites.size(), regions, fleet.nodes().size(), keepers, fleet.schema.tables.size());
+    out << fmt::format("\n{}: valid; {}, {}, {}, {}, {}\n", fleet.source_path, counted(fleet.sites.size(), "site"),
+                       counted(regions, "region"), counted(fleet.nodes().size(), "node"), counted(keepers, "keeper"),
+                       counted(fleet.schema.tables.size(), "table"));
 }
 
 nlohmann::json summaryJson(const Fleet& fleet) {
@@ -268,36 +276,32 @@ int topologyMain(const std::vector<std::string>& args) {
     CLI::App app{"Validate a fleet file and show the fleet it describes.", "chfleet topology"};
     addCommonOptions(app);
     app.fallthrough();
-    app.footer(
-        "Subcommands:\n"
-        "  check   validate the fleet file; print its sites, clusters, nodes and tables\n\n"
-        "Run 'chfleet topology check --help' for details.");
+    app.footer("Run 'chfleet topology check --help' for details.\n");
 
     std::string file;
     int base_port = 0;
     bool json = false;
-    CLI::App* check = app.add_subcommand(
-        "check",
-        "Reads the fleet file, derives what it leaves out (node names, keepers and ports from base_port) and checks\n"
-        "everything: required and unknown fields, names, duplicate sites, regions, clusters, nodes and host:port\n"
-        "pairs, port ranges, shard/replica counts against the nodes listed, weights, that every site has the same\n"
-        "regions, and that the schema's tables name existing columns, regions and source tables.\n"
-        "When it is valid, prints the fleet: per site its keepers, each region's cluster with shards x replicas\n"
-        "and every node with host and ports, the site's global cluster; then every table with the names chfleet\n"
-        "gives it (<t>_local on each node, <t>_<alias>_distributed per region for writes, <t>_distributed over\n"
-        "the site's global cluster for reads). Otherwise prints every problem, one per line, as\n"
-        "FILE:LINE: FIELD: PROBLEM. Nothing is contacted; no secret is read.");
+    CLI::App* check = app.add_subcommand("check", "validate the fleet file; print its sites, clusters, nodes and tables");
     check->add_option("-f,--file", file, file_option_help)->required()->envname("CHFLEET_FILE");
     check->add_option("--base-port", base_port, base_port_option_help)->check(CLI::Range(1, 65535));
     check->add_flag("--json", json,
                     "print the result as JSON on stdout: the resolved fleet, or {\"valid\": false, \"problems\": "
                     "[{file, line, path, message}]}");
     check->footer(
+        "Reads the fleet file, derives what it leaves out (node names, keepers and ports from base_port) and\n"
+        "checks everything: required and unknown fields, names, duplicate sites, regions, clusters, nodes and\n"
+        "host:port pairs, port ranges, shard/replica counts against the nodes listed, weights, that every site\n"
+        "has the same regions, and that tables name existing columns, regions and source tables.\n\n"
+        "When the file is valid, prints the fleet on stdout: per site its keepers, each region's cluster with\n"
+        "shards x replicas and every node with its host and ports, the site's global cluster; then every table\n"
+        "with the names chfleet gives it: <t>_local on each node, <t>_<alias>_distributed per region (writes),\n"
+        "<t>_distributed over the site's global cluster (reads). Otherwise prints every problem on stderr, one\n"
+        "per line, as FILE:LINE: FIELD: PROBLEM. Nothing is contacted and no secret is read.\n\n"
         "Exit codes: 0 valid, 4 invalid (problems printed), 10 the file cannot be read, 2 bad arguments.\n\n"
         "Examples:\n"
         "  chfleet topology check -f examples/teei/fleet.yaml\n"
         "  chfleet topology check -f fleet.yaml --base-port 31000      # where a sandbox on 31000 would put nodes\n"
-        "  chfleet topology check -f fleet.yaml --json | jq -r '.sites[].regions[].nodes[].name'");
+        "  chfleet topology check -f fleet.yaml --json | jq -r '.sites[].regions[].nodes[].name'\n");
 
     return runCommand(app, args, [&]() {
         if (check->parsed()) {
@@ -312,10 +316,7 @@ int configMain(const std::vector<std::string>& args) {
     CLI::App app{"Render ClickHouse server configuration from the fleet file.", "chfleet config"};
     addCommonOptions(app);
     app.fallthrough();
-    app.footer(
-        "Subcommands:\n"
-        "  render  write every node's config.d/chfleet.xml and users.d/chfleet.xml\n\n"
-        "Run 'chfleet config render --help' for details.");
+    app.footer("Run 'chfleet config render --help' for details.\n");
 
     std::string file;
     std::string out_dir;
@@ -323,30 +324,31 @@ int configMain(const std::vector<std::string>& args) {
     int base_port = 0;
     bool json = false;
     CLI::App* render = app.add_subcommand(
-        "render",
-        "Writes, for each node, two files to merge into its clickhouse-server configuration:\n"
-        "  DIR/<node>/config.d/chfleet.xml  the node's http/tcp/interserver ports and interserver host;\n"
-        "      remote_servers with one cluster per region of the node's site (internal_replication, shard\n"
-        "      weights, the fleet user and password for each replica) and the site's global cluster (every shard\n"
-        "      of every region); macros site, region, cluster, shard (number) and replica (the node's name);\n"
-        "      the site's keepers (zookeeper, session_timeout_ms); distributed_ddl /clickhouse/task_queue/ddl.\n"
-        "  DIR/<node>/users.d/chfleet.xml   the fleet user with the password's SHA-256, any network,\n"
-        "      profile and quota 'default'.\n"
-        "Copy them to /etc/clickhouse-server/config.d/ and users.d/ on the node. The root element is <yandex>,\n"
-        "which ClickHouse 18.16 and current versions both accept. Clusters, macros and zookeeper replace what\n"
-        "the main config says about them. The password is read from the fleet's password_env or password_file;\n"
-        "files are written atomically with mode 0600 because they hold it. Nothing is contacted.");
+        "render", "write every node's config.d/chfleet.xml and users.d/chfleet.xml from the fleet file");
     render->add_option("-f,--file", file, file_option_help)->required()->envname("CHFLEET_FILE");
     render->add_option("-o,--output", out_dir, "the directory to write into (created if missing)")->required();
     render->add_option("--node", node_names, "render only this node (repeat for several); default every node");
     render->add_option("--base-port", base_port, base_port_option_help)->check(CLI::Range(1, 65535));
     render->add_flag("--json", json, "print the files written as JSON: {\"files\": [{node, path}]}");
     render->footer(
+        "Writes, for each node, two files to merge into its clickhouse-server configuration:\n"
+        "  DIR/<node>/config.d/chfleet.xml  the node's http, tcp and interserver ports and interserver host;\n"
+        "      remote_servers: one cluster per region of the node's site (shard weights, internal_replication,\n"
+        "      each replica's host, tcp port, fleet user and password) and the site's global cluster (every\n"
+        "      shard of every region); macros site, region, cluster, shard (number) and replica (node name);\n"
+        "      zookeeper: the site's keepers and session_timeout_ms; distributed_ddl /clickhouse/task_queue/ddl.\n"
+        "  DIR/<node>/users.d/chfleet.xml   the fleet user: SHA-256 of the password, any network, profile and\n"
+        "      quota 'default'.\n"
+        "Install them as /etc/clickhouse-server/config.d/chfleet.xml and users.d/chfleet.xml on the node. The\n"
+        "root element is <yandex>, which ClickHouse 18.16 and current versions both accept; clusters, macros and\n"
+        "zookeeper replace what the main config says about them. The password is read from the fleet's\n"
+        "password_env or password_file. Files are written atomically with mode 0600 since they hold it; what\n"
+        "is printed never does. Nothing is contacted.\n\n"
         "Exit codes: 0 written, 4 invalid fleet file or password not available, 10 a file cannot be read or\n"
         "written, 2 bad arguments (e.g. an unknown --node).\n\n"
         "Examples:\n"
         "  CHFLEET_PASSWORD=... chfleet config render -f examples/teei/fleet.yaml -o /tmp/teei-config\n"
-        "  chfleet config render -f fleet.yaml -o out --node clickhouse-us-0 --node clickhouse-us-1");
+        "  chfleet config render -f fleet.yaml -o out --node clickhouse-us-0 --node clickhouse-us-1\n");
 
     return runCommand(app, args, [&]() {
         if (render->parsed()) {

@@ -1,7 +1,6 @@
-#include "clickhouse/Capabilities.h"
-
 #include <gtest/gtest.h>
 
+#include "clickhouse/Capabilities.h"
 #include "common/Exception.h"
 
 namespace chfleet::clickhouse {
@@ -47,7 +46,8 @@ TEST(CapabilitiesTest, VersionGatedFeatures) {
 }
 
 TEST(CapabilitiesTest, ProbeAnswerOf18_16) {
-    // Recorded from clickhouse-server 18.16.1 for capabilitiesProbeSql() + FORMAT TabSeparatedWithNamesAndTypes.
+    // Recorded from clickhouse-server 18.16.1 for capabilitiesProbeSql() + FORMAT
+    // TabSeparatedWithNamesAndTypes.
     auto probe = Result::parse(
         "version\tremote_secure\tmax_insert_threads\tinsert_deduplication_token\tsystem_disks\n"
         "String\tUInt64\tUInt64\tUInt64\tUInt64\n18.16.1\t0\t0\t0\t0\n",
@@ -66,7 +66,8 @@ TEST(CapabilitiesTest, ProbeAnswerOf26_5) {
     // Recorded from the embedded ClickHouse 26.5 engine (scalar subqueries typed Nullable there).
     auto probe = Result::parse(
         "version\tremote_secure\tmax_insert_threads\tinsert_deduplication_token\tsystem_disks\n"
-        "String\tNullable(UInt64)\tNullable(UInt64)\tNullable(UInt64)\tNullable(UInt64)\n26.5.1.1\t1\t1\t1\t1\n",
+        "String\tNullable(UInt64)\tNullable(UInt64)\tNullable(UInt64)\tNullable(UInt64)\n26.5.1."
+        "1\t1\t1\t1\t1\n",
         "embedded");
     auto capabilities = capabilitiesFromProbe(probe);
     EXPECT_TRUE(capabilities.atLeast(26, 5));

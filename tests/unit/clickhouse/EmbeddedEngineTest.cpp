@@ -13,32 +13,23 @@ namespace {
 
 using namespace std::string_literals;
 
-/// Checks against the ClickHouse 26.5 engine embedded in the process (chDB); skipped when libchdb.so is absent.
+/// Checks against the ClickHouse 26.5 engine embedded in the process (chDB); skipped when libchdb.so is
+/// absent.
 class EmbeddedEngineTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (!EmbeddedConnection::available()) {
-            GTEST_SKIP() << "embedded ClickHouse engine not available: " << EmbeddedConnection::unavailableReason();
+            GTEST_SKIP() << "embedded ClickHouse engine not available: "
+                         << EmbeddedConnection::unavailableReason();
         }
     }
 };
 
 const std::string hostile_values[] = {
-    ""s,
-    "'; DROP TABLE x; --"s,
-    "back\\slash"s,
-    "quote' and \\' and ''"s,
-    "back`tick"s,
-    "new\nline\r\n"s,
-    "tab\there"s,
-    "nul\0inside"s,
-    "\0"s,
-    "\x01\x02\x1b\x7f"s,
-    "Grüße, 日本, 🚀"s,
-    "invalid utf-8 \xff\xfe\xc3"s,
-    "\\N"s,
-    "trailing backslash \\"s,
-    "{braces} $1 ? %s"s,
+    ""s,          "'; DROP TABLE x; --"s,   "back\\slash"s,      "quote' and \\' and ''"s,
+    "back`tick"s, "new\nline\r\n"s,         "tab\there"s,        "nul\0inside"s,
+    "\0"s,        "\x01\x02\x1b\x7f"s,      "Grüße, 日本, 🚀"s,   "invalid utf-8 \xff\xfe\xc3"s,
+    "\\N"s,       "trailing backslash \\"s, "{braces} $1 ? %s"s,
 };
 
 TEST_F(EmbeddedEngineTest, RunsQueries) {
@@ -91,7 +82,8 @@ TEST_F(EmbeddedEngineTest, FormatQueryParsesStatements) {
         "(company_id, ts) TTL ts + INTERVAL 90 DAY";
     std::string formatted = scalar(connection, "SELECT formatQuery(" + quoteString(statement) + ")");
     EXPECT_NE(formatted.find("TTL ts + toIntervalDay(90)"), std::string::npos) << formatted;
-    EXPECT_THROW(scalar(connection, "SELECT formatQuery(" + quoteString("CREATE TABLE (") + ")"), ServerException);
+    EXPECT_THROW(scalar(connection, "SELECT formatQuery(" + quoteString("CREATE TABLE (") + ")"),
+                 ServerException);
 }
 
 TEST_F(EmbeddedEngineTest, HostileStringsRoundTrip) {
@@ -111,13 +103,16 @@ TEST_F(EmbeddedEngineTest, HostileIdentifiersRoundTrip) {
             continue;  // ClickHouse itself refuses empty names and names with NUL or '/'
         }
         std::string table = qualifiedName("hostile db`\n", name);
-        execute(connection, "CREATE TABLE " + table + " (" + quoteIdentifier(name) + " String) ENGINE = Memory");
-        auto tables = query(connection, "SELECT name FROM system.tables WHERE database = " +
-                                            quoteString("hostile db`\n") + " AND name = " + quoteString(name));
+        execute(connection,
+                "CREATE TABLE " + table + " (" + quoteIdentifier(name) + " String) ENGINE = Memory");
+        auto tables = query(
+            connection, "SELECT name FROM system.tables WHERE database = " + quoteString("hostile db`\n") +
+                            " AND name = " + quoteString(name));
         ASSERT_EQ(tables.rowCount(), 1u) << quoteIdentifier(name);
         EXPECT_EQ(tables.getString(0, "name"), name);
-        auto columns = query(connection, "SELECT name FROM system.columns WHERE database = " +
-                                             quoteString("hostile db`\n") + " AND table = " + quoteString(name));
+        auto columns = query(
+            connection, "SELECT name FROM system.columns WHERE database = " + quoteString("hostile db`\n") +
+                            " AND table = " + quoteString(name));
         ASSERT_EQ(columns.rowCount(), 1u);
         EXPECT_EQ(columns.getString(0, "name"), name);
         execute(connection, "DROP TABLE " + table);

@@ -1,5 +1,3 @@
-#include "clickhouse/HttpConnection.h"
-
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <gtest/gtest.h>
@@ -9,6 +7,7 @@
 
 #include <string>
 
+#include "clickhouse/HttpConnection.h"
 #include "common/Exception.h"
 
 namespace chfleet::clickhouse {
@@ -28,7 +27,7 @@ HttpEndpoint localEndpoint(uint16_t port) {
 
 /// A loopback TCP socket bound to a free port; listening (connections wait unanswered in its backlog) or not.
 class LoopbackSocket {
-public:
+  public:
     explicit LoopbackSocket(bool listening) {
         fd_ = socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in address{};
@@ -46,7 +45,7 @@ public:
     ~LoopbackSocket() { close(fd_); }
     uint16_t port() const { return port_; }
 
-private:
+  private:
     int fd_;
     uint16_t port_ = 0;
 };
@@ -68,15 +67,16 @@ TEST(HttpConnectionTest, StatementGoesToTheUrlWithData) {
     std::string data = "1\tx\n2\ty\n";
     auto request = buildHttpRequest(localEndpoint(8123), "INSERT INTO `db`.`t` FORMAT TabSeparated", data,
                                     {{"insert_distributed_sync", "1"}});
-    EXPECT_EQ(request.url,
-              "http://127.0.0.1:8123/?insert_distributed_sync=1&wait_end_of_query=1&query=INSERT%20INTO%20%60db%60."
-              "%60t%60%20FORMAT%20TabSeparated");
+    EXPECT_EQ(
+        request.url,
+        "http://127.0.0.1:8123/?insert_distributed_sync=1&wait_end_of_query=1&query=INSERT%20INTO%20%60db%60."
+        "%60t%60%20FORMAT%20TabSeparated");
     EXPECT_EQ(request.body, data);
 }
 
 TEST(HttpConnectionTest, SettingsAreEncodedAndWaitEndOfQueryIsNotDuplicated) {
-    auto request = buildHttpRequest(localEndpoint(8123), "SELECT 1",
-                                    {}, {{"wait_end_of_query", "0"}, {"odd name", "a&b=c"}});
+    auto request = buildHttpRequest(localEndpoint(8123), "SELECT 1", {},
+                                    {{"wait_end_of_query", "0"}, {"odd name", "a&b=c"}});
     EXPECT_EQ(request.url, "http://127.0.0.1:8123/?wait_end_of_query=0&odd%20name=a%26b%3Dc");
 }
 

@@ -1,9 +1,8 @@
-#include "clickhouse/Quoting.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "clickhouse/Quoting.h"
 #include "common/Exception.h"
 
 namespace chfleet::clickhouse {
@@ -54,7 +53,8 @@ TEST(QuotingTest, QualifiedName) {
 
 TEST(QuotingTest, EscapeTsvFieldMatchesClickHouseOutput) {
     // The bytes ClickHouse 26.5 wrote for 'a\tb\nc\\d\'e\0f\x01g\bh\fi\rj' in TabSeparated.
-    EXPECT_EQ(escapeTsvField("a\tb\nc\\d'e\0f\x01g\bh\fi\rj"s), R"(a\tb\nc\\d\'e\0f)"s + "\x01" + R"(g\bh\fi\rj)");
+    EXPECT_EQ(escapeTsvField("a\tb\nc\\d'e\0f\x01g\bh\fi\rj"s),
+              R"(a\tb\nc\\d\'e\0f)"s + "\x01" + R"(g\bh\fi\rj)");
     EXPECT_EQ(escapeTsvField(""), "");
     EXPECT_EQ(escapeTsvField(R"(\N)"), R"(\\N)");
 }
@@ -76,8 +76,8 @@ TEST(QuotingTest, UnescapeTsvFieldRejectsBrokenEscapes) {
 
 TEST(QuotingTest, TsvRoundTripOfHostileValues) {
     const std::string values[] = {
-        "",    "'; DROP TABLE x; --", "back\\slash", "quote'", "back`tick", "new\nline", "tab\t", "cr\r",
-        "\0"s, "nul\0inside"s,        "\xff\xfe",   "Grüße",  "\\N",       "\\",        "\x7f\x1b",
+        "",    "'; DROP TABLE x; --", "back\\slash", "quote'", "back`tick", "new\nline", "tab\t",    "cr\r",
+        "\0"s, "nul\0inside"s,        "\xff\xfe",    "Grüße",  "\\N",       "\\",        "\x7f\x1b",
     };
     for (const auto& value : values) {
         std::string escaped = escapeTsvField(value);

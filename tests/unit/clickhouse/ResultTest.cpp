@@ -1,11 +1,10 @@
-#include "clickhouse/Result.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 #include <string>
 
+#include "clickhouse/Result.h"
 #include "common/Exception.h"
 
 namespace chfleet::clickhouse {
@@ -15,7 +14,8 @@ using namespace std::string_literals;
 
 TEST(ResultTest, DecodesNamesTypesAndRows) {
     auto result = Result::parse(
-        "name\tcount\tratio\tflag\nString\tUInt64\tFloat64\tUInt8\nevents\t42\t0.5\t1\nusers\t0\t-inf\t0\n", "n1");
+        "name\tcount\tratio\tflag\nString\tUInt64\tFloat64\tUInt8\nevents\t42\t0.5\t1\nusers\t0\t-inf\t0\n",
+        "n1");
     EXPECT_EQ(result.columnCount(), 4u);
     EXPECT_EQ(result.rowCount(), 2u);
     EXPECT_EQ(result.names()[1], "count");
@@ -49,8 +49,8 @@ TEST(ResultTest, EmptyResultAndEmptyValues) {
 }
 
 TEST(ResultTest, UInt64FullRangeAndGarbage) {
-    auto result = Result::parse(
-        "v\nUInt64\n18446744073709551615\n18446744073709551616\n-1\n12abc\n\n 1\n+1\n", "n1");
+    auto result =
+        Result::parse("v\nUInt64\n18446744073709551615\n18446744073709551616\n-1\n12abc\n\n 1\n+1\n", "n1");
     EXPECT_EQ(result.getUInt64(0, "v"), std::numeric_limits<uint64_t>::max());
     for (size_t row = 1; row < result.rowCount(); ++row) {
         EXPECT_THROW(result.getUInt64(row, "v"), Exception) << "row " << row;
@@ -87,10 +87,12 @@ TEST(ResultTest, UnknownColumnAndRowAreErrors) {
 }
 
 TEST(ResultTest, ExceptionAfterStreamingBegan18_16) {
-    // Tail of a 200 answer of clickhouse-server 18.16.1 without wait_end_of_query: the error follows the rows.
+    // Tail of a 200 answer of clickhouse-server 18.16.1 without wait_end_of_query: the error follows the
+    // rows.
     std::string body =
         "number\tthrowIf(equals(number, 300000))\nUInt64\tUInt8\n299998\t0\n299999\t0\n"
-        "Code: 395, e.displayText() = DB::Exception: Value passed to 'throwIf' function is non zero, e.what() = "
+        "Code: 395, e.displayText() = DB::Exception: Value passed to 'throwIf' function is non zero, "
+        "e.what() = "
         "DB::Exception\n";
     try {
         Result::parse(body, "127.0.0.1:18123");
@@ -104,7 +106,8 @@ TEST(ResultTest, ExceptionAfterStreamingBegan18_16) {
 
 TEST(ResultTest, ExceptionAfterStreamingBeganSingleNumericColumn) {
     std::string body =
-        "number\nUInt64\n1\n2\nCode: 241. DB::Exception: Memory limit (for query) exceeded. (MEMORY_LIMIT_EXCEEDED) "
+        "number\nUInt64\n1\n2\nCode: 241. DB::Exception: Memory limit (for query) exceeded. "
+        "(MEMORY_LIMIT_EXCEEDED) "
         "(version 23.8.1.1)\n";
     try {
         Result::parse(body, "n1");
@@ -115,22 +118,24 @@ TEST(ResultTest, ExceptionAfterStreamingBeganSingleNumericColumn) {
 }
 
 TEST(ResultTest, ExceptionInsteadOfHeader) {
-    EXPECT_THROW(Result::parse("Code: 60, e.displayText() = DB::Exception: Table x doesn't exist., e.what() = "
-                               "DB::Exception\n",
-                               "n1"),
-                 ServerException);
+    EXPECT_THROW(
+        Result::parse("Code: 60, e.displayText() = DB::Exception: Table x doesn't exist., e.what() = "
+                      "DB::Exception\n",
+                      "n1"),
+        ServerException);
 }
 
 TEST(ResultTest, StringValueThatReadsLikeAnExceptionIsData) {
     // system.query_log.exception holds exactly such text; a String column cannot tell, so it stays data.
-    std::string text = "Code: 60, e.displayText() = DB::Exception: Table x doesn't exist., e.what() = DB::Exception";
+    std::string text =
+        "Code: 60, e.displayText() = DB::Exception: Table x doesn't exist., e.what() = DB::Exception";
     auto result = Result::parse("exception\nString\n" + text + "\n", "n1");
     EXPECT_EQ(result.getString(0, "exception"), text);
 }
 
 TEST(ResultTest, MalformedAnswersAreBadResponse) {
-    for (std::string body : {""s, "a\n"s, "a\tb\nString\n"s, "a\tb\nString\tString\nonly_one\n"s,
-                             "a\nString\ncut off"s}) {
+    for (std::string body :
+         {""s, "a\n"s, "a\tb\nString\n"s, "a\tb\nString\tString\nonly_one\n"s, "a\nString\ncut off"s}) {
         try {
             Result::parse(body, "n1");
             FAIL() << "accepted: " << body;

@@ -1,11 +1,10 @@
-#include "clickhouse/RetryPolicy.h"
-
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <stdexcept>
 #include <string>
 
+#include "clickhouse/RetryPolicy.h"
 #include "common/Exception.h"
 
 namespace chfleet::clickhouse {
@@ -48,7 +47,8 @@ TEST(RetryPolicyTest, RetriesTimeoutsAndTransientServerErrors) {
     FailingFunction<Exception> timeout{1, Exception(ErrorCode::Timeout, "slow")};
     EXPECT_EQ(withRetry(fastPolicy(3), "n1", [&] { return timeout(); }), 2);
 
-    FailingFunction<ServerException> read_only{3, ServerException(242, "Table is in readonly mode", "n1:8123")};
+    FailingFunction<ServerException> read_only{3,
+                                               ServerException(242, "Table is in readonly mode", "n1:8123")};
     EXPECT_EQ(withRetry(fastPolicy(5), "n1", [&] { return read_only(); }), 4);
 }
 
@@ -64,7 +64,8 @@ TEST(RetryPolicyTest, GivesUpAfterMaxAttemptsWithTheLastError) {
 }
 
 TEST(RetryPolicyTest, OtherErrorsFailAtOnce) {
-    FailingFunction<ServerException> unknown_table{5, ServerException(60, "Table x doesn't exist", "n1:8123")};
+    FailingFunction<ServerException> unknown_table{5,
+                                                   ServerException(60, "Table x doesn't exist", "n1:8123")};
     EXPECT_THROW(withRetry(fastPolicy(5), "n1", [&] { return unknown_table(); }), ServerException);
     EXPECT_EQ(unknown_table.calls, 1);
 

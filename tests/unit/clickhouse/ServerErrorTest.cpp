@@ -1,8 +1,8 @@
-#include "clickhouse/ServerError.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "clickhouse/ServerError.h"
 
 namespace chfleet::clickhouse {
 namespace {
@@ -14,14 +14,16 @@ constexpr std::string_view unknown_table_18_16 =
 constexpr std::string_view wrong_password_18_16 =
     "Code: 193, e.displayText() = DB::Exception: Wrong password for user default, e.what() = DB::Exception\n";
 constexpr std::string_view syntax_error_18_16 =
-    "Code: 62, e.displayText() = DB::Exception: Syntax error: failed at position 1: SELEC 1. Expected one of: "
+    "Code: 62, e.displayText() = DB::Exception: Syntax error: failed at position 1: SELEC 1. Expected one "
+    "of: "
     "SYSTEM query, SELECT subquery, DESC, KILL QUERY, Query, e.what() = DB::Exception\n";
 
 // Current servers (23.8 as the seed deployment pins it; 26.5 as the embedded engine reports it).
 constexpr std::string_view unknown_table_23_8 =
     "Code: 60. DB::Exception: Table default.x doesn't exist. (UNKNOWN_TABLE) (version 23.8.1.1)\n";
 constexpr std::string_view auth_failed_23_8 =
-    "Code: 516. DB::Exception: default: Authentication failed: password is incorrect, or there is no user with "
+    "Code: 516. DB::Exception: default: Authentication failed: password is incorrect, or there is no user "
+    "with "
     "such name.. (AUTHENTICATION_FAILED) (version 23.8.16.16 (official build))\n";
 constexpr std::string_view throw_if_26_5 =
     "Code: 395. DB::Exception: Value passed to 'throwIf' function is non-zero: while executing 'FUNCTION "
@@ -38,6 +40,21 @@ TEST(ServerErrorTest, Parses18_16Shape) {
     EXPECT_EQ(syntax->code, 62);
     EXPECT_EQ(syntax->message.substr(0, 37), "Syntax error: failed at position 1: S");
     EXPECT_EQ(syntax->message.find("e.what()"), std::string::npos);
+}
+
+TEST(ServerErrorTest, Parses18_16NestedNetException) {
+    // 18.16 answer to a remote() whose shard is down: a NetException carrying the log of each try.
+    constexpr std::string_view body =
+        "Code: 279, e.displayText() = DB::NetException: All connection tries failed. Log: \n\n"
+        "Code: 210, e.displayText() = DB::NetException: Connection refused (127.0.0.1:1), e.what() = "
+        "DB::NetException\n"
+        "Code: 210, e.displayText() = DB::NetException: Connection refused (127.0.0.1:1), e.what() = "
+        "DB::NetException\n\n, e.what() = DB::NetException\n";
+    auto error = parseExceptionText(body);
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->code, 279);
+    EXPECT_EQ(error->message.substr(0, 45), "All connection tries failed. Log: \n\nCode: 210");
+    EXPECT_EQ(error->message.substr(error->message.size() - 16), "DB::NetException");
 }
 
 TEST(ServerErrorTest, ParsesCurrentShape) {
@@ -58,7 +75,8 @@ TEST(ServerErrorTest, ParsesCurrentShape) {
 }
 
 TEST(ServerErrorTest, KeepsMultiLineMessages) {
-    auto error = parseExceptionText("Code: 62. DB::Exception: Syntax error:\nline two. (SYNTAX_ERROR) (version 24.3.1.1)");
+    auto error = parseExceptionText(
+        "Code: 62. DB::Exception: Syntax error:\nline two. (SYNTAX_ERROR) (version 24.3.1.1)");
     ASSERT_TRUE(error);
     EXPECT_EQ(error->message, "Syntax error:\nline two. (SYNTAX_ERROR)");
 }
@@ -109,7 +127,8 @@ TEST(ServerErrorTest, TaggedStreamedException) {
     auto error = findStreamedException(body, "PU1FNUFH98", "", false, "n1:8123");
     ASSERT_TRUE(error);
     EXPECT_EQ(error->serverCode(), 395);
-    EXPECT_EQ(error->serverMessage(), "There was an error in the stream!. (FUNCTION_THROW_IF_VALUE_IS_NON_ZERO)");
+    EXPECT_EQ(error->serverMessage(),
+              "There was an error in the stream!. (FUNCTION_THROW_IF_VALUE_IS_NON_ZERO)");
 }
 
 TEST(ServerErrorTest, CutStreamWithExceptionMarker) {
@@ -126,8 +145,9 @@ TEST(ServerErrorTest, CutStreamWithExceptionMarker) {
 }
 
 TEST(ServerErrorTest, ExceptionCodeTrailer) {
-    auto error = findStreamedException("1\n2\nCode: 159. DB::Exception: Timeout exceeded. (TIMEOUT_EXCEEDED)\n", "",
-                                       "159", false, "n1:8123");
+    auto error =
+        findStreamedException("1\n2\nCode: 159. DB::Exception: Timeout exceeded. (TIMEOUT_EXCEEDED)\n", "",
+                              "159", false, "n1:8123");
     ASSERT_TRUE(error);
     EXPECT_EQ(error->serverCode(), 159);
     EXPECT_FALSE(findStreamedException("1\n2\n", "", "0", false, "n1:8123"));

@@ -126,7 +126,7 @@ TEST(FleetLoader, ExplicitNodesAreSortedAndDefaulted) {
     EXPECT_EQ(region.nodes[0].tcp_port, 9000);
     EXPECT_EQ(region.nodes[1].interserver_port, 9009);
     EXPECT_FALSE(region.nodes[0].derived);
-    EXPECT_EQ(region.nodes[0].mark.line, 14);
+    EXPECT_EQ(region.nodes[0].mark.line, 15);
     ASSERT_EQ(fleet.sites[0].keepers.size(), 2u);
     EXPECT_EQ(fleet.sites[0].keepers[0].port, 2181);
     EXPECT_EQ(fleet.sites[0].keepers[1].port, 2182);
@@ -257,8 +257,8 @@ TEST(FleetLoader, FieldGivenTwice) {
 TEST(FleetLoader, WrongValueType) {
     EXPECT_EQ(problems(edit(base_fleet, "        shards: 2\n", "        shards: two\n")),
               "fleet.yaml:10: sites[0].regions[0].shards: expected a whole number, got 'two'");
-    EXPECT_EQ(problems(edit(base_fleet, "    regions:\n", "    regions: none\n")).substr(0, 58),
-              "fleet.yaml:6: sites[0].regions: expected a list\nfleet.yaml");
+    EXPECT_EQ(problems(edit(base_fleet, "        replicas: 1\n", "        replicas: [1]\n")),
+              "fleet.yaml:11: sites[0].regions[0].replicas: expected a whole number, got 'a list or mapping'");
 }
 
 const std::string second_site = R"(  - name: b
@@ -401,7 +401,7 @@ TEST(FleetLoader, UnknownRegionInRetention) {
     EXPECT_EQ(problems(edit(base_fleet, "      region_key: k\n",
                             "      region_key: k\n      retention:\n        column: ts\n        days: 9\n"
                             "        regions: {r2: 5}\n")),
-              "fleet.yaml:26: schema.tables[0].retention.regions.r2: unknown region 'r2' (regions: r1)");
+              "fleet.yaml:25: schema.tables[0].retention.regions.r2: unknown region 'r2' (regions: r1)");
 }
 
 const std::string view = R"(    - name: v
@@ -520,6 +520,7 @@ TEST(FleetSecret, FromEnvironment) {
 TEST(FleetSecret, FromFileTrimsOneNewline) {
     auto path = std::filesystem::temp_directory_path() / "chfleet-secret-test";
     std::ofstream(path) << "pass word\n\n";
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     SecretRef ref{"", path.string()};
     EXPECT_EQ(ref.resolve(), "pass word\n");
     std::ofstream(path) << "pw\n";

@@ -1,0 +1,126 @@
+#include "schema/SchemaPlan.h"
+
+#include <gtest/gtest.h>
+
+#include "clickhouse/EmbeddedConnection.h"
+#include "clickhouse/Quoting.h"
+#include "clickhouse/Result.h"
+#include "schema/SchemaDiff.h"
+
+namespace chfleet::schema {
+namespace {
+
+const topology::Fleet& teei() {
+    static const topology::Fleet fleet = topology::loadFleet(std::string(CHFLEET_SOURCE_DIR) + "/examples/teei/fleet.yaml");
+    return fleet;
+}
+
+const PlannedObject& find(const std::vector<PlannedObject>& plan, const std::string& name) {
+    for (const auto& object : plan) {
+        if (object.shape.name == name) {
+            return object;
+        }
+    }
+    throw std::runtime_error("no planned object " + name);
+}
+
+TEST(SchemaPlan, LocalTablesAreReplicatedAtTheRegionShardPath) {
+    auto plan = planForSite(teei(), *teei().site("primary"));
+    const auto& events = find(plan, "events_local");
+    EXPECT_EQ(events.kind, ObjectKind::LocalTable);
+    EXPECT_NE(events.create_sql.find("ENGINE = ReplicatedMergeTree('/clickhouse/tables/{region}/{shard}/events', "
+                                     "'{replica}')"),
+              std::string::npos)
+        << events.create_sql;
+    EXPECT_EQ(events.shape.engine, "ReplicatedMergeTree");
+    EXPECT_EQ(events.shape.sorting_key, "company_id,timestamp");
+    const auto& metrics = find(plan, "metrics_company_period_local");
+    EXPECT_NE(metrics.create_sql.find("ReplicatedReplacingMergeTree('/clickhouse/tables/{region}/{shard}/"
+                                      "metrics_company_period', '{replica}', created_at)"),
+              std::string::npos)
+        << metrics.create_sql;
+}
+
+TEST(SchemaPlan, RegionalTablesShardAndTheGlobalTableDoesNot) {
+    auto plan = planForSite(teei(), *teei().site("primary"));
+    const auto& eu = find(plan, "events_eu_distributed");
+    EXPECT_EQ(eu.kind, ObjectKind::RegionalDistributed);
+    EXPECT_NE(eu.create_sql.find("Distributed('teei_eu_cluster', 'teei', 'events_local', cityHash64(company_id))"),
+              std::string::npos)
+        << eu.create_sql;
+    const auto& global = find(plan, "events_distributed");
+    EXPECT_EQ(global.kind, ObjectKind::GlobalDistributed);
+    EXPECT_NE(global.create_sql.find("Distributed('teei_global_cluster', 'teei', 'events_local')"),
+              std::string::npos)
+        << global.create_sql;
+    EXPECT_EQ(global.shape.distribution, "teei_global_cluster,teei,events_local");
+    auto dr = planForSite(teei(), *teei().site("dr"));
+    EXPECT_NE(find(dr, "events_us_distributed").create_sql.find("teei_dr_us_cluster"), std::string::npos);
+}
+
+TEST(SchemaPlan, ViewsComeAfterTheirSourceAndDistributedTablesLast) {
+    auto plan = planForSite(teei(), *teei().site("primary"));
+    size_t last_local = 0, first_view = plan.size(), last_view = 0, first_distributed = plan.size();
+    for (size_t i = 0; i < plan.size(); ++i) {
+        switch (plan[i].kind) {
+            case ObjectKind::LocalTable: last_local = i; break;
+            case ObjectKind::MaterializedView:
+                first_view = std::min(first_view, i);
+                last_view = i;
+                break;
+            default: first_distributed = std::min(first_distributed, i);
+        }
+    }
+    EXPECT_LT(last_local, first_view);
+    EXPECT_LT(last_view, first_distributed);
+    const auto& view = find(plan, "mv_daily_company_metrics_local");
+    EXPECT_NE(view.create_sql.find("FROM `teei`.`events_local`"), std::string::npos) << view.create_sql;
+}
+
+TEST(SchemaPlan, NormalizeExpressionIgnoresSpacingQuotesAndOuterParentheses) {
+    EXPECT_EQ(normalizeExpression("(company_id, timestamp)"), "company_id,timestamp");
+    EXPECT_EQ(normalizeExpression("company_id, timestamp"), "company_id,timestamp");
+    EXPECT_EQ(normalizeExpression("(a, b) + (c)"), "(a,b)+(c)");
+    EXPECT_EQ(normalizeExpression("Enum8('a' = 1)"), "Enum8(a=1)");
+    EXPECT_EQ(normalizeType("Decimal64(2)"), "Decimal(18,2)");
+    EXPECT_EQ(normalizeType("Nullable(Decimal32(4))"), "Nullable(Decimal(9,4))");
+    EXPECT_EQ(normalizeType("Decimal(18, 2)"), "Decimal(18,2)");
+    EXPECT_EQ(distributionFromEngineFull("Distributed('c', 'db', 't_local', cityHash64(company_id))"),
+              "c,db,t_local,cityHash64(company_id)");
+}
+
+TEST(SchemaDiff, CompareShapesNamesEachDifference) {
+    TableShape expected{"t", "ReplicatedMergeTree", "toYYYYMM(ts)", "a,ts", "", {{"a", "String"}, {"ts", "DateTime"}}};
+    TableShape actual = expected;
+    EXPECT_TRUE(compareShapes(expected, actual, true).empty());
+    actual.columns = {{"a", "UInt64"}, {"extra", "String"}};
+    actual.sorting_key = "a";
+    auto found = compareShapes(expected, actual, true);
+    std::vector<std::string> what;
+    for (const auto& f : found) {
+        what.push_back(f.what);
+    }
+    EXPECT_EQ(what, (std::vector<std::string>{"ORDER BY differs", "type of column a differs", "column ts missing",
+                                              "column extra unexpected"}));
+}
+
+// Every statement the plan generates must parse on a current ClickHouse (the embedded 26.x engine).
+TEST(SchemaPlan, EveryStatementParsesOnModernClickHouse) {
+    if (!clickhouse::EmbeddedConnection::available()) {
+        GTEST_SKIP() << clickhouse::EmbeddedConnection::unavailableReason();
+    }
+    clickhouse::EmbeddedConnection engine;
+    std::vector<std::string> statements{createDatabaseSql(teei())};
+    for (const auto& site : teei().sites) {
+        for (const auto& object : planForSite(teei(), site)) {
+            statements.push_back(object.create_sql);
+        }
+    }
+    for (const auto& sql : statements) {
+        EXPECT_NO_THROW(clickhouse::scalar(engine, "SELECT formatQuery(" + clickhouse::quoteString(sql) + ")"))
+            << sql;
+    }
+}
+
+}  // namespace
+}  // namespace chfleet::schema
