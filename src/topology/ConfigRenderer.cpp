@@ -18,7 +18,8 @@ namespace {
 
 constexpr std::string_view ddl_queue_path = "/clickhouse/task_queue/ddl";
 constexpr std::string_view generated_notice =
-    "Written by chfleet config render from the fleet file. Do not edit: change the fleet file and render again.";
+    "Written by chfleet config render from the fleet file. Do not edit: change the fleet file and render "
+    "again.";
 
 bool isXmlName(std::string_view name) {
     if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) {
@@ -34,7 +35,7 @@ bool isXmlName(std::string_view name) {
 
 /// Writes indented XML one element at a time; every text value goes through xmlEscape.
 class XmlWriter {
-public:
+  public:
     XmlWriter() { out_ = "<?xml version=\"1.0\"?>\n"; }
 
     void comment(std::string_view text) { out_ += fmt::format("<!-- {} -->\n", text); }
@@ -69,13 +70,14 @@ public:
         return std::move(out_);
     }
 
-private:
+  private:
     static void checkName(std::string_view name, std::string_view what) {
         if (!isXmlName(name)) {
-            throw Exception(ErrorCode::InvalidConfig,
-                            "{} '{}' cannot be written into a ClickHouse config: it must be an XML element name "
-                            "(letters, digits, '_', '-', '.', starting with a letter or '_')",
-                            what, name);
+            throw Exception(
+                ErrorCode::InvalidConfig,
+                "{} '{}' cannot be written into a ClickHouse config: it must be an XML element name "
+                "(letters, digits, '_', '-', '.', starting with a letter or '_')",
+                what, name);
         }
     }
 
@@ -88,21 +90,23 @@ private:
 const Site& siteOf(const Fleet& fleet, const Node& node) {
     const Site* site = fleet.site(node.site);
     if (site == nullptr || site->region(node.region) == nullptr) {
-        throw Exception(ErrorCode::InvalidConfig, "node {} names site '{}' region '{}', which the fleet does not have",
-                        node.name, node.site, node.region);
+        throw Exception(ErrorCode::InvalidConfig,
+                        "node {} names site '{}' region '{}', which the fleet does not have", node.name,
+                        node.site, node.region);
     }
     return *site;
 }
 
-void writeShard(XmlWriter& xml, const Fleet& fleet, const Region& region, int shard, const std::string& password) {
+void writeShard(XmlWriter& xml, const Fleet& fleet, const Region& region, int shard,
+                const std::string& password) {
     xml.open("shard", "shard");
     xml.element("weight", region.weight(shard));
     xml.element("internal_replication", "true", "internal_replication");
     for (int replica = 1; replica <= region.replicas; ++replica) {
         const Node* node = region.node(shard, replica);
         if (node == nullptr) {
-            throw Exception(ErrorCode::InvalidConfig, "region {} has no node for shard {} replica {}", region.name,
-                            shard, replica);
+            throw Exception(ErrorCode::InvalidConfig, "region {} has no node for shard {} replica {}",
+                            region.name, shard, replica);
         }
         xml.open("replica", "replica");
         xml.element("host", node->host, "host of node " + node->name);
@@ -129,7 +133,8 @@ void writePrivateFile(const std::filesystem::path& path, const std::string& text
         int error = errno;
         ::close(fd);
         ::unlink(temporary.c_str());
-        throw Exception(ErrorCode::IoError, "cannot {} {}: {}", action, temporary.string(), std::strerror(error));
+        throw Exception(ErrorCode::IoError, "cannot {} {}: {}", action, temporary.string(),
+                        std::strerror(error));
     };
     if (::fchmod(fd, 0600) != 0) {
         fail("set mode 0600 on");
@@ -168,11 +173,21 @@ std::string xmlEscape(std::string_view text, std::string_view what) {
     result.reserve(text.size());
     for (char c : text) {
         switch (c) {
-            case '&': result += "&amp;"; break;
-            case '<': result += "&lt;"; break;
-            case '>': result += "&gt;"; break;
-            case '"': result += "&quot;"; break;
-            case '\'': result += "&apos;"; break;
+            case '&':
+                result += "&amp;";
+                break;
+            case '<':
+                result += "&lt;";
+                break;
+            case '>':
+                result += "&gt;";
+                break;
+            case '"':
+                result += "&quot;";
+                break;
+            case '\'':
+                result += "&apos;";
+                break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') {
                     throw Exception(ErrorCode::InvalidConfig,
@@ -269,9 +284,13 @@ std::string renderUsersConfig(const Fleet& fleet, const std::string& password) {
     return xml.finish();
 }
 
-std::string serverConfigPath(const Node& node) { return node.name + "/config.d/chfleet.xml"; }
+std::string serverConfigPath(const Node& node) {
+    return node.name + "/config.d/chfleet.xml";
+}
 
-std::string usersConfigPath(const Node& node) { return node.name + "/users.d/chfleet.xml"; }
+std::string usersConfigPath(const Node& node) {
+    return node.name + "/users.d/chfleet.xml";
+}
 
 std::vector<std::string> writeNodeConfig(const Fleet& fleet, const Node& node, const std::string& out_dir,
                                          const std::string& password) {

@@ -11,8 +11,8 @@ namespace chfleet::topology {
 /// Renders what a clickhouse-server of the fleet needs to know about the fleet, as two files merged into its
 /// own configuration: config.d/chfleet.xml (remote_servers, macros, zookeeper, distributed_ddl, the node's
 /// ports) and users.d/chfleet.xml (the fleet user). The root element is <yandex>: ClickHouse 18.16 requires a
-/// config.d file's root to match its main config's (<yandex> in 18.16), and current versions treat <yandex> and
-/// <clickhouse> as the same root, so one file serves both. Clusters, <zookeeper> and <macros> carry
+/// config.d file's root to match its main config's (<yandex> in 18.16), and current versions treat <yandex>
+/// and <clickhouse> as the same root, so one file serves both. Clusters, <zookeeper> and <macros> carry
 /// replace="replace" so that whatever the main config says about them is replaced, not merged into.
 ///
 /// Every value is XML-escaped; names that become element names (clusters, the user) must be valid XML names,

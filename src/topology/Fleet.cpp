@@ -51,26 +51,29 @@ std::string SecretRef::resolve() const {
     if (!env.empty()) {
         const char* value = std::getenv(env.c_str());
         if (value == nullptr) {
-            throw Exception(ErrorCode::InvalidConfig,
-                            "the fleet password is read from environment variable {}, which is not set; export it "
-                            "(or point credentials.password_file at a file holding the password)",
-                            env);
+            throw Exception(
+                ErrorCode::InvalidConfig,
+                "the fleet password is read from environment variable {}, which is not set; export it "
+                "(or point credentials.password_file at a file holding the password)",
+                env);
         }
         if (*value == '\0') {
-            throw Exception(ErrorCode::InvalidConfig,
-                            "the fleet password is read from environment variable {}, which is empty; set it to the "
-                            "password (or remove password_env for a user without a password)",
-                            env);
+            throw Exception(
+                ErrorCode::InvalidConfig,
+                "the fleet password is read from environment variable {}, which is empty; set it to the "
+                "password (or remove password_env for a user without a password)",
+                env);
         }
         return value;
     }
     if (!file.empty()) {
         std::ifstream in(file, std::ios::binary);
         if (!in) {
-            throw Exception(ErrorCode::InvalidConfig,
-                            "cannot read the fleet password file {}: {}; create it (mode 0600) with the password "
-                            "on its first line",
-                            file, std::strerror(errno));
+            throw Exception(
+                ErrorCode::InvalidConfig,
+                "cannot read the fleet password file {}: {}; create it (mode 0600) with the password "
+                "on its first line",
+                file, std::strerror(errno));
         }
         std::ostringstream content;
         content << in.rdbuf();
@@ -89,7 +92,8 @@ std::string SecretRef::resolve() const {
         }
         struct stat status {};
         if (::stat(file.c_str(), &status) == 0 && (status.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-            log::get("topology")->warn("password file {} is accessible to group or others; chmod 600 it", file);
+            log::get("topology")
+                ->warn("password file {} is accessible to group or others; chmod 600 it", file);
         }
         return secret;
     }

@@ -109,7 +109,7 @@ struct FleetCredentials {
 
 struct Column {
     std::string name;
-    std::string type;               ///< as ClickHouse prints it in system.columns, e.g. DateTime, Nullable(String)
+    std::string type;  ///< as ClickHouse prints it in system.columns, e.g. DateTime, Nullable(String)
     std::string default_expression;  ///< optional DEFAULT expression
 
     bool operator==(const Column&) const = default;
@@ -138,7 +138,8 @@ struct Table {
     std::string name;
     TableKind kind = TableKind::Table;
     std::vector<Column> columns;
-    std::string engine = "MergeTree";  ///< MergeTree family name without "Replicated", with its arguments if any
+    std::string engine =
+        "MergeTree";  ///< MergeTree family name without "Replicated", with its arguments if any
     std::string partition_by;
     std::string order_by;
     std::string region_key;    ///< column naming the company whose region owns the row, e.g. company_id
@@ -151,7 +152,9 @@ struct Table {
 
     const Column* column(const std::string& name) const;
     std::string localName() const { return name + "_local"; }
-    std::string regionalName(const Region& region) const { return name + "_" + region.alias + "_distributed"; }
+    std::string regionalName(const Region& region) const {
+        return name + "_" + region.alias + "_distributed";
+    }
     std::string globalName() const { return name + "_distributed"; }
 
     bool operator==(const Table&) const = default;
@@ -225,7 +228,8 @@ FleetCheck checkFleetText(const std::string& yaml_text, const std::string& name_
 /// A relative password_file is taken relative to the fleet file's directory.
 Fleet loadFleet(const std::string& path, const LoadOptions& options = {});
 /// The same from YAML text; `name_for_errors` stands for the file name in messages.
-Fleet parseFleet(const std::string& yaml_text, const std::string& name_for_errors, const LoadOptions& options = {});
+Fleet parseFleet(const std::string& yaml_text, const std::string& name_for_errors,
+                 const LoadOptions& options = {});
 
 /// The fleet as YAML with every node and keeper written out explicitly (the sandbox's resolved fleet file).
 /// Secrets stay references.

@@ -29,9 +29,11 @@ constexpr std::string_view derived_host = "127.0.0.1";
 constexpr int ports_per_node = 3;
 constexpr int max_shards_or_replicas = 1000;
 
-// ---- names --------------------------------------------------------------------------------------------------
+// ---- names ----
 
-bool isAsciiAlnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+bool isAsciiAlnum(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0;
+}
 
 /// Database, table, column, cluster and alias names: usable unquoted in ClickHouse SQL and as XML elements.
 bool isSqlIdentifier(std::string_view s) {
@@ -43,12 +45,16 @@ bool isSqlIdentifier(std::string_view s) {
 
 /// Region names (us-east-1): a macro value and a keeper path component.
 bool isRegionName(std::string_view s) {
-    return !s.empty() &&
-           std::all_of(s.begin(), s.end(), [](char c) { return isAsciiAlnum(c) || c == '_' || c == '.' || c == '-'; });
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+        return isAsciiAlnum(c) || c == '_' || c == '.' || c == '-';
+    });
 }
 
-/// Fleet, site and node names: also directory names of rendered configs, so they start with a letter or digit.
-bool isObjectName(std::string_view s) { return !s.empty() && isAsciiAlnum(s[0]) && isRegionName(s); }
+/// Fleet, site and node names: also directory names of rendered configs, so they start with a letter or
+/// digit.
+bool isObjectName(std::string_view s) {
+    return !s.empty() && isAsciiAlnum(s[0]) && isRegionName(s);
+}
 
 /// The fleet user: an XML element name in users.d.
 bool isUserName(std::string_view s) {
@@ -57,8 +63,9 @@ bool isUserName(std::string_view s) {
 
 /// A host name, IPv4 or IPv6 address.
 bool isHostName(std::string_view s) {
-    return !s.empty() &&
-           std::all_of(s.begin(), s.end(), [](char c) { return isAsciiAlnum(c) || c == '.' || c == '-' || c == ':' || c == '_'; });
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+        return isAsciiAlnum(c) || c == '.' || c == '-' || c == ':' || c == '_';
+    });
 }
 
 size_t editDistance(std::string_view a, std::string_view b) {
@@ -99,14 +106,14 @@ std::string joinNames(const std::vector<std::string>& names) {
     return result;
 }
 
-// ---- column references in expressions ------------------------------------------------------------------------
+// ---- column references in expressions ----
 
 /// Words that may stand bare in a key expression without being columns.
 bool isSqlKeyword(std::string_view word) {
     static const std::set<std::string, std::less<>> keywords = {
-        "and",  "or",     "not",    "in",    "is",   "null",    "like",  "ilike",   "between", "interval",
-        "second", "minute", "hour", "day",   "week", "month",   "quarter", "year",  "as",      "case",
-        "when", "then",   "else",   "end",   "true", "false",   "asc",   "desc",    "cast",    "global"};
+        "and",    "or",     "not",  "in",  "is",   "null",  "like",    "ilike", "between", "interval",
+        "second", "minute", "hour", "day", "week", "month", "quarter", "year",  "as",      "case",
+        "when",   "then",   "else", "end", "true", "false", "asc",     "desc",  "cast",    "global"};
     std::string lower(word);
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -177,7 +184,7 @@ bool isMergeTreeFamily(std::string_view engine_name) {
     return family.count(engine_name) > 0;
 }
 
-// ---- problems and mappings -----------------------------------------------------------------------------------
+// ---- problems and mappings ----
 
 int lineOf(const YAML::Node& node) {
     YAML::Mark mark = node.Mark();
@@ -186,24 +193,22 @@ int lineOf(const YAML::Node& node) {
 
 /// Collects the problems found in one file.
 class Problems {
-public:
+  public:
     explicit Problems(std::string file) : file_(std::move(file)) {}
 
     void add(int line, std::string path, std::string message) {
         problems_.push_back(FleetProblem{file_, line, std::move(path), std::move(message)});
     }
 
-    bool empty() const { return problems_.empty(); }
-    size_t size() const { return problems_.size(); }
-
-    /// The problems in file order (a problem found by a cross-check goes where the thing it is about was written).
+    /// The problems in file order (a problem found by a cross-check goes where the thing it is about was
+    /// written).
     std::vector<FleetProblem> take() {
         std::stable_sort(problems_.begin(), problems_.end(),
                          [](const FleetProblem& a, const FleetProblem& b) { return a.line < b.line; });
         return std::move(problems_);
     }
 
-private:
+  private:
     std::string file_;
     std::vector<FleetProblem> problems_;
 };
@@ -212,13 +217,15 @@ std::string childPath(const std::string& parent, std::string_view key) {
     return parent.empty() ? std::string(key) : parent + "." + std::string(key);
 }
 
-std::string itemPath(const std::string& parent, size_t index) { return fmt::format("{}[{}]", parent, index); }
+std::string itemPath(const std::string& parent, size_t index) {
+    return fmt::format("{}[{}]", parent, index);
+}
 
 /// One YAML mapping of the fleet file being read. Reports unknown and repeated keys when it is made, missing
 /// required fields and ill-typed values when they are read. Values that are wrong come back empty, so one
 /// mistake is reported once rather than again by every check that depends on it.
 class MapReader {
-public:
+  public:
     MapReader(const YAML::Node& node, std::string path, Problems& problems, std::vector<std::string> known)
         : node_(node), path_(std::move(path)), problems_(problems), known_(std::move(known)) {
         for (auto it = node.begin(); it != node.end(); ++it) {
@@ -237,7 +244,6 @@ public:
     }
 
     int line() const { return lineOf(node_); }
-    const std::string& path() const { return path_; }
     std::string path(std::string_view key) const { return childPath(path_, key); }
     bool has(const std::string& key) const { return entries_.count(key) > 0; }
 
@@ -246,8 +252,9 @@ public:
         auto it = entries_.find(key);
         if (it == entries_.end() || it->second.IsNull()) {
             if (required) {
-                problems_.add(it == entries_.end() ? line() : lineOf(it->second), path(key),
-                              it == entries_.end() ? "required field is missing" : "required field has no value");
+                problems_.add(
+                    it == entries_.end() ? line() : lineOf(it->second), path(key),
+                    it == entries_.end() ? "required field is missing" : "required field has no value");
             }
             return nullptr;
         }
@@ -288,7 +295,8 @@ public:
         return value;
     }
 
-    std::optional<long long> integer(const std::string& key, bool required, long long min, long long max) const {
+    std::optional<long long> integer(const std::string& key, bool required, long long min,
+                                     long long max) const {
         const YAML::Node* value = get(key, required);
         if (value == nullptr) {
             return std::nullopt;
@@ -296,12 +304,13 @@ public:
         return readInteger(*value, path(key), min, max);
     }
 
-    std::optional<long long> readInteger(const YAML::Node& value, const std::string& value_path, long long min,
-                                         long long max) const {
+    std::optional<long long> readInteger(const YAML::Node& value, const std::string& value_path,
+                                         long long min, long long max) const {
         long long result = 0;
         if (!parseInteger(value, result)) {
             problems_.add(lineOf(value), value_path,
-                          fmt::format("expected a whole number, got '{}'", value.IsScalar() ? value.Scalar() : "a list or mapping"));
+                          fmt::format("expected a whole number, got '{}'",
+                                      value.IsScalar() ? value.Scalar() : "a list or mapping"));
             return std::nullopt;
         }
         if (result < min || result > max) {
@@ -343,7 +352,7 @@ public:
         return error == std::errc() && end == text.data() + text.size() && !text.empty();
     }
 
-private:
+  private:
     void reportUnknown(const std::string& key, const YAML::Node& key_node) {
         std::string suggestion = closest(key, known_);
         if (!suggestion.empty()) {
@@ -364,11 +373,13 @@ private:
 
 constexpr std::string_view sql_identifier_rule = "letters, digits and _, not starting with a digit";
 constexpr std::string_view region_name_rule = "letters, digits, '_', '.' and '-'";
-constexpr std::string_view object_name_rule = "letters, digits, '_', '.' and '-', starting with a letter or digit";
-constexpr std::string_view user_name_rule = "letters, digits, '_', '.' and '-', starting with a letter or '_'";
+constexpr std::string_view object_name_rule =
+    "letters, digits, '_', '.' and '-', starting with a letter or digit";
+constexpr std::string_view user_name_rule =
+    "letters, digits, '_', '.' and '-', starting with a letter or '_'";
 constexpr std::string_view host_rule = "a host name or an IP address";
 
-// ---- reading ---------------------------------------------------------------------------------------------------
+// ---- reading ----
 
 /// What the reader remembers about where things were written, beyond the marks the model keeps.
 struct NodeSource {
@@ -394,8 +405,9 @@ struct SiteSource {
 
 /// Reads one fleet file into a Fleet, deriving what the file leaves out and checking everything it can.
 class FleetReader {
-public:
-    FleetReader(std::string file, const LoadOptions& options) : problems_(file), file_(std::move(file)), options_(options) {}
+  public:
+    FleetReader(std::string file, const LoadOptions& options)
+        : problems_(file), file_(std::move(file)), options_(options) {}
 
     FleetCheck read(const std::string& text) {
         YAML::Node root;
@@ -450,7 +462,7 @@ public:
         return finish();
     }
 
-private:
+  private:
     FleetCheck finish() {
         FleetCheck check;
         check.problems = problems_.take();
@@ -460,9 +472,11 @@ private:
         return check;
     }
 
-    std::optional<MapReader> mapping(const YAML::Node& node, const std::string& path, std::vector<std::string> known) {
+    std::optional<MapReader> mapping(const YAML::Node& node, const std::string& path,
+                                     std::vector<std::string> known) {
         if (!node.IsMap()) {
-            problems_.add(lineOf(node), path, fmt::format("expected a mapping with fields {}", joinNames(known)));
+            problems_.add(lineOf(node), path,
+                          fmt::format("expected a mapping with fields {}", joinNames(known)));
             return std::nullopt;
         }
         return std::make_optional<MapReader>(node, path, problems_, std::move(known));
@@ -479,10 +493,11 @@ private:
             fleet_.credentials.user = *user;
         }
         if (map->has("password")) {
-            problems_.add(map->lineAt("password"), map->path("password"),
-                          "an inline password is not allowed: fleet files are shared and committed; put the "
-                          "password in an environment variable (password_env: NAME) or a file readable only by "
-                          "its owner (password_file: PATH)");
+            problems_.add(
+                map->lineAt("password"), map->path("password"),
+                "an inline password is not allowed: fleet files are shared and committed; put the "
+                "password in an environment variable (password_env: NAME) or a file readable only by "
+                "its owner (password_file: PATH)");
         }
         auto env = map->name("password_env", false, isSqlIdentifier, "an environment variable name");
         auto file = map->string("password_file", false);
@@ -496,14 +511,16 @@ private:
     }
 
     void readSite(const YAML::Node& node, const std::string& path) {
-        auto map = mapping(node, path, {"name", "global_cluster", "keepers", "keeper_session_timeout_ms", "regions"});
+        auto map = mapping(node, path,
+                           {"name", "global_cluster", "keepers", "keeper_session_timeout_ms", "regions"});
         Site site;
         SiteSource source;
         source.path = path;
         site.mark = markOf(node);
         if (map) {
             site.name = map->name("name", true, isObjectName, object_name_rule).value_or("");
-            site.global_cluster = map->name("global_cluster", true, isSqlIdentifier, sql_identifier_rule).value_or("");
+            site.global_cluster =
+                map->name("global_cluster", true, isSqlIdentifier, sql_identifier_rule).value_or("");
             if (auto timeout = map->integer("keeper_session_timeout_ms", false, 1000, 600000)) {
                 site.keeper_session_timeout_ms = static_cast<int>(*timeout);
             }
@@ -540,8 +557,9 @@ private:
     }
 
     void readRegion(const YAML::Node& node, const std::string& path, Site& site, SiteSource& site_source) {
-        auto map = mapping(node, path,
-                           {"name", "alias", "cluster", "shards", "replicas", "weights", "node_prefix", "nodes"});
+        auto map =
+            mapping(node, path,
+                    {"name", "alias", "cluster", "shards", "replicas", "weights", "node_prefix", "nodes"});
         Region region;
         RegionSource source;
         source.path = path;
@@ -552,7 +570,9 @@ private:
                 region.alias = map->name("alias", true, isSqlIdentifier, sql_identifier_rule).value_or("");
             } else {
                 region.alias = region.name;
-                std::replace_if(region.alias.begin(), region.alias.end(), [](char c) { return c == '-' || c == '.'; }, '_');
+                std::replace_if(
+                    region.alias.begin(), region.alias.end(), [](char c) { return c == '-' || c == '.'; },
+                    '_');
             }
             region.cluster = map->name("cluster", true, isSqlIdentifier, sql_identifier_rule).value_or("");
             auto shards = map->integer("shards", true, 1, max_shards_or_replicas);
@@ -561,8 +581,10 @@ private:
             region.replicas = static_cast<int>(replicas.value_or(0));
             source.counts_valid = shards && replicas;
             readWeights(*map, region);
-            source.node_prefix = map->name("node_prefix", false, isObjectName, object_name_rule)
-                                     .value_or(site.name.empty() || region.alias.empty() ? "" : site.name + "-" + region.alias);
+            source.node_prefix =
+                map->name("node_prefix", false, isObjectName, object_name_rule)
+                    .value_or(site.name.empty() || region.alias.empty() ? ""
+                                                                        : site.name + "-" + region.alias);
             if (const YAML::Node* nodes = map->sequence("nodes", false, false)) {
                 source.nodes_listed = true;
                 for (size_t i = 0; i < nodes->size(); ++i) {
@@ -596,19 +618,21 @@ private:
         }
         if (region.shards > 0 && static_cast<int>(region.weights.size()) != region.shards) {
             problems_.add(map.lineAt("weights"), map.path("weights"),
-                          fmt::format("{} weights given for {} shards; give one weight per shard", region.weights.size(),
-                                      region.shards));
+                          fmt::format("{} weights given for {} shards; give one weight per shard",
+                                      region.weights.size(), region.shards));
             region.weights.clear();
         } else if (total == 0) {
-            problems_.add(map.lineAt("weights"), map.path("weights"),
-                          "every weight is 0: no shard would receive rows; give at least one shard a weight above 0");
+            problems_.add(
+                map.lineAt("weights"), map.path("weights"),
+                "every weight is 0: no shard would receive rows; give at least one shard a weight above 0");
             region.weights.clear();
         }
     }
 
     void readNode(const YAML::Node& node, const std::string& path, const Site& site, Region& region,
                   RegionSource& source) {
-        auto map = mapping(node, path, {"name", "host", "http_port", "tcp_port", "interserver_port", "shard", "replica"});
+        auto map = mapping(node, path,
+                           {"name", "host", "http_port", "tcp_port", "interserver_port", "shard", "replica"});
         if (!map) {
             return;
         }
@@ -620,17 +644,19 @@ private:
         result.region = region.name;
         // 0 stands for "not read" (the problem is reported) from here on.
         result.shard = static_cast<int>(map->integer("shard", true, 1, max_shards_or_replicas).value_or(0));
-        result.replica = static_cast<int>(map->integer("replica", true, 1, max_shards_or_replicas).value_or(0));
+        result.replica =
+            static_cast<int>(map->integer("replica", true, 1, max_shards_or_replicas).value_or(0));
         if (region.shards > 0 && result.shard > region.shards) {
             problems_.add(map->lineAt("shard"), map->path("shard"),
-                          fmt::format("shard {} is out of range: the region has {} shards (1..{})", result.shard,
-                                      region.shards, region.shards));
+                          fmt::format("shard {} is out of range: the region has {} shards (1..{})",
+                                      result.shard, region.shards, region.shards));
             result.shard = 0;
         }
         if (region.replicas > 0 && result.replica > region.replicas) {
-            problems_.add(map->lineAt("replica"), map->path("replica"),
-                          fmt::format("replica {} is out of range: the region has {} replicas per shard (1..{})",
-                                      result.replica, region.replicas, region.replicas));
+            problems_.add(
+                map->lineAt("replica"), map->path("replica"),
+                fmt::format("replica {} is out of range: the region has {} replicas per shard (1..{})",
+                            result.replica, region.replicas, region.replicas));
             result.replica = 0;
         }
         if (map->has("name")) {
@@ -640,7 +666,9 @@ private:
         }
         result.host = map->name("host", true, isHostName, host_rule).value_or("");
         const std::pair<const char*, uint16_t> port_fields[ports_per_node] = {
-            {"http_port", default_http_port}, {"tcp_port", default_tcp_port}, {"interserver_port", default_interserver_port}};
+            {"http_port", default_http_port},
+            {"tcp_port", default_tcp_port},
+            {"interserver_port", default_interserver_port}};
         uint16_t* ports[ports_per_node] = {&result.http_port, &result.tcp_port, &result.interserver_port};
         for (int p = 0; p < ports_per_node; ++p) {
             const char* field = port_fields[p].first;
@@ -651,7 +679,8 @@ private:
         source.nodes.push_back(std::move(node_source));
     }
 
-    static std::string derivedNodeName(const std::string& prefix, const Region& region, int shard, int replica) {
+    static std::string derivedNodeName(const std::string& prefix, const Region& region, int shard,
+                                       int replica) {
         return fmt::format("{}-{}", prefix, (shard - 1) * region.replicas + (replica - 1));
     }
 
@@ -674,8 +703,8 @@ private:
             auto [it, inserted] = seen.emplace(std::make_pair(node.shard, node.replica), node.mark.line);
             if (!inserted) {
                 problems_.add(node.mark.line, source.nodes[i].path,
-                              fmt::format("shard {} replica {} is listed twice (first at line {})", node.shard,
-                                          node.replica, it->second));
+                              fmt::format("shard {} replica {} is listed twice (first at line {})",
+                                          node.shard, node.replica, it->second));
             }
         }
     }
@@ -687,7 +716,8 @@ private:
         if (!map) {
             return;
         }
-        fleet_.schema.database = map->name("database", true, isSqlIdentifier, sql_identifier_rule).value_or("");
+        fleet_.schema.database =
+            map->name("database", true, isSqlIdentifier, sql_identifier_rule).value_or("");
         if (const YAML::Node* tables = map->sequence("tables", false, true)) {
             for (size_t i = 0; i < tables->size(); ++i) {
                 readTable((*tables)[i], itemPath(map->path("tables"), i));
@@ -737,11 +767,12 @@ private:
                                           "replicated and chooses its keeper path",
                                           engine_name));
             } else if (!isMergeTreeFamily(engine_name)) {
-                problems_.add(map->lineAt("engine"), map->path("engine"),
-                              fmt::format("'{}' is not a MergeTree family engine (MergeTree, ReplacingMergeTree, "
-                                          "SummingMergeTree, AggregatingMergeTree, CollapsingMergeTree, "
-                                          "VersionedCollapsingMergeTree, GraphiteMergeTree)",
-                                          engine_name));
+                problems_.add(
+                    map->lineAt("engine"), map->path("engine"),
+                    fmt::format("'{}' is not a MergeTree family engine (MergeTree, ReplacingMergeTree, "
+                                "SummingMergeTree, AggregatingMergeTree, CollapsingMergeTree, "
+                                "VersionedCollapsingMergeTree, GraphiteMergeTree)",
+                                engine_name));
             } else if (columns_read && engine->find('(') != std::string::npos) {
                 checkColumnReferences(*map, "engine", table, engine->substr(engine->find('(')));
             }
@@ -802,8 +833,9 @@ private:
             column.type = *type;
             auto [it, inserted] = seen.emplace(column.name, lineOf(item));
             if (!inserted) {
-                problems_.add(column_map->lineAt("name"), column_map->path("name"),
-                              fmt::format("duplicate column '{}' (first at line {})", column.name, it->second));
+                problems_.add(
+                    column_map->lineAt("name"), column_map->path("name"),
+                    fmt::format("duplicate column '{}' (first at line {})", column.name, it->second));
                 continue;
             }
             table.columns.push_back(std::move(column));
@@ -811,7 +843,8 @@ private:
         return all_read;
     }
 
-    void unknownColumn(const MapReader& map, const std::string& field, const Table& table, const std::string& name) {
+    void unknownColumn(const MapReader& map, const std::string& field, const Table& table,
+                       const std::string& name) {
         std::vector<std::string> names;
         for (const auto& column : table.columns) {
             names.push_back(column.name);
@@ -848,18 +881,19 @@ private:
             } else if (std::find(partition_columns.begin(), partition_columns.end(), *column) ==
                        partition_columns.end()) {
                 // Retention drops whole partitions (18.16 has no TTL): a partition must expire all at once.
-                problems_.add(map->lineAt("column"), map->path("column"),
-                              fmt::format("partition_by ({}) does not use '{}': expired rows are dropped by whole "
-                                          "partitions, so partition by the retention column, e.g. toYYYYMM({})",
-                                          table.partition_by.empty() ? "none" : table.partition_by, *column,
-                                          *column));
+                problems_.add(
+                    map->lineAt("column"), map->path("column"),
+                    fmt::format("partition_by ({}) does not use '{}': expired rows are dropped by whole "
+                                "partitions, so partition by the retention column, e.g. toYYYYMM({})",
+                                table.partition_by.empty() ? "none" : table.partition_by, *column, *column));
             }
         }
         retention.column = column.value_or("");
         retention.days = static_cast<int>(days.value_or(0));
         if (const YAML::Node* regions = map->get("regions", false)) {
             if (!regions->IsMap()) {
-                problems_.add(lineOf(*regions), map->path("regions"), "expected a mapping of region name to days");
+                problems_.add(lineOf(*regions), map->path("regions"),
+                              "expected a mapping of region name to days");
             } else {
                 for (auto it = regions->begin(); it != regions->end(); ++it) {
                     std::string region = it->first.IsScalar() ? it->first.Scalar() : "";
@@ -893,9 +927,10 @@ private:
         if (auto select = map.string("select", true)) {
             table.select = *select;
             if (select->find("{from}") == std::string::npos) {
-                problems_.add(map.lineAt("select"), map.path("select"),
-                              "the SELECT must read from '{from}' (it stands for the source's local table on each "
-                              "node)");
+                problems_.add(
+                    map.lineAt("select"), map.path("select"),
+                    "the SELECT must read from '{from}' (it stands for the source's local table on each "
+                    "node)");
             }
         }
     }
@@ -908,8 +943,9 @@ private:
             if (!table.name.empty()) {
                 auto [it, inserted] = seen.emplace(table.name, table.mark.line);
                 if (!inserted) {
-                    problems_.add(table.mark.line, table_sources_[i].path + ".name",
-                                  fmt::format("duplicate table '{}' (first at line {})", table.name, it->second));
+                    problems_.add(
+                        table.mark.line, table_sources_[i].path + ".name",
+                        fmt::format("duplicate table '{}' (first at line {})", table.name, it->second));
                 }
             }
             if (table.kind == TableKind::MaterializedView && !table.from.empty()) {
@@ -922,14 +958,16 @@ private:
                         }
                     }
                     std::string suggestion = closest(table.from, names);
-                    problems_.add(table_sources_[i].from_line, table_sources_[i].from_path,
-                                  suggestion.empty()
-                                      ? fmt::format("unknown table '{}' (tables: {})", table.from, joinNames(names))
-                                      : fmt::format("unknown table '{}'; did you mean '{}'?", table.from, suggestion));
+                    problems_.add(
+                        table_sources_[i].from_line, table_sources_[i].from_path,
+                        suggestion.empty()
+                            ? fmt::format("unknown table '{}' (tables: {})", table.from, joinNames(names))
+                            : fmt::format("unknown table '{}'; did you mean '{}'?", table.from, suggestion));
                 } else if (from->kind != TableKind::Table) {
-                    problems_.add(table_sources_[i].from_line, table_sources_[i].from_path,
-                                  fmt::format("'{}' is a materialized view; a materialized view reads from a table",
-                                              table.from));
+                    problems_.add(
+                        table_sources_[i].from_line, table_sources_[i].from_path,
+                        fmt::format("'{}' is a materialized view; a materialized view reads from a table",
+                                    table.from));
                 }
             }
         }
@@ -948,9 +986,10 @@ private:
             SiteSource& site_source = site_sources_[s];
             if (!site_source.keepers_listed) {
                 if (fleet_.base_port == 0) {
-                    problems_.add(site.mark.line, site_source.path + ".keepers",
-                                  "no keepers are listed and there is no base_port to derive one from; list the "
-                                  "site's keepers or set base_port");
+                    problems_.add(
+                        site.mark.line, site_source.path + ".keepers",
+                        "no keepers are listed and there is no base_port to derive one from; list the "
+                        "site's keepers or set base_port");
                 } else {
                     Keeper keeper;
                     keeper.host = derived_host;
@@ -970,16 +1009,19 @@ private:
                     continue;
                 }
                 if (fleet_.base_port == 0) {
-                    problems_.add(region.mark.line, source.path + ".nodes",
-                                  fmt::format("no nodes are listed and there is no base_port to derive them from; "
-                                              "list the region's {} nodes or set base_port",
-                                              region.shards * region.replicas));
+                    problems_.add(
+                        region.mark.line, source.path + ".nodes",
+                        fmt::format("no nodes are listed and there is no base_port to derive them from; "
+                                    "list the region's {} nodes or set base_port",
+                                    region.shards * region.replicas));
                     continue;
                 }
                 for (int shard = 1; shard <= region.shards; ++shard) {
                     for (int replica = 1; replica <= region.replicas; ++replica) {
                         Node node;
-                        node.name = source.node_prefix.empty() ? "" : derivedNodeName(source.node_prefix, region, shard, replica);
+                        node.name = source.node_prefix.empty()
+                                        ? ""
+                                        : derivedNodeName(source.node_prefix, region, shard, replica);
                         node.site = site.name;
                         node.region = region.name;
                         node.shard = shard;
@@ -993,7 +1035,8 @@ private:
                         region.nodes.push_back(node);
                         NodeSource node_source;
                         node_source.path = source.path;
-                        std::fill(std::begin(node_source.port_lines), std::end(node_source.port_lines), region.mark.line);
+                        std::fill(std::begin(node_source.port_lines), std::end(node_source.port_lines),
+                                  region.mark.line);
                         source.nodes.push_back(node_source);
                         next_port += ports_per_node;
                     }
@@ -1001,9 +1044,10 @@ private:
             }
         }
         if (next_port - 1 > 65535) {
-            problems_.add(base_port_line_, "base_port",
-                          fmt::format("derived ports run from {} to {}, past 65535; lower base_port{}", first_port,
-                                      next_port - 1, options_.base_port ? " (given as an option)" : ""));
+            problems_.add(
+                base_port_line_, "base_port",
+                fmt::format("derived ports run from {} to {}, past 65535; lower base_port{}", first_port,
+                            next_port - 1, options_.base_port ? " (given as an option)" : ""));
             derived_ports_valid_ = false;
         }
     }
@@ -1018,9 +1062,10 @@ private:
             }
             auto [it, inserted] = clusters.emplace(cluster, fmt::format("line {}", line));
             if (!inserted) {
-                problems_.add(line, path, fmt::format("duplicate cluster name '{}' (first at {}); every region and "
-                                                      "every site's global cluster needs its own name",
-                                                      cluster, it->second));
+                problems_.add(line, path,
+                              fmt::format("duplicate cluster name '{}' (first at {}); every region and "
+                                          "every site's global cluster needs its own name",
+                                          cluster, it->second));
             }
         };
         for (size_t s = 0; s < fleet_.sites.size(); ++s) {
@@ -1029,8 +1074,9 @@ private:
             if (!site.name.empty()) {
                 auto [it, inserted] = site_names.emplace(site.name, site.mark.line);
                 if (!inserted) {
-                    problems_.add(site.mark.line, site_source.path + ".name",
-                                  fmt::format("duplicate site name '{}' (first at line {})", site.name, it->second));
+                    problems_.add(
+                        site.mark.line, site_source.path + ".name",
+                        fmt::format("duplicate site name '{}' (first at line {})", site.name, it->second));
                 }
             }
             add_cluster(site.global_cluster, site.mark.line, site_source.path + ".global_cluster");
@@ -1042,18 +1088,20 @@ private:
                 if (!region.name.empty()) {
                     auto [it, inserted] = region_names.emplace(region.name, region.mark.line);
                     if (!inserted) {
-                        problems_.add(region.mark.line, source.path + ".name",
-                                      fmt::format("duplicate region name '{}' in site '{}' (first at line {})",
-                                                  region.name, site.name, it->second));
+                        problems_.add(
+                            region.mark.line, source.path + ".name",
+                            fmt::format("duplicate region name '{}' in site '{}' (first at line {})",
+                                        region.name, site.name, it->second));
                     }
                 }
                 if (!region.alias.empty()) {
                     auto [it, inserted] = aliases.emplace(region.alias, region.mark.line);
                     if (!inserted) {
-                        problems_.add(region.mark.line, source.path + ".alias",
-                                      fmt::format("duplicate alias '{}' in site '{}' (first at line {}); the alias "
-                                                  "names the region's tables",
-                                                  region.alias, site.name, it->second));
+                        problems_.add(
+                            region.mark.line, source.path + ".alias",
+                            fmt::format("duplicate alias '{}' in site '{}' (first at line {}); the alias "
+                                        "names the region's tables",
+                                        region.alias, site.name, it->second));
                     }
                 }
                 add_cluster(region.cluster, region.mark.line, source.path + ".cluster");
@@ -1063,12 +1111,14 @@ private:
                     if (node.name.empty()) {
                         continue;
                     }
-                    auto [it, inserted] = node_names.emplace(node.name, std::make_pair(line, source.nodes[n].path));
+                    auto [it, inserted] =
+                        node_names.emplace(node.name, std::make_pair(line, source.nodes[n].path));
                     if (!inserted) {
-                        problems_.add(line, source.nodes[n].path + (node.derived ? ".node_prefix" : ".name"),
-                                      fmt::format("duplicate node name '{}'{} (first at line {}); node names are "
-                                                  "unique in the fleet",
-                                                  node.name, node.derived ? " (derived)" : "", it->second.first));
+                        problems_.add(
+                            line, source.nodes[n].path + (node.derived ? ".node_prefix" : ".name"),
+                            fmt::format("duplicate node name '{}'{} (first at line {}); node names are "
+                                        "unique in the fleet",
+                                        node.name, node.derived ? " (derived)" : "", it->second.first));
                     }
                 }
             }
@@ -1076,8 +1126,8 @@ private:
         checkMirroredRegions();
     }
 
-    /// Every site has the regions of the first site, with the same aliases: a DR site mirrors the primary, and
-    /// a region's tables are named after its alias, so both sites' schemas have the same table names.
+    /// Every site has the regions of the first site, with the same aliases: a DR site mirrors the primary,
+    /// and a region's tables are named after its alias, so both sites' schemas have the same table names.
     void checkMirroredRegions() {
         if (fleet_.sites.size() < 2) {
             return;
@@ -1100,11 +1150,13 @@ private:
                 }
                 if (mirrored == nullptr) {
                     extra.push_back(region.name);
-                } else if (!region.alias.empty() && !mirrored->alias.empty() && region.alias != mirrored->alias) {
-                    problems_.add(region.mark.line, site_sources_[s].regions[r].path + ".alias",
-                                  fmt::format("alias '{}' differs from site '{}''s alias '{}' for region {}; the "
-                                              "alias names the region's tables, which are the same on every site",
-                                              region.alias, first.name, mirrored->alias, region.name));
+                } else if (!region.alias.empty() && !mirrored->alias.empty() &&
+                           region.alias != mirrored->alias) {
+                    problems_.add(
+                        region.mark.line, site_sources_[s].regions[r].path + ".alias",
+                        fmt::format("alias '{}' differs from site '{}''s alias '{}' for region {}; the "
+                                    "alias names the region's tables, which are the same on every site",
+                                    region.alias, first.name, mirrored->alias, region.name));
                 }
             }
             if (!missing.empty() || !extra.empty()) {
@@ -1113,12 +1165,14 @@ private:
                     what += "missing " + joinNames(missing);
                 }
                 if (!extra.empty()) {
-                    what += std::string(what.empty() ? "" : "; ") + "not in site '" + first.name + "': " + joinNames(extra);
+                    what += std::string(what.empty() ? "" : "; ") + "not in site '" + first.name +
+                            "': " + joinNames(extra);
                 }
-                problems_.add(site.mark.line, site_sources_[s].path + ".regions",
-                              fmt::format("regions differ from site '{}' ({}); every site has the same regions, as a "
-                                          "DR site mirrors the primary",
-                                          first.name, what));
+                problems_.add(
+                    site.mark.line, site_sources_[s].path + ".regions",
+                    fmt::format("regions differ from site '{}' ({}); every site has the same regions, as a "
+                                "DR site mirrors the primary",
+                                first.name, what));
             }
         }
     }
@@ -1142,25 +1196,28 @@ private:
             auto [it, inserted] = used.emplace(std::make_pair(host, port), User{what, line});
             if (!inserted) {
                 problems_.add(line, path,
-                              fmt::format("{}:{} is already used by {} (line {})", host, port, it->second.what,
-                                          it->second.line));
+                              fmt::format("{}:{} is already used by {} (line {})", host, port,
+                                          it->second.what, it->second.line));
             }
         };
-        static constexpr const char* port_names[ports_per_node] = {"http_port", "tcp_port", "interserver_port"};
+        static constexpr const char* port_names[ports_per_node] = {"http_port", "tcp_port",
+                                                                   "interserver_port"};
         for (size_t s = 0; s < fleet_.sites.size(); ++s) {
             const Site& site = fleet_.sites[s];
             const SiteSource& site_source = site_sources_[s];
             for (size_t k = 0; k < site.keepers.size(); ++k) {
                 const Keeper& keeper = site.keepers[k];
                 claim(keeper.host, keeper.port, fmt::format("keeper {} of site '{}'", k + 1, site.name),
-                      site_source.keeper_lines[k], site_source.keeper_paths[k] + (keeper.derived ? "" : ".port"));
+                      site_source.keeper_lines[k],
+                      site_source.keeper_paths[k] + (keeper.derived ? "" : ".port"));
             }
             for (size_t r = 0; r < site.regions.size(); ++r) {
                 const Region& region = site.regions[r];
                 const RegionSource& source = site_source.regions[r];
                 for (size_t n = 0; n < region.nodes.size(); ++n) {
                     const Node& node = region.nodes[n];
-                    const uint16_t ports[ports_per_node] = {node.http_port, node.tcp_port, node.interserver_port};
+                    const uint16_t ports[ports_per_node] = {node.http_port, node.tcp_port,
+                                                            node.interserver_port};
                     for (int p = 0; p < ports_per_node; ++p) {
                         claim(node.host, ports[p], fmt::format("the {} of node {}", port_names[p], node.name),
                               source.nodes[n].port_lines[p],
@@ -1196,10 +1253,11 @@ private:
             for (const auto& object : names) {
                 auto [it, inserted] = objects.emplace(object, table.name);
                 if (!inserted) {
-                    problems_.add(table.mark.line, table_sources_[i].path + ".name",
-                                  fmt::format("table '{}' would create '{}', which table '{}' creates too; rename "
-                                              "one of them",
-                                              table.name, object, it->second));
+                    problems_.add(
+                        table.mark.line, table_sources_[i].path + ".name",
+                        fmt::format("table '{}' would create '{}', which table '{}' creates too; rename "
+                                    "one of them",
+                                    table.name, object, it->second));
                     break;
                 }
             }
@@ -1213,8 +1271,9 @@ private:
         for (const auto& reference : retention_regions_) {
             if (region_names.count(reference.region) == 0) {
                 std::vector<std::string> known(region_names.begin(), region_names.end());
-                problems_.add(reference.line, reference.path,
-                              fmt::format("unknown region '{}' (regions: {})", reference.region, joinNames(known)));
+                problems_.add(
+                    reference.line, reference.path,
+                    fmt::format("unknown region '{}' (regions: {})", reference.region, joinNames(known)));
             }
         }
     }
@@ -1239,15 +1298,15 @@ private:
 std::string readTextFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        throw Exception(ErrorCode::IoError, "cannot read fleet file {}: {}; check the path given with -f", path,
-                        std::strerror(errno));
+        throw Exception(ErrorCode::IoError, "cannot read fleet file {}: {}; check the path given with -f",
+                        path, std::strerror(errno));
     }
     std::ostringstream content;
     content << in.rdbuf();
     return content.str();
 }
 
-// ---- writing -------------------------------------------------------------------------------------------------
+// ---- writing ----
 
 void emitScalar(YAML::Emitter& out, const std::string& value) {
     if (value.find('\n') != std::string::npos) {
@@ -1259,7 +1318,8 @@ void emitScalar(YAML::Emitter& out, const std::string& value) {
 
 }  // namespace
 
-FleetCheck checkFleetText(const std::string& yaml_text, const std::string& name_for_errors, const LoadOptions& options) {
+FleetCheck checkFleetText(const std::string& yaml_text, const std::string& name_for_errors,
+                          const LoadOptions& options) {
     FleetReader reader(name_for_errors, options);
     return reader.read(yaml_text);
 }
@@ -1269,13 +1329,15 @@ FleetCheck checkFleet(const std::string& path, const LoadOptions& options) {
     if (check.fleet) {
         std::string& password_file = check.fleet->credentials.password.file;
         if (!password_file.empty() && std::filesystem::path(password_file).is_relative()) {
-            password_file = (std::filesystem::path(path).parent_path() / password_file).lexically_normal().string();
+            password_file =
+                (std::filesystem::path(path).parent_path() / password_file).lexically_normal().string();
         }
     }
     return check;
 }
 
-Fleet parseFleet(const std::string& yaml_text, const std::string& name_for_errors, const LoadOptions& options) {
+Fleet parseFleet(const std::string& yaml_text, const std::string& name_for_errors,
+                 const LoadOptions& options) {
     FleetCheck check = checkFleetText(yaml_text, name_for_errors, options);
     if (!check.valid()) {
         throw Exception(ErrorCode::InvalidConfig, check.describeProblems());
@@ -1293,7 +1355,8 @@ Fleet loadFleet(const std::string& path, const LoadOptions& options) {
 
 std::string dumpFleet(const Fleet& fleet) {
     YAML::Emitter out;
-    out << YAML::Comment("Resolved fleet file written by chfleet: every node and keeper is listed explicitly.");
+    out << YAML::Comment(
+        "Resolved fleet file written by chfleet: every node and keeper is listed explicitly.");
     out << YAML::BeginMap;
     out << YAML::Key << "fleet" << YAML::Value << fleet.name;
     out << YAML::Key << "credentials" << YAML::Value << YAML::BeginMap;
@@ -1315,8 +1378,8 @@ std::string dumpFleet(const Fleet& fleet) {
         }
         out << YAML::Key << "keepers" << YAML::Value << YAML::BeginSeq;
         for (const auto& keeper : site.keepers) {
-            out << YAML::Flow << YAML::BeginMap << YAML::Key << "host" << YAML::Value << keeper.host << YAML::Key
-                << "port" << YAML::Value << keeper.port << YAML::EndMap;
+            out << YAML::Flow << YAML::BeginMap << YAML::Key << "host" << YAML::Value << keeper.host
+                << YAML::Key << "port" << YAML::Value << keeper.port << YAML::EndMap;
         }
         out << YAML::EndSeq;
         out << YAML::Key << "regions" << YAML::Value << YAML::BeginSeq;

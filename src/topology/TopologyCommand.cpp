@@ -1,7 +1,7 @@
-// The `topology` and `config` subcommands: validate and summarise a fleet file; render server configs from it.
-#include <nlohmann/json.hpp>
-
+// The `topology` and `config` subcommands: validate and summarise a fleet file; render server configs from
+// it.
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/Command.h"
@@ -31,13 +31,18 @@ topology::LoadOptions loadOptions(int base_port) {
 }
 
 std::string address(const std::string& host, uint16_t port) {
-    return host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);
+    return host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
+                                               : fmt::format("{}:{}", host, port);
 }
 
 /// "1 shard", "3 shards".
-std::string counted(size_t n, std::string_view what) { return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s"); }
+std::string counted(size_t n, std::string_view what) {
+    return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s");
+}
 
-std::string kindName(TableKind kind) { return kind == TableKind::MaterializedView ? "materialized_view" : "table"; }
+std::string kindName(TableKind kind) {
+    return kind == TableKind::MaterializedView ? "materialized_view" : "table";
+}
 
 /// The regions of all sites by name, in first-seen order, with one alias each (sites mirror each other).
 std::vector<const Region*> distinctRegions(const Fleet& fleet) {
@@ -61,11 +66,13 @@ void printSummary(const Fleet& fleet, std::ostream& out) {
         keepers += site.keepers.size();
     }
     out << fmt::format("fleet {} ({})\n", fleet.name, fleet.source_path);
-    out << fmt::format("credentials: user {}, password {}\n", fleet.credentials.user,
-                       fleet.credentials.password.empty() ? "none" : "from " + fleet.credentials.password.describe());
+    out << fmt::format(
+        "credentials: user {}, password {}\n", fleet.credentials.user,
+        fleet.credentials.password.empty() ? "none" : "from " + fleet.credentials.password.describe());
     if (fleet.base_port != 0) {
-        out << fmt::format("base_port: {} (nodes and keepers the file does not list run on 127.0.0.1 from here)\n",
-                           fleet.base_port);
+        out << fmt::format(
+            "base_port: {} (nodes and keepers the file does not list run on 127.0.0.1 from here)\n",
+            fleet.base_port);
     }
     for (const auto& site : fleet.sites) {
         out << fmt::format("\nsite {}\n", site.name);
@@ -78,11 +85,13 @@ void printSummary(const Fleet& fleet, std::ostream& out) {
         std::vector<std::string> global_parts;
         for (const auto& region : site.regions) {
             out << fmt::format("  region {} (alias {}): cluster {}, {} x {}\n", region.name, region.alias,
-                               region.cluster, counted(region.shards, "shard"), counted(region.replicas, "replica"));
+                               region.cluster, counted(region.shards, "shard"),
+                               counted(region.replicas, "replica"));
             for (const auto& node : region.nodes) {
-                out << fmt::format("    shard {} replica {}  {:<24} {:<16} http {:<5} tcp {:<5} interserver {:<5}{}\n",
-                                   node.shard, node.replica, node.name, node.host, node.http_port, node.tcp_port,
-                                   node.interserver_port, node.derived ? "  (derived)" : "");
+                out << fmt::format(
+                    "    shard {} replica {}  {:<24} {:<16} http {:<5} tcp {:<5} interserver {:<5}{}\n",
+                    node.shard, node.replica, node.name, node.host, node.http_port, node.tcp_port,
+                    node.interserver_port, node.derived ? "  (derived)" : "");
             }
             if (!region.weights.empty()) {
                 std::string weights;
@@ -108,9 +117,10 @@ void printSummary(const Fleet& fleet, std::ostream& out) {
     out << fmt::format("\nschema: database {}, {}\n", fleet.schema.database,
                        counted(fleet.schema.tables.size(), "table"));
     for (const auto& table : fleet.schema.tables) {
-        out << fmt::format("  {}: {}, engine {}, ", table.name,
-                           table.kind == TableKind::MaterializedView ? "materialized view from " + table.from : "table",
-                           table.engine);
+        out << fmt::format(
+            "  {}: {}, engine {}, ", table.name,
+            table.kind == TableKind::MaterializedView ? "materialized view from " + table.from : "table",
+            table.engine);
         out << (table.sharding_key.empty() ? std::string("no sharding key (read only)")
                                            : "sharded by " + table.sharding_key);
         if (table.retention) {
@@ -121,12 +131,15 @@ void printSummary(const Fleet& fleet, std::ostream& out) {
         }
         std::string regional;
         for (const Region* region : regions_by_name) {
-            regional += fmt::format("{}{} ({})", regional.empty() ? "" : ", ", table.regionalName(*region), region->name);
+            regional += fmt::format("{}{} ({})", regional.empty() ? "" : ", ", table.regionalName(*region),
+                                    region->name);
         }
-        out << fmt::format("\n    node {}; region {}; site {}\n", table.localName(), regional, table.globalName());
+        out << fmt::format("\n    node {}; region {}; site {}\n", table.localName(), regional,
+                           table.globalName());
     }
-    out << fmt::format("\n{}: valid; {}, {}, {}, {}, {}\n", fleet.source_path, counted(fleet.sites.size(), "site"),
-                       counted(regions, "region"), counted(fleet.nodes().size(), "node"), counted(keepers, "keeper"),
+    out << fmt::format("\n{}: valid; {}, {}, {}, {}, {}\n", fleet.source_path,
+                       counted(fleet.sites.size(), "site"), counted(regions, "region"),
+                       counted(fleet.nodes().size(), "node"), counted(keepers, "keeper"),
                        counted(fleet.schema.tables.size(), "table"));
 }
 
@@ -196,7 +209,8 @@ nlohmann::json summaryJson(const Fleet& fleet) {
     return {{"valid", true},
             {"file", fleet.source_path},
             {"fleet", fleet.name},
-            {"credentials", {{"user", fleet.credentials.user}, {"password", fleet.credentials.password.describe()}}},
+            {"credentials",
+             {{"user", fleet.credentials.user}, {"password", fleet.credentials.password.describe()}}},
             {"sites", sites},
             {"schema", {{"database", fleet.schema.database}, {"tables", tables}}}};
 }
@@ -204,8 +218,10 @@ nlohmann::json summaryJson(const Fleet& fleet) {
 nlohmann::json problemsJson(const topology::FleetCheck& check) {
     nlohmann::json problems = nlohmann::json::array();
     for (const auto& problem : check.problems) {
-        problems.push_back(
-            {{"file", problem.file}, {"line", problem.line}, {"path", problem.path}, {"message", problem.message}});
+        problems.push_back({{"file", problem.file},
+                            {"line", problem.line},
+                            {"path", problem.path},
+                            {"message", problem.message}});
     }
     return {{"valid", false}, {"problems", problems}};
 }
@@ -244,7 +260,8 @@ int runRender(const std::string& file, const std::string& out_dir, const std::ve
             for (const Node* candidate : fleet.nodes()) {
                 known += (known.empty() ? "" : ", ") + candidate->name;
             }
-            throw Exception(ErrorCode::BadArguments, "--node {}: no such node in {} (nodes: {})", name, file, known);
+            throw Exception(ErrorCode::BadArguments, "--node {}: no such node in {} (nodes: {})", name, file,
+                            known);
         }
         nodes.push_back(node);
     }
@@ -281,26 +298,36 @@ int topologyMain(const std::vector<std::string>& args) {
     std::string file;
     int base_port = 0;
     bool json = false;
-    CLI::App* check = app.add_subcommand("check", "validate the fleet file; print its sites, clusters, nodes and tables");
+    CLI::App* check =
+        app.add_subcommand("check", "validate the fleet file; print its sites, clusters, nodes and tables");
     check->add_option("-f,--file", file, file_option_help)->required()->envname("CHFLEET_FILE");
     check->add_option("--base-port", base_port, base_port_option_help)->check(CLI::Range(1, 65535));
-    check->add_flag("--json", json,
-                    "print the result as JSON on stdout: the resolved fleet, or {\"valid\": false, \"problems\": "
-                    "[{file, line, path, message}]}");
+    check->add_flag(
+        "--json", json,
+        "print the result as JSON on stdout: the resolved fleet, or {\"valid\": false, \"problems\": "
+        "[{file, line, path, message}]}");
     check->footer(
-        "Reads the fleet file, derives what it leaves out (node names, keepers and ports from base_port) and\n"
-        "checks everything: required and unknown fields, names, duplicate sites, regions, clusters, nodes and\n"
-        "host:port pairs, port ranges, shard/replica counts against the nodes listed, weights, that every site\n"
+        "Reads the fleet file, derives what it leaves out (node names, keepers and ports from base_port) "
+        "and\n"
+        "checks everything: required and unknown fields, names, duplicate sites, regions, clusters, nodes "
+        "and\n"
+        "host:port pairs, port ranges, shard/replica counts against the nodes listed, weights, that every "
+        "site\n"
         "has the same regions, and that tables name existing columns, regions and source tables.\n\n"
-        "When the file is valid, prints the fleet on stdout: per site its keepers, each region's cluster with\n"
-        "shards x replicas and every node with its host and ports, the site's global cluster; then every table\n"
-        "with the names chfleet gives it: <t>_local on each node, <t>_<alias>_distributed per region (writes),\n"
-        "<t>_distributed over the site's global cluster (reads). Otherwise prints every problem on stderr, one\n"
+        "When the file is valid, prints the fleet on stdout: per site its keepers, each region's cluster "
+        "with\n"
+        "shards x replicas and every node with its host and ports, the site's global cluster; then every "
+        "table\n"
+        "with the names chfleet gives it: <t>_local on each node, <t>_<alias>_distributed per region "
+        "(writes),\n"
+        "<t>_distributed over the site's global cluster (reads). Otherwise prints every problem on stderr, "
+        "one\n"
         "per line, as FILE:LINE: FIELD: PROBLEM. Nothing is contacted and no secret is read.\n\n"
         "Exit codes: 0 valid, 4 invalid (problems printed), 10 the file cannot be read, 2 bad arguments.\n\n"
         "Examples:\n"
         "  chfleet topology check -f examples/teei/fleet.yaml\n"
-        "  chfleet topology check -f fleet.yaml --base-port 31000      # where a sandbox on 31000 would put nodes\n"
+        "  chfleet topology check -f fleet.yaml --base-port 31000      # where a sandbox on 31000 would put "
+        "nodes\n"
         "  chfleet topology check -f fleet.yaml --json | jq -r '.sites[].regions[].nodes[].name'\n");
 
     return runCommand(app, args, [&]() {
@@ -326,23 +353,33 @@ int configMain(const std::vector<std::string>& args) {
     CLI::App* render = app.add_subcommand(
         "render", "write every node's config.d/chfleet.xml and users.d/chfleet.xml from the fleet file");
     render->add_option("-f,--file", file, file_option_help)->required()->envname("CHFLEET_FILE");
-    render->add_option("-o,--output", out_dir, "the directory to write into (created if missing)")->required();
-    render->add_option("--node", node_names, "render only this node (repeat for several); default every node");
+    render->add_option("-o,--output", out_dir, "the directory to write into (created if missing)")
+        ->required();
+    render->add_option("--node", node_names,
+                       "render only this node (repeat for several); default every node");
     render->add_option("--base-port", base_port, base_port_option_help)->check(CLI::Range(1, 65535));
     render->add_flag("--json", json, "print the files written as JSON: {\"files\": [{node, path}]}");
     render->footer(
         "Writes, for each node, two files to merge into its clickhouse-server configuration:\n"
-        "  DIR/<node>/config.d/chfleet.xml  the node's http, tcp and interserver ports and interserver host;\n"
-        "      remote_servers: one cluster per region of the node's site (shard weights, internal_replication,\n"
+        "  DIR/<node>/config.d/chfleet.xml  the node's http, tcp and interserver ports and interserver "
+        "host;\n"
+        "      remote_servers: one cluster per region of the node's site (shard weights, "
+        "internal_replication,\n"
         "      each replica's host, tcp port, fleet user and password) and the site's global cluster (every\n"
-        "      shard of every region); macros site, region, cluster, shard (number) and replica (node name);\n"
-        "      zookeeper: the site's keepers and session_timeout_ms; distributed_ddl /clickhouse/task_queue/ddl.\n"
-        "  DIR/<node>/users.d/chfleet.xml   the fleet user: SHA-256 of the password, any network, profile and\n"
+        "      shard of every region); macros site, region, cluster, shard (number) and replica (node "
+        "name);\n"
+        "      zookeeper: the site's keepers and session_timeout_ms; distributed_ddl "
+        "/clickhouse/task_queue/ddl.\n"
+        "  DIR/<node>/users.d/chfleet.xml   the fleet user: SHA-256 of the password, any network, profile "
+        "and\n"
         "      quota 'default'.\n"
-        "Install them as /etc/clickhouse-server/config.d/chfleet.xml and users.d/chfleet.xml on the node. The\n"
-        "root element is <yandex>, which ClickHouse 18.16 and current versions both accept; clusters, macros and\n"
+        "Install them as /etc/clickhouse-server/config.d/chfleet.xml and users.d/chfleet.xml on the node. "
+        "The\n"
+        "root element is <yandex>, which ClickHouse 18.16 and current versions both accept; clusters, macros "
+        "and\n"
         "zookeeper replace what the main config says about them. The password is read from the fleet's\n"
-        "password_env or password_file. Files are written atomically with mode 0600 since they hold it; what\n"
+        "password_env or password_file. Files are written atomically with mode 0600 since they hold it; "
+        "what\n"
         "is printed never does. Nothing is contacted.\n\n"
         "Exit codes: 0 written, 4 invalid fleet file or password not available, 10 a file cannot be read or\n"
         "written, 2 bad arguments (e.g. an unknown --node).\n\n"

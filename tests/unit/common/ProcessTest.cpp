@@ -34,12 +34,8 @@ TEST(Process, RunPassesExtraEnvironment) {
 TEST(Process, DetachedProcessIsFoundByPidAndMarkerAndStopped) {
     auto dir = tempDir();
     auto marker = dir + "/marker-arg";
-    pid_t pid = process::spawnDetached({"/bin/sleep", "30", marker}, dir + "/out.log", dir);
-    // sleep rejects the extra argument? No: GNU sleep sums its arguments, and a path is not a number.
-    // Use a shell that ignores it instead when sleep exits at once.
-    if (!process::isRunning(pid, marker)) {
-        pid = process::spawnDetached({"/bin/sh", "-c", "exec sleep 30", marker}, dir + "/out.log", dir);
-    }
+    // The shell stays alive (two commands, so it does not exec sleep) and carries the marker as its $0.
+    pid_t pid = process::spawnDetached({"/bin/sh", "-c", "sleep 30; true", marker}, dir + "/out.log", dir);
     ASSERT_GT(pid, 0);
     EXPECT_TRUE(process::isRunning(pid, marker));
     EXPECT_FALSE(process::isRunning(pid, dir + "/another-marker")) << "a pid must match its marker";

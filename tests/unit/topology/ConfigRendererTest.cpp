@@ -1,5 +1,3 @@
-#include "topology/ConfigRenderer.h"
-
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -8,11 +6,14 @@
 #include <sstream>
 
 #include "common/Exception.h"
+#include "topology/ConfigRenderer.h"
 
 namespace chfleet::topology {
 namespace {
 
-Fleet teei() { return loadFleet(std::string(CHFLEET_SOURCE_DIR) + "/examples/teei/fleet.yaml"); }
+Fleet teei() {
+    return loadFleet(std::string(CHFLEET_SOURCE_DIR) + "/examples/teei/fleet.yaml");
+}
 
 /// The text between `<name ...>` and `</name>` (the first such element).
 std::string element(const std::string& xml, const std::string& name) {
@@ -156,7 +157,8 @@ TEST(ConfigRenderer, ServerConfigOfAPrimaryNode) {
                        "    </zookeeper>\n"),
               std::string::npos)
         << xml;
-    EXPECT_NE(xml.find("    <distributed_ddl>\n        <path>/clickhouse/task_queue/ddl</path>\n    </distributed_ddl>\n"),
+    EXPECT_NE(xml.find("    <distributed_ddl>\n        <path>/clickhouse/task_queue/ddl</path>\n    "
+                       "</distributed_ddl>\n"),
               std::string::npos);
 }
 
@@ -172,7 +174,8 @@ TEST(ConfigRenderer, MacrosOfAnotherShardAndADrNode) {
         << dr;
     EXPECT_EQ(count(element(dr, "teei_dr_global_cluster"), "<shard>"), 2u);
     EXPECT_EQ(count(element(dr, "teei_dr_us_cluster"), "<shard>"), 1u);
-    EXPECT_NE(dr.find("<port>21031</port>\n        </node>"), std::string::npos) << "the DR site's own keeper";
+    EXPECT_NE(dr.find("<port>21031</port>\n        </node>"), std::string::npos)
+        << "the DR site's own keeper";
     EXPECT_EQ(dr.find("teei_us_cluster"), std::string::npos);
 }
 
@@ -181,24 +184,26 @@ TEST(ConfigRenderer, UsersConfig) {
     std::string xml = renderUsersConfig(fleet, "secret");
     std::string why;
     EXPECT_TRUE(wellFormed(xml, why)) << why;
-    EXPECT_NE(xml.find("<yandex>\n"
-                       "    <users>\n"
-                       "        <chfleet replace=\"replace\">\n"
-                       "            <password_sha256_hex>"
-                       "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b</password_sha256_hex>\n"
-                       "            <networks>\n"
-                       "                <ip>::/0</ip>\n"
-                       "            </networks>\n"
-                       "            <profile>default</profile>\n"
-                       "            <quota>default</quota>\n"
-                       "        </chfleet>\n"
-                       "    </users>\n"
-                       "</yandex>\n"),
-              std::string::npos)
+    EXPECT_NE(
+        xml.find("<yandex>\n"
+                 "    <users>\n"
+                 "        <chfleet replace=\"replace\">\n"
+                 "            <password_sha256_hex>"
+                 "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b</password_sha256_hex>\n"
+                 "            <networks>\n"
+                 "                <ip>::/0</ip>\n"
+                 "            </networks>\n"
+                 "            <profile>default</profile>\n"
+                 "            <quota>default</quota>\n"
+                 "        </chfleet>\n"
+                 "    </users>\n"
+                 "</yandex>\n"),
+        std::string::npos)
         << xml;
     EXPECT_EQ(xml.find("secret"), std::string::npos);
     EXPECT_NE(renderUsersConfig(fleet, "").find("<password></password>"), std::string::npos);
-    EXPECT_EQ(renderServerConfig(fleet, *fleet.node("clickhouse-eu-0"), "").find("<password>"), std::string::npos);
+    EXPECT_EQ(renderServerConfig(fleet, *fleet.node("clickhouse-eu-0"), "").find("<password>"),
+              std::string::npos);
 }
 
 TEST(ConfigRenderer, HostileValuesAreEscaped) {
@@ -242,7 +247,8 @@ TEST(ConfigRenderer, ControlCharactersAreRefusedWithoutShowingTheSecret) {
         FAIL() << "no exception";
     } catch (const Exception& e) {
         EXPECT_EQ(e.code(), ErrorCode::InvalidConfig);
-        EXPECT_STREQ(e.what(), "the fleet password contains a control character, which an XML config cannot hold");
+        EXPECT_STREQ(e.what(),
+                     "the fleet password contains a control character, which an XML config cannot hold");
     }
 }
 

@@ -47,9 +47,11 @@ std::string edit(std::string text, const std::string& from, const std::string& t
     return text;
 }
 
-std::string problems(const std::string& yaml) { return checkFleetText(yaml, "fleet.yaml").describeProblems(); }
+std::string problems(const std::string& yaml) {
+    return checkFleetText(yaml, "fleet.yaml").describeProblems();
+}
 
-// ---- valid files -----------------------------------------------------------------------------------------------
+// ---- valid files ----
 
 TEST(FleetLoader, BaseFleetIsValid) {
     Fleet fleet = parseFleet(base_fleet, "fleet.yaml");
@@ -133,7 +135,8 @@ TEST(FleetLoader, ExplicitNodesAreSortedAndDefaulted) {
 }
 
 TEST(FleetLoader, DumpRoundTrip) {
-    std::string yaml = edit(base_fleet, "fleet: t\n", "fleet: t\ncredentials: {user: chfleet, password_env: PW}\n");
+    std::string yaml =
+        edit(base_fleet, "fleet: t\n", "fleet: t\ncredentials: {user: chfleet, password_env: PW}\n");
     yaml = edit(yaml, "        replicas: 1\n", "        replicas: 1\n        weights: [2, 1]\n");
     yaml = edit(yaml, "      region_key: k\n", R"(      region_key: k
       retention: {column: ts, days: 90, regions: {r1: 30}}
@@ -196,7 +199,8 @@ TEST(FleetLoader, ExamplesLoadWithoutErrors) {
     ASSERT_NE(metrics, nullptr);
     EXPECT_EQ(metrics->retention->daysFor("eu-central-1"), 730);
     EXPECT_EQ(metrics->retention->daysFor("us-east-1"), 2555);
-    EXPECT_EQ(metrics->regionalName(*primary.region("eu-central-1")), "metrics_company_period_eu_distributed");
+    EXPECT_EQ(metrics->regionalName(*primary.region("eu-central-1")),
+              "metrics_company_period_eu_distributed");
     EXPECT_EQ(fleet.schema.table("mv_daily_company_metrics")->from, "events");
 
     FleetCheck pair = checkFleet(std::string(CHFLEET_SOURCE_DIR) + "/examples/pair/fleet.yaml");
@@ -207,14 +211,14 @@ TEST(FleetLoader, ExamplesLoadWithoutErrors) {
 TEST(FleetLoader, RelativePasswordFileIsTakenFromTheFleetFileDirectory) {
     auto dir = std::filesystem::temp_directory_path() / "chfleet-loader-test";
     std::filesystem::create_directories(dir);
-    std::ofstream(dir / "fleet.yaml") << edit(base_fleet, "fleet: t\n",
-                                              "fleet: t\ncredentials: {user: u, password_file: secrets/pw}\n");
+    std::ofstream(dir / "fleet.yaml")
+        << edit(base_fleet, "fleet: t\n", "fleet: t\ncredentials: {user: u, password_file: secrets/pw}\n");
     Fleet fleet = loadFleet((dir / "fleet.yaml").string());
     EXPECT_EQ(fleet.credentials.password.file, (dir / "secrets/pw").string());
     std::filesystem::remove_all(dir);
 }
 
-// ---- one test per kind of problem --------------------------------------------------------------------------------
+// ---- one test per kind of problem ----
 
 TEST(FleetLoader, MalformedYaml) {
     EXPECT_EQ(problems("fleet: t\nsites:\n  - name: a\n    global_cluster: [x\n"),
@@ -238,27 +242,31 @@ TEST(FleetLoader, ProblemsAreThrownAsOneInvalidConfigException) {
 TEST(FleetLoader, MissingRequiredField) {
     EXPECT_EQ(problems(edit(base_fleet, "        cluster: a_r1\n", "\n")),
               "fleet.yaml:7: sites[0].regions[0].cluster: required field is missing");
-    EXPECT_EQ(problems(edit(base_fleet, "fleet: t\n", "\n")), "fleet.yaml:2: fleet: required field is missing");
+    EXPECT_EQ(problems(edit(base_fleet, "fleet: t\n", "\n")),
+              "fleet.yaml:2: fleet: required field is missing");
 }
 
 TEST(FleetLoader, UnknownFieldWithSuggestionAndAllProblemsCollected) {
     EXPECT_EQ(problems(edit(base_fleet, "        shards: 2\n", "        shard: 2\n")),
               "fleet.yaml:7: sites[0].regions[0].shards: required field is missing\n"
               "fleet.yaml:10: sites[0].regions[0].shard: unknown field; did you mean 'shards'?");
-    EXPECT_EQ(problems(edit(base_fleet, "base_port: 30000\n", "colour: blue\nbase_port: 30000\n")).substr(0, 60),
-              "fleet.yaml:2: colour: unknown field (fields here: fleet, bas");
+    EXPECT_EQ(
+        problems(edit(base_fleet, "base_port: 30000\n", "colour: blue\nbase_port: 30000\n")).substr(0, 60),
+        "fleet.yaml:2: colour: unknown field (fields here: fleet, bas");
 }
 
 TEST(FleetLoader, FieldGivenTwice) {
-    EXPECT_EQ(problems(edit(base_fleet, "        replicas: 1\n", "        replicas: 1\n        replicas: 2\n")),
-              "fleet.yaml:12: sites[0].regions[0].replicas: field given twice (first at line 11)");
+    EXPECT_EQ(
+        problems(edit(base_fleet, "        replicas: 1\n", "        replicas: 1\n        replicas: 2\n")),
+        "fleet.yaml:12: sites[0].regions[0].replicas: field given twice (first at line 11)");
 }
 
 TEST(FleetLoader, WrongValueType) {
     EXPECT_EQ(problems(edit(base_fleet, "        shards: 2\n", "        shards: two\n")),
               "fleet.yaml:10: sites[0].regions[0].shards: expected a whole number, got 'two'");
-    EXPECT_EQ(problems(edit(base_fleet, "        replicas: 1\n", "        replicas: [1]\n")),
-              "fleet.yaml:11: sites[0].regions[0].replicas: expected a whole number, got 'a list or mapping'");
+    EXPECT_EQ(
+        problems(edit(base_fleet, "        replicas: 1\n", "        replicas: [1]\n")),
+        "fleet.yaml:11: sites[0].regions[0].replicas: expected a whole number, got 'a list or mapping'");
 }
 
 const std::string second_site = R"(  - name: b
@@ -271,21 +279,25 @@ schema:
 TEST(FleetLoader, DuplicateSiteName) {
     EXPECT_EQ(problems(edit(edit(base_fleet, "schema:\n", second_site), "  - name: b", "  - name: a")),
               "fleet.yaml:12: sites[1].name: duplicate site name 'a' (first at line 4)\n"
-              "fleet.yaml:15: sites[1].regions[0].node_prefix: duplicate node name 'a-r1-0' (derived) (first at line 7); "
+              "fleet.yaml:15: sites[1].regions[0].node_prefix: duplicate node name 'a-r1-0' (derived) (first "
+              "at line 7); "
               "node names are unique in the fleet");
 }
 
 TEST(FleetLoader, DuplicateRegionName) {
-    std::string yaml = edit(base_fleet, "        replicas: 1\n",
-                            "        replicas: 1\n      - {name: r1, alias: r2, cluster: a_r2, shards: 1, replicas: 1}\n");
-    EXPECT_EQ(problems(yaml), "fleet.yaml:12: sites[0].regions[1].name: duplicate region name 'r1' in site 'a' "
-                              "(first at line 7)");
+    std::string yaml =
+        edit(base_fleet, "        replicas: 1\n",
+             "        replicas: 1\n      - {name: r1, alias: r2, cluster: a_r2, shards: 1, replicas: 1}\n");
+    EXPECT_EQ(problems(yaml),
+              "fleet.yaml:12: sites[0].regions[1].name: duplicate region name 'r1' in site 'a' "
+              "(first at line 7)");
 }
 
 TEST(FleetLoader, DuplicateClusterName) {
-    EXPECT_EQ(problems(edit(base_fleet, "        cluster: a_r1\n", "        cluster: a_global\n")),
-              "fleet.yaml:7: sites[0].regions[0].cluster: duplicate cluster name 'a_global' (first at line 4); "
-              "every region and every site's global cluster needs its own name");
+    EXPECT_EQ(
+        problems(edit(base_fleet, "        cluster: a_r1\n", "        cluster: a_global\n")),
+        "fleet.yaml:7: sites[0].regions[0].cluster: duplicate cluster name 'a_global' (first at line 4); "
+        "every region and every site's global cluster needs its own name");
 }
 
 TEST(FleetLoader, DuplicateNodeName) {
@@ -294,8 +306,9 @@ TEST(FleetLoader, DuplicateNodeName) {
           - {name: n1, host: h1, shard: 1, replica: 1}
           - {name: n1, host: h2, shard: 2, replica: 1}
 )");
-    EXPECT_EQ(problems(yaml), "fleet.yaml:14: sites[0].regions[0].nodes[1].name: duplicate node name 'n1' (first "
-                              "at line 13); node names are unique in the fleet");
+    EXPECT_EQ(problems(yaml),
+              "fleet.yaml:14: sites[0].regions[0].nodes[1].name: duplicate node name 'n1' (first "
+              "at line 13); node names are unique in the fleet");
 }
 
 TEST(FleetLoader, DuplicateHostAndPort) {
@@ -313,9 +326,10 @@ TEST(FleetLoader, DuplicateHostAndPort) {
           - {name: n1, host: 127.0.0.1, http_port: 30000, shard: 1, replica: 1}
           - {name: n2, host: h2, shard: 2, replica: 1}
 )");
-    EXPECT_EQ(problems(on_keeper),
-              "fleet.yaml:13: sites[0].regions[0].nodes[0].http_port: 127.0.0.1:30000 is already used by keeper 1 "
-              "of site 'a' (line 4)");
+    EXPECT_EQ(
+        problems(on_keeper),
+        "fleet.yaml:13: sites[0].regions[0].nodes[0].http_port: 127.0.0.1:30000 is already used by keeper 1 "
+        "of site 'a' (line 4)");
 }
 
 TEST(FleetLoader, PortOutOfRange) {
@@ -324,13 +338,16 @@ TEST(FleetLoader, PortOutOfRange) {
           - {name: n1, host: h1, http_port: 70000, shard: 1, replica: 1}
           - {name: n2, host: h2, shard: 2, replica: 1}
 )");
-    EXPECT_EQ(problems(yaml), "fleet.yaml:13: sites[0].regions[0].nodes[0].http_port: 70000 is out of range (1..65535)");
-    EXPECT_EQ(problems(edit(base_fleet, "base_port: 30000", "base_port: 0")),
-              "fleet.yaml:2: base_port: 0 is out of range (1..65535)\n"
-              "fleet.yaml:4: sites[0].keepers: no keepers are listed and there is no base_port to derive one from; "
-              "list the site's keepers or set base_port\n"
-              "fleet.yaml:7: sites[0].regions[0].nodes: no nodes are listed and there is no base_port to derive them "
-              "from; list the region's 2 nodes or set base_port");
+    EXPECT_EQ(problems(yaml),
+              "fleet.yaml:13: sites[0].regions[0].nodes[0].http_port: 70000 is out of range (1..65535)");
+    EXPECT_EQ(
+        problems(edit(base_fleet, "base_port: 30000", "base_port: 0")),
+        "fleet.yaml:2: base_port: 0 is out of range (1..65535)\n"
+        "fleet.yaml:4: sites[0].keepers: no keepers are listed and there is no base_port to derive one from; "
+        "list the site's keepers or set base_port\n"
+        "fleet.yaml:7: sites[0].regions[0].nodes: no nodes are listed and there is no base_port to derive "
+        "them "
+        "from; list the region's 2 nodes or set base_port");
     EXPECT_EQ(problems(edit(base_fleet, "base_port: 30000", "base_port: 65530")),
               "fleet.yaml:2: base_port: derived ports run from 65530 to 65536, past 65535; lower base_port");
 }
@@ -340,8 +357,9 @@ TEST(FleetLoader, NodeCountMustMatchShardsTimesReplicas) {
         nodes:
           - {name: n1, host: h1, shard: 1, replica: 1}
 )");
-    EXPECT_EQ(problems(yaml), "fleet.yaml:13: sites[0].regions[0].nodes: 1 nodes listed; a region of 2 shards x 1 "
-                              "replicas needs exactly 2");
+    EXPECT_EQ(problems(yaml),
+              "fleet.yaml:13: sites[0].regions[0].nodes: 1 nodes listed; a region of 2 shards x 1 "
+              "replicas needs exactly 2");
 }
 
 TEST(FleetLoader, ShardAndReplicaNumbersInRangeAndUnique) {
@@ -350,26 +368,31 @@ TEST(FleetLoader, ShardAndReplicaNumbersInRangeAndUnique) {
           - {name: n1, host: h1, shard: 3, replica: 1}
           - {name: n2, host: h2, shard: 1, replica: 2}
 )");
-    EXPECT_EQ(problems(yaml),
-              "fleet.yaml:13: sites[0].regions[0].nodes[0].shard: shard 3 is out of range: the region has 2 shards "
-              "(1..2)\n"
-              "fleet.yaml:14: sites[0].regions[0].nodes[1].replica: replica 2 is out of range: the region has 1 "
-              "replicas per shard (1..1)");
+    EXPECT_EQ(
+        problems(yaml),
+        "fleet.yaml:13: sites[0].regions[0].nodes[0].shard: shard 3 is out of range: the region has 2 shards "
+        "(1..2)\n"
+        "fleet.yaml:14: sites[0].regions[0].nodes[1].replica: replica 2 is out of range: the region has 1 "
+        "replicas per shard (1..1)");
     std::string repeated = edit(base_fleet, "        replicas: 1\n", R"(        replicas: 1
         nodes:
           - {name: n1, host: h1, shard: 1, replica: 1}
           - {name: n2, host: h2, shard: 1, replica: 1}
 )");
-    EXPECT_EQ(problems(repeated),
-              "fleet.yaml:14: sites[0].regions[0].nodes[1]: shard 1 replica 1 is listed twice (first at line 13)");
+    EXPECT_EQ(
+        problems(repeated),
+        "fleet.yaml:14: sites[0].regions[0].nodes[1]: shard 1 replica 1 is listed twice (first at line 13)");
 }
 
 TEST(FleetLoader, WeightsCountMustMatchShards) {
-    EXPECT_EQ(problems(edit(base_fleet, "        replicas: 1\n", "        replicas: 1\n        weights: [1, 2, 3]\n")),
-              "fleet.yaml:12: sites[0].regions[0].weights: 3 weights given for 2 shards; give one weight per shard");
-    EXPECT_EQ(problems(edit(base_fleet, "        replicas: 1\n", "        replicas: 1\n        weights: [0, 0]\n")),
-              "fleet.yaml:12: sites[0].regions[0].weights: every weight is 0: no shard would receive rows; give at "
-              "least one shard a weight above 0");
+    EXPECT_EQ(problems(edit(base_fleet, "        replicas: 1\n",
+                            "        replicas: 1\n        weights: [1, 2, 3]\n")),
+              "fleet.yaml:12: sites[0].regions[0].weights: 3 weights given for 2 shards; give one weight per "
+              "shard");
+    EXPECT_EQ(
+        problems(edit(base_fleet, "        replicas: 1\n", "        replicas: 1\n        weights: [0, 0]\n")),
+        "fleet.yaml:12: sites[0].regions[0].weights: every weight is 0: no shard would receive rows; give at "
+        "least one shard a weight above 0");
 }
 
 TEST(FleetLoader, UnknownColumns) {
@@ -390,11 +413,13 @@ TEST(FleetLoader, UnknownColumns) {
 }
 
 TEST(FleetLoader, RetentionNeedsPartitionsOfItsColumn) {
-    EXPECT_EQ(problems(edit(base_fleet, "      partition_by: toYYYYMM(ts)\n      order_by: (k, ts)\n      region_key: k\n",
-                            "      partition_by: k\n      order_by: (k, ts)\n      region_key: k\n"
-                            "      retention: {column: ts, days: 9}\n")),
-              "fleet.yaml:22: schema.tables[0].retention.column: partition_by (k) does not use 'ts': expired rows "
-              "are dropped by whole partitions, so partition by the retention column, e.g. toYYYYMM(ts)");
+    EXPECT_EQ(
+        problems(edit(base_fleet,
+                      "      partition_by: toYYYYMM(ts)\n      order_by: (k, ts)\n      region_key: k\n",
+                      "      partition_by: k\n      order_by: (k, ts)\n      region_key: k\n"
+                      "      retention: {column: ts, days: 9}\n")),
+        "fleet.yaml:22: schema.tables[0].retention.column: partition_by (k) does not use 'ts': expired rows "
+        "are dropped by whole partitions, so partition by the retention column, e.g. toYYYYMM(ts)");
 }
 
 TEST(FleetLoader, UnknownRegionInRetention) {
@@ -433,8 +458,10 @@ TEST(FleetLoader, MaterializedViews) {
 }
 
 TEST(FleetLoader, Engines) {
-    EXPECT_EQ(problems(edit(base_fleet, "      region_key: k\n", "      region_key: k\n      engine: ReplicatedMergeTree\n")),
-              "fleet.yaml:22: schema.tables[0].engine: write 'ReplicatedMergeTree' without 'Replicated': chfleet makes "
+    EXPECT_EQ(problems(edit(base_fleet, "      region_key: k\n",
+                            "      region_key: k\n      engine: ReplicatedMergeTree\n")),
+              "fleet.yaml:22: schema.tables[0].engine: write 'ReplicatedMergeTree' without 'Replicated': "
+              "chfleet makes "
               "every local table replicated and chooses its keeper path");
     EXPECT_EQ(problems(edit(base_fleet, "      region_key: k\n", "      region_key: k\n      engine: Log\n")),
               "fleet.yaml:22: schema.tables[0].engine: 'Log' is not a MergeTree family engine (MergeTree, "
@@ -446,59 +473,72 @@ TEST(FleetLoader, DuplicateTableAndColumnNames) {
     EXPECT_EQ(problems(edit(base_fleet, "        - {name: ts, type: DateTime}\n",
                             "        - {name: ts, type: DateTime}\n        - {name: k, type: UInt8}\n")),
               "fleet.yaml:19: schema.tables[0].columns[2].name: duplicate column 'k' (first at line 17)");
-    EXPECT_EQ(problems(base_fleet + "    - {name: t, columns: [{name: k, type: String}], order_by: k, region_key: k}\n"),
-              "fleet.yaml:22: schema.tables[1].name: duplicate table 't' (first at line 15)");
     EXPECT_EQ(problems(base_fleet +
-                       "    - {name: t_r1, columns: [{name: k, type: String}], order_by: k, region_key: k}\n"),
-              "fleet.yaml:22: schema.tables[1].name: table 't_r1' would create 't_r1_distributed', which table 't' "
-              "creates too; rename one of them");
+                       "    - {name: t, columns: [{name: k, type: String}], order_by: k, region_key: k}\n"),
+              "fleet.yaml:22: schema.tables[1].name: duplicate table 't' (first at line 15)");
+    EXPECT_EQ(
+        problems(base_fleet +
+                 "    - {name: t_r1, columns: [{name: k, type: String}], order_by: k, region_key: k}\n"),
+        "fleet.yaml:22: schema.tables[1].name: table 't_r1' would create 't_r1_distributed', which table 't' "
+        "creates too; rename one of them");
 }
 
 TEST(FleetLoader, InvalidNames) {
-    EXPECT_EQ(problems(edit(base_fleet, "    - name: t\n", "    - name: my-table\n")),
-              "fleet.yaml:15: schema.tables[0].name: 'my-table' is not a valid name: letters, digits and _, not "
-              "starting with a digit");
+    EXPECT_EQ(
+        problems(edit(base_fleet, "    - name: t\n", "    - name: my-table\n")),
+        "fleet.yaml:15: schema.tables[0].name: 'my-table' is not a valid name: letters, digits and _, not "
+        "starting with a digit");
     EXPECT_EQ(problems(edit(base_fleet, "      - name: r1\n", "      - name: us east\n")),
-              "fleet.yaml:7: sites[0].regions[0].name: 'us east' is not a valid name: letters, digits, '_', '.' and "
+              "fleet.yaml:7: sites[0].regions[0].name: 'us east' is not a valid name: letters, digits, '_', "
+              "'.' and "
               "'-'");
-    EXPECT_EQ(problems(edit(base_fleet, "        alias: r1\n", "        alias: r-1\n")),
-              "fleet.yaml:8: sites[0].regions[0].alias: 'r-1' is not a valid name: letters, digits and _, not "
-              "starting with a digit");
+    EXPECT_EQ(
+        problems(edit(base_fleet, "        alias: r1\n", "        alias: r-1\n")),
+        "fleet.yaml:8: sites[0].regions[0].alias: 'r-1' is not a valid name: letters, digits and _, not "
+        "starting with a digit");
     EXPECT_EQ(problems(edit(base_fleet, "  database: db\n", "  database: 1db\n")),
-              "fleet.yaml:13: schema.database: '1db' is not a valid name: letters, digits and _, not starting with a "
+              "fleet.yaml:13: schema.database: '1db' is not a valid name: letters, digits and _, not "
+              "starting with a "
               "digit");
-    Fleet fleet = parseFleet(edit(base_fleet, "      - name: r1\n        alias: r1\n", "      - name: us-east-1\n\n"),
-                             "fleet.yaml");
+    Fleet fleet =
+        parseFleet(edit(base_fleet, "      - name: r1\n        alias: r1\n", "      - name: us-east-1\n\n"),
+                   "fleet.yaml");
     EXPECT_EQ(fleet.sites[0].regions[0].alias, "us_east_1");
 }
 
 TEST(FleetLoader, DerivedNodesNeedBasePort) {
-    EXPECT_EQ(problems(edit(edit(base_fleet, "base_port: 30000\n", "\n"), "    regions:", "    keepers: [{host: zk}]\n    regions:")),
-              "fleet.yaml:8: sites[0].regions[0].nodes: no nodes are listed and there is no base_port to derive them "
+    EXPECT_EQ(problems(edit(edit(base_fleet, "base_port: 30000\n", "\n"),
+                            "    regions:", "    keepers: [{host: zk}]\n    regions:")),
+              "fleet.yaml:8: sites[0].regions[0].nodes: no nodes are listed and there is no base_port to "
+              "derive them "
               "from; list the region's 2 nodes or set base_port");
 }
 
 TEST(FleetLoader, SitesMirrorTheirRegions) {
-    std::string yaml = edit(base_fleet, "schema:\n", edit(second_site, "{name: r1, alias: r1", "{name: r9, alias: r9"));
-    EXPECT_EQ(problems(yaml), "fleet.yaml:12: sites[1].regions: regions differ from site 'a' (missing r1; not in site "
-                              "'a': r9); every site has the same regions, as a DR site mirrors the primary");
+    std::string yaml =
+        edit(base_fleet, "schema:\n", edit(second_site, "{name: r1, alias: r1", "{name: r9, alias: r9"));
+    EXPECT_EQ(problems(yaml),
+              "fleet.yaml:12: sites[1].regions: regions differ from site 'a' (missing r1; not in site "
+              "'a': r9); every site has the same regions, as a DR site mirrors the primary");
     std::string alias = edit(base_fleet, "schema:\n", edit(second_site, "alias: r1", "alias: other"));
-    EXPECT_EQ(problems(alias), "fleet.yaml:15: sites[1].regions[0].alias: alias 'other' differs from site 'a''s alias "
-                               "'r1' for region r1; the alias names the region's tables, which are the same on every "
-                               "site");
+    EXPECT_EQ(problems(alias),
+              "fleet.yaml:15: sites[1].regions[0].alias: alias 'other' differs from site 'a''s alias "
+              "'r1' for region r1; the alias names the region's tables, which are the same on every "
+              "site");
 }
 
 TEST(FleetLoader, InlinePasswordIsRejected) {
-    EXPECT_EQ(problems(edit(base_fleet, "fleet: t\n", "fleet: t\ncredentials: {user: u, password: hunter2}\n")),
-              "fleet.yaml:2: credentials.password: an inline password is not allowed: fleet files are shared and "
-              "committed; put the password in an environment variable (password_env: NAME) or a file readable only "
-              "by its owner (password_file: PATH)");
+    EXPECT_EQ(
+        problems(edit(base_fleet, "fleet: t\n", "fleet: t\ncredentials: {user: u, password: hunter2}\n")),
+        "fleet.yaml:2: credentials.password: an inline password is not allowed: fleet files are shared and "
+        "committed; put the password in an environment variable (password_env: NAME) or a file readable only "
+        "by its owner (password_file: PATH)");
     EXPECT_EQ(problems(edit(base_fleet, "fleet: t\n",
                             "fleet: t\ncredentials: {user: u, password_env: PW, password_file: /pw}\n")),
               "fleet.yaml:2: credentials.password_file: give either password_env or password_file, not both");
 }
 
-// ---- secrets ----------------------------------------------------------------------------------------------------
+// ---- secrets ----
 
 TEST(FleetSecret, FromEnvironment) {
     SecretRef ref{"CHFLEET_TEST_SECRET_VARIABLE", ""};
@@ -520,7 +560,8 @@ TEST(FleetSecret, FromEnvironment) {
 TEST(FleetSecret, FromFileTrimsOneNewline) {
     auto path = std::filesystem::temp_directory_path() / "chfleet-secret-test";
     std::ofstream(path) << "pass word\n\n";
-    std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    std::filesystem::permissions(path,
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     SecretRef ref{"", path.string()};
     EXPECT_EQ(ref.resolve(), "pass word\n");
     std::ofstream(path) << "pw\n";

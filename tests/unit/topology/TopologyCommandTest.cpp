@@ -46,15 +46,17 @@ TEST(TopologyCommand, CheckSummarisesTheTeeiFleet) {
     EXPECT_NE(result.out.find("region us-east-1 (alias us): cluster teei_us_cluster, 3 shards x 2 replicas"),
               std::string::npos)
         << result.out;
-    EXPECT_NE(result.out.find("global cluster teei_global_cluster: 5 shards (us-east-1 as shards 1-3, eu-central-1 "
-                              "as shards 4-5)"),
-              std::string::npos);
+    EXPECT_NE(
+        result.out.find("global cluster teei_global_cluster: 5 shards (us-east-1 as shards 1-3, eu-central-1 "
+                        "as shards 4-5)"),
+        std::string::npos);
     EXPECT_NE(result.out.find("clickhouse-us-0"), std::string::npos);
     EXPECT_NE(result.out.find("keepers: 127.0.0.1:21000 (derived)"), std::string::npos);
-    EXPECT_NE(result.out.find("  events: table, engine MergeTree, sharded by cityHash64(company_id), retention 90 "
-                              "days on timestamp\n    node events_local; region events_us_distributed (us-east-1), "
-                              "events_eu_distributed (eu-central-1); site events_distributed\n"),
-              std::string::npos)
+    EXPECT_NE(
+        result.out.find("  events: table, engine MergeTree, sharded by cityHash64(company_id), retention 90 "
+                        "days on timestamp\n    node events_local; region events_us_distributed (us-east-1), "
+                        "events_eu_distributed (eu-central-1); site events_distributed\n"),
+        std::string::npos)
         << result.out;
     EXPECT_NE(result.out.find("mv_daily_region_events: materialized view from events, engine "
                               "SummingMergeTree(event_count), no sharding key (read only)"),
@@ -92,9 +94,10 @@ TEST(TopologyCommand, CheckReportsEveryProblemAndExits4) {
     EXPECT_NE(result.err.find(file + ":23: sites[1].regions[0].shards: 0 is out of range (1..1000)\n"),
               std::string::npos)
         << result.err;
-    EXPECT_NE(result.err.find(file + ":39: schema.tables[0].region_key: unknown column 'devise'; did you mean "
-                                     "'device'?\n"),
-              std::string::npos)
+    EXPECT_NE(
+        result.err.find(file + ":39: schema.tables[0].region_key: unknown column 'devise'; did you mean "
+                               "'device'?\n"),
+        std::string::npos)
         << result.err;
     EXPECT_NE(result.err.find("2 problems found"), std::string::npos);
 
@@ -121,10 +124,12 @@ TEST(TopologyCommand, MissingFileAndBadArguments) {
 TEST(ConfigCommand, RenderWritesFilesAndNoSecret) {
     auto dir = scratch("render");
     ::setenv("CHFLEET_PASSWORD", "render-test-password", 1);
-    Outcome result = run(configMain, {"render", "-f", teei_file, "-o", dir.string(), "--node", "clickhouse-us-4"});
+    Outcome result =
+        run(configMain, {"render", "-f", teei_file, "-o", dir.string(), "--node", "clickhouse-us-4"});
     ASSERT_EQ(result.code, 0) << result.err;
-    EXPECT_NE(result.out.find("wrote " + (dir / "clickhouse-us-4/config.d/chfleet.xml").string() + " (mode 0600)"),
-              std::string::npos)
+    EXPECT_NE(
+        result.out.find("wrote " + (dir / "clickhouse-us-4/config.d/chfleet.xml").string() + " (mode 0600)"),
+        std::string::npos)
         << result.out;
     EXPECT_EQ(result.out.find("render-test-password"), std::string::npos);
     EXPECT_EQ(result.err.find("render-test-password"), std::string::npos);
