@@ -17,6 +17,7 @@ void addCommonOptions(CLI::App& app) {
                    "trace, debug, info, warn, error or off (default info; environment LOG_LEVEL)")
         ->envname("LOG_LEVEL");
     app.require_subcommand(0, 1);
+    app.fallthrough();  // --log-level also after a sub-subcommand: `chfleet sandbox down --log-level warn`
 }
 
 int runCommand(CLI::App& app, const std::vector<std::string>& args, const std::function<int()>& body) {
