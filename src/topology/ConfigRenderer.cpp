@@ -225,12 +225,22 @@ std::string renderServerConfig(const Fleet& fleet, const Node& node, const std::
     xml.element("interserver_http_host", node.host, "host of node " + node.name);
 
     xml.open("remote_servers", "remote_servers");
-    for (const auto& cluster_region : site.regions) {
-        xml.open(cluster_region.cluster, "cluster name", "replace=\"replace\"");
-        for (int shard = 1; shard <= cluster_region.shards; ++shard) {
-            writeShard(xml, fleet, cluster_region, shard, password);
+    // The regions of the node's own site first, then those of every other site: `chfleet sync` reads the other
+    // site through cluster('<its region cluster>', ...), so credentials stay here instead of inside remote().
+    std::vector<const Site*> sites{&site};
+    for (const auto& other : fleet.sites) {
+        if (&other != &site) {
+            sites.push_back(&other);
         }
-        xml.close();
+    }
+    for (const auto* cluster_site : sites) {
+        for (const auto& cluster_region : cluster_site->regions) {
+            xml.open(cluster_region.cluster, "cluster name", "replace=\"replace\"");
+            for (int shard = 1; shard <= cluster_region.shards; ++shard) {
+                writeShard(xml, fleet, cluster_region, shard, password);
+            }
+            xml.close();
+        }
     }
     xml.open(site.global_cluster, "global cluster name", "replace=\"replace\"");
     for (const auto& cluster_region : site.regions) {

@@ -1,0 +1,741 @@
+#include "sync/SyncEngine.h"
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <future>
+#include <mutex>
+
+#include "clickhouse/Capabilities.h"
+#include "clickhouse/HttpConnection.h"
+#include "clickhouse/Quoting.h"
+#include "clickhouse/Result.h"
+#include "common/Exception.h"
+#include "common/Log.h"
+#include "sync/PartitionInventory.h"
+#include "sync/SyncSettings.h"
+#include "topology/NodeConnection.h"
+
+namespace chfleet::sync {
+
+using clickhouse::qualifiedName;
+using clickhouse::quoteIdentifier;
+using clickhouse::quoteString;
+
+namespace {
+
+auto logger() { return log::get("sync"); }
+
+constexpr std::string_view kStagingPrefix = "_chfleet_stage_";
+
+/// Counts the statements sent to one site, for the cost figures.
+class CountingConnection final : public clickhouse::Connection {
+public:
+    CountingConnection(std::unique_ptr<clickhouse::Connection> inner, std::atomic<uint64_t>& counter)
+        : inner_(std::move(inner)), counter_(counter) {}
+    std::string execute(std::string_view sql, std::string_view data, const clickhouse::Settings& settings) override {
+        ++counter_;
+        return inner_->execute(sql, data, settings);
+    }
+    std::string describe() const override { return inner_->describe(); }
+
+private:
+    std::unique_ptr<clickhouse::Connection> inner_;
+    std::atomic<uint64_t>& counter_;
+};
+
+/// Count and wrapping sum of cityHash64 over all columns: a multiset checksum of rows.
+struct Checksum {
+    uint64_t count = 0;
+    uint64_t hash = 0;
+    Checksum& operator+=(const Checksum& other) {
+        count += other.count;
+        hash += other.hash;  // unsigned: wraps like ClickHouse's sum of UInt64
+        return *this;
+    }
+    bool operator==(const Checksum&) const = default;
+};
+
+struct ShardState {
+    const topology::Node* node = nullptr;  ///< the replica that answered
+    ShardInventory inventory;
+};
+
+struct RegionState {
+    const topology::Region* region = nullptr;
+    std::vector<ShardState> shards;  ///< index = shard - 1
+};
+
+struct SiteState {
+    const topology::Site* site = nullptr;
+    std::vector<RegionState> regions;
+    std::atomic<uint64_t> queries{0};
+    std::string problem;  ///< why the site is unhealthy; empty when healthy
+};
+
+/// 64-bit FNV-1a, for stable staging table names.
+uint64_t fnv1a(std::string_view text) {
+    uint64_t hash = 1469598103934665603ull;
+    for (unsigned char c : text) {
+        hash = (hash ^ c) * 1099511628211ull;
+    }
+    return hash;
+}
+
+std::string splitDatabase(const std::string& key, std::string* table) {
+    auto dot = key.find('.');
+    *table = key.substr(dot + 1);
+    return key.substr(0, dot);
+}
+
+/// The fleet table a local table belongs to: `<name>_local`, or the inner table of a view `.inner.<name>_local`.
+const topology::Table* logicalTable(const topology::Fleet& fleet, const std::string& database,
+                                    const std::string& table) {
+    if (database != fleet.schema.database) {
+        return nullptr;
+    }
+    std::string name = table.rfind(".inner.", 0) == 0 ? table.substr(7) : table;
+    constexpr std::string_view suffix = "_local";
+    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+        return nullptr;
+    }
+    return fleet.schema.table(name.substr(0, name.size() - suffix.size()));
+}
+
+std::unique_ptr<clickhouse::Connection> connectCounting(const topology::Fleet& fleet, const topology::Node& node,
+                                                        SiteState& site, int connect_timeout_ms) {
+    auto endpoint = topology::endpointFor(fleet, node);
+    endpoint.connect_timeout = std::chrono::milliseconds(connect_timeout_ms);
+    return std::make_unique<CountingConnection>(std::make_unique<clickhouse::HttpConnection>(endpoint), site.queries);
+}
+
+/// Reads every shard's inventory through its first replica that answers.
+void readSite(const topology::Fleet& fleet, SiteState& state, int connect_timeout_ms) {
+    for (const auto& region : state.site->regions) {
+        RegionState region_state;
+        region_state.region = &region;
+        region_state.shards.resize(region.shards);
+        for (int shard = 1; shard <= region.shards; ++shard) {
+            std::string last_error;
+            for (int replica = 1; replica <= region.replicas; ++replica) {
+                const auto* node = region.node(shard, replica);
+                try {
+                    auto connection = connectCounting(fleet, *node, state, connect_timeout_ms);
+                    region_state.shards[shard - 1].inventory = readShardInventory(*connection);
+                    region_state.shards[shard - 1].node = node;
+                    break;
+                } catch (const Exception& e) {
+                    last_error = e.what();
+                }
+            }
+            if (region_state.shards[shard - 1].node == nullptr && state.problem.empty()) {
+                state.problem = fmt::format("site {}: no replica of {} shard {} answers ({})", state.site->name,
+                                            region.name, shard, last_error);
+            }
+        }
+        state.regions.push_back(std::move(region_state));
+    }
+}
+
+/// How a repair reaches the other site's rows of a region, from a server of this site: through the cluster the
+/// server's own config defines (credentials stay in server config) or, failing that, remote() with the fleet
+/// credentials (they then appear in the statement; chfleet never logs statements).
+std::string sourceTable(const topology::Fleet& fleet, clickhouse::Connection& connection,
+                        const topology::Region& other_region, const std::string& database,
+                        const std::string& table) {
+    auto defined = clickhouse::scalar(connection, "SELECT count() FROM system.clusters WHERE cluster = " +
+                                                      quoteString(other_region.cluster));
+    if (defined != "0") {
+        return "cluster(" + quoteString(other_region.cluster) + ", " + quoteString(database) + ", " +
+               quoteString(table) + ")";
+    }
+    std::string addresses;
+    for (int shard = 1; shard <= other_region.shards; ++shard) {
+        addresses += shard == 1 ? "" : ",";
+        for (int replica = 1; replica <= other_region.replicas; ++replica) {
+            const auto* node = other_region.node(shard, replica);
+            addresses += (replica == 1 ? "" : "|") + node->host + ":" + std::to_string(node->tcp_port);
+        }
+    }
+    std::string password =
+        fleet.credentials.password.empty() ? std::string() : fleet.credentials.password.resolve();
+    return "remote(" + quoteString(addresses) + ", " + quoteString(database) + ", " + quoteString(table) + ", " +
+           quoteString(fleet.credentials.user) + ", " + quoteString(password) + ")";
+}
+
+/// Ordinary columns (what SELECT * returns), quoted and comma-separated.
+std::string columnList(clickhouse::Connection& connection, const std::string& database, const std::string& table) {
+    auto columns = clickhouse::query(connection, "SELECT name FROM system.columns WHERE database = " +
+                                                     quoteString(database) + " AND table = " + quoteString(table) +
+                                                     " AND default_kind NOT IN ('MATERIALIZED', 'ALIAS')");
+    std::string list;
+    for (size_t row = 0; row < columns.rowCount(); ++row) {
+        list += (row == 0 ? "" : ", ") + quoteIdentifier(columns.getString(row, "name"));
+    }
+    return list;
+}
+
+Checksum readChecksum(clickhouse::Connection& connection, const std::string& select) {
+    auto result = clickhouse::query(connection, select);
+    return {result.getUInt64(0, "c"), result.getUInt64(0, "h")};
+}
+
+/// Everything one repair needs.
+struct RepairJob {
+    PartitionDifference difference;
+    const topology::Node* node = nullptr;          ///< the replica of the shard to repair
+    const topology::Region* other_region = nullptr;  ///< the same region on the other site
+    std::string sharding_key;
+    const topology::Region* region = nullptr;
+    std::string engine_full;
+    bool replicated = false;
+    Checksum expected_mirror;  ///< mirror: the other site's checksum of the rows that belong here
+    SiteState* site = nullptr;
+};
+
+/// Fills a staging table from the other site, verifies it, swaps it in. See the class comment for the
+/// guarantees; every step before the final ALTER leaves the table untouched.
+RepairResult repairPartition(const topology::Fleet& fleet, const SyncOptions& options, const RepairJob& job) {
+    RepairResult result;
+    result.difference = job.difference;
+    const auto& diff = job.difference;
+    std::string table_name;
+    std::string database = splitDatabase(diff.table, &table_name);
+    std::string target = qualifiedName(database, table_name);
+    std::string staging_name = fmt::format("{}{:016x}", kStagingPrefix,
+                                           fnv1a(diff.table + "|" + diff.partition_id + "|" + std::to_string(diff.shard)));
+    std::string staging = qualifiedName(database, staging_name);
+    auto connection = connectCounting(fleet, *job.node, *job.site, options.connect_timeout_ms);
+    try {
+        auto capabilities = clickhouse::detectCapabilities(*connection);
+        clickhouse::Settings settings{{"connect_timeout_with_failover_ms", std::to_string(options.connect_timeout_ms)}};
+        if (capabilities.max_insert_threads) {
+            settings.emplace_back("max_insert_threads", std::to_string(options.max_insert_threads));
+        }
+        if (job.replicated) {
+            // The shard's other replicas may hold rows this one has not fetched yet; the delta must not count
+            // them as missing.
+            clickhouse::execute(*connection, "SYSTEM SYNC REPLICA " + target);
+        }
+        std::string source = sourceTable(fleet, *connection, *job.other_region, database, table_name);
+        std::string belongs_here = "_partition_id = " + quoteString(diff.partition_id) + " AND (" +
+                                   shardExpression(*job.region, job.sharding_key) + ") = " +
+                                   std::to_string(diff.shard);
+        std::string here = "_partition_id = " + quoteString(diff.partition_id);
+        clickhouse::execute(*connection, "DROP TABLE IF EXISTS " + staging);
+        clickhouse::execute(*connection, "CREATE TABLE " + staging + " AS " + target + " ENGINE = " +
+                                             stagingEngine(job.engine_full));
+        std::string columns = columnList(*connection, database, table_name);
+        Checksum expected;
+        if (options.policy == Policy::Mirror) {
+            clickhouse::execute(*connection, "INSERT INTO " + staging + " SELECT " + columns + " FROM " + source +
+                                                 " WHERE " + belongs_here, settings);
+            expected = job.expected_mirror;
+        } else {
+            // The multiset difference "other site minus this shard": each row as many more times as the other
+            // site has it. Attached on its own, it adds exactly what is missing and removes nothing.
+            std::string delta = "SELECT " + columns + ", toUInt64(greatest(toInt64(sum(_chfleet_there)) - "
+                                "toInt64(sum(_chfleet_here)), 0)) AS _chfleet_n FROM (SELECT " + columns +
+                                ", count() AS _chfleet_there, toUInt64(0) AS _chfleet_here FROM " + source +
+                                " WHERE " + belongs_here + " GROUP BY " + columns + " UNION ALL SELECT " + columns +
+                                ", toUInt64(0) AS _chfleet_there, count() AS _chfleet_here FROM " + target +
+                                " WHERE " + here + " GROUP BY " + columns + ") GROUP BY " + columns +
+                                " HAVING _chfleet_n > 0";
+            clickhouse::execute(*connection, "INSERT INTO " + staging + " SELECT " + columns + " FROM (" + delta +
+                                                 ") ARRAY JOIN range(_chfleet_n) AS _chfleet_copy", settings);
+            expected = readChecksum(*connection, "SELECT sum(_chfleet_n) AS c, sum(cityHash64(" + columns +
+                                                     ") * _chfleet_n) AS h FROM (" + delta + ")");
+        }
+        Checksum staged = readChecksum(*connection, "SELECT count() AS c, sum(cityHash64(*)) AS h FROM " + staging);
+        if (!(staged == expected)) {
+            throw Exception(ErrorCode::Failed,
+                            "staging of {} partition {} holds {} rows (checksum {}), the source {} ({}): the source "
+                            "changed while it was copied; the table is untouched, the next cycle retries",
+                            diff.table, diff.partition_id, staged.count, staged.hash, expected.count, expected.hash);
+        }
+        if (options.policy == Policy::Mirror) {
+            auto changes = clickhouse::query(
+                *connection, "SELECT sum(greatest(toInt64(s) - toInt64(t), 0)) AS added, "
+                             "sum(greatest(toInt64(t) - toInt64(s), 0)) AS removed FROM (SELECT h, "
+                             "sum(_s) AS s, sum(_t) AS t FROM (SELECT cityHash64(*) AS h, 1 AS _s, 0 AS _t FROM " +
+                                 staging + " UNION ALL SELECT cityHash64(*) AS h, 0 AS _s, 1 AS _t FROM " + target +
+                                 " WHERE " + here + ") GROUP BY h)");
+            result.rows_added = static_cast<uint64_t>(changes.getInt64(0, "added"));
+            result.rows_removed = static_cast<uint64_t>(changes.getInt64(0, "removed"));
+            if (result.rows_added == 0 && result.rows_removed == 0) {
+                result.skipped = true;
+            } else {
+                clickhouse::execute(*connection, "ALTER TABLE " + target + " REPLACE PARTITION ID " +
+                                                     quoteString(diff.partition_id) + " FROM " + staging);
+            }
+        } else {
+            result.rows_added = staged.count;
+            if (staged.count == 0) {
+                result.skipped = true;  // this shard already holds every row the other site has
+            } else {
+                clickhouse::execute(*connection, "ALTER TABLE " + target + " ATTACH PARTITION ID " +
+                                                     quoteString(diff.partition_id) + " FROM " + staging);
+            }
+        }
+        clickhouse::execute(*connection, "DROP TABLE IF EXISTS " + staging);
+        result.done = true;
+    } catch (const Exception& e) {
+        result.error = e.what();
+        try {
+            clickhouse::execute(*connection, "DROP TABLE IF EXISTS " + staging);
+        } catch (const Exception& cleanup) {
+            logger()->warn("could not drop staging table {} on {} (the next cycle drops it): {}", staging,
+                           job.node->name, cleanup.what());
+        }
+    }
+    return result;
+}
+
+}  // namespace
+
+std::string_view policyName(Policy policy) { return policy == Policy::Union ? "union" : "mirror"; }
+
+Policy parsePolicy(std::string_view text) {
+    if (text == "union") {
+        return Policy::Union;
+    }
+    if (text == "mirror") {
+        return Policy::Mirror;
+    }
+    throw Exception(ErrorCode::BadArguments, "unknown sync policy '{}' (union or mirror)", text);
+}
+
+uint64_t CycleReport::partitionsRepaired() const {
+    uint64_t count = 0;
+    for (const auto& repair : repairs) {
+        count += repair.done && !repair.skipped ? 1 : 0;
+    }
+    return count;
+}
+
+uint64_t CycleReport::rowsAdded() const {
+    uint64_t rows = 0;
+    for (const auto& repair : repairs) {
+        rows += repair.done ? repair.rows_added : 0;
+    }
+    return rows;
+}
+
+uint64_t CycleReport::rowsRemoved() const {
+    uint64_t rows = 0;
+    for (const auto& repair : repairs) {
+        rows += repair.done ? repair.rows_removed : 0;
+    }
+    return rows;
+}
+
+std::string shardExpression(const topology::Region& region, const std::string& sharding_key) {
+    if (region.shards == 1) {
+        return "1";
+    }
+    int total = 0;
+    for (int shard = 1; shard <= region.shards; ++shard) {
+        total += region.weight(shard);
+    }
+    std::string slot = "((" + sharding_key + ") % " + std::to_string(total) + ")";
+    std::string expression = "multiIf(";
+    int bound = 0;
+    for (int shard = 1; shard < region.shards; ++shard) {
+        bound += region.weight(shard);
+        expression += slot + " < " + std::to_string(bound) + ", " + std::to_string(shard) + ", ";
+    }
+    return expression + std::to_string(region.shards) + ")";
+}
+
+std::string stagingEngine(const std::string& engine_full) {
+    constexpr std::string_view replicated = "Replicated";
+    if (engine_full.rfind(replicated, 0) != 0) {
+        return engine_full;
+    }
+    auto open = engine_full.find('(');
+    if (open == std::string::npos) {
+        return engine_full.substr(replicated.size());
+    }
+    // Split the engine's arguments at top-level commas, minding quotes and parentheses; drop the keeper path
+    // and the replica name.
+    std::vector<std::string> arguments;
+    std::string current;
+    int depth = 0;
+    char quote = 0;
+    size_t close = std::string::npos;
+    for (size_t i = open + 1; i < engine_full.size(); ++i) {
+        char c = engine_full[i];
+        if (quote != 0) {
+            current += c;
+            if (c == '\\' && i + 1 < engine_full.size()) {
+                current += engine_full[++i];
+            } else if (c == quote) {
+                quote = 0;
+            }
+            continue;
+        }
+        if (c == '\'' || c == '`' || c == '"') {
+            quote = c;
+        } else if (c == '(') {
+            ++depth;
+        } else if (c == ')' && depth-- == 0) {
+            close = i;
+            break;
+        } else if (c == ',' && depth == 0) {
+            arguments.push_back(current);
+            current.clear();
+            continue;
+        }
+        current += c;
+    }
+    if (!current.empty()) {
+        arguments.push_back(current);
+    }
+    std::string kept;
+    for (size_t i = 2; i < arguments.size(); ++i) {
+        auto start = arguments[i].find_first_not_of(' ');
+        kept += (kept.empty() ? "" : ", ") + arguments[i].substr(start == std::string::npos ? 0 : start);
+    }
+    std::string name = engine_full.substr(replicated.size(), open - replicated.size());
+    std::string rest = close == std::string::npos ? "" : engine_full.substr(close + 1);
+    return name + (kept.empty() ? "" : "(" + kept + ")") + rest;
+}
+
+SyncEngine::SyncEngine(const topology::Fleet& fleet, SyncOptions options,
+                       std::map<std::string, std::string> previously_verified)
+    : fleet_(fleet), options_(std::move(options)), verified_(std::move(previously_verified)) {
+    if (fleet_.sites.size() != 2) {
+        throw Exception(ErrorCode::InvalidConfig, "{}: sync works between two sites; the fleet has {}",
+                        fleet_.source_path, fleet_.sites.size());
+    }
+}
+
+CycleReport SyncEngine::runCycle() {
+    CycleReport report;
+    report.active_site = options_.active_site;
+    auto stopped = [this] { return options_.should_stop && options_.should_stop(); };
+
+    // 1. Inventory of both sites (in parallel).
+    SiteState sites[2];
+    sites[0].site = &fleet_.sites[0];
+    sites[1].site = &fleet_.sites[1];
+    {
+        auto first = std::async(std::launch::async, [&] { readSite(fleet_, sites[0], options_.connect_timeout_ms); });
+        readSite(fleet_, sites[1], options_.connect_timeout_ms);
+        first.get();
+    }
+    auto record_queries = [&] {
+        for (auto& site : sites) {
+            report.queries_per_site[site.site->name] = site.queries.load();
+        }
+    };
+    for (auto& site : sites) {
+        if (!site.problem.empty()) {
+            report.healthy = false;
+            report.unhealthy_reason += (report.unhealthy_reason.empty() ? "" : "; ") + site.problem;
+        }
+    }
+    if (!report.healthy) {
+        logger()->warn("no repair this cycle: {}", report.unhealthy_reason);
+        record_queries();
+        return report;
+    }
+    bool may_repair = options_.repair && options_.active_site.has_value();
+    if (options_.repair && !options_.active_site) {
+        report.warnings.push_back("the active site is undetermined: differences are reported, not repaired");
+    }
+    auto may_write = [&](const std::string& site) {
+        if (!may_repair || (options_.only_repair_site && *options_.only_repair_site != site)) {
+            return false;
+        }
+        return options_.policy == Policy::Union || site != *options_.active_site;
+    };
+
+    std::vector<RepairJob> jobs;
+    std::set<std::string> checked;
+    auto now = static_cast<uint64_t>(std::time(nullptr));
+    for (size_t r = 0; r < sites[0].regions.size() && !stopped(); ++r) {
+        RegionState* regions[2] = {&sites[0].regions[r], nullptr};
+        for (auto& candidate : sites[1].regions) {
+            if (candidate.region->name == regions[0]->region->name) {
+                regions[1] = &candidate;
+            }
+        }
+        if (regions[1] == nullptr) {
+            report.warnings.push_back("region " + regions[0]->region->name + " exists on site " +
+                                      sites[0].site->name + " only");
+            continue;
+        }
+        // Tables per side: present on any shard.
+        std::set<std::string> tables[2];
+        std::map<std::string, const TableInfo*> info[2];
+        for (int side = 0; side < 2; ++side) {
+            for (auto& shard : regions[side]->shards) {
+                for (auto& [key, table] : shard.inventory.tables) {
+                    std::string name;
+                    std::string database = splitDatabase(key, &name);
+                    if (name.rfind(kStagingPrefix, 0) == 0) {
+                        // Left by a repair that was interrupted: nothing refers to it.
+                        try {
+                            auto connection = connectCounting(fleet_, *shard.node, sites[side], options_.connect_timeout_ms);
+                            clickhouse::execute(*connection, "DROP TABLE IF EXISTS " + qualifiedName(database, name));
+                            logger()->info("dropped leftover staging table {} on {}", key, shard.node->name);
+                        } catch (const Exception& e) {
+                            report.warnings.push_back("leftover staging table " + key + " on " + shard.node->name +
+                                                      ": " + e.what());
+                        }
+                        continue;
+                    }
+                    if (matchesExcludePattern(database, name, options_.exclude_patterns)) {
+                        continue;
+                    }
+                    tables[side].insert(key);
+                    info[side].emplace(key, &table);
+                }
+            }
+        }
+        for (int side = 0; side < 2; ++side) {
+            for (const auto& key : tables[side]) {
+                if (tables[1 - side].count(key) > 0) {
+                    continue;
+                }
+                const auto& missing_site = sites[1 - side].site->name;
+                report.new_tables.push_back(missing_site + ": " + key);
+                if (!options_.auto_create_tables || !may_repair ||
+                    (options_.only_repair_site && *options_.only_repair_site != missing_site)) {
+                    continue;
+                }
+                std::string create = info[side][key]->create_query;
+                if (create.rfind("CREATE TABLE ", 0) == 0) {
+                    create = "CREATE TABLE IF NOT EXISTS " + create.substr(13);
+                }
+                for (const auto& node : regions[1 - side]->region->nodes) {
+                    try {
+                        std::string database = key.substr(0, key.find('.'));
+                        auto connection = connectCounting(fleet_, node, sites[1 - side], options_.connect_timeout_ms);
+                        clickhouse::execute(*connection, "CREATE DATABASE IF NOT EXISTS " + quoteIdentifier(database));
+                        clickhouse::execute(*connection, create);
+                    } catch (const Exception& e) {
+                        report.errors.push_back("creating " + key + " on " + node.name + ": " + e.what());
+                    }
+                }
+                report.tables_created.push_back(missing_site + ": " + key);
+            }
+        }
+
+        // 2. Compare the tables both sides have, partition by partition.
+        for (const auto& key : tables[0]) {
+            if (tables[1].count(key) == 0 || stopped()) {
+                continue;
+            }
+            checked.insert(key);
+            std::string table_name;
+            std::string database = splitDatabase(key, &table_name);
+            const auto* logical = logicalTable(fleet_, database, table_name);
+            std::string sharding_key = logical != nullptr ? logical->sharding_key : "";
+            bool routable = !sharding_key.empty() ||
+                            (regions[0]->region->shards == 1 && regions[1]->region->shards == 1);
+            if (!routable) {
+                report.warnings.push_back(key + " in " + regions[0]->region->name +
+                                          ": no sharding key in the fleet file, and a site has several shards; "
+                                          "not compared");
+                continue;
+            }
+            int retention_days = logical != nullptr && logical->retention
+                                     ? logical->retention->daysFor(regions[0]->region->name)
+                                     : 0;
+            // Partition metadata per side and shard.
+            std::map<std::string, bool> candidates;  // partition id -> needs a checksum
+            std::map<std::string, std::string> fingerprints;
+            std::map<std::string, uint64_t> totals[2];
+            std::map<std::string, uint64_t> newest_data, last_write;
+            std::map<std::string, std::string> printable;
+            for (int side = 0; side < 2; ++side) {
+                for (size_t s = 0; s < regions[side]->shards.size(); ++s) {
+                    auto it = regions[side]->shards[s].inventory.tables.find(key);
+                    if (it == regions[side]->shards[s].inventory.tables.end()) {
+                        continue;
+                    }
+                    for (const auto& [id, partition] : it->second.partitions) {
+                        totals[side][id] += partition.rows;
+                        fingerprints[id] += fmt::format("{}:{}:{}:{};", side, s, partition.rows, partition.fingerprint);
+                        newest_data[id] = std::max(newest_data[id], partition.max_time);
+                        last_write[id] = std::max(last_write[id], partition.modified);
+                        printable[id] = partition.partition;
+                        candidates[id] = false;
+                    }
+                }
+            }
+            std::vector<std::string> to_checksum;
+            for (auto& [id, needs_checksum] : candidates) {
+                if (retention_days > 0 && newest_data[id] > 0 &&
+                    newest_data[id] + static_cast<uint64_t>(retention_days) * 86400 < now) {
+                    continue;  // past retention: never copied back
+                }
+                std::string verified_key = key + "|" + regions[0]->region->name + "|" + id;
+                if (totals[0][id] == totals[1][id] && verified_.count(verified_key) > 0 &&
+                    verified_[verified_key] == fingerprints[id]) {
+                    report.verified[verified_key] = fingerprints[id];
+                    continue;
+                }
+                to_checksum.push_back(id);
+            }
+            if (to_checksum.empty()) {
+                continue;
+            }
+            // Checksums per shard, grouped by the shard each row belongs to on the other site.
+            // sums[side][shard][partition][destination shard on the other side]
+            std::vector<std::map<std::string, std::map<int, Checksum>>> sums[2];
+            std::string id_list;
+            for (const auto& id : to_checksum) {
+                id_list += (id_list.empty() ? "" : ", ") + quoteString(id);
+            }
+            bool failed = false;
+            for (int side = 0; side < 2 && !failed; ++side) {
+                const auto& other_region = *regions[1 - side]->region;
+                std::string destination = shardExpression(other_region, sharding_key);
+                sums[side].resize(regions[side]->shards.size());
+                for (size_t s = 0; s < regions[side]->shards.size(); ++s) {
+                    const auto& shard = regions[side]->shards[s];
+                    if (shard.inventory.tables.count(key) == 0) {
+                        continue;
+                    }
+                    try {
+                        auto connection = connectCounting(fleet_, *shard.node, sites[side], options_.connect_timeout_ms);
+                        auto rows = clickhouse::query(
+                            *connection, "SELECT _partition_id AS p, toUInt64(" + destination +
+                                             ") AS d, count() AS c, sum(cityHash64(*)) AS h FROM " +
+                                             qualifiedName(database, table_name) + " WHERE _partition_id IN (" +
+                                             id_list + ") GROUP BY p, d");
+                        for (size_t row = 0; row < rows.rowCount(); ++row) {
+                            sums[side][s][rows.getString(row, "p")][static_cast<int>(rows.getUInt64(row, "d"))] =
+                                Checksum{rows.getUInt64(row, "c"), rows.getUInt64(row, "h")};
+                        }
+                    } catch (const Exception& e) {
+                        report.errors.push_back("checksum of " + key + " on " + shard.node->name + ": " + e.what());
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            if (failed) {
+                continue;
+            }
+            for (const auto& id : to_checksum) {
+                bool equal = true;
+                for (int side = 0; side < 2; ++side) {
+                    const auto& region = *regions[side]->region;
+                    for (int shard = 1; shard <= region.shards; ++shard) {
+                        Checksum here, there;
+                        for (const auto& [destination, sum] : sums[side][shard - 1][id]) {
+                            here += sum;
+                        }
+                        for (const auto& other_shard : sums[1 - side]) {
+                            auto p = other_shard.find(id);
+                            if (p != other_shard.end()) {
+                                auto d = p->second.find(shard);
+                                if (d != p->second.end()) {
+                                    there += d->second;
+                                }
+                            }
+                        }
+                        if (here == there) {
+                            continue;
+                        }
+                        equal = false;
+                        PartitionDifference difference{key,
+                                                       region.name,
+                                                       sites[side].site->name,
+                                                       shard,
+                                                       id,
+                                                       printable[id],
+                                                       here.count,
+                                                       there.count,
+                                                       here.count == there.count ? "content differs (same row count)"
+                                                                                 : "rows differ"};
+                        report.differences.push_back(difference);
+                        report.tables_with_gaps.insert(key);
+                        if (!may_write(difference.site)) {
+                            continue;
+                        }
+                        if (options_.settle_seconds > 0 &&
+                            last_write[id] + static_cast<uint64_t>(options_.settle_seconds) > now) {
+                            report.deferred.push_back(fmt::format("{} partition {} on {} shard {}: written to in the "
+                                                                  "last {} s",
+                                                                  key, id, difference.site, shard,
+                                                                  options_.settle_seconds));
+                            continue;
+                        }
+                        const auto& target_shard = regions[side]->shards[shard - 1];
+                        const TableInfo* target_info = nullptr;
+                        auto target_it = target_shard.inventory.tables.find(key);
+                        if (target_it == target_shard.inventory.tables.end()) {
+                            report.errors.push_back(key + " is missing on " + target_shard.node->name +
+                                                    " while other shards of its region have it");
+                            continue;
+                        }
+                        target_info = &target_it->second;
+                        RepairJob job;
+                        job.difference = difference;
+                        job.node = target_shard.node;
+                        job.region = &region;
+                        job.other_region = regions[1 - side]->region;
+                        job.sharding_key = sharding_key;
+                        job.engine_full = target_info->engine_full;
+                        job.replicated = target_info->engine.rfind("Replicated", 0) == 0;
+                        job.expected_mirror = there;
+                        job.site = &sites[side];
+                        jobs.push_back(job);
+                    }
+                }
+                if (equal) {
+                    report.verified[key + "|" + regions[0]->region->name + "|" + id] = fingerprints[id];
+                }
+            }
+        }
+    }
+    report.tables_checked = checked.size();
+
+    // 3. Repairs, up to parallel_repairs at a time.
+    std::mutex results_mutex;
+    size_t next = 0;
+    auto worker = [&] {
+        for (;;) {
+            RepairJob job;
+            {
+                std::lock_guard lock(results_mutex);
+                if (next >= jobs.size() || stopped()) {
+                    return;
+                }
+                job = jobs[next++];
+            }
+            auto result = repairPartition(fleet_, options_, job);
+            if (result.error.empty()) {
+                logger()->info("repaired {} partition {} on {} shard {} ({}): {} rows added, {} removed{}",
+                               result.difference.table, result.difference.partition_id, result.difference.site,
+                               result.difference.shard, policyName(options_.policy), result.rows_added,
+                               result.rows_removed, result.skipped ? " (nothing to change)" : "");
+            } else {
+                logger()->error("repair of {} partition {} on {} shard {} failed: {}", result.difference.table,
+                                result.difference.partition_id, result.difference.site, result.difference.shard,
+                                result.error);
+            }
+            std::lock_guard lock(results_mutex);
+            if (!result.error.empty()) {
+                report.errors.push_back(result.error);
+            }
+            report.repairs.push_back(std::move(result));
+        }
+    };
+    std::vector<std::future<void>> workers;
+    for (int i = 0; i < std::max(1, options_.parallel_repairs); ++i) {
+        workers.push_back(std::async(std::launch::async, worker));
+    }
+    for (auto& w : workers) {
+        w.get();
+    }
+    record_queries();
+    return report;
+}
+
+}  // namespace chfleet::sync
