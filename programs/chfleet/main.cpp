@@ -13,6 +13,7 @@ int configMain(const std::vector<std::string>& args);
 int sandboxMain(const std::vector<std::string>& args);
 int schemaMain(const std::vector<std::string>& args);
 int queryMain(const std::vector<std::string>& args);
+int syncMain(const std::vector<std::string>& args);
 }  // namespace chfleet
 
 namespace {
@@ -29,6 +30,7 @@ constexpr Subcommand subcommands[] = {
     {"sandbox", chfleet::sandboxMain, "run the whole fleet as real local processes (ZooKeeper + clickhouse-server)"},
     {"schema", chfleet::schemaMain, "create the schema on every node; detect drift"},
     {"query", chfleet::queryMain, "run one SQL statement on one node of the fleet"},
+    {"sync", chfleet::syncMain, "keep two sites' data in step (DR): check, repair, daemon, status"},
 };
 
 void printUsage(std::ostream& out) {

@@ -115,7 +115,8 @@ std::string DnsResolver::describeServer() const {
         return "DNS server " + server_;
     }
     bool v6 = parsed->host.find(':') != std::string::npos;
-    return fmt::format(v6 ? "DNS server [{}]:{}" : "DNS server {}:{}", parsed->host, parsed->port);
+    return v6 ? fmt::format("DNS server [{}]:{}", parsed->host, parsed->port)
+              : fmt::format("DNS server {}:{}", parsed->host, parsed->port);
 }
 
 DnsAnswer DnsResolver::resolveA(std::string_view name) const {
@@ -157,7 +158,8 @@ DnsAnswer DnsResolver::resolveA(std::string_view name) const {
                 Kind::BadInput, fmt::format("DNS server '{}' is not an IP address with an optional port", server_)});
         }
         bool is_v6 = parsed->host.find(':') != std::string::npos;
-        std::string csv = fmt::format(is_v6 ? "[{}]:{}" : "{}:{}", parsed->host, parsed->port);
+        std::string csv = is_v6 ? fmt::format("[{}]:{}", parsed->host, parsed->port)
+                                : fmt::format("{}:{}", parsed->host, parsed->port);
         status = ares_set_servers_ports_csv(channel.handle, csv.c_str());
         if (status != ARES_SUCCESS) {
             return tl::make_unexpected(DnsFailure{

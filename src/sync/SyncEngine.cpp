@@ -102,15 +102,15 @@ const topology::Table* logicalTable(const topology::Fleet& fleet, const std::str
     return fleet.schema.table(name.substr(0, name.size() - suffix.size()));
 }
 
-std::unique_ptr<clickhouse::Connection> connectCounting(const topology::Fleet& fleet, const topology::Node& node,
-                                                        SiteState& site, int connect_timeout_ms) {
-    auto endpoint = topology::endpointFor(fleet, node);
-    endpoint.connect_timeout = std::chrono::milliseconds(connect_timeout_ms);
+std::unique_ptr<clickhouse::Connection> connectCounting(const SyncOptions& options, const topology::Node& node,
+                                                        SiteState& site) {
+    auto endpoint = options.endpoint_for(node);
+    endpoint.connect_timeout = std::chrono::milliseconds(options.connect_timeout_ms);
     return std::make_unique<CountingConnection>(std::make_unique<clickhouse::HttpConnection>(endpoint), site.queries);
 }
 
 /// Reads every shard's inventory through its first replica that answers.
-void readSite(const topology::Fleet& fleet, SiteState& state, int connect_timeout_ms) {
+void readSite(const SyncOptions& options, SiteState& state) {
     for (const auto& region : state.site->regions) {
         RegionState region_state;
         region_state.region = &region;
@@ -120,7 +120,7 @@ void readSite(const topology::Fleet& fleet, SiteState& state, int connect_timeou
             for (int replica = 1; replica <= region.replicas; ++replica) {
                 const auto* node = region.node(shard, replica);
                 try {
-                    auto connection = connectCounting(fleet, *node, state, connect_timeout_ms);
+                    auto connection = connectCounting(options, *node, state);
                     region_state.shards[shard - 1].inventory = readShardInventory(*connection);
                     region_state.shards[shard - 1].node = node;
                     break;
@@ -140,9 +140,9 @@ void readSite(const topology::Fleet& fleet, SiteState& state, int connect_timeou
 /// How a repair reaches the other site's rows of a region, from a server of this site: through the cluster the
 /// server's own config defines (credentials stay in server config) or, failing that, remote() with the fleet
 /// credentials (they then appear in the statement; chfleet never logs statements).
-std::string sourceTable(const topology::Fleet& fleet, clickhouse::Connection& connection,
-                        const topology::Region& other_region, const std::string& database,
-                        const std::string& table) {
+std::string sourceTable(const SyncOptions& options, clickhouse::Connection& connection,
+                        const topology::Site& other_site, const topology::Region& other_region,
+                        const std::string& database, const std::string& table) {
     auto defined = clickhouse::scalar(connection, "SELECT count() FROM system.clusters WHERE cluster = " +
                                                       quoteString(other_region.cluster));
     if (defined != "0") {
@@ -157,10 +157,9 @@ std::string sourceTable(const topology::Fleet& fleet, clickhouse::Connection& co
             addresses += (replica == 1 ? "" : "|") + node->host + ":" + std::to_string(node->tcp_port);
         }
     }
-    std::string password =
-        fleet.credentials.password.empty() ? std::string() : fleet.credentials.password.resolve();
+    auto credentials = options.remote_credentials(other_site);
     return "remote(" + quoteString(addresses) + ", " + quoteString(database) + ", " + quoteString(table) + ", " +
-           quoteString(fleet.credentials.user) + ", " + quoteString(password) + ")";
+           quoteString(credentials.user) + ", " + quoteString(credentials.password) + ")";
 }
 
 /// Ordinary columns (what SELECT * returns), quoted and comma-separated.
@@ -184,6 +183,7 @@ Checksum readChecksum(clickhouse::Connection& connection, const std::string& sel
 struct RepairJob {
     PartitionDifference difference;
     const topology::Node* node = nullptr;          ///< the replica of the shard to repair
+    const topology::Site* other_site = nullptr;
     const topology::Region* other_region = nullptr;  ///< the same region on the other site
     std::string sharding_key;
     const topology::Region* region = nullptr;
@@ -195,7 +195,7 @@ struct RepairJob {
 
 /// Fills a staging table from the other site, verifies it, swaps it in. See the class comment for the
 /// guarantees; every step before the final ALTER leaves the table untouched.
-RepairResult repairPartition(const topology::Fleet& fleet, const SyncOptions& options, const RepairJob& job) {
+RepairResult repairPartition(const SyncOptions& options, const RepairJob& job) {
     RepairResult result;
     result.difference = job.difference;
     const auto& diff = job.difference;
@@ -205,7 +205,7 @@ RepairResult repairPartition(const topology::Fleet& fleet, const SyncOptions& op
     std::string staging_name = fmt::format("{}{:016x}", kStagingPrefix,
                                            fnv1a(diff.table + "|" + diff.partition_id + "|" + std::to_string(diff.shard)));
     std::string staging = qualifiedName(database, staging_name);
-    auto connection = connectCounting(fleet, *job.node, *job.site, options.connect_timeout_ms);
+    auto connection = connectCounting(options, *job.node, *job.site);
     try {
         auto capabilities = clickhouse::detectCapabilities(*connection);
         clickhouse::Settings settings{{"connect_timeout_with_failover_ms", std::to_string(options.connect_timeout_ms)}};
@@ -217,7 +217,7 @@ RepairResult repairPartition(const topology::Fleet& fleet, const SyncOptions& op
             // them as missing.
             clickhouse::execute(*connection, "SYSTEM SYNC REPLICA " + target);
         }
-        std::string source = sourceTable(fleet, *connection, *job.other_region, database, table_name);
+        std::string source = sourceTable(options, *connection, *job.other_site, *job.other_region, database, table_name);
         std::string belongs_here = "_partition_id = " + quoteString(diff.partition_id) + " AND (" +
                                    shardExpression(*job.region, job.sharding_key) + ") = " +
                                    std::to_string(diff.shard);
@@ -227,7 +227,7 @@ RepairResult repairPartition(const topology::Fleet& fleet, const SyncOptions& op
                                              stagingEngine(job.engine_full));
         std::string columns = columnList(*connection, database, table_name);
         Checksum expected;
-        if (options.policy == Policy::Mirror) {
+        if (options.policy == SyncPolicy::Mirror) {
             clickhouse::execute(*connection, "INSERT INTO " + staging + " SELECT " + columns + " FROM " + source +
                                                  " WHERE " + belongs_here, settings);
             expected = job.expected_mirror;
@@ -253,7 +253,7 @@ RepairResult repairPartition(const topology::Fleet& fleet, const SyncOptions& op
                             "changed while it was copied; the table is untouched, the next cycle retries",
                             diff.table, diff.partition_id, staged.count, staged.hash, expected.count, expected.hash);
         }
-        if (options.policy == Policy::Mirror) {
+        if (options.policy == SyncPolicy::Mirror) {
             auto changes = clickhouse::query(
                 *connection, "SELECT sum(greatest(toInt64(s) - toInt64(t), 0)) AS added, "
                              "sum(greatest(toInt64(t) - toInt64(s), 0)) AS removed FROM (SELECT h, "
@@ -292,18 +292,6 @@ RepairResult repairPartition(const topology::Fleet& fleet, const SyncOptions& op
 }
 
 }  // namespace
-
-std::string_view policyName(Policy policy) { return policy == Policy::Union ? "union" : "mirror"; }
-
-Policy parsePolicy(std::string_view text) {
-    if (text == "union") {
-        return Policy::Union;
-    }
-    if (text == "mirror") {
-        return Policy::Mirror;
-    }
-    throw Exception(ErrorCode::BadArguments, "unknown sync policy '{}' (union or mirror)", text);
-}
 
 uint64_t CycleReport::partitionsRepaired() const {
     uint64_t count = 0;
@@ -404,6 +392,14 @@ std::string stagingEngine(const std::string& engine_full) {
 SyncEngine::SyncEngine(const topology::Fleet& fleet, SyncOptions options,
                        std::map<std::string, std::string> previously_verified)
     : fleet_(fleet), options_(std::move(options)), verified_(std::move(previously_verified)) {
+    if (!options_.endpoint_for) {
+        options_.endpoint_for = [this](const topology::Node& node) { return topology::endpointFor(fleet_, node); };
+    }
+    if (!options_.remote_credentials) {
+        options_.remote_credentials = [this](const topology::Site&) {
+            return topology::endpointFor(fleet_, fleet_.sites.front().regions.front().nodes.front()).credentials;
+        };
+    }
     if (fleet_.sites.size() != 2) {
         throw Exception(ErrorCode::InvalidConfig, "{}: sync works between two sites; the fleet has {}",
                         fleet_.source_path, fleet_.sites.size());
@@ -420,8 +416,8 @@ CycleReport SyncEngine::runCycle() {
     sites[0].site = &fleet_.sites[0];
     sites[1].site = &fleet_.sites[1];
     {
-        auto first = std::async(std::launch::async, [&] { readSite(fleet_, sites[0], options_.connect_timeout_ms); });
-        readSite(fleet_, sites[1], options_.connect_timeout_ms);
+        auto first = std::async(std::launch::async, [&] { readSite(options_, sites[0]); });
+        readSite(options_, sites[1]);
         first.get();
     }
     auto record_queries = [&] {
@@ -448,7 +444,7 @@ CycleReport SyncEngine::runCycle() {
         if (!may_repair || (options_.only_repair_site && *options_.only_repair_site != site)) {
             return false;
         }
-        return options_.policy == Policy::Union || site != *options_.active_site;
+        return options_.policy == SyncPolicy::Union || site != *options_.active_site;
     };
 
     std::vector<RepairJob> jobs;
@@ -475,9 +471,12 @@ CycleReport SyncEngine::runCycle() {
                     std::string name;
                     std::string database = splitDatabase(key, &name);
                     if (name.rfind(kStagingPrefix, 0) == 0) {
+                        if (!options_.repair) {
+                            continue;  // a check writes nothing; the next repairing cycle drops it
+                        }
                         // Left by a repair that was interrupted: nothing refers to it.
                         try {
-                            auto connection = connectCounting(fleet_, *shard.node, sites[side], options_.connect_timeout_ms);
+                            auto connection = connectCounting(options_, *shard.node, sites[side]);
                             clickhouse::execute(*connection, "DROP TABLE IF EXISTS " + qualifiedName(database, name));
                             logger()->info("dropped leftover staging table {} on {}", key, shard.node->name);
                         } catch (const Exception& e) {
@@ -512,7 +511,7 @@ CycleReport SyncEngine::runCycle() {
                 for (const auto& node : regions[1 - side]->region->nodes) {
                     try {
                         std::string database = key.substr(0, key.find('.'));
-                        auto connection = connectCounting(fleet_, node, sites[1 - side], options_.connect_timeout_ms);
+                        auto connection = connectCounting(options_, node, sites[1 - side]);
                         clickhouse::execute(*connection, "CREATE DATABASE IF NOT EXISTS " + quoteIdentifier(database));
                         clickhouse::execute(*connection, create);
                     } catch (const Exception& e) {
@@ -601,7 +600,7 @@ CycleReport SyncEngine::runCycle() {
                         continue;
                     }
                     try {
-                        auto connection = connectCounting(fleet_, *shard.node, sites[side], options_.connect_timeout_ms);
+                        auto connection = connectCounting(options_, *shard.node, sites[side]);
                         auto rows = clickhouse::query(
                             *connection, "SELECT _partition_id AS p, toUInt64(" + destination +
                                              ") AS d, count() AS c, sum(cityHash64(*)) AS h FROM " +
@@ -652,11 +651,15 @@ CycleReport SyncEngine::runCycle() {
                                                        here.count,
                                                        there.count,
                                                        here.count == there.count ? "content differs (same row count)"
-                                                                                 : "rows differ"};
+                                                       : here.count < there.count ? "rows missing here"
+                                                                                  : "rows only here"};
                         report.differences.push_back(difference);
                         report.tables_with_gaps.insert(key);
                         if (!may_write(difference.site)) {
                             continue;
+                        }
+                        if (options_.policy == SyncPolicy::Union && there.count == 0) {
+                            continue;  // nothing to add here; the other site's shards get this shard's rows
                         }
                         if (options_.settle_seconds > 0 &&
                             last_write[id] + static_cast<uint64_t>(options_.settle_seconds) > now) {
@@ -679,6 +682,7 @@ CycleReport SyncEngine::runCycle() {
                         job.difference = difference;
                         job.node = target_shard.node;
                         job.region = &region;
+                        job.other_site = sites[1 - side].site;
                         job.other_region = regions[1 - side]->region;
                         job.sharding_key = sharding_key;
                         job.engine_full = target_info->engine_full;
@@ -709,11 +713,11 @@ CycleReport SyncEngine::runCycle() {
                 }
                 job = jobs[next++];
             }
-            auto result = repairPartition(fleet_, options_, job);
+            auto result = repairPartition(options_, job);
             if (result.error.empty()) {
                 logger()->info("repaired {} partition {} on {} shard {} ({}): {} rows added, {} removed{}",
                                result.difference.table, result.difference.partition_id, result.difference.site,
-                               result.difference.shard, policyName(options_.policy), result.rows_added,
+                               result.difference.shard, syncPolicyName(options_.policy), result.rows_added,
                                result.rows_removed, result.skipped ? " (nothing to change)" : "");
             } else {
                 logger()->error("repair of {} partition {} on {} shard {} failed: {}", result.difference.table,

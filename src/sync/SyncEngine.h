@@ -9,22 +9,19 @@
 #include <string>
 #include <vector>
 
+#include "clickhouse/Connection.h"
+#include "sync/SyncSettings.h"
 #include "topology/Fleet.h"
 
 namespace chfleet::sync {
 
-/// What a repair makes of a partition that differs.
-///  - Union (default): both sites end with every row either had, each as many times as the site that had it
-///    most often; nothing is ever removed. Rows only the passive site took (after a failover, under dual-write)
-///    are kept and copied to the active site.
-///  - Mirror (opt-in): the passive site becomes an exact copy of the active one; rows only it had are removed.
-enum class Policy { Union, Mirror };
-
-std::string_view policyName(Policy policy);
-Policy parsePolicy(std::string_view text);
-
 struct SyncOptions {
-    Policy policy = Policy::Union;
+    /// What a repair makes of a partition that differs.
+    ///  - Union (default): both sites end with every row either had, each as many times as the site that had it
+    ///    most often; nothing is ever removed. Rows only the passive site took (after a failover, under
+    ///    dual-write) are kept and copied to the active site.
+    ///  - Mirror (opt-in): the passive site becomes an exact copy of the active one; rows only it had are removed.
+    SyncPolicy policy = SyncPolicy::Union;
     /// The active site's name; unset when it could not be determined: then differences are reported, never
     /// repaired.
     std::optional<std::string> active_site;
@@ -41,6 +38,11 @@ struct SyncOptions {
     int settle_seconds = 0;
     /// Asked between steps; true stops the cycle cleanly (SIGTERM/SIGINT).
     std::function<bool()> should_stop;
+    /// How to reach a node; default: its HTTP interface with the fleet credentials.
+    std::function<clickhouse::HttpEndpoint(const topology::Node&)> endpoint_for;
+    /// The account a server of one site uses in remote() to read the other site (`site` is the one read) when
+    /// no cluster of that site is defined in the server's config; default: the fleet credentials.
+    std::function<clickhouse::Credentials(const topology::Site&)> remote_credentials;
 };
 
 /// A partition of one table that differs between the sites, seen from the shard that would be repaired.
@@ -53,7 +55,7 @@ struct PartitionDifference {
     std::string partition;
     uint64_t rows_here = 0;   ///< rows of the partition on that shard
     uint64_t rows_there = 0;  ///< rows the other site holds for that shard
-    std::string reason;       ///< "rows differ", "content differs (same row count)"
+    std::string reason;       ///< "rows missing here", "rows only here", "content differs (same row count)"
 };
 
 struct RepairResult {

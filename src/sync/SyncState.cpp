@@ -216,15 +216,17 @@ SyncState loadSyncState(const std::string& path) {
         logger->info("no state file at {} yet; starting with a fresh state", path);
         return {};
     }
-    std::string problem;
-    try {
-        return stateFromJson(Json::parse(files::read(path)));
-    } catch (const Exception& e) {
-        problem = e.what();
-    } catch (const Json::exception& e) {
-        problem = fmt::format("not valid JSON: {}", e.what());
-    } catch (const StateProblem& e) {
-        problem = e.what();
+    std::string problem = "it is a folder, not a file";
+    if (!S_ISDIR(info.st_mode)) {
+        try {
+            return stateFromJson(Json::parse(files::read(path)));
+        } catch (const Exception& e) {
+            problem = e.what();
+        } catch (const Json::exception& e) {
+            problem = fmt::format("not valid JSON: {}", e.what());
+        } catch (const StateProblem& e) {
+            problem = e.what();
+        }
     }
     std::string kept = keepCorruptCopy(path);
     logger->warn("state file {} is unusable ({}); {}; starting with a fresh state", path, problem, kept);

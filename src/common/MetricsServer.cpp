@@ -1,0 +1,118 @@
+#include "common/MetricsServer.h"
+
+#include <httplib.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+
+#include "common/Exception.h"
+#include "common/Log.h"
+
+namespace chfleet {
+
+namespace {
+
+constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+struct ListenAddress {
+    std::string host;
+    int port = 0;
+};
+
+ListenAddress parseAddress(const std::string& address) {
+    ListenAddress out;
+    size_t colon = address.rfind(':');
+    bool bracketed = !address.empty() && address.front() == '[';
+    if (colon == std::string::npos || colon == 0 || (bracketed && address[colon - 1] != ']')) {
+        throw Exception(ErrorCode::InvalidConfig, "metrics address '{}' is not host:port, e.g. 127.0.0.1:9464",
+                        address);
+    }
+    out.host = bracketed ? address.substr(1, colon - 2) : address.substr(0, colon);
+    std::string_view port_text = std::string_view(address).substr(colon + 1);
+    auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), out.port);
+    if (out.host.empty() || port_text.empty() || error != std::errc() ||
+        end != port_text.data() + port_text.size() || out.port < 0 || out.port > 65535) {
+        throw Exception(ErrorCode::InvalidConfig, "metrics address '{}' is not host:port, e.g. 127.0.0.1:9464",
+                        address);
+    }
+    return out;
+}
+
+}  // namespace
+
+MetricsServer::MetricsServer(std::string address, std::shared_ptr<prometheus::Registry> registry,
+                             HealthCheck health)
+    : address_(std::move(address)), registry_(std::move(registry)), health_(std::move(health)) {}
+
+MetricsServer::~MetricsServer() { stop(); }
+
+void MetricsServer::start() {
+    if (server_) {
+        return;
+    }
+    auto listen = parseAddress(address_);
+    auto server = std::make_unique<httplib::Server>();
+    // Scrapes are rare and short: two workers, and idle keep-alive connections released quickly so that
+    // stop() does not wait for them.
+    server->new_task_queue = [] { return new httplib::ThreadPool(2); };
+    server->set_keep_alive_timeout(1);
+    // httplib's default adds SO_REUSEPORT, with which a second daemon would silently share the port; only
+    // SO_REUSEADDR (rebinding right after a restart) is wanted.
+    server->set_socket_options([](socket_t socket) {
+        int yes = 1;
+        ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
+    server->Get("/metrics", [registry = registry_](const httplib::Request&, httplib::Response& response) {
+        response.set_content(prometheus::TextSerializer().Serialize(registry->Collect()), kMetricsContentType);
+    });
+    server->Get("/healthz", [health = health_](const httplib::Request&, httplib::Response& response) {
+        Health result = health ? health() : Health{true, "ok"};
+        response.status = result.healthy ? 200 : 503;
+        response.set_content(result.text + "\n", "text/plain; charset=utf-8");
+    });
+
+    errno = 0;
+    int bound = listen.port == 0 ? server->bind_to_any_port(listen.host)
+                                 : (server->bind_to_port(listen.host, listen.port) ? listen.port : -1);
+    if (bound <= 0) {
+        int error = errno;
+        throw Exception(ErrorCode::IoError, "cannot serve metrics on {}: {}; choose another address or stop the "
+                        "process that uses it",
+                        address_,
+                        error == EADDRINUSE ? std::string("address already in use")
+                        : error != 0        ? std::string(std::strerror(error))
+                                            : std::string("the address cannot be bound"));
+    }
+    port_ = static_cast<uint16_t>(bound);
+    server_ = std::move(server);
+    finished_ = false;
+    thread_ = std::thread([this] {
+        server_->listen_after_bind();
+        finished_ = true;
+    });
+    // httplib's stop() only works once the loop runs, so start() returns when it does.
+    while (!server_->is_running() && !finished_) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    log::get("metrics")->info("serving /metrics and /healthz on {}:{}", listen.host, port_);
+}
+
+void MetricsServer::stop() {
+    if (!server_) {
+        return;
+    }
+    server_->stop();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+    server_.reset();
+    log::get("metrics")->info("stopped serving metrics on port {}", port_);
+    port_ = 0;
+}
+
+}  // namespace chfleet
