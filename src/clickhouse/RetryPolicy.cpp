@@ -30,6 +30,7 @@ constexpr int retryable_codes[] = {
     319,  // UNKNOWN_STATUS_OF_INSERT: keeper lost during an insert; retrying is safe with insert
           // deduplication
     425,  // SYSTEM_ERROR: a system call failed (EAGAIN and the like)
+    292,  // LEADERSHIP_CHANGED: a replicated ALTER/TRUNCATE met a leader election (after a replica restart)
     999,  // KEEPER_EXCEPTION: keeper session expired or connection lost (ON CLUSTER DDL, mutations)
 };
 

@@ -29,16 +29,16 @@ ListenAddress parseAddress(const std::string& address) {
     size_t colon = address.rfind(':');
     bool bracketed = !address.empty() && address.front() == '[';
     if (colon == std::string::npos || colon == 0 || (bracketed && address[colon - 1] != ']')) {
-        throw Exception(ErrorCode::InvalidConfig, "metrics address '{}' is not host:port, e.g. 127.0.0.1:9464",
-                        address);
+        throw Exception(ErrorCode::InvalidConfig,
+                        "metrics address '{}' is not host:port, e.g. 127.0.0.1:9464", address);
     }
     out.host = bracketed ? address.substr(1, colon - 2) : address.substr(0, colon);
     std::string_view port_text = std::string_view(address).substr(colon + 1);
     auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), out.port);
     if (out.host.empty() || port_text.empty() || error != std::errc() ||
         end != port_text.data() + port_text.size() || out.port < 0 || out.port > 65535) {
-        throw Exception(ErrorCode::InvalidConfig, "metrics address '{}' is not host:port, e.g. 127.0.0.1:9464",
-                        address);
+        throw Exception(ErrorCode::InvalidConfig,
+                        "metrics address '{}' is not host:port, e.g. 127.0.0.1:9464", address);
     }
     return out;
 }
@@ -49,7 +49,9 @@ MetricsServer::MetricsServer(std::string address, std::shared_ptr<prometheus::Re
                              HealthCheck health)
     : address_(std::move(address)), registry_(std::move(registry)), health_(std::move(health)) {}
 
-MetricsServer::~MetricsServer() { stop(); }
+MetricsServer::~MetricsServer() {
+    stop();
+}
 
 void MetricsServer::start() {
     if (server_) {
@@ -68,7 +70,8 @@ void MetricsServer::start() {
         ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     });
     server->Get("/metrics", [registry = registry_](const httplib::Request&, httplib::Response& response) {
-        response.set_content(prometheus::TextSerializer().Serialize(registry->Collect()), kMetricsContentType);
+        response.set_content(prometheus::TextSerializer().Serialize(registry->Collect()),
+                             kMetricsContentType);
     });
     server->Get("/healthz", [health = health_](const httplib::Request&, httplib::Response& response) {
         Health result = health ? health() : Health{true, "ok"};
@@ -81,7 +84,8 @@ void MetricsServer::start() {
                                  : (server->bind_to_port(listen.host, listen.port) ? listen.port : -1);
     if (bound <= 0) {
         int error = errno;
-        throw Exception(ErrorCode::IoError, "cannot serve metrics on {}: {}; choose another address or stop the "
+        throw Exception(ErrorCode::IoError,
+                        "cannot serve metrics on {}: {}; choose another address or stop the "
                         "process that uses it",
                         address_,
                         error == EADDRINUSE ? std::string("address already in use")

@@ -22,7 +22,7 @@ namespace chfleet {
 /// - GET /healthz: 200 or 503 with the text of the health callback (200 "ok" without one);
 /// anything else is 404. The registry is read at every scrape; the daemon only updates its metrics.
 class MetricsServer {
-public:
+  public:
     /// The answer of a health check.
     struct Health {
         bool healthy = true;
@@ -31,13 +31,15 @@ public:
     using HealthCheck = std::function<Health()>;
 
     /// `address` is "host:port" or "[v6]:port"; port 0 picks a free port (see port()). Nothing is bound yet.
-    MetricsServer(std::string address, std::shared_ptr<prometheus::Registry> registry, HealthCheck health = {});
+    MetricsServer(std::string address, std::shared_ptr<prometheus::Registry> registry,
+                  HealthCheck health = {});
     ~MetricsServer();
     MetricsServer(const MetricsServer&) = delete;
     MetricsServer& operator=(const MetricsServer&) = delete;
 
-    /// Binds and starts serving on a thread of its own. Throws Exception(InvalidConfig) for a malformed address
-    /// and Exception(IoError) when it cannot be bound (e.g. address already in use), naming the address.
+    /// Binds and starts serving on a thread of its own. Throws Exception(InvalidConfig) for a malformed
+    /// address and Exception(IoError) when it cannot be bound (e.g. address already in use), naming the
+    /// address.
     void start();
 
     /// Stops serving and joins the thread. Safe to call twice, and without start().
@@ -46,7 +48,7 @@ public:
     /// The bound port (the chosen one when started with port 0); 0 before start().
     uint16_t port() const { return port_; }
 
-private:
+  private:
     std::string address_;
     std::shared_ptr<prometheus::Registry> registry_;
     HealthCheck health_;

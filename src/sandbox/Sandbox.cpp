@@ -128,6 +128,11 @@ std::string randomSecret() {
     return secret;
 }
 
+int64_t unixMillis() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 std::string kindName(ProcessKind kind) { return kind == ProcessKind::Keeper ? "keeper" : "server"; }
 
 nlohmann::json toJson(const ProcessRecord& r) {
@@ -145,7 +150,8 @@ nlohmann::json toJson(const ProcessRecord& r) {
             {"pid", r.pid},
             {"config_path", r.config_path},
             {"log_path", r.log_path},
-            {"error_log_path", r.error_log_path}};
+            {"error_log_path", r.error_log_path},
+            {"killed_at_ms", r.killed_at_ms}};
 }
 
 ProcessRecord recordFromJson(const nlohmann::json& j) {
@@ -165,6 +171,7 @@ ProcessRecord recordFromJson(const nlohmann::json& j) {
     r.config_path = j.at("config_path");
     r.log_path = j.at("log_path");
     r.error_log_path = j.at("error_log_path");
+    r.killed_at_ms = j.value("killed_at_ms", int64_t{0});
     return r;
 }
 
@@ -578,13 +585,15 @@ int Sandbox::down() {
 }
 
 void Sandbox::kill(const std::string& name) {
-    const auto& record = process(name);
+    auto& record = mutableProcess(name);
     if (!process::signalIfRunning(record.pid, record.config_path, SIGKILL)) {
         throw Exception(ErrorCode::SandboxFailed, "{} is not running (pid {} is gone)", name, record.pid);
     }
     for (int i = 0; i < 100 && process::isRunning(record.pid, record.config_path); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    record.killed_at_ms = unixMillis();
+    saveState();
     logger()->info("killed {} (pid {}) with SIGKILL", name, record.pid);
 }
 
@@ -601,6 +610,19 @@ void Sandbox::start(const std::string& name) {
                             "its keeper silently leaves its Replicated tables out; start {} first",
                             name, keeper.name, keeper.name);
         }
+    }
+    if (record.kind == ProcessKind::Server) {
+        // A server that died without closing its keeper session leaves its replicas marked active until that
+        // session expires; started earlier, they stay inactive ("appears to be already active") and refuse
+        // replicated work. Wait out the session: from the kill if the sandbox did it, else a full timeout.
+        auto timeout = static_cast<int64_t>(fleet_.site(record.site)->keeper_session_timeout_ms) + 1000;
+        auto since = record.killed_at_ms > 0 ? unixMillis() - record.killed_at_ms : 0;
+        if (since < timeout) {
+            logger()->info("waiting {:.1f} s for {}'s old keeper session to expire", (timeout - since) / 1000.0,
+                           name);
+            std::this_thread::sleep_for(std::chrono::milliseconds(timeout - since));
+        }
+        record.killed_at_ms = 0;
     }
     auto deadline = Clock::now() + std::chrono::seconds(90);
     spawn(record);

@@ -31,6 +31,7 @@ struct ProcessRecord {
     std::string config_path;  ///< also the marker: it appears in the process's command line
     std::string log_path;     ///< stdout/stderr of the process
     std::string error_log_path;
+    int64_t killed_at_ms = 0;  ///< servers: when `kill` sent SIGKILL (unix ms), 0 when not killed by the sandbox
 };
 
 struct ProcessStatus {

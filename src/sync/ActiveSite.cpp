@@ -38,7 +38,8 @@ std::string_view activeSiteName(Site site) {
     return "unknown";
 }
 
-ActiveSiteDecision decideFromAddresses(const SyncSettings& settings, const std::vector<std::string>& addresses) {
+ActiveSiteDecision decideFromAddresses(const SyncSettings& settings,
+                                       const std::vector<std::string>& addresses) {
     auto has = [&](const std::string& ip) {
         return !ip.empty() && std::find(addresses.begin(), addresses.end(), ip) != addresses.end();
     };
@@ -47,10 +48,11 @@ ActiveSiteDecision decideFromAddresses(const SyncSettings& settings, const std::
     std::string answered = fmt::format("DNS {} answered {}", settings.dns_record,
                                        addresses.empty() ? std::string("nothing") : joinAddresses(addresses));
     if (primary && dr) {
-        return unknown(fmt::format("{}, which holds both PRIMARY_IP {} and DR_IP {}; fix the record so that it "
-                                   "names one site",
-                                   answered, settings.primary_ip, settings.dr_ip),
-                       addresses);
+        return unknown(
+            fmt::format("{}, which holds both PRIMARY_IP {} and DR_IP {}; fix the record so that it "
+                        "names one site",
+                        answered, settings.primary_ip, settings.dr_ip),
+            addresses);
     }
     if (primary) {
         return {Site::Primary, fmt::format("{} (PRIMARY_IP)", answered), addresses};
@@ -74,14 +76,16 @@ ActiveSiteDecision decideActiveSite(const SyncSettings& settings) {
     }
     if (settings.dns_record.empty()) {
         return unknown(
-            "no DNS_RECORD configured and no override (CHSYNC_ACTIVE or --active primary|dr): cannot tell which "
+            "no DNS_RECORD configured and no override (CHSYNC_ACTIVE or --active primary|dr): cannot tell "
+            "which "
             "site is active");
     }
     if (settings.primary_ip.empty() || settings.dr_ip.empty()) {
         return unknown(fmt::format("{} not set: cannot map the answer of DNS {} to a site",
-                                   settings.primary_ip.empty() && settings.dr_ip.empty() ? "PRIMARY_IP and DR_IP are"
-                                   : settings.primary_ip.empty()                         ? "PRIMARY_IP is"
-                                                                                         : "DR_IP is",
+                                   settings.primary_ip.empty() && settings.dr_ip.empty()
+                                       ? "PRIMARY_IP and DR_IP are"
+                                   : settings.primary_ip.empty() ? "PRIMARY_IP is"
+                                                                 : "DR_IP is",
                                    settings.dns_record));
     }
     if (settings.primary_ip == settings.dr_ip) {

@@ -73,21 +73,24 @@ DnsFailure failureFor(int status, std::string_view name, const std::string& serv
         case ARES_ENODATA:
             return {Kind::NoData, fmt::format("{} has no A record at {}", name, server)};
         case ARES_EREFUSED:
-            return {Kind::Refused, fmt::format("{} REFUSED the query for {} (is it serving this zone?)", server, name)};
+            return {Kind::Refused,
+                    fmt::format("{} REFUSED the query for {} (is it serving this zone?)", server, name)};
         case ARES_ESERVFAIL:
             return {Kind::ServerFailure, fmt::format("{} answered SERVFAIL for {}", server, name)};
         case ARES_ENOTIMP:
             return {Kind::ServerFailure, fmt::format("{} answered NOTIMP for {}", server, name)};
         case ARES_ETIMEOUT:
         case ARES_ECANCELLED:
-            return {Kind::Timeout, fmt::format("no answer from {} for {} within {} ms", server, name, timeout.count())};
+            return {Kind::Timeout,
+                    fmt::format("no answer from {} for {} within {} ms", server, name, timeout.count())};
         case ARES_ECONNREFUSED:
             return {Kind::Unreachable,
                     fmt::format("{} is unreachable (connection refused: nothing listens there?)", server)};
         case ARES_EBADNAME:
             return {Kind::BadInput, fmt::format("'{}' is not a valid DNS name", name)};
         default:
-            return {Kind::Other, fmt::format("lookup of {} at {} failed: {}", name, server, ares_strerror(status))};
+            return {Kind::Other,
+                    fmt::format("lookup of {} at {} failed: {}", name, server, ares_strerror(status))};
     }
 }
 
@@ -104,7 +107,7 @@ struct Channel {
 }  // namespace
 
 DnsResolver::DnsResolver(std::string server, std::chrono::milliseconds timeout, unsigned tries)
-    : server_(std::move(server)), timeout_(timeout), tries_(std::max(1u, tries)) {}
+    : server_(std::move(server)), timeout_(timeout), tries_(std::clamp(tries, 1u, 5u)) {}
 
 std::string DnsResolver::describeServer() const {
     if (server_.empty()) {
@@ -123,7 +126,8 @@ DnsAnswer DnsResolver::resolveA(std::string_view name) const {
     using Kind = DnsFailure::Kind;
     std::string server = describeServer();
     if (name.empty() || name.find_first_of(" \t/") != std::string_view::npos) {
-        return tl::make_unexpected(DnsFailure{Kind::BadInput, fmt::format("'{}' is not a valid DNS name", name)});
+        return tl::make_unexpected(
+            DnsFailure{Kind::BadInput, fmt::format("'{}' is not a valid DNS name", name)});
     }
     std::call_once(ares_init_flag, [] { ares_init_status = ares_library_init(ARES_LIB_INIT_ALL); });
     if (ares_init_status != ARES_SUCCESS) {
@@ -140,6 +144,12 @@ DnsAnswer DnsResolver::resolveA(std::string_view name) const {
     char lookups_files_then_dns[] = "fb";
     char lookups_dns_only[] = "b";
     options.lookups = server_.empty() ? lookups_files_then_dns : lookups_dns_only;
+    if (!server_.empty()) {
+        // With one chosen server its REFUSED or SERVFAIL is the answer: report it instead of retrying, which
+        // c-ares 1.18 ends with a misleading "connection refused".
+        mask |= ARES_OPT_FLAGS;
+        options.flags = ARES_FLAG_NOCHECKRESP;
+    }
 
     Channel channel;
     int status = ares_init_options(&channel.handle, &options, mask);
@@ -155,15 +165,17 @@ DnsAnswer DnsResolver::resolveA(std::string_view name) const {
                                 ::inet_pton(AF_INET6, parsed->host.c_str(), &v6) == 1);
         if (!is_ip || parsed->port == 0) {
             return tl::make_unexpected(DnsFailure{
-                Kind::BadInput, fmt::format("DNS server '{}' is not an IP address with an optional port", server_)});
+                Kind::BadInput,
+                fmt::format("DNS server '{}' is not an IP address with an optional port", server_)});
         }
         bool is_v6 = parsed->host.find(':') != std::string::npos;
         std::string csv = is_v6 ? fmt::format("[{}]:{}", parsed->host, parsed->port)
                                 : fmt::format("{}:{}", parsed->host, parsed->port);
         status = ares_set_servers_ports_csv(channel.handle, csv.c_str());
         if (status != ARES_SUCCESS) {
-            return tl::make_unexpected(DnsFailure{
-                Kind::BadInput, fmt::format("DNS server '{}' is not usable: {}", server_, ares_strerror(status))});
+            return tl::make_unexpected(
+                DnsFailure{Kind::BadInput,
+                           fmt::format("DNS server '{}' is not usable: {}", server_, ares_strerror(status))});
         }
     }
 
@@ -175,7 +187,8 @@ DnsAnswer DnsResolver::resolveA(std::string_view name) const {
         ares_query(channel.handle, query_name.c_str(), ns_c_in, ns_t_a, onQueryAnswer, &outcome);
     }
 
-    // The event loop of one lookup: poll the channel's sockets until the callback ran or the total time is up.
+    // The event loop of one lookup: poll the channel's sockets until the callback ran or the total time is
+    // up.
     using Clock = std::chrono::steady_clock;
     auto deadline = Clock::now() + timeout_;
     while (!outcome.done) {
@@ -202,13 +215,15 @@ DnsAnswer DnsResolver::resolveA(std::string_view name) const {
                 fds[count++] = pollfd{sockets[i], events, 0};
             }
         }
-        timeval max_wait{static_cast<time_t>(left.count() / 1000000), static_cast<suseconds_t>(left.count() % 1000000)};
+        timeval max_wait{static_cast<time_t>(left.count() / 1000000),
+                         static_cast<suseconds_t>(left.count() % 1000000)};
         timeval wait{};
         timeval* next = ares_timeout(channel.handle, &max_wait, &wait);
         int wait_ms = static_cast<int>(next->tv_sec * 1000 + (next->tv_usec + 999) / 1000);
         int ready = ::poll(fds, count, wait_ms);
         if (ready <= 0) {
-            ares_process_fd(channel.handle, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // handles timeouts and retries
+            ares_process_fd(channel.handle, ARES_SOCKET_BAD,
+                            ARES_SOCKET_BAD);  // handles timeouts and retries
             continue;
         }
         for (nfds_t i = 0; i < count; ++i) {

@@ -1,16 +1,15 @@
 #pragma once
 
-#include <tl/expected.hpp>
-
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <tl/expected.hpp>
 #include <vector>
 
 namespace chfleet::sync {
 
-/// Why a DNS lookup gave no address. Not an exception: "cannot resolve" is an expected outcome that the caller
-/// turns into a decision (no repair this cycle) and a message.
+/// Why a DNS lookup gave no address. Not an exception: "cannot resolve" is an expected outcome that the
+/// caller turns into a decision (no repair this cycle) and a message.
 struct DnsFailure {
     enum class Kind {
         NotFound,       ///< NXDOMAIN: the name does not exist
@@ -31,11 +30,12 @@ using DnsAnswer = tl::expected<std::vector<std::string>, DnsFailure>;
 
 /// Resolves A records with c-ares, against one chosen DNS server (UDP, "ip" or "ip:port", like CH-Sync's
 /// DNS_SERVER) or, without a server, with the system's configuration (/etc/hosts, then the servers of
-/// /etc/resolv.conf). Every lookup has its own c-ares channel, so one resolver may be used from several threads.
+/// /etc/resolv.conf). Every lookup has its own c-ares channel, so one resolver may be used from several
+/// threads.
 class DnsResolver {
-public:
+  public:
     /// `server`: "" (system configuration), "10.0.0.53", "10.0.0.53:5353" or "[fd00::53]:53".
-    /// `timeout`: the most one lookup takes, all `tries` included.
+    /// `timeout`: the most one lookup takes, all `tries` (1 to 5) included.
     explicit DnsResolver(std::string server = {}, std::chrono::milliseconds timeout = std::chrono::seconds(3),
                          unsigned tries = 2);
 
@@ -45,7 +45,7 @@ public:
     /// "DNS server 10.0.0.53:53" or "the system resolver", for messages.
     std::string describeServer() const;
 
-private:
+  private:
     std::string server_;
     std::chrono::milliseconds timeout_;
     unsigned tries_;

@@ -18,7 +18,9 @@ constexpr size_t kListedTables = 10;
 std::once_flag curl_init_flag;
 CURLcode curl_init_status = CURLE_OK;
 
-size_t discardBody(char* /*data*/, size_t size, size_t count, void* /*user*/) { return size * count; }
+size_t discardBody(char* /*data*/, size_t size, size_t count, void* /*user*/) {
+    return size * count;
+}
 
 /// "db.a, db.b and 3 more".
 std::string listTables(const std::vector<std::string>& tables) {
@@ -115,7 +117,9 @@ bool Notifier::notify(NotificationKind kind, const std::string& text) const {
     return true;
 }
 
-std::string Notifier::source() const { return site_.empty() ? "chfleet sync" : fmt::format("chfleet sync ({})", site_); }
+std::string Notifier::source() const {
+    return site_.empty() ? "chfleet sync" : fmt::format("chfleet sync ({})", site_);
+}
 
 std::string Notifier::gapDetectedText(const std::vector<std::string>& tables) const {
     return fmt::format("⚠️ {}: {} {} data gaps{}", source(), tables.size(),
@@ -134,8 +138,9 @@ std::string Notifier::failbackReadyText() const {
 }
 
 std::string Notifier::newTablesText(const std::vector<std::string>& tables, bool created) const {
-    return fmt::format("🆕 {}: New tables detected: {}. {}", source(), listTables(tables),
-                       created ? "Created on the passive site (AUTO_CREATE_TABLES)" : "Manual creation required");
+    return fmt::format(
+        "🆕 {}: New tables detected: {}. {}", source(), listTables(tables),
+        created ? "Created on the passive site (AUTO_CREATE_TABLES)" : "Manual creation required");
 }
 
 bool Notifier::gapDetected(const std::vector<std::string>& tables) const {
@@ -146,7 +151,9 @@ bool Notifier::syncComplete(uint64_t partitions_synced, uint64_t rows_synced) co
     return notify(NotificationKind::SyncComplete, syncCompleteText(partitions_synced, rows_synced));
 }
 
-bool Notifier::failbackReady() const { return notify(NotificationKind::FailbackReady, failbackReadyText()); }
+bool Notifier::failbackReady() const {
+    return notify(NotificationKind::FailbackReady, failbackReadyText());
+}
 
 bool Notifier::newTables(const std::vector<std::string>& tables, bool created) const {
     return notify(NotificationKind::NewTables, newTablesText(tables, created));

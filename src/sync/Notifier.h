@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,12 +19,13 @@ enum class NotificationKind {
 
 /// Sends CH-Sync's webhook notifications: an HTTP POST of `{"text": "..."}` (what Slack and Teams incoming
 /// webhooks accept) to NOTIFY_WEBHOOK. Delivery is best effort: a failure (refused, timeout, HTTP 4xx/5xx) is
-/// one warning and never an exception, so a broken webhook never stops the daemon. The webhook URL is a secret
-/// (its path is the token): logs show only its scheme://host.
+/// one warning and never an exception, so a broken webhook never stops the daemon. The webhook URL is a
+/// secret (its path is the token): logs show only its scheme://host.
 class Notifier {
-public:
+  public:
     /// Copies the webhook and the toggles from `settings`; no webhook means every notify is a no-op.
-    explicit Notifier(const SyncSettings& settings, std::chrono::milliseconds connect_timeout = std::chrono::seconds(3),
+    explicit Notifier(const SyncSettings& settings,
+                      std::chrono::milliseconds connect_timeout = std::chrono::seconds(3),
                       std::chrono::milliseconds total_timeout = std::chrono::seconds(10));
 
     /// Whether `kind` would be sent (a webhook is set and its toggle is on).
@@ -44,7 +46,7 @@ public:
     std::string failbackReadyText() const;
     std::string newTablesText(const std::vector<std::string>& tables, bool created) const;
 
-private:
+  private:
     std::string source() const;
 
     std::string webhook_;

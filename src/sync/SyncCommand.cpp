@@ -191,7 +191,8 @@ nlohmann::json reportJson(const CycleReport& report, const std::string& active_r
                                {"partition", d.partition},
                                {"rows_here", d.rows_here},
                                {"rows_there", d.rows_there},
-                               {"reason", d.reason}});
+                               {"reason", d.reason},
+                               {"action", d.action}});
     }
     nlohmann::json repairs = nlohmann::json::array();
     for (const auto& r : report.repairs) {
@@ -212,7 +213,6 @@ nlohmann::json reportJson(const CycleReport& report, const std::string& active_r
             {"tables_checked", report.tables_checked},
             {"tables_with_gaps", report.tables_with_gaps},
             {"differences", differences},
-            {"deferred", report.deferred},
             {"repairs", repairs},
             {"partitions_repaired", report.partitionsRepaired()},
             {"rows_added", report.rowsAdded()},
@@ -234,17 +234,15 @@ void printReport(const CycleReport& report, const std::string& active_reason) {
     std::cout << fmt::format("tables checked: {}; differences: {} in {} tables\n", report.tables_checked,
                              report.differences.size(), report.tables_with_gaps.size());
     for (const auto& d : report.differences) {
-        std::cout << fmt::format("  {} partition {} on {} {} shard {}: {} (here {}, other site {})\n", d.table,
-                                 d.partition_id, d.site, d.region, d.shard, d.reason, d.rows_here, d.rows_there);
+        std::cout << fmt::format("  {} partition {} on {} {} shard {}: {} (here {}, other site {}); {}\n", d.table,
+                                 d.partition_id, d.site, d.region, d.shard, d.reason, d.rows_here, d.rows_there,
+                                 d.action);
     }
     for (const auto& r : report.repairs) {
         std::cout << fmt::format("  repaired {} partition {} on {} shard {}: {}\n", r.difference.table,
                                  r.difference.partition_id, r.difference.site, r.difference.shard,
                                  r.error.empty() ? fmt::format("+{} -{} rows", r.rows_added, r.rows_removed)
                                                  : "FAILED: " + r.error);
-    }
-    for (const auto& line : report.deferred) {
-        std::cout << "  deferred: " << line << "\n";
     }
     for (const auto& table : report.new_tables) {
         std::cout << "  table missing on " << table << "\n";
@@ -433,18 +431,11 @@ int runOneCycle(SyncSetup& setup, const Flags& flags, SyncState& state, const No
     if (!report.healthy || !report.errors.empty()) {
         return static_cast<int>(ErrorCode::Failed);
     }
-    bool unrepaired = false;
+    bool pending = !report.new_tables.empty() && report.tables_created.empty();
     for (const auto& d : report.differences) {
-        bool handled = false;
-        for (const auto& r : report.repairs) {
-            handled |= r.done && r.difference.table == d.table && r.difference.partition_id == d.partition_id &&
-                       r.difference.site == d.site && r.difference.shard == d.shard;
-        }
-        unrepaired |= !handled;
+        pending |= d.pending();
     }
-    return unrepaired || (!report.new_tables.empty() && report.tables_created.empty())
-               ? static_cast<int>(ErrorCode::Differences)
-               : 0;
+    return pending ? static_cast<int>(ErrorCode::Differences) : 0;
 }
 
 void printState(const SyncState& state, bool json) {

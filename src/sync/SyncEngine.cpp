@@ -440,12 +440,6 @@ CycleReport SyncEngine::runCycle() {
     if (options_.repair && !options_.active_site) {
         report.warnings.push_back("the active site is undetermined: differences are reported, not repaired");
     }
-    auto may_write = [&](const std::string& site) {
-        if (!may_repair || (options_.only_repair_site && *options_.only_repair_site != site)) {
-            return false;
-        }
-        return options_.policy == SyncPolicy::Union || site != *options_.active_site;
-    };
 
     std::vector<RepairJob> jobs;
     std::set<std::string> checked;
@@ -652,21 +646,29 @@ CycleReport SyncEngine::runCycle() {
                                                        there.count,
                                                        here.count == there.count ? "content differs (same row count)"
                                                        : here.count < there.count ? "rows missing here"
-                                                                                  : "rows only here"};
-                        report.differences.push_back(difference);
+                                                                                  : "rows only here",
+                                                       ""};
                         report.tables_with_gaps.insert(key);
-                        if (!may_write(difference.site)) {
-                            continue;
+                        const auto& site_name = difference.site;
+                        if (!options_.repair) {
+                            difference.action = "not repaired: check only";
+                        } else if (!options_.active_site) {
+                            difference.action = "not repaired: the active site is undetermined";
+                        } else if (options_.only_repair_site && *options_.only_repair_site != site_name) {
+                            difference.action = "not repaired: the instance at " + site_name + " repairs it";
+                        } else if (options_.policy == SyncPolicy::Mirror && site_name == *options_.active_site) {
+                            difference.action = "none: mirror copies the active site to the passive one";
+                        } else if (options_.policy == SyncPolicy::Union && there.count == 0) {
+                            difference.action = "none: nothing to add here; the other site receives these rows";
+                        } else if (options_.settle_seconds > 0 &&
+                                   last_write[id] + static_cast<uint64_t>(options_.settle_seconds) > now) {
+                            difference.action = fmt::format("deferred: written to in the last {} s",
+                                                            options_.settle_seconds);
+                        } else {
+                            difference.action = "repair";
                         }
-                        if (options_.policy == SyncPolicy::Union && there.count == 0) {
-                            continue;  // nothing to add here; the other site's shards get this shard's rows
-                        }
-                        if (options_.settle_seconds > 0 &&
-                            last_write[id] + static_cast<uint64_t>(options_.settle_seconds) > now) {
-                            report.deferred.push_back(fmt::format("{} partition {} on {} shard {}: written to in the "
-                                                                  "last {} s",
-                                                                  key, id, difference.site, shard,
-                                                                  options_.settle_seconds));
+                        report.differences.push_back(difference);
+                        if (difference.action != "repair") {
                             continue;
                         }
                         const auto& target_shard = regions[side]->shards[shard - 1];

@@ -56,6 +56,12 @@ struct PartitionDifference {
     uint64_t rows_here = 0;   ///< rows of the partition on that shard
     uint64_t rows_there = 0;  ///< rows the other site holds for that shard
     std::string reason;       ///< "rows missing here", "rows only here", "content differs (same row count)"
+    /// What this cycle does about it: "repair"; "none: ..." when nothing is to be written here (the other site
+    /// receives the rows, or mirror writes only the passive site); "not repaired: ..." or "deferred: ..." when it
+    /// stays for a later cycle or another instance.
+    std::string action;
+
+    bool pending() const { return action.rfind("not repaired", 0) == 0 || action.rfind("deferred", 0) == 0; }
 };
 
 struct RepairResult {
@@ -74,7 +80,6 @@ struct CycleReport {
     size_t tables_checked = 0;
     std::set<std::string> tables_with_gaps;
     std::vector<PartitionDifference> differences;
-    std::vector<std::string> deferred;  ///< partitions left for a later cycle (recent writes)
     std::vector<RepairResult> repairs;
     std::vector<std::string> new_tables;  ///< "site: db.table" missing on that site
     std::vector<std::string> tables_created;

@@ -51,7 +51,8 @@ uint64_t parseNumber(std::string_view name, const std::string& value, uint64_t m
     uint64_t parsed = 0;
     auto text = trim(value);
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), parsed);
-    if (text.empty() || error != std::errc() || end != text.data() + text.size() || parsed < min || parsed > max) {
+    if (text.empty() || error != std::errc() || end != text.data() + text.size() || parsed < min ||
+        parsed > max) {
         badValue(name, value, fmt::format("a whole number from {} to {}", min, max));
     }
     return parsed;
@@ -96,10 +97,11 @@ ParsedUrl parseUrl(std::string_view name, const std::string& value) {
     size_t end = rest.find_first_of("/?#");
     std::string_view authority = rest.substr(0, end);
     if (authority.find('@') != std::string_view::npos) {
-        throw Exception(ErrorCode::InvalidConfig,
-                        "{} ({}) must not carry a user or password: set them in the *_CH_USER and *_CH_PASSWORD "
-                        "variables",
-                        name, redactUrl(value));
+        throw Exception(
+            ErrorCode::InvalidConfig,
+            "{} ({}) must not carry a user or password: set them in the *_CH_USER and *_CH_PASSWORD "
+            "variables",
+            name, redactUrl(value));
     }
     if (end != std::string_view::npos && rest.substr(end) != "/") {
         badValue(name, value, fmt::format("{} without a path or query", expected));
@@ -117,8 +119,8 @@ std::vector<std::string> splitPatterns(const std::string& value) {
     size_t start = 0;
     while (start <= value.size()) {
         size_t comma = value.find(',', start);
-        auto piece = trim(std::string_view(value).substr(start, comma == std::string::npos ? std::string::npos
-                                                                                          : comma - start));
+        auto piece = trim(std::string_view(value).substr(
+            start, comma == std::string::npos ? std::string::npos : comma - start));
         if (!piece.empty()) {
             patterns.emplace_back(piece);
         }
@@ -157,9 +159,13 @@ std::string normaliseLogLevel(std::string_view name, const std::string& value) {
     badValue(name, value, "trace, debug, info, warn(ing), error, critical or off");
 }
 
-std::string showBool(bool value) { return value ? "true" : "false"; }
+std::string showBool(bool value) {
+    return value ? "true" : "false";
+}
 
-std::string showSecret(const std::string& secret) { return secret.empty() ? "(empty)" : "***"; }
+std::string showSecret(const std::string& secret) {
+    return secret.empty() ? "(empty)" : "***";
+}
 
 std::string showRole(const std::optional<SiteRole>& role) {
     return role ? std::string(siteRoleName(*role)) : std::string();
@@ -195,7 +201,8 @@ const std::vector<Variable>& variables() {
          [](SyncSettings& s, const std::string& v) {
              auto host_port = parseHostPort(v, 0);
              if (!host_port || host_port->port != 0 || v.find('/') != std::string::npos) {
-                 badValue("REMOTE_CH_HOST", v, "a host name or IP address without a port (see REMOTE_CH_PORT)");
+                 badValue("REMOTE_CH_HOST", v,
+                          "a host name or IP address without a port (see REMOTE_CH_PORT)");
              }
              s.remote_ch_host = host_port->host;
          },
@@ -227,9 +234,11 @@ const std::vector<Variable>& variables() {
              auto text = trim(v);
              auto server = parseHostPort(text, 53);
              in6_addr v6{};
-             if (!text.empty() && (!server || server->port == 0 ||
-                                (!isIpv4(server->host) && ::inet_pton(AF_INET6, server->host.c_str(), &v6) != 1))) {
-                 badValue("DNS_SERVER", v, "an IP address with an optional port, e.g. 10.0.0.53 or 10.0.0.53:5353");
+             if (!text.empty() &&
+                 (!server || server->port == 0 ||
+                  (!isIpv4(server->host) && ::inet_pton(AF_INET6, server->host.c_str(), &v6) != 1))) {
+                 badValue("DNS_SERVER", v,
+                          "an IP address with an optional port, e.g. 10.0.0.53 or 10.0.0.53:5353");
              }
              s.dns_server = text;
          },
@@ -237,7 +246,8 @@ const std::vector<Variable>& variables() {
         {"PRIMARY_IP", false,
          [](SyncSettings& s, const std::string& v) {
              if (!isIpv4(std::string(trim(v)))) {
-                 badValue("PRIMARY_IP", v, "an IPv4 address (the DNS record's value while the primary is active)");
+                 badValue("PRIMARY_IP", v,
+                          "an IPv4 address (the DNS record's value while the primary is active)");
              }
              s.primary_ip = trim(v);
          },
@@ -270,7 +280,8 @@ const std::vector<Variable>& variables() {
          [](const SyncSettings& s) { return std::to_string(s.max_insert_threads); }},
         {"FAILBACK_CLEAN_CHECKS", false,
          [](SyncSettings& s, const std::string& v) {
-             s.failback_clean_checks = static_cast<unsigned>(parseNumber("FAILBACK_CLEAN_CHECKS", v, 1, 1000));
+             s.failback_clean_checks =
+                 static_cast<unsigned>(parseNumber("FAILBACK_CLEAN_CHECKS", v, 1, 1000));
          },
          [](const SyncSettings& s) { return std::to_string(s.failback_clean_checks); }},
         {"STATE_FILE", false, [](SyncSettings& s, const std::string& v) { s.state_file = trim(v); },
@@ -280,9 +291,10 @@ const std::vector<Variable>& variables() {
              auto url = trim(v);
              if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
                  // The value is not shown: a webhook URL carries its token.
-                 throw Exception(ErrorCode::InvalidConfig,
-                                 "NOTIFY_WEBHOOK is not valid: expected an http:// or https:// URL (value not "
-                                 "shown, webhook URLs are secrets)");
+                 throw Exception(
+                     ErrorCode::InvalidConfig,
+                     "NOTIFY_WEBHOOK is not valid: expected an http:// or https:// URL (value not "
+                     "shown, webhook URLs are secrets)");
              }
              s.notify_webhook = url;
          },
@@ -301,10 +313,14 @@ const std::vector<Variable>& variables() {
          },
          [](const SyncSettings& s) { return showBool(s.notify_on_failback_ready); }},
         {"NOTIFY_ON_NEW_TABLE", false,
-         [](SyncSettings& s, const std::string& v) { s.notify_on_new_table = parseBool("NOTIFY_ON_NEW_TABLE", v); },
+         [](SyncSettings& s, const std::string& v) {
+             s.notify_on_new_table = parseBool("NOTIFY_ON_NEW_TABLE", v);
+         },
          [](const SyncSettings& s) { return showBool(s.notify_on_new_table); }},
         {"AUTO_CREATE_TABLES", false,
-         [](SyncSettings& s, const std::string& v) { s.auto_create_tables = parseBool("AUTO_CREATE_TABLES", v); },
+         [](SyncSettings& s, const std::string& v) {
+             s.auto_create_tables = parseBool("AUTO_CREATE_TABLES", v);
+         },
          [](const SyncSettings& s) { return showBool(s.auto_create_tables); }},
         {"LOG_LEVEL", false,
          [](SyncSettings& s, const std::string& v) { s.log_level = normaliseLogLevel("LOG_LEVEL", v); },
@@ -323,7 +339,8 @@ const std::vector<Variable>& variables() {
          [](const SyncSettings& s) { return std::string(syncPolicyName(s.policy)); }},
         {"CHSYNC_ACTIVE", true,
          [](SyncSettings& s, const std::string& v) {
-             s.active_override = trim(v).empty() ? std::nullopt : std::optional(parseRole("CHSYNC_ACTIVE", v));
+             s.active_override =
+                 trim(v).empty() ? std::nullopt : std::optional(parseRole("CHSYNC_ACTIVE", v));
          },
          [](const SyncSettings& s) { return showRole(s.active_override); }},
         {"CHSYNC_PARALLEL_REPAIRS", false,
@@ -354,9 +371,13 @@ const std::vector<Variable>& variables() {
 
 }  // namespace
 
-std::string_view siteRoleName(SiteRole role) { return role == SiteRole::Primary ? "primary" : "dr"; }
+std::string_view siteRoleName(SiteRole role) {
+    return role == SiteRole::Primary ? "primary" : "dr";
+}
 
-std::string_view syncPolicyName(SyncPolicy policy) { return policy == SyncPolicy::Union ? "union" : "mirror"; }
+std::string_view syncPolicyName(SyncPolicy policy) {
+    return policy == SyncPolicy::Union ? "union" : "mirror";
+}
 
 const std::vector<std::string>& syncEnvironmentNames() {
     static const std::vector<std::string> names = [] {
@@ -396,7 +417,8 @@ std::map<std::string, std::string> currentEnvironment() {
 std::map<std::string, std::string> readEnvFile(const std::string& path) {
     std::ifstream in(path);
     if (!in) {
-        throw Exception(ErrorCode::IoError, "cannot read environment file {}: {}", path, std::strerror(errno));
+        throw Exception(ErrorCode::IoError, "cannot read environment file {}: {}", path,
+                        std::strerror(errno));
     }
     std::map<std::string, std::string> env;
     std::string raw_line;
@@ -412,11 +434,12 @@ std::map<std::string, std::string> readEnvFile(const std::string& path) {
         }
         size_t eq = line.find('=');
         auto key = eq == std::string_view::npos ? line : trim(line.substr(0, eq));
-        bool valid_key = !key.empty() && !std::isdigit(static_cast<unsigned char>(key.front())) &&
-                         std::all_of(key.begin(), key.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
+        bool valid_key =
+            !key.empty() && !std::isdigit(static_cast<unsigned char>(key.front())) &&
+            std::all_of(key.begin(), key.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
         if (eq == std::string_view::npos || !valid_key) {
-            throw Exception(ErrorCode::InvalidConfig, "{}:{}: expected KEY=VALUE (KEY made of letters, digits, _)",
-                            path, line_number);
+            throw Exception(ErrorCode::InvalidConfig,
+                            "{}:{}: expected KEY=VALUE (KEY made of letters, digits, _)", path, line_number);
         }
         auto rest = trim(line.substr(eq + 1));
         std::string value;
@@ -439,8 +462,9 @@ std::map<std::string, std::string> readEnvFile(const std::string& path) {
             }
             auto after = closed ? trim(rest.substr(i + 1)) : std::string_view{};
             if (!closed || (!after.empty() && after.front() != '#')) {
-                throw Exception(ErrorCode::InvalidConfig, "{}:{}: the value of {} has {} (value not shown)", path,
-                                line_number, key, closed ? "text after its closing quote" : "no closing quote");
+                throw Exception(ErrorCode::InvalidConfig, "{}:{}: the value of {} has {} (value not shown)",
+                                path, line_number, key,
+                                closed ? "text after its closing quote" : "no closing quote");
             }
         } else {
             size_t comment = std::string_view::npos;
@@ -455,7 +479,8 @@ std::map<std::string, std::string> readEnvFile(const std::string& path) {
         env[std::string(key)] = value;
     }
     if (in.bad()) {
-        throw Exception(ErrorCode::IoError, "cannot read environment file {}: {}", path, std::strerror(errno));
+        throw Exception(ErrorCode::IoError, "cannot read environment file {}: {}", path,
+                        std::strerror(errno));
     }
     return env;
 }
@@ -479,17 +504,19 @@ void validateSettings(const SyncSettings& settings) {
         for (const auto& name : missing) {
             list += list.empty() ? name : ", " + name;
         }
-        throw Exception(ErrorCode::InvalidConfig,
-                        "chfleet sync is missing settings: {}; set them in the environment, the .env file or the "
-                        "fleet file",
-                        list);
+        throw Exception(
+            ErrorCode::InvalidConfig,
+            "chfleet sync is missing settings: {}; set them in the environment, the .env file or the "
+            "fleet file",
+            list);
     }
     auto local = parseUrl("LOCAL_CH_URL", settings.local_ch_url);
     auto remote = parseUrl("REMOTE_CH_URL", settings.remote_ch_url);
     if (local.host_port.host == remote.host_port.host && local.host_port.port == remote.host_port.port) {
-        throw Exception(ErrorCode::InvalidConfig,
-                        "LOCAL_CH_URL and REMOTE_CH_URL both point to {}:{}; the remote must be the other site",
-                        local.host_port.host, local.host_port.port);
+        throw Exception(
+            ErrorCode::InvalidConfig,
+            "LOCAL_CH_URL and REMOTE_CH_URL both point to {}:{}; the remote must be the other site",
+            local.host_port.host, local.host_port.port);
     }
 }
 
@@ -526,8 +553,8 @@ clickhouse::HttpEndpoint localEndpoint(const SyncSettings& settings) {
 }
 
 clickhouse::HttpEndpoint remoteEndpoint(const SyncSettings& settings) {
-    return endpointFor("REMOTE_CH_URL", settings.remote_ch_url, settings.remote_user, settings.remote_password,
-                       settings.connect_timeout);
+    return endpointFor("REMOTE_CH_URL", settings.remote_ch_url, settings.remote_user,
+                       settings.remote_password, settings.connect_timeout);
 }
 
 bool globMatch(std::string_view pattern, std::string_view text) {
@@ -556,7 +583,8 @@ bool globMatch(std::string_view pattern, std::string_view text) {
     return p == pattern.size();
 }
 
-bool matchesExcludePattern(std::string_view db, std::string_view table, const std::vector<std::string>& patterns) {
+bool matchesExcludePattern(std::string_view db, std::string_view table,
+                           const std::vector<std::string>& patterns) {
     std::string full = fmt::format("{}.{}", db, table);
     for (const auto& pattern : patterns) {
         if (globMatch(pattern, full)) {

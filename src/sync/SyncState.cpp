@@ -23,11 +23,13 @@ using Json = nlohmann::ordered_json;
 
 /// A field of the state file with the wrong type; caught in loadSyncState only.
 class StateProblem : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
-const char* typeName(const Json& value) { return value.type_name(); }
+const char* typeName(const Json& value) {
+    return value.type_name();
+}
 
 /// The value of `key` when present and not null.
 const Json* field(const Json& object, const char* key) {
@@ -41,7 +43,8 @@ const Json* field(const Json& object, const char* key) {
 void readCount(const Json& object, const char* key, uint64_t& out) {
     if (const Json* value = field(object, key)) {
         if (!value->is_number_unsigned()) {
-            throw StateProblem(fmt::format("field {} must be a non-negative integer, found {}", key, typeName(*value)));
+            throw StateProblem(
+                fmt::format("field {} must be a non-negative integer, found {}", key, typeName(*value)));
         }
         out = value->get<uint64_t>();
     }
@@ -69,7 +72,8 @@ void readOptionalString(const Json& object, const char* key, std::optional<std::
 void readBool(const Json& object, const char* key, bool& out) {
     if (const Json* value = field(object, key)) {
         if (!value->is_boolean()) {
-            throw StateProblem(fmt::format("field {} must be true or false, found {}", key, typeName(*value)));
+            throw StateProblem(
+                fmt::format("field {} must be true or false, found {}", key, typeName(*value)));
         }
         out = value->get<bool>();
     }
@@ -92,7 +96,8 @@ SyncState stateFromJson(const Json& json) {
     readCount(json, "tables_created", state.tables_created);
     if (const Json* tables = field(json, "new_tables_detected")) {
         if (!tables->is_array()) {
-            throw StateProblem(fmt::format("field new_tables_detected must be a list, found {}", typeName(*tables)));
+            throw StateProblem(
+                fmt::format("field new_tables_detected must be a list, found {}", typeName(*tables)));
         }
         for (const auto& table : *tables) {
             if (!table.is_string()) {
@@ -110,7 +115,8 @@ SyncState stateFromJson(const Json& json) {
         }
         for (const auto& entry : *repairs) {
             if (!entry.is_object()) {
-                throw StateProblem(fmt::format("an entry of repairs must be an object, found {}", typeName(entry)));
+                throw StateProblem(
+                    fmt::format("an entry of repairs must be an object, found {}", typeName(entry)));
             }
             RepairRecord repair;
             readString(entry, "time", repair.time);
@@ -125,11 +131,13 @@ SyncState stateFromJson(const Json& json) {
     }
     if (const Json* verified = field(json, "verified")) {
         if (!verified->is_object()) {
-            throw StateProblem(fmt::format("field verified must be an object, found {}", typeName(*verified)));
+            throw StateProblem(
+                fmt::format("field verified must be an object, found {}", typeName(*verified)));
         }
         for (const auto& [key, value] : verified->items()) {
             if (!value.is_string()) {
-                throw StateProblem(fmt::format("verified[\"{}\"] must be a string, found {}", key, typeName(value)));
+                throw StateProblem(
+                    fmt::format("verified[\"{}\"] must be a string, found {}", key, typeName(value)));
             }
             state.verified.emplace(key, value.get<std::string>());
         }
@@ -137,7 +145,9 @@ SyncState stateFromJson(const Json& json) {
     return state;
 }
 
-Json optionalString(const std::optional<std::string>& value) { return value ? Json(*value) : Json(nullptr); }
+Json optionalString(const std::optional<std::string>& value) {
+    return value ? Json(*value) : Json(nullptr);
+}
 
 /// Moves a corrupt state file aside so that its content is kept. Returns what happened, for the one warning.
 std::string keepCorruptCopy(const std::string& path) {
@@ -159,7 +169,8 @@ std::string keepCorruptCopy(const std::string& path) {
     }
     std::filesystem::rename(path, target, error);
     if (error) {
-        return fmt::format("it could not be moved aside to {} ({}) and was left in place", target, error.message());
+        return fmt::format("it could not be moved aside to {} ({}) and was left in place", target,
+                           error.message());
     }
     return fmt::format("it was kept as {}", target);
 }
@@ -169,8 +180,9 @@ std::string keepCorruptCopy(const std::string& path) {
 void appendRepair(SyncState& state, RepairRecord repair) {
     state.repairs.push_back(std::move(repair));
     if (state.repairs.size() > kMaxRepairs) {
-        state.repairs.erase(state.repairs.begin(),
-                            state.repairs.begin() + static_cast<std::ptrdiff_t>(state.repairs.size() - kMaxRepairs));
+        state.repairs.erase(
+            state.repairs.begin(),
+            state.repairs.begin() + static_cast<std::ptrdiff_t>(state.repairs.size() - kMaxRepairs));
     }
 }
 
@@ -258,8 +270,8 @@ std::optional<std::chrono::system_clock::time_point> fromIsoUtc(const std::strin
         consumed != 19) {
         return std::nullopt;
     }
-    if (parts.tm_mon < 1 || parts.tm_mon > 12 || parts.tm_mday < 1 || parts.tm_mday > 31 || parts.tm_hour > 23 ||
-        parts.tm_min > 59 || parts.tm_sec > 60) {
+    if (parts.tm_mon < 1 || parts.tm_mon > 12 || parts.tm_mday < 1 || parts.tm_mday > 31 ||
+        parts.tm_hour > 23 || parts.tm_min > 59 || parts.tm_sec > 60) {
         return std::nullopt;
     }
     std::string_view rest = std::string_view(text).substr(19);

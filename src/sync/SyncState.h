@@ -39,10 +39,10 @@ struct SyncState {
     std::vector<std::string> new_tables_detected;  ///< "db.table" on the active site only
     std::optional<std::string> last_error;         ///< null when the last cycle succeeded
 
-    uint64_t rows_added = 0;    ///< total rows written to a passive site by repairs
-    uint64_t rows_removed = 0;  ///< total rows removed by repairs (only under the mirror policy)
-    std::vector<RepairRecord> repairs;             ///< the last kMaxRepairs repairs, oldest first
-    std::map<std::string, std::string> verified;   ///< engine-defined key -> fingerprint (opaque here)
+    uint64_t rows_added = 0;            ///< total rows written to a passive site by repairs
+    uint64_t rows_removed = 0;          ///< total rows removed by repairs (only under the mirror policy)
+    std::vector<RepairRecord> repairs;  ///< the last kMaxRepairs repairs, oldest first
+    std::map<std::string, std::string> verified;  ///< engine-defined key -> fingerprint (opaque here)
 
     bool operator==(const SyncState&) const = default;
 };
@@ -50,7 +50,8 @@ struct SyncState {
 /// How many repairs the state keeps.
 inline constexpr size_t kMaxRepairs = 100;
 
-/// Appends `repair` to state.repairs and drops the oldest beyond kMaxRepairs. Counters are left to the caller.
+/// Appends `repair` to state.repairs and drops the oldest beyond kMaxRepairs. Counters are left to the
+/// caller.
 void appendRepair(SyncState& state, RepairRecord repair);
 
 /// Reads the state file. Never throws: a missing file gives a fresh state and one info line; a corrupt or

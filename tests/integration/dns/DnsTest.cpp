@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <memory>
 
 #include "DnsmasqFixture.h"
@@ -12,11 +13,13 @@ namespace {
 using Site = ActiveSiteDecision::Site;
 using chfleet::testing::DnsmasqFixture;
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
 
 /// One dnsmasq for the read-only tests of this binary.
 class Dns : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         dns_ = std::make_unique<DnsmasqFixture>(DnsmasqFixture::Records{
             {"failover.test", "127.0.0.5"}, {"other.test", "127.0.0.9"}, {"v6only.test", "fd00::5"}});
@@ -28,7 +31,8 @@ protected:
         }
     }
 
-    static SyncSettings settings(const std::string& record, const std::string& primary_ip, const std::string& dr_ip) {
+    static SyncSettings settings(const std::string& record, const std::string& primary_ip,
+                                 const std::string& dr_ip) {
         SyncSettings s;
         s.dns_record = record;
         s.dns_server = dns_->server();
@@ -65,8 +69,9 @@ TEST_F(Dns, DecidesPrimaryAndDr) {
 TEST_F(Dns, UnknownAddressGivesUnknownWithTheReason) {
     auto decision = decideActiveSite(settings("failover.test", "127.0.0.1", "127.0.0.2"));
     EXPECT_EQ(decision.site, Site::Unknown);
-    EXPECT_EQ(decision.reason,
-              "DNS failover.test answered 127.0.0.5, which is neither PRIMARY_IP 127.0.0.1 nor DR_IP 127.0.0.2");
+    EXPECT_EQ(
+        decision.reason,
+        "DNS failover.test answered 127.0.0.5, which is neither PRIMARY_IP 127.0.0.1 nor DR_IP 127.0.0.2");
 }
 
 TEST_F(Dns, UnknownNameGivesUnknown) {
@@ -132,7 +137,7 @@ TEST(DnsUnanswered, NothingListeningGivesUnknown) {
 }
 
 TEST(DnsFailover, RecordChangeFlipsTheDecision) {
-    DnsmasqFixture dns({{"failover.test", "127.0.0.5"}});
+    DnsmasqFixture dns(DnsmasqFixture::Records{{"failover.test", "127.0.0.5"}});
     SyncSettings s;
     s.dns_record = "failover.test";
     s.dns_server = dns.server();

@@ -45,7 +45,7 @@ inline uint16_t freeLoopbackDnsPort() {
 
 /// A UDP socket on a loopback port that receives queries and never answers: a DNS server that times out.
 class SilentDnsServer {
-public:
+  public:
     SilentDnsServer() {
         fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
         sockaddr_in address{};
@@ -66,7 +66,7 @@ public:
     /// "127.0.0.1:port", as DNS_SERVER.
     std::string server() const { return "127.0.0.1:" + std::to_string(port_); }
 
-private:
+  private:
     int fd_ = -1;
     uint16_t port_ = 0;
 };
@@ -75,13 +75,14 @@ private:
 /// anything that resolves a failover record. Started with --no-daemon (foreground, no user switch, so it runs
 /// the same as root or not) in a session of its own with
 /// process::spawnDetached, stopped by pid (its private folder is the marker that protects against pid reuse).
-/// Names it does not know are answered REFUSED (no upstream servers). restart() changes the records on the same
-/// port, as a DNS failover would.
+/// Each record is a --host-record in a --local domain, so a name with only an IPv6 address has no A record
+/// (NOERROR, no answer); names it does not know are answered REFUSED (no upstream servers). restart() changes
+/// the records on the same port, as a DNS failover would.
 ///
-///     DnsmasqFixture dns({{"failover.test", "127.0.0.5"}});
+///     DnsmasqFixture dns(DnsmasqFixture::Records{{"failover.test", "127.0.0.5"}});
 ///     settings.dns_server = dns.server();
 class DnsmasqFixture {
-public:
+  public:
     /// name -> IPv4 (or IPv6, which gives the name no A record).
     using Records = std::map<std::string, std::string>;
 
@@ -124,7 +125,7 @@ public:
         return buffer.str();
     }
 
-private:
+  private:
     std::string marker() const { return "--conf-file=" + dir_ + "/dnsmasq.conf"; }
 
     void start() {
@@ -141,7 +142,8 @@ private:
                                          "--log-queries",
                                          marker()};
         for (const auto& [name, address] : records_) {
-            argv.push_back("--address=/" + name + "/" + address);
+            argv.push_back("--host-record=" + name + "," + address);
+            argv.push_back("--local=/" + name + "/");  // answered here only: other types get NOERROR, no data
         }
         pid_ = process::spawnDetached(argv, dir_ + "/dnsmasq.log", dir_);
         waitUntilAnswering();
@@ -157,9 +159,9 @@ private:
     /// Sends a query for "ready.invalid" until any answer (REFUSED is one) comes back, for at most 10 s.
     void waitUntilAnswering() {
         // Header: id 0x4348, recursion desired, one question; then QNAME, QTYPE A, QCLASS IN.
-        const unsigned char query[] = {0x43, 0x48, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-                                       5,    'r',  'e',  'a',  'd',  'y',  7,    'i',  'n',  'v',  'a',  'l',
-                                       'i',  'd',  0,    0x00, 0x01, 0x00, 0x01};
+        const unsigned char query[] = {0x43, 0x48, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                       0x00, 5,    'r',  'e',  'a',  'd',  'y',  7,    'i',  'n',  'v',
+                                       'a',  'l',  'i',  'd',  0,    0x00, 0x01, 0x00, 0x01};
         sockaddr_in address{};
         address.sin_family = AF_INET;
         address.sin_port = htons(port_);

@@ -1,5 +1,3 @@
-#include "common/MetricsServer.h"
-
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <prometheus/counter.h>
@@ -8,6 +6,7 @@
 #include <atomic>
 
 #include "common/Exception.h"
+#include "common/MetricsServer.h"
 
 namespace chfleet {
 namespace {
@@ -21,7 +20,8 @@ TEST(MetricsServer, ServesMetricsHealthAnd404) {
                         .Add({{"site", "dr"}});
     std::atomic<bool> healthy{true};
     MetricsServer server("127.0.0.1:0", registry, [&] {
-        return MetricsServer::Health{healthy.load(), healthy ? "ok: last cycle clean" : "remote site unreachable"};
+        return MetricsServer::Health{healthy.load(),
+                                     healthy ? "ok: last cycle clean" : "remote site unreachable"};
     });
     server.start();
     ASSERT_GT(server.port(), 0);
@@ -32,11 +32,13 @@ TEST(MetricsServer, ServesMetricsHealthAnd404) {
     ASSERT_TRUE(metrics) << httplib::to_string(metrics.error());
     EXPECT_EQ(metrics->status, 200);
     EXPECT_EQ(metrics->get_header_value("Content-Type").rfind("text/plain; version=0.0.4", 0), 0u);
-    EXPECT_NE(metrics->body.find("chfleet_test_cycles_total{site=\"dr\"} 3"), std::string::npos) << metrics->body;
+    EXPECT_NE(metrics->body.find("chfleet_test_cycles_total{site=\"dr\"} 3"), std::string::npos)
+        << metrics->body;
     counter.Increment();
     metrics = client.Get("/metrics");
     ASSERT_TRUE(metrics);
-    EXPECT_NE(metrics->body.find("chfleet_test_cycles_total{site=\"dr\"} 4"), std::string::npos) << metrics->body;
+    EXPECT_NE(metrics->body.find("chfleet_test_cycles_total{site=\"dr\"} 4"), std::string::npos)
+        << metrics->body;
 
     auto health = client.Get("/healthz");
     ASSERT_TRUE(health);

@@ -1,7 +1,6 @@
-#include "sync/ActiveSite.h"
-
 #include <gtest/gtest.h>
 
+#include "sync/ActiveSite.h"
 #include "sync/DnsResolver.h"
 
 namespace chfleet::sync {
@@ -17,7 +16,9 @@ SyncSettings dnsSettings() {
     return settings;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
 
 TEST(ActiveSite, AddressesMapToSites) {
     auto settings = dnsSettings();
@@ -33,7 +34,8 @@ TEST(ActiveSite, UnknownAddressExplainsItself) {
     auto decision = decideFromAddresses(dnsSettings(), {"10.0.0.9"});
     EXPECT_EQ(decision.site, Site::Unknown);
     EXPECT_EQ(decision.reason,
-              "DNS failover.example.com answered 10.0.0.9, which is neither PRIMARY_IP 10.0.0.1 nor DR_IP 10.0.0.2");
+              "DNS failover.example.com answered 10.0.0.9, which is neither PRIMARY_IP 10.0.0.1 nor DR_IP "
+              "10.0.0.2");
 }
 
 TEST(ActiveSite, BothAddressesIsUnknown) {

@@ -1,5 +1,3 @@
-#include "sync/Notifier.h"
-
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
@@ -13,25 +11,27 @@
 #include <thread>
 
 #include "common/Log.h"
+#include "sync/Notifier.h"
 
 namespace chfleet::sync {
 namespace {
 
 /// A real HTTP receiver on a free loopback port that records every POST and answers with `status`.
 class Receiver {
-public:
+  public:
     explicit Receiver(int status = 200, std::chrono::milliseconds delay = {}) {
-        server_.Post(".*", [this, status, delay](const httplib::Request& request, httplib::Response& response) {
-            {
-                std::lock_guard lock(mutex_);
-                bodies_.push_back(request.body);
-                content_types_.push_back(request.get_header_value("Content-Type"));
-                paths_.push_back(request.path);
-            }
-            std::this_thread::sleep_for(delay);
-            response.status = status;
-            response.set_content("ok", "text/plain");
-        });
+        server_.Post(".*",
+                     [this, status, delay](const httplib::Request& request, httplib::Response& response) {
+                         {
+                             std::lock_guard lock(mutex_);
+                             bodies_.push_back(request.body);
+                             content_types_.push_back(request.get_header_value("Content-Type"));
+                             paths_.push_back(request.path);
+                         }
+                         std::this_thread::sleep_for(delay);
+                         response.status = status;
+                         response.set_content("ok", "text/plain");
+                     });
         port_ = server_.bind_to_any_port("127.0.0.1");
         thread_ = std::thread([this] { server_.listen_after_bind(); });
         while (!server_.is_running()) {
@@ -58,7 +58,7 @@ public:
         return paths_;
     }
 
-private:
+  private:
     httplib::Server server_;
     std::thread thread_;
     int port_ = 0;
@@ -70,7 +70,7 @@ private:
 
 /// Captures what the "sync" logger writes while it lives.
 class LogCapture {
-public:
+  public:
     LogCapture() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_)) {
         sink_->set_pattern("%l %v");
         log::get("sync")->sinks().push_back(sink_);
@@ -81,7 +81,7 @@ public:
     }
     std::string text() const { return stream_.str(); }
 
-private:
+  private:
     std::ostringstream stream_;
     std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
 };
@@ -197,7 +197,8 @@ TEST(Notifier, ClosedPortIsAWarningNotAnException) {
 
 TEST(Notifier, SlowReceiverTimesOut) {
     Receiver receiver(200, std::chrono::milliseconds(1500));
-    Notifier notifier(settingsFor(receiver.url()), std::chrono::milliseconds(500), std::chrono::milliseconds(300));
+    Notifier notifier(settingsFor(receiver.url()), std::chrono::milliseconds(500),
+                      std::chrono::milliseconds(300));
     EXPECT_FALSE(notifier.failbackReady()) << "the receiver answers 200, but only after the timeout";
 }
 

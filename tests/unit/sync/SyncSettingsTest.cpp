@@ -1,5 +1,3 @@
-#include "sync/SyncSettings.h"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -7,6 +5,7 @@
 #include <fstream>
 
 #include "common/Exception.h"
+#include "sync/SyncSettings.h"
 
 namespace chfleet::sync {
 namespace {
@@ -24,11 +23,13 @@ std::string configError(Body body) {
     return {};
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
 
 /// A temporary .env file, removed at the end of the test.
 class EnvFile {
-public:
+  public:
     explicit EnvFile(const std::string& content) {
         char pattern[] = "/tmp/chfleet-env-XXXXXX";
         int fd = ::mkstemp(pattern);
@@ -39,7 +40,7 @@ public:
     ~EnvFile() { std::filesystem::remove(path_); }
     const std::string& path() const { return path_; }
 
-private:
+  private:
     std::string path_;
 };
 
@@ -61,8 +62,8 @@ TEST(SyncSettings, DefaultsAreTheSeedsAndChfleets) {
     EXPECT_EQ(settings.parallel_repairs, 4u);
     EXPECT_TRUE(settings.metrics_listen.empty());
     EXPECT_EQ(settings.exclude_patterns,
-              (std::vector<std::string>{"system.*", "INFORMATION_SCHEMA.*", "information_schema.*", "_*", "*_temp",
-                                        "*_staging"}));
+              (std::vector<std::string>{"system.*", "INFORMATION_SCHEMA.*", "information_schema.*", "_*",
+                                        "*_temp", "*_staging"}));
 }
 
 TEST(SyncSettings, AppliesEveryCHSyncVariable) {
@@ -169,14 +170,30 @@ TEST(SyncSettings, ErrorsNameTheVariableAndTheValue) {
         std::string value;
     };
     std::vector<Case> cases = {
-        {"ROLE", "secondary"},          {"NOTIFY_ON_GAP", "maybe"},      {"AUTO_CREATE_TABLES", "2"},
-        {"CHECK_INTERVAL", "0"},        {"CHECK_INTERVAL", "5m"},        {"CHECK_INTERVAL", "-1"},
-        {"REMOTE_CH_PORT", "70000"},    {"CONNECT_TIMEOUT_MS", "abc"},   {"MAX_INSERT_THREADS", "0"},
-        {"FAILBACK_CLEAN_CHECKS", "x"}, {"LOCAL_CH_URL", "localhost:8123"}, {"REMOTE_CH_URL", "ftp://h:1"},
-        {"LOCAL_CH_URL", "http://h:99999"}, {"LOCAL_CH_URL", "http://h:8123/path"}, {"DNS_SERVER", "dns.local"},
-        {"DNS_SERVER", "10.0.0.1:x"},   {"PRIMARY_IP", "10.0.0"},        {"DR_IP", "host.example"},
-        {"CHSYNC_POLICY", "merge"},     {"CHSYNC_ACTIVE", "both"},       {"CHSYNC_PARALLEL_REPAIRS", "100"},
-        {"CHSYNC_METRICS_LISTEN", "9464"}, {"REMOTE_CH_HOST", "h:9000"}, {"CHSYNC_DNS_TIMEOUT_MS", "5"},
+        {"ROLE", "secondary"},
+        {"NOTIFY_ON_GAP", "maybe"},
+        {"AUTO_CREATE_TABLES", "2"},
+        {"CHECK_INTERVAL", "0"},
+        {"CHECK_INTERVAL", "5m"},
+        {"CHECK_INTERVAL", "-1"},
+        {"REMOTE_CH_PORT", "70000"},
+        {"CONNECT_TIMEOUT_MS", "abc"},
+        {"MAX_INSERT_THREADS", "0"},
+        {"FAILBACK_CLEAN_CHECKS", "x"},
+        {"LOCAL_CH_URL", "localhost:8123"},
+        {"REMOTE_CH_URL", "ftp://h:1"},
+        {"LOCAL_CH_URL", "http://h:99999"},
+        {"LOCAL_CH_URL", "http://h:8123/path"},
+        {"DNS_SERVER", "dns.local"},
+        {"DNS_SERVER", "10.0.0.1:x"},
+        {"PRIMARY_IP", "10.0.0"},
+        {"DR_IP", "host.example"},
+        {"CHSYNC_POLICY", "merge"},
+        {"CHSYNC_ACTIVE", "both"},
+        {"CHSYNC_PARALLEL_REPAIRS", "100"},
+        {"CHSYNC_METRICS_LISTEN", "9464"},
+        {"REMOTE_CH_HOST", "h:9000"},
+        {"CHSYNC_DNS_TIMEOUT_MS", "5"},
     };
     for (const auto& c : cases) {
         auto message = configError([&] { applyEnvironment({}, {{c.name, c.value}}); });
@@ -186,10 +203,14 @@ TEST(SyncSettings, ErrorsNameTheVariableAndTheValue) {
 }
 
 TEST(SyncSettings, CredentialsInAUrlAndBadWebhooksAreRefusedWithoutShowingThem) {
-    auto message = configError([] { applyEnvironment({}, {{"LOCAL_CH_URL", "http://admin:hunter22@db:8123"}}); });
+    auto message = configError([] {
+        applyEnvironment({}, {{"LOCAL_CH_URL", "http://admin:hunter22@db:8123"}});
+    });
     EXPECT_TRUE(contains(message, "LOCAL_CH_URL")) << message;
     EXPECT_FALSE(contains(message, "hunter22")) << message;
-    message = configError([] { applyEnvironment({}, {{"NOTIFY_WEBHOOK", "hooks.slack.com/services/T0/B0/token1"}}); });
+    message = configError([] {
+        applyEnvironment({}, {{"NOTIFY_WEBHOOK", "hooks.slack.com/services/T0/B0/token1"}});
+    });
     EXPECT_TRUE(contains(message, "NOTIFY_WEBHOOK")) << message;
     EXPECT_FALSE(contains(message, "token1")) << message;
 }
@@ -207,8 +228,9 @@ TEST(SyncSettings, DescribeMasksEverySecret) {
     EXPECT_TRUE(contains(text, "NOTIFY_WEBHOOK=https://hooks.slack.com/***\n")) << text;
     EXPECT_TRUE(contains(text, "ROLE=primary\n")) << text;
     EXPECT_TRUE(contains(text, "CHECK_INTERVAL=300\n")) << text;
-    EXPECT_TRUE(contains(text, "CH_EXCLUDE_PATTERNS=system.*,INFORMATION_SCHEMA.*,information_schema.*,_*,*_temp,"
-                               "*_staging\n"))
+    EXPECT_TRUE(contains(text,
+                         "CH_EXCLUDE_PATTERNS=system.*,INFORMATION_SCHEMA.*,information_schema.*,_*,*_temp,"
+                         "*_staging\n"))
         << text;
     EXPECT_TRUE(contains(text, "CHSYNC_POLICY=union\n")) << text;
     EXPECT_TRUE(contains(describe(SyncSettings{}), "LOCAL_CH_PASSWORD=(empty)\n"));
@@ -303,7 +325,8 @@ TEST(SyncSettings, DefaultExcludePatternsMatchWhatCHSyncExcluded) {
     EXPECT_TRUE(matchesExcludePattern("INFORMATION_SCHEMA", "TABLES", patterns));
     EXPECT_TRUE(matchesExcludePattern("information_schema", "tables", patterns));
     EXPECT_TRUE(matchesExcludePattern("default", "_scratch", patterns)) << "`_*` matches the table name";
-    EXPECT_TRUE(matchesExcludePattern("_temporary_and_external_tables", "t", patterns)) << "and a `_` database";
+    EXPECT_TRUE(matchesExcludePattern("_temporary_and_external_tables", "t", patterns))
+        << "and a `_` database";
     EXPECT_TRUE(matchesExcludePattern("default", "events_temp", patterns));
     EXPECT_TRUE(matchesExcludePattern("analytics", "events_staging", patterns));
     EXPECT_FALSE(matchesExcludePattern("default", "http_telemetry", patterns));
@@ -343,7 +366,8 @@ TEST(SyncEnvFile, ReadsACHSyncEnvFile) {
     EXPECT_EQ(env.at("LOCAL_CH_PASSWORD"), "p#ss \"quoted\"");
     EXPECT_EQ(env.at("REMOTE_CH_USER"), "lit\\eral");
     EXPECT_EQ(env.at("DNS_SERVER"), "");
-    EXPECT_EQ(env.at("NOTIFY_WEBHOOK"), "https://hooks.example.com/a#b") << "# without a space is part of the value";
+    EXPECT_EQ(env.at("NOTIFY_WEBHOOK"), "https://hooks.example.com/a#b")
+        << "# without a space is part of the value";
     EXPECT_EQ(env.at("REMOTE_CH_PASSWORD"), "single $HOME \\n") << "single quotes are literal";
 }
 
@@ -376,7 +400,8 @@ TEST(SyncEnvFile, ErrorsGivePathAndLineButNotTheValue) {
 
 TEST(SyncEnvFile, FileThenEnvironmentPrecedence) {
     EnvFile file("ROLE=dr\nCHECK_INTERVAL=60\n");
-    auto settings = applyEnvironment(applyEnvironment({}, readEnvFile(file.path())), {{"CHECK_INTERVAL", "30"}});
+    auto settings =
+        applyEnvironment(applyEnvironment({}, readEnvFile(file.path())), {{"CHECK_INTERVAL", "30"}});
     EXPECT_EQ(settings.role, SiteRole::Dr);
     EXPECT_EQ(settings.check_interval, std::chrono::seconds(30));
 }

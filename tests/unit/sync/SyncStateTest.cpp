@@ -1,5 +1,3 @@
-#include "sync/SyncState.h"
-
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <sys/stat.h>
@@ -12,6 +10,7 @@
 
 #include "common/Files.h"
 #include "common/Log.h"
+#include "sync/SyncState.h"
 
 namespace chfleet::sync {
 namespace {
@@ -20,7 +19,7 @@ namespace fs = std::filesystem;
 
 /// Captures what the "sync" logger writes while it lives.
 class LogCapture {
-public:
+  public:
     LogCapture() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_)) {
         sink_->set_pattern("%l %v");
         log::get("sync")->sinks().push_back(sink_);
@@ -39,13 +38,13 @@ public:
         return n;
     }
 
-private:
+  private:
     std::ostringstream stream_;
     std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
 };
 
 class SyncStateFile : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         char pattern[] = "/tmp/chfleet-state-XXXXXX";
         dir_ = ::mkdtemp(pattern);
@@ -99,7 +98,8 @@ SyncState sampleState() {
     state.last_error = "DNS failover.example.com answered nothing";
     state.rows_added = 1500000;
     state.rows_removed = 7;
-    state.repairs.push_back({"2024-01-15T09:30:00Z", "default.events", "20240115", "dr/shard 1", 100, 7, "mirror"});
+    state.repairs.push_back(
+        {"2024-01-15T09:30:00Z", "default.events", "20240115", "dr/shard 1", 100, 7, "mirror"});
     state.verified = {{"default.events/20240114", "c=100;h=abc"}};
     return state;
 }
@@ -121,10 +121,12 @@ TEST_F(SyncStateFile, FieldNamesAreCHSyncsInItsOrder) {
     for (const auto& [key, value] : json.items()) {
         keys.push_back(key);
     }
-    std::vector<std::string> expected = {"last_check",        "last_sync",     "consecutive_clean", "failback_ready",
-                                         "active_site",       "tables_checked", "tables_with_gaps", "partitions_synced",
-                                         "rows_synced",       "tables_created", "new_tables_detected", "last_error",
-                                         "rows_added",        "rows_removed",  "repairs",           "verified"};
+    std::vector<std::string> expected = {"last_check",       "last_sync",           "consecutive_clean",
+                                         "failback_ready",   "active_site",         "tables_checked",
+                                         "tables_with_gaps", "partitions_synced",   "rows_synced",
+                                         "tables_created",   "new_tables_detected", "last_error",
+                                         "rows_added",       "rows_removed",        "repairs",
+                                         "verified"};
     EXPECT_EQ(keys, expected);
     EXPECT_EQ(json["rows_synced"], 1500000);
     EXPECT_EQ(json["repairs"][0]["target"], "dr/shard 1");
@@ -168,9 +170,13 @@ TEST_F(SyncStateFile, MissingFileIsAFreshStateWithOneInfoLine) {
     EXPECT_TRUE(corruptCopies().empty());
 }
 
-TEST_F(SyncStateFile, GarbageIsAFreshStateAndKeptAside) { expectCorrupt("\x01\x02 not json at all", "not valid JSON"); }
+TEST_F(SyncStateFile, GarbageIsAFreshStateAndKeptAside) {
+    expectCorrupt("\x01\x02 not json at all", "not valid JSON");
+}
 
-TEST_F(SyncStateFile, EmptyFileIsCorrupt) { expectCorrupt("", "not valid JSON"); }
+TEST_F(SyncStateFile, EmptyFileIsCorrupt) {
+    expectCorrupt("", "not valid JSON");
+}
 
 TEST_F(SyncStateFile, TruncatedJsonIsCorrupt) {
     auto text = syncStateJson(sampleState());

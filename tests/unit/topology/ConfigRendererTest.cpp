@@ -137,7 +137,11 @@ TEST(ConfigRenderer, ServerConfigOfAPrimaryNode) {
     EXPECT_LT(global.find("<port>21002</port>"), global.find("<port>21020</port>"));
     EXPECT_NE(global.find("<port>21029</port>"), std::string::npos);
 
-    EXPECT_EQ(xml.find("teei_dr_"), std::string::npos) << "only the node's own site's clusters";
+    // The other site's region clusters too (sync reads the peer site through them), after the node's own, but
+    // not the other site's global cluster.
+    EXPECT_EQ(count(element(xml, "teei_dr_us_cluster"), "<shard>"), 1u);
+    EXPECT_LT(xml.find("<teei_eu_cluster"), xml.find("<teei_dr_us_cluster"));
+    EXPECT_EQ(xml.find("teei_dr_global_cluster"), std::string::npos);
 
     EXPECT_NE(xml.find("    <macros replace=\"replace\">\n"
                        "        <site>primary</site>\n"
@@ -176,7 +180,8 @@ TEST(ConfigRenderer, MacrosOfAnotherShardAndADrNode) {
     EXPECT_EQ(count(element(dr, "teei_dr_us_cluster"), "<shard>"), 1u);
     EXPECT_NE(dr.find("<port>21031</port>\n        </node>"), std::string::npos)
         << "the DR site's own keeper";
-    EXPECT_EQ(dr.find("teei_us_cluster"), std::string::npos);
+    EXPECT_EQ(count(element(dr, "teei_us_cluster"), "<shard>"), 3u) << "the primary's clusters, for sync";
+    EXPECT_EQ(dr.find("<teei_global_cluster"), std::string::npos);
 }
 
 TEST(ConfigRenderer, UsersConfig) {

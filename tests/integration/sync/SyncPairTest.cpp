@@ -1,0 +1,314 @@
+// chfleet sync on the classic CH-Sync pair (examples/pair: one server per site), run as an operator runs it: the
+// seed's four failover scenarios, content differences, union versus mirror, crashes of chfleet and of the
+// destination server in the middle of a repair, the DNS-decided active site (a real dnsmasq), a corrupt state
+// file and webhook notifications received by a real HTTP server.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "../dns/DnsmasqFixture.h"
+#include "TestFleet.h"
+#include "clickhouse/Result.h"
+#include "clickhouse/RetryPolicy.h"
+#include "common/Files.h"
+#include "common/Process.h"
+
+using chfleet::testing::FleetEnvironment;
+namespace ch = chfleet::clickhouse;
+
+namespace {
+
+auto* const environment = ::testing::AddGlobalTestEnvironment(new FleetEnvironment("examples/pair/fleet.yaml"));
+
+chfleet::testing::TestFleet& fleet() { return FleetEnvironment::fleet(); }
+
+const std::string kTable = "telemetry.http_telemetry_local";
+const std::string kPrimary = "primary-ch-0";
+const std::string kDr = "dr-ch-0";
+
+/// count and checksum of every row of the table on a node: what "equal" means.
+std::string contents(const std::string& node) {
+    return fleet().scalar(node, "SELECT concat(toString(count()), '/', toString(sum(cityHash64(*)))) FROM " + kTable);
+}
+
+/// Rows spread over the last `days` days (inside the table's 30-day retention); the same arguments give the same
+/// rows, so running it on both sites is a dual write.
+void insertRows(const std::string& node, uint64_t count, uint64_t seed, int days = 3) {
+    auto connection = fleet().connect(node);
+    ch::execute(*connection, fmt::format("INSERT INTO {} SELECT toDateTime(today() - (number % {})) + number % 86000, "
+                                         "concat('bigip-', toString(number % 5)), 'vs-{}', "
+                                         "concat('10.0.', toString(number % 250), '.1'), 200, number % 977 "
+                                         "FROM system.numbers LIMIT {}",
+                                         kTable, days, seed, count));
+}
+
+class SyncPair : public ::testing::Test {
+protected:
+    void SetUp() override {
+        // A test that failed half-way may have left a server down: start what is not running.
+        for (const auto& status : fleet().sandbox().status()) {
+            if (!status.alive) {
+                fleet().sandbox().start(status.record.name);
+            }
+        }
+        static bool schema_applied = false;
+        if (!schema_applied) {
+            auto apply = fleet().chfleet({"schema", "apply", "-f", fleet().fleetPath()});
+            ASSERT_EQ(apply.exit_code, 0) << apply.output;
+            schema_applied = true;
+        }
+        for (const auto& node : {kPrimary, kDr}) {
+            for (auto& name : tablesOf(node)) {
+                if (name != "http_telemetry_local" && name.find("distributed") == std::string::npos) {
+                    ch::execute(*fleet().connect(node), "DROP TABLE IF EXISTS telemetry.`" + name + "`");
+                }
+            }
+            // Right after a replica restarts, a replicated TRUNCATE may meet a leader election: retried.
+            auto connection = fleet().connect(node);
+            ch::withRetry(ch::RetryPolicy{}, node, [&] { ch::execute(*connection, "TRUNCATE TABLE " + kTable); });
+        }
+        char pattern[] = "/tmp/chfleet-sync-state-XXXXXX";
+        state_dir_ = ::mkdtemp(pattern);
+    }
+    void TearDown() override { std::filesystem::remove_all(state_dir_); }
+
+    std::vector<std::string> tablesOf(const std::string& node) {
+        auto result = ch::query(*fleet().connect(node), "SELECT name FROM system.tables WHERE database = 'telemetry'");
+        std::vector<std::string> names;
+        for (size_t row = 0; row < result.rowCount(); ++row) {
+            names.push_back(result.getString(row, "name"));
+        }
+        return names;
+    }
+
+    std::string statePath() const { return state_dir_ + "/state.json"; }
+
+    chfleet::process::Finished sync(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+        std::vector<std::string> argv{CHFLEET_BINARY, "sync"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        argv.insert(argv.end(), {"-f", fleet().fleetPath(), "--state-file", statePath()});
+        return chfleet::process::run(argv, env);
+    }
+
+    nlohmann::json state() { return nlohmann::json::parse(chfleet::files::read(statePath())); }
+
+    std::string state_dir_;
+};
+
+TEST_F(SyncPair, Scenario1DualWriteIsCleanAndFailbackReadyAfterThreeCleanCycles) {
+    insertRows(kPrimary, 3000, 1);
+    insertRows(kDr, 3000, 1);
+    auto check = sync({"check", "--active", "primary"});
+    EXPECT_EQ(check.exit_code, 0) << check.output;
+    for (int cycle = 1; cycle <= 3; ++cycle) {
+        auto run = sync({"run", "--once", "--active", "primary"});
+        ASSERT_EQ(run.exit_code, 0) << run.output;
+        EXPECT_EQ(state()["consecutive_clean"].get<int>(), cycle);
+    }
+    EXPECT_TRUE(state()["failback_ready"].get<bool>());
+    EXPECT_EQ(state()["partitions_synced"].get<int>(), 0);
+    EXPECT_TRUE(state()["last_error"].is_null());
+    EXPECT_EQ(state()["active_site"], "primary");
+}
+
+TEST_F(SyncPair, Scenario2DrDownThenBackReceivesWhatItMissed) {
+    insertRows(kPrimary, 1000, 2);
+    insertRows(kDr, 1000, 2);
+    fleet().sandbox().kill(kDr);
+    insertRows(kPrimary, 2000, 3);  // written while the DR was down
+    auto while_down = sync({"run", "--once", "--active", "primary"});
+    EXPECT_EQ(while_down.exit_code, 1) << while_down.output;
+    EXPECT_NE(state()["last_error"].get<std::string>().find("no replica"), std::string::npos) << state().dump();
+    EXPECT_EQ(state()["consecutive_clean"].get<int>(), 0);
+
+    fleet().sandbox().start(kDr);
+    auto check = sync({"check", "--active", "primary"});
+    EXPECT_EQ(check.exit_code, 3) << check.output;
+    auto run = sync({"run", "--once", "--active", "primary"});
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_EQ(contents(kDr), contents(kPrimary));
+    EXPECT_GT(state()["partitions_synced"].get<int>(), 0);
+    EXPECT_EQ(state()["rows_synced"].get<int>(), 2000);
+    EXPECT_EQ(sync({"check", "--active", "primary"}).exit_code, 0);
+}
+
+TEST_F(SyncPair, Scenario3FailoverToDrThenPrimaryBackReceivesTheDrWrites) {
+    insertRows(kPrimary, 1000, 4);
+    insertRows(kDr, 1000, 4);
+    fleet().sandbox().kill(kPrimary);
+    insertRows(kDr, 1500, 5);  // the DR took the writes during the failover
+    fleet().sandbox().start(kPrimary);
+    auto run = sync({"run", "--once", "--active", "dr"});
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_EQ(contents(kPrimary), contents(kDr));
+    EXPECT_EQ(state()["active_site"], "dr");
+    EXPECT_EQ(fleet().scalar(kPrimary, "SELECT count() FROM " + kTable), "2500");
+}
+
+TEST_F(SyncPair, Scenario4NewTableDuringFailoverWithAndWithoutAutoCreate) {
+    auto dr = fleet().connect(kDr);
+    ch::execute(*dr, "CREATE TABLE telemetry.dns_telemetry (timestamp DateTime, query String) ENGINE = "
+                     "MergeTree PARTITION BY toYYYYMMDD(timestamp) ORDER BY timestamp");
+    ch::execute(*dr, "INSERT INTO telemetry.dns_telemetry SELECT now() - number, toString(number) FROM "
+                     "system.numbers LIMIT 100");
+    auto run = sync({"run", "--once", "--active", "dr", "--json"});
+    EXPECT_EQ(run.exit_code, 3) << run.output;
+    EXPECT_NE(run.output.find("primary: telemetry.dns_telemetry"), std::string::npos) << run.output;
+    EXPECT_EQ(state()["new_tables_detected"][0], "primary: telemetry.dns_telemetry");
+    auto tables = tablesOf(kPrimary);
+    EXPECT_EQ(std::count(tables.begin(), tables.end(), "dns_telemetry"), 0) << "created without auto-create";
+
+    auto created = sync({"run", "--once", "--active", "dr", "--auto-create"});
+    EXPECT_EQ(created.exit_code, 0) << created.output;
+    EXPECT_EQ(state()["tables_created"].get<int>(), 1);
+    auto synced = sync({"run", "--once", "--active", "dr"});
+    EXPECT_EQ(synced.exit_code, 0) << synced.output;
+    EXPECT_EQ(fleet().scalar(kPrimary, "SELECT count() FROM telemetry.dns_telemetry"), "100");
+}
+
+TEST_F(SyncPair, EqualCountDivergentPartitionIsFoundAndRepaired) {
+    insertRows(kPrimary, 2000, 6, 1);
+    insertRows(kDr, 2000, 6, 1);
+    // One row changed on the DR: same count, other content.
+    ch::execute(*fleet().connect(kDr), "ALTER TABLE " + kTable + " UPDATE latency_ms = 4242 WHERE latency_ms = 7");
+    for (int i = 0; i < 50 && fleet().scalar(kDr, "SELECT count() FROM " + kTable + " WHERE latency_ms = 4242") == "0";
+         ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_EQ(fleet().scalar(kPrimary, "SELECT count() FROM " + kTable),
+              fleet().scalar(kDr, "SELECT count() FROM " + kTable));
+    auto check = sync({"check", "--active", "primary", "--json"});
+    EXPECT_EQ(check.exit_code, 3) << check.output;
+    EXPECT_NE(check.output.find("content differs (same row count)"), std::string::npos) << check.output;
+    auto run = sync({"run", "--once", "--active", "primary", "--policy", "mirror"});
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_EQ(contents(kDr), contents(kPrimary));
+}
+
+TEST_F(SyncPair, PassiveOnlyRowsAreKeptUnderUnionAndRemovedOnlyUnderMirror) {
+    insertRows(kPrimary, 1000, 7);
+    insertRows(kDr, 1000, 7);
+    insertRows(kDr, 300, 8);  // only the passive site has these
+    auto run = sync({"run", "--once", "--active", "primary"});
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_EQ(fleet().scalar(kDr, "SELECT count() FROM " + kTable), "1300") << "union removed passive-only rows";
+    EXPECT_EQ(fleet().scalar(kPrimary, "SELECT count() FROM " + kTable), "1300") << "union gives both every row";
+    EXPECT_EQ(state()["rows_removed"].get<int>(), 0);
+
+    insertRows(kDr, 200, 9);
+    auto mirror = sync({"run", "--once", "--active", "primary", "--policy", "mirror"});
+    EXPECT_EQ(mirror.exit_code, 0) << mirror.output;
+    EXPECT_EQ(contents(kDr), contents(kPrimary));
+    EXPECT_EQ(fleet().scalar(kDr, "SELECT count() FROM " + kTable), "1300");
+    EXPECT_EQ(state()["rows_removed"].get<int>(), 200);
+}
+
+TEST_F(SyncPair, KillingChfleetInTheMiddleOfARepairThenRerunningConverges) {
+    insertRows(kPrimary, 3'000'000, 10, 2);
+    for (int delay_ms : {150, 400, 900}) {
+        std::vector<std::string> argv{CHFLEET_BINARY, "sync", "run", "--once", "--active", "primary", "-f",
+                                      fleet().fleetPath(), "--state-file", statePath()};
+        auto pid = chfleet::process::spawnDetached(argv, state_dir_ + "/killed.log", state_dir_);
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+        chfleet::process::signalIfRunning(pid, statePath(), SIGKILL);
+        // Whatever the instant: the partition is as it was or as repaired, never half or double.
+        auto rows = std::stoull(fleet().scalar(kDr, "SELECT count() FROM " + kTable));
+        EXPECT_TRUE(rows == 0 || rows == 1'500'000 || rows == 3'000'000) << "after a kill at " << delay_ms << " ms";
+    }
+    auto rerun = sync({"run", "--once", "--active", "primary"});
+    EXPECT_EQ(rerun.exit_code, 0) << rerun.output;
+    EXPECT_EQ(contents(kDr), contents(kPrimary));
+    EXPECT_EQ(sync({"check", "--active", "primary"}).exit_code, 0);
+    auto tables = tablesOf(kDr);
+    for (const auto& name : tables) {
+        EXPECT_EQ(name.find("_chfleet_stage_"), std::string::npos) << "leftover staging table " << name;
+    }
+}
+
+TEST_F(SyncPair, KillingTheDestinationServerDuringARepairLosesNothing) {
+    insertRows(kPrimary, 3'000'000, 11, 2);
+    std::vector<std::string> argv{CHFLEET_BINARY, "sync", "run", "--once", "--active", "primary", "-f",
+                                  fleet().fleetPath(), "--state-file", statePath()};
+    auto pid = chfleet::process::spawnDetached(argv, state_dir_ + "/run.log", state_dir_);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    fleet().sandbox().kill(kDr);
+    for (int i = 0; i < 100 && chfleet::process::isRunning(pid, statePath()); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    fleet().sandbox().start(kDr);
+    auto rerun = sync({"run", "--once", "--active", "primary"});
+    EXPECT_EQ(rerun.exit_code, 0) << rerun.output;
+    EXPECT_EQ(contents(kDr), contents(kPrimary));
+}
+
+TEST_F(SyncPair, TheActiveSiteComesFromDnsAndAnUnknownAnswerMeansNoRepair) {
+    insertRows(kPrimary, 500, 12);
+    chfleet::testing::DnsmasqFixture dns(chfleet::testing::DnsmasqFixture::Records{{"failover.chfleet.test", "127.0.0.5"}});
+    std::map<std::string, std::string> env{{"DNS_RECORD", "failover.chfleet.test"},
+                                           {"DNS_SERVER", dns.server()},
+                                           {"PRIMARY_IP", "127.0.0.7"},
+                                           {"DR_IP", "127.0.0.8"}};
+    auto unknown = sync({"run", "--once"}, env);
+    EXPECT_EQ(unknown.exit_code, 3) << unknown.output;
+    EXPECT_NE(state()["last_error"].get<std::string>().find("127.0.0.5"), std::string::npos) << state().dump();
+    EXPECT_EQ(state()["active_site"], "unknown");
+    EXPECT_EQ(fleet().scalar(kDr, "SELECT count() FROM " + kTable), "0") << "repaired without an active site";
+
+    dns.restart(chfleet::testing::DnsmasqFixture::Records{{"failover.chfleet.test", "127.0.0.7"}});
+    auto primary = sync({"run", "--once"}, env);
+    EXPECT_EQ(primary.exit_code, 0) << primary.output;
+    EXPECT_EQ(state()["active_site"], "primary");
+    EXPECT_EQ(contents(kDr), contents(kPrimary));
+}
+
+TEST_F(SyncPair, ACorruptStateFileGivesOneWarningAndAFreshState) {
+    chfleet::files::writeAtomically(statePath(), "{\"consecutive_clean\": \"not a number\", truncated");
+    auto run = sync({"run", "--once", "--active", "primary"});
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_NE(run.output.find(statePath()), std::string::npos) << run.output;
+    EXPECT_EQ(state()["consecutive_clean"].get<int>(), 1);
+    bool kept = false;
+    for (const auto& entry : std::filesystem::directory_iterator(state_dir_)) {
+        kept |= entry.path().filename().string().find("state.json.corrupt-") == 0;
+    }
+    EXPECT_TRUE(kept) << "the corrupt file must be kept aside";
+}
+
+TEST_F(SyncPair, WebhooksReachARealReceiverAndAFailingOneStopsNothing) {
+    httplib::Server receiver;
+    std::mutex mutex;
+    std::vector<std::string> texts;
+    receiver.Post("/hook/secret-token", [&](const httplib::Request& request, httplib::Response& response) {
+        std::lock_guard lock(mutex);
+        texts.push_back(nlohmann::json::parse(request.body)["text"]);
+        response.set_content("ok", "text/plain");
+    });
+    int port = receiver.bind_to_any_port("127.0.0.1");
+    std::thread serving([&] { receiver.listen_after_bind(); });
+    insertRows(kPrimary, 800, 13);
+    auto run = sync({"run", "--once", "--active", "primary"},
+                    {{"NOTIFY_WEBHOOK", "http://127.0.0.1:" + std::to_string(port) + "/hook/secret-token"}});
+    receiver.stop();
+    serving.join();
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_EQ(run.output.find("secret-token"), std::string::npos) << "the webhook token was logged";
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(texts.size(), 2u);
+    EXPECT_NE(texts[0].find("data gaps"), std::string::npos) << texts[0];
+    EXPECT_NE(texts[1].find("Sync complete"), std::string::npos) << texts[1];
+
+    insertRows(kPrimary, 100, 14);
+    auto failing = sync({"run", "--once", "--active", "primary"}, {{"NOTIFY_WEBHOOK", "http://127.0.0.1:9/hook"}});
+    EXPECT_EQ(failing.exit_code, 0) << failing.output;
+    EXPECT_EQ(contents(kDr), contents(kPrimary));
+}
+
+}  // namespace
