@@ -44,7 +44,7 @@ private:
     std::atomic<uint64_t>& counter_;
 };
 
-/// Count and wrapping sum of cityHash64 over all columns: a multiset checksum of rows.
+/// Count and wrapping sum of the row hash (see readColumns): a multiset checksum of rows.
 struct Checksum {
     uint64_t count = 0;
     uint64_t hash = 0;
@@ -162,16 +162,31 @@ std::string sourceTable(const SyncOptions& options, clickhouse::Connection& conn
            quoteString(credentials.user) + ", " + quoteString(credentials.password) + ")";
 }
 
-/// Ordinary columns (what SELECT * returns), quoted and comma-separated.
-std::string columnList(clickhouse::Connection& connection, const std::string& database, const std::string& table) {
-    auto columns = clickhouse::query(connection, "SELECT name FROM system.columns WHERE database = " +
+/// A table's ordinary columns (what SELECT * returns) and the row hash over them. The hash is cityHash64 of every
+/// column, with UUIDs as their text: 18.16 cannot hash a UUID (Code 43) and current versions hash its bytes, so
+/// the text is the one form every version hashes alike.
+struct TableColumns {
+    std::string list;  ///< quoted, comma-separated
+    std::string hash;  ///< cityHash64(...) expression
+};
+
+TableColumns readColumns(clickhouse::Connection& connection, const std::string& database, const std::string& table) {
+    auto columns = clickhouse::query(connection, "SELECT name, type FROM system.columns WHERE database = " +
                                                      quoteString(database) + " AND table = " + quoteString(table) +
                                                      " AND default_kind NOT IN ('MATERIALIZED', 'ALIAS')");
-    std::string list;
+    TableColumns out;
+    std::string hashed;
     for (size_t row = 0; row < columns.rowCount(); ++row) {
-        list += (row == 0 ? "" : ", ") + quoteIdentifier(columns.getString(row, "name"));
+        auto name = quoteIdentifier(columns.getString(row, "name"));
+        bool uuid = columns.getString(row, "type").find("UUID") != std::string::npos;
+        out.list += (row == 0 ? "" : ", ") + name;
+        hashed += (row == 0 ? "" : ", ") + (uuid ? "toString(" + name + ")" : name);
     }
-    return list;
+    if (out.list.empty()) {
+        throw Exception(ErrorCode::BadResponse, "{}.{} has no columns on {}", database, table, connection.describe());
+    }
+    out.hash = "cityHash64(" + hashed + ")";
+    return out;
 }
 
 Checksum readChecksum(clickhouse::Connection& connection, const std::string& select) {
@@ -225,7 +240,9 @@ RepairResult repairPartition(const SyncOptions& options, const RepairJob& job) {
         clickhouse::execute(*connection, "DROP TABLE IF EXISTS " + staging);
         clickhouse::execute(*connection, "CREATE TABLE " + staging + " AS " + target + " ENGINE = " +
                                              stagingEngine(job.engine_full));
-        std::string columns = columnList(*connection, database, table_name);
+        auto table_columns = readColumns(*connection, database, table_name);
+        const std::string& columns = table_columns.list;
+        const std::string& row_hash = table_columns.hash;
         Checksum expected;
         if (options.policy == SyncPolicy::Mirror) {
             clickhouse::execute(*connection, "INSERT INTO " + staging + " SELECT " + columns + " FROM " + source +
@@ -243,10 +260,10 @@ RepairResult repairPartition(const SyncOptions& options, const RepairJob& job) {
                                 " HAVING _chfleet_n > 0";
             clickhouse::execute(*connection, "INSERT INTO " + staging + " SELECT " + columns + " FROM (" + delta +
                                                  ") ARRAY JOIN range(_chfleet_n) AS _chfleet_copy", settings);
-            expected = readChecksum(*connection, "SELECT sum(_chfleet_n) AS c, sum(cityHash64(" + columns +
-                                                     ") * _chfleet_n) AS h FROM (" + delta + ")");
+            expected = readChecksum(*connection, "SELECT sum(_chfleet_n) AS c, sum(" + row_hash +
+                                                     " * _chfleet_n) AS h FROM (" + delta + ")");
         }
-        Checksum staged = readChecksum(*connection, "SELECT count() AS c, sum(cityHash64(*)) AS h FROM " + staging);
+        Checksum staged = readChecksum(*connection, "SELECT count() AS c, sum(" + row_hash + ") AS h FROM " + staging);
         if (!(staged == expected)) {
             throw Exception(ErrorCode::Failed,
                             "staging of {} partition {} holds {} rows (checksum {}), the source {} ({}): the source "
@@ -257,8 +274,8 @@ RepairResult repairPartition(const SyncOptions& options, const RepairJob& job) {
             auto changes = clickhouse::query(
                 *connection, "SELECT sum(greatest(toInt64(s) - toInt64(t), 0)) AS added, "
                              "sum(greatest(toInt64(t) - toInt64(s), 0)) AS removed FROM (SELECT h, "
-                             "sum(_s) AS s, sum(_t) AS t FROM (SELECT cityHash64(*) AS h, 1 AS _s, 0 AS _t FROM " +
-                                 staging + " UNION ALL SELECT cityHash64(*) AS h, 0 AS _s, 1 AS _t FROM " + target +
+                             "sum(_s) AS s, sum(_t) AS t FROM (SELECT " + row_hash + " AS h, 1 AS _s, 0 AS _t FROM " +
+                                 staging + " UNION ALL SELECT " + row_hash + " AS h, 0 AS _s, 1 AS _t FROM " + target +
                                  " WHERE " + here + ") GROUP BY h)");
             result.rows_added = static_cast<uint64_t>(changes.getInt64(0, "added"));
             result.rows_removed = static_cast<uint64_t>(changes.getInt64(0, "removed"));
@@ -595,9 +612,10 @@ CycleReport SyncEngine::runCycle() {
                     }
                     try {
                         auto connection = connectCounting(options_, *shard.node, sites[side]);
+                        auto row_hash = readColumns(*connection, database, table_name).hash;
                         auto rows = clickhouse::query(
                             *connection, "SELECT _partition_id AS p, toUInt64(" + destination +
-                                             ") AS d, count() AS c, sum(cityHash64(*)) AS h FROM " +
+                                             ") AS d, count() AS c, sum(" + row_hash + ") AS h FROM " +
                                              qualifiedName(database, table_name) + " WHERE _partition_id IN (" +
                                              id_list + ") GROUP BY p, d");
                         for (size_t row = 0; row < rows.rowCount(); ++row) {
