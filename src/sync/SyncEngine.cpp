@@ -204,7 +204,7 @@ struct RepairJob {
     const topology::Region* region = nullptr;
     std::string engine_full;
     bool replicated = false;
-    Checksum expected_mirror;  ///< mirror: the other site's checksum of the rows that belong here
+    Checksum expected_mirror;  ///< the other site's checksum of the rows that belong here
     SiteState* site = nullptr;
 };
 
@@ -244,7 +244,11 @@ RepairResult repairPartition(const SyncOptions& options, const RepairJob& job) {
         const std::string& columns = table_columns.list;
         const std::string& row_hash = table_columns.hash;
         Checksum expected;
-        if (options.policy == SyncPolicy::Mirror) {
+        // Mirror copies the other site's rows; so does union when this shard has none of the partition (the
+        // common case of a missing partition), without the cost of grouping by every column.
+        bool target_empty = diff.rows_here == 0 &&
+                            clickhouse::scalar(*connection, "SELECT count() FROM " + target + " WHERE " + here) == "0";
+        if (options.policy == SyncPolicy::Mirror || target_empty) {
             clickhouse::execute(*connection, "INSERT INTO " + staging + " SELECT " + columns + " FROM " + source +
                                                  " WHERE " + belongs_here, settings);
             expected = job.expected_mirror;

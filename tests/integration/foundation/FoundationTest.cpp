@@ -66,10 +66,20 @@ TEST(Foundation, SystemClustersShowTheThreeClusters) {
     EXPECT_EQ(seen["teei_us_cluster"], std::make_pair(uint64_t{3}, uint64_t{6}));
     EXPECT_EQ(seen["teei_eu_cluster"], std::make_pair(uint64_t{2}, uint64_t{4}));
     EXPECT_EQ(seen["teei_global_cluster"], std::make_pair(uint64_t{5}, uint64_t{10}));
+    // The DR site's own three clusters, plus the primary's regional clusters (sync reads the peer site through
+    // them) but not the primary's global cluster.
     auto dr = ch::query(*fleet().connect("dr-eu-0"),
-                        "SELECT cluster, count() AS replicas FROM system.clusters WHERE cluster LIKE 'teei_%' "
-                        "GROUP BY cluster ORDER BY cluster");
-    EXPECT_EQ(dr.rowCount(), 3u);
+                        "SELECT cluster, uniqExact(shard_num) AS shards FROM system.clusters WHERE cluster LIKE "
+                        "'teei_%' GROUP BY cluster ORDER BY cluster");
+    std::map<std::string, uint64_t> dr_clusters;
+    for (size_t row = 0; row < dr.rowCount(); ++row) {
+        dr_clusters[dr.getString(row, "cluster")] = dr.getUInt64(row, "shards");
+    }
+    EXPECT_EQ(dr_clusters, (std::map<std::string, uint64_t>{{"teei_dr_eu_cluster", 1},
+                                                            {"teei_dr_global_cluster", 2},
+                                                            {"teei_dr_us_cluster", 1},
+                                                            {"teei_eu_cluster", 2},
+                                                            {"teei_us_cluster", 3}}));
 }
 
 TEST(Foundation, SchemaApplyTwiceIsANoOpTheSecondTime) {

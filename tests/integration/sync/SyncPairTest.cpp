@@ -315,3 +315,46 @@ TEST_F(SyncPair, WebhooksReachARealReceiverAndAFailingOneStopsNothing) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(SyncPair, TheDaemonServesMetricsAndHealthAndStopsCleanlyOnSigterm) {
+    insertRows(kPrimary, 600, 15);
+    int port = chfleet::testing::freeLoopbackDnsPort();  // free for TCP (and UDP) now: the daemon's /metrics
+    std::vector<std::string> argv{CHFLEET_BINARY, "sync", "run", "--daemon", "--active", "primary", "--interval", "1",
+                                  "--metrics-listen", "127.0.0.1:" + std::to_string(port), "-f",
+                                  fleet().fleetPath(), "--state-file", statePath()};
+    auto pid = chfleet::process::spawnDetached(argv, state_dir_ + "/daemon.log", state_dir_);
+    httplib::Client client("127.0.0.1", port);
+    client.set_connection_timeout(1);
+    client.set_read_timeout(5);
+    std::string metrics;
+    for (int i = 0; i < 100; ++i) {
+        auto response = client.Get("/metrics");
+        if (response && response->body.find("chfleet_sync_cycles_total 2") != std::string::npos) {
+            metrics = response->body;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_NE(metrics.find("chfleet_sync_partitions_repaired_total{table=\"telemetry.http_telemetry_local\"} 3"),
+              std::string::npos)
+        << metrics;
+    EXPECT_NE(metrics.find("chfleet_sync_seconds_since_last_clean_cycle"), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("chfleet_sync_failback_ready 0"), std::string::npos) << metrics;
+    auto health = client.Get("/healthz");
+    ASSERT_TRUE(health);
+    EXPECT_EQ(health->status, 200) << health->body;
+
+    ::kill(pid, SIGTERM);
+    for (int i = 0; i < 100 && chfleet::process::isRunning(pid, statePath()); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_FALSE(chfleet::process::isRunning(pid, statePath())) << "the daemon ignored SIGTERM";
+    auto log = chfleet::files::read(state_dir_ + "/daemon.log");
+    EXPECT_NE(log.find("stopping: signal received"), std::string::npos) << log;
+    EXPECT_NE(log.find("stopped"), std::string::npos) << log;
+    EXPECT_EQ(contents(kDr), contents(kPrimary));
+}
+
+}  // namespace
