@@ -27,15 +27,18 @@ struct Subcommand {
 constexpr Subcommand subcommands[] = {
     {"topology", chfleet::topologyMain, "validate a fleet file and summarise it"},
     {"config", chfleet::configMain, "render every server's config.d/users.d XML from the fleet file"},
-    {"sandbox", chfleet::sandboxMain, "run the whole fleet as real local processes (ZooKeeper + clickhouse-server)"},
+    {"sandbox", chfleet::sandboxMain,
+     "run the whole fleet as real local processes (ZooKeeper + clickhouse-server)"},
     {"schema", chfleet::schemaMain, "create the schema on every node; detect drift"},
     {"query", chfleet::queryMain, "run one SQL statement on one node of the fleet"},
     {"sync", chfleet::syncMain, "keep two sites' data in step (DR): check, repair, daemon, status"},
 };
 
 void printUsage(std::ostream& out) {
-    out << "chfleet " << CHFLEET_VERSION << " - run a multi-region, multi-site ClickHouse fleet from one file\n\n"
-        << "Usage: chfleet <subcommand> [options]   (chfleet <subcommand> --help for details)\n\nSubcommands:\n";
+    out << "chfleet " << CHFLEET_VERSION
+        << " - run a multi-region, multi-site ClickHouse fleet from one file\n\n"
+        << "Usage: chfleet <subcommand> [options]   (chfleet <subcommand> --help for "
+           "details)\n\nSubcommands:\n";
     for (const auto& sub : subcommands) {
         out << "  " << sub.name << std::string(12 - sub.name.size(), ' ') << sub.summary << "\n";
     }

@@ -20,9 +20,9 @@ struct Credentials {
 struct HttpEndpoint {
     std::string host = "127.0.0.1";
     uint16_t port = 8123;
-    bool secure = false;      ///< https
-    std::string ca_file;      ///< CA bundle for https; empty: the system's
-    bool verify_tls = true;   ///< peer and host verification for https (on by default)
+    bool secure = false;     ///< https
+    std::string ca_file;     ///< CA bundle for https; empty: the system's
+    bool verify_tls = true;  ///< peer and host verification for https (on by default)
     Credentials credentials;
     std::chrono::milliseconds connect_timeout{3000};
     std::chrono::milliseconds total_timeout{300000};
@@ -31,20 +31,22 @@ struct HttpEndpoint {
     std::string describe() const;
 };
 
-/// ClickHouse settings sent with one query (as URL parameters on HTTP), e.g. {"insert_distributed_sync", "1"}.
+/// ClickHouse settings sent with one query (as URL parameters on HTTP), e.g. {"insert_distributed_sync",
+/// "1"}.
 using Settings = std::vector<std::pair<std::string, std::string>>;
 
 /// A way to send SQL to a ClickHouse server: the HTTP interface of a real server, or the engine embedded in
 /// this process (chDB). One Connection is used by one thread at a time.
 class Connection {
-public:
+  public:
     virtual ~Connection() = default;
 
-    /// Runs one statement and returns the raw body of the answer. `data` is sent after the statement (the rows
-    /// of an INSERT ... FORMAT fmt). Throws ServerException when the server reports an error (also one that
-    /// arrives inside a 200 answer after streaming began) and Exception(ConnectionFailed or Timeout) when it
-    /// cannot be reached or does not answer in time.
-    virtual std::string execute(std::string_view sql, std::string_view data = {}, const Settings& settings = {}) = 0;
+    /// Runs one statement and returns the raw body of the answer. `data` is sent after the statement (the
+    /// rows of an INSERT ... FORMAT fmt). Throws ServerException when the server reports an error (also one
+    /// that arrives inside a 200 answer after streaming began) and Exception(ConnectionFailed or Timeout)
+    /// when it cannot be reached or does not answer in time.
+    virtual std::string execute(std::string_view sql, std::string_view data = {},
+                                const Settings& settings = {}) = 0;
 
     /// "host:port" or "embedded", for messages.
     virtual std::string describe() const = 0;

@@ -10,12 +10,18 @@ namespace chfleet {
 
 namespace {
 std::string log_level_option;
+CLI::Option* log_level_flag = nullptr;
 }  // namespace
 
+bool logLevelGivenOnCommandLine() {
+    return log_level_flag != nullptr && log_level_flag->count() > 0;
+}
+
 void addCommonOptions(CLI::App& app) {
-    app.add_option("--log-level", log_level_option,
-                   "trace, debug, info, warn, error or off (default info; environment LOG_LEVEL)")
-        ->envname("LOG_LEVEL");
+    log_level_flag =
+        app.add_option("--log-level", log_level_option,
+                       "trace, debug, info, warn, error or off (default info; environment LOG_LEVEL)")
+            ->envname("LOG_LEVEL");
     app.require_subcommand(0, 1);
     app.fallthrough();  // --log-level also after a sub-subcommand: `chfleet sandbox down --log-level warn`
 }

@@ -31,7 +31,7 @@ std::string_view errorCodeName(ErrorCode code);
 /// The one exception type of chfleet: a code from the central list and a message written for an
 /// administrator (what failed, where, what to do).
 class Exception : public std::runtime_error {
-public:
+  public:
     Exception(ErrorCode code, std::string message) : std::runtime_error(std::move(message)), code_(code) {}
 
     template <typename... Args>
@@ -40,13 +40,13 @@ public:
 
     ErrorCode code() const noexcept { return code_; }
 
-private:
+  private:
     ErrorCode code_;
 };
 
 /// An error reported by a ClickHouse server: its own numeric code and text, plus where it came from.
 class ServerException : public Exception {
-public:
+  public:
     ServerException(int server_code, std::string server_message, std::string endpoint)
         : Exception(ErrorCode::ServerError, "{}: Code: {}. {}", endpoint, server_code, server_message),
           server_code_(server_code),
@@ -57,7 +57,7 @@ public:
     const std::string& serverMessage() const noexcept { return server_message_; }
     const std::string& endpoint() const noexcept { return endpoint_; }
 
-private:
+  private:
     int server_code_;
     std::string server_message_;
     std::string endpoint_;

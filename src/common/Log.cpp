@@ -27,8 +27,8 @@ std::shared_ptr<spdlog::logger> get(const std::string& component) {
 void setLevel(const std::string& level) {
     auto parsed = spdlog::level::from_str(level);
     if (parsed == spdlog::level::off && level != "off") {
-        throw Exception(ErrorCode::BadArguments, "unknown log level '{}' (trace, debug, info, warn, error, off)",
-                        level);
+        throw Exception(ErrorCode::BadArguments,
+                        "unknown log level '{}' (trace, debug, info, warn, error, off)", level);
     }
     std::lock_guard lock(registry_mutex);
     current_level = parsed;

@@ -20,11 +20,12 @@ namespace chfleet::process {
 
 namespace {
 
-std::vector<char*> toArgv(const std::vector<std::string>& args) {
+/// The NULL-terminated char* array execve wants, pointing into `strings` (which must outlive it).
+std::vector<char*> toPointers(const std::vector<std::string>& strings) {
     std::vector<char*> out;
-    out.reserve(args.size() + 1);
-    for (const auto& arg : args) {
-        out.push_back(const_cast<char*>(arg.c_str()));
+    out.reserve(strings.size() + 1);
+    for (const auto& text : strings) {
+        out.push_back(const_cast<char*>(text.c_str()));
     }
     out.push_back(nullptr);
     return out;
@@ -83,12 +84,8 @@ pid_t spawnDetached(const std::vector<std::string>& argv, const std::string& log
                     const std::map<std::string, std::string>& env) {
     // Everything the children need is prepared before fork: only async-signal-safe calls after it.
     auto env_strings = mergedEnvironment(env);
-    std::vector<char*> envp;
-    for (auto& entry : env_strings) {
-        envp.push_back(entry.data());
-    }
-    envp.push_back(nullptr);
-    auto args = toArgv(argv);
+    auto envp = toPointers(env_strings);
+    auto args = toPointers(argv);
 
     int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (log_fd < 0) {
@@ -145,7 +142,8 @@ pid_t spawnDetached(const std::vector<std::string>& argv, const std::string& log
         throw Exception(ErrorCode::SandboxFailed, "could not start {}: fork failed", argv.at(0));
     }
     if (got_error == sizeof(exec_error)) {
-        throw Exception(ErrorCode::SandboxFailed, "could not start {}: {}", argv.at(0), std::strerror(exec_error));
+        throw Exception(ErrorCode::SandboxFailed, "could not start {}: {}", argv.at(0),
+                        std::strerror(exec_error));
     }
     return daemon_pid;
 }
@@ -205,12 +203,8 @@ Finished run(const std::vector<std::string>& argv, const std::map<std::string, s
     static const bool sigpipe_ignored = (::signal(SIGPIPE, SIG_IGN), true);
     (void)sigpipe_ignored;
     auto env_strings = mergedEnvironment(env);
-    std::vector<char*> envp;
-    for (auto& entry : env_strings) {
-        envp.push_back(entry.data());
-    }
-    envp.push_back(nullptr);
-    auto args = toArgv(argv);
+    auto envp = toPointers(env_strings);
+    auto args = toPointers(argv);
 
     int out_pipe[2];
     int in_pipe[2];

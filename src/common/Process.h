@@ -33,8 +33,8 @@ void stop(pid_t pid, const std::string& marker, std::chrono::milliseconds grace)
 
 /// Result of a finished child.
 struct Finished {
-    int exit_code = -1;   ///< exit status, or 128 + signal number
-    std::string output;   ///< stdout and stderr interleaved
+    int exit_code = -1;  ///< exit status, or 128 + signal number
+    std::string output;  ///< stdout and stderr interleaved
 };
 
 /// Runs `argv` (no shell) to completion with stdin from `input`, capturing stdout+stderr.

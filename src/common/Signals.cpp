@@ -30,7 +30,9 @@ void installStopHandlers() {
     ::sigaction(SIGINT, &action, nullptr);
 }
 
-bool stopRequested() { return stop_flag.load(); }
+bool stopRequested() {
+    return stop_flag.load();
+}
 
 bool sleepUnlessStopped(std::chrono::milliseconds duration) {
     auto deadline = std::chrono::steady_clock::now() + duration;

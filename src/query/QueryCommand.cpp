@@ -13,14 +13,19 @@ namespace chfleet {
 
 int queryMain(const std::vector<std::string>& args) {
     CLI::App app{
-        "Runs one SQL statement on one node of the fleet with the fleet's credentials and prints the server's answer\n"
-        "as it comes (TabSeparated unless the statement says FORMAT ...). The SQL '-' reads it from standard input.\n"
-        "With --all the statement runs on every node (of --site, --region) and each answer line is prefixed with\n"
+        "Runs one SQL statement on one node of the fleet with the fleet's credentials and prints the "
+        "server's answer\n"
+        "as it comes (TabSeparated unless the statement says FORMAT ...). The SQL '-' reads it from standard "
+        "input.\n"
+        "With --all the statement runs on every node (of --site, --region) and each answer line is prefixed "
+        "with\n"
         "node, site, region, shard and replica, tab-separated.\n\n"
         "Examples:\n"
         "  chfleet query -f .sandbox/fleet.yaml clickhouse-us-0 \"SELECT count() FROM teei.events_local\"\n"
-        "  chfleet query -f .sandbox/fleet.yaml --all --site primary \"SELECT count() FROM teei.events_local\"\n"
-        "  chfleet query -f .sandbox/fleet.yaml clickhouse-eu-0 -S insert_distributed_sync=1 \"INSERT INTO ...\"",
+        "  chfleet query -f .sandbox/fleet.yaml --all --site primary \"SELECT count() FROM "
+        "teei.events_local\"\n"
+        "  chfleet query -f .sandbox/fleet.yaml clickhouse-eu-0 -S insert_distributed_sync=1 \"INSERT INTO "
+        "...\"",
         "chfleet query"};
     addCommonOptions(app);
     std::string file, sql, site, region;
@@ -30,15 +35,17 @@ int queryMain(const std::vector<std::string>& args) {
     app.add_flag("--all", all, "run on every node instead of one");
     app.add_option("--site", site, "with --all: only this site's nodes");
     app.add_option("--region", region, "with --all: only this region's nodes");
-    app.add_option("-S,--setting", settings_text, "a ClickHouse setting for this query, NAME=VALUE (repeatable)")
+    app.add_option("-S,--setting", settings_text,
+                   "a ClickHouse setting for this query, NAME=VALUE (repeatable)")
         ->allow_extra_args(false);
     std::string first, second;
     app.add_option("node", first, "node name (with --all: the SQL)")->required();
     app.add_option("sql", second, "the statement; '-' reads standard input");
     return runCommand(app, args, [&]() -> int {
         if (all != second.empty()) {
-            throw Exception(ErrorCode::BadArguments, all ? "with --all give only the SQL"
-                                                         : "give the node name and the SQL (or --all and the SQL)");
+            throw Exception(ErrorCode::BadArguments,
+                            all ? "with --all give only the SQL"
+                                : "give the node name and the SQL (or --all and the SQL)");
         }
         sql = all ? first : second;
         if (sql == "-") {

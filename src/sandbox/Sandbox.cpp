@@ -24,6 +24,7 @@
 #include "common/Log.h"
 #include "common/Process.h"
 #include "topology/ConfigRenderer.h"
+#include "topology/NodeConnection.h"
 
 namespace chfleet::sandbox {
 
@@ -32,7 +33,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-auto logger() { return log::get("sandbox"); }
+auto logger() {
+    return log::get("sandbox");
+}
 
 std::string envOr(const char* name, const std::string& fallback) {
     const char* value = std::getenv(name);
@@ -41,7 +44,7 @@ std::string envOr(const char* name, const std::string& fallback) {
 
 /// A loopback TCP connection with a deadline, closed on destruction.
 class Socket {
-public:
+  public:
     Socket(const std::string& host, uint16_t port, std::chrono::milliseconds timeout) {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         sockaddr_in address{};
@@ -72,7 +75,8 @@ public:
 
     /// Sends `request` and reads until the peer closes or the deadline passes.
     std::string exchange(const std::string& request, std::chrono::milliseconds timeout) {
-        if (!connected_ || ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) != ssize_t(request.size())) {
+        if (!connected_ ||
+            ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) != ssize_t(request.size())) {
             return {};
         }
         std::string answer;
@@ -93,7 +97,7 @@ public:
         return answer;
     }
 
-private:
+  private:
     int fd_ = -1;
     bool connected_ = false;
 };
@@ -129,11 +133,14 @@ std::string randomSecret() {
 }
 
 int64_t unixMillis() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
-std::string kindName(ProcessKind kind) { return kind == ProcessKind::Keeper ? "keeper" : "server"; }
+std::string kindName(ProcessKind kind) {
+    return kind == ProcessKind::Keeper ? "keeper" : "server";
+}
 
 nlohmann::json toJson(const ProcessRecord& r) {
     return {{"name", r.name},
@@ -259,7 +266,8 @@ uint16_t findFreePortRange(size_t count) {
             return base;
         }
     }
-    throw Exception(ErrorCode::SandboxFailed, "found no {} consecutive free loopback ports in 20000-60000", count);
+    throw Exception(ErrorCode::SandboxFailed, "found no {} consecutive free loopback ports in 20000-60000",
+                    count);
 }
 
 bool keeperServes(const std::string& host, uint16_t port) {
@@ -274,10 +282,11 @@ Sandbox Sandbox::up(const UpOptions& options) {
         auto previous = open(dir);
         for (const auto& status : previous.status()) {
             if (status.alive) {
-                throw Exception(ErrorCode::SandboxFailed,
-                                "a sandbox is already running in {} ({} is alive, pid {}); stop it first with "
-                                "`chfleet sandbox down --dir {}`",
-                                dir, status.record.name, status.record.pid, dir);
+                throw Exception(
+                    ErrorCode::SandboxFailed,
+                    "a sandbox is already running in {} ({} is alive, pid {}); stop it first with "
+                    "`chfleet sandbox down --dir {}`",
+                    dir, status.record.name, status.record.pid, dir);
             }
         }
     }
@@ -295,26 +304,29 @@ Sandbox Sandbox::up(const UpOptions& options) {
             site.keeper_session_timeout_ms = 6000;
         }
         if (site.keepers.size() != 1) {
-            throw Exception(ErrorCode::InvalidConfig,
-                            "{}: site {} lists {} keepers; the sandbox runs one ZooKeeper per site (list one, or "
-                            "none to derive it from base_port)",
-                            fleet.source_path, site.name, site.keepers.size());
+            throw Exception(
+                ErrorCode::InvalidConfig,
+                "{}: site {} lists {} keepers; the sandbox runs one ZooKeeper per site (list one, or "
+                "none to derive it from base_port)",
+                fleet.source_path, site.name, site.keepers.size());
         }
     }
     for (const auto* node : fleet.nodes()) {
         if (!isLoopback(node->host)) {
-            throw Exception(ErrorCode::InvalidConfig,
-                            "{}: node {} is on {}; the sandbox runs on loopback only (omit nodes to derive them, "
-                            "or give 127.0.0.1 addresses)",
-                            fleet.source_path, node->name, node->host);
+            throw Exception(
+                ErrorCode::InvalidConfig,
+                "{}: node {} is on {}; the sandbox runs on loopback only (omit nodes to derive them, "
+                "or give 127.0.0.1 addresses)",
+                fleet.source_path, node->name, node->host);
         }
     }
     for (uint16_t port : fleet.ports()) {
         if (!portFree(port)) {
-            throw Exception(ErrorCode::SandboxFailed,
-                            "port {} on 127.0.0.1 is in use; choose another range with --base-port N (0 picks a "
-                            "free one)",
-                            port);
+            throw Exception(
+                ErrorCode::SandboxFailed,
+                "port {} on 127.0.0.1 is in use; choose another range with --base-port N (0 picks a "
+                "free one)",
+                port);
         }
     }
 
@@ -326,7 +338,8 @@ Sandbox Sandbox::up(const UpOptions& options) {
         try {
             password = fleet.credentials.password.resolve();
         } catch (const Exception&) {
-            logger()->info("the fleet password reference does not resolve here; generating one for the sandbox");
+            logger()->info(
+                "the fleet password reference does not resolve here; generating one for the sandbox");
         }
     }
     if (password.empty()) {
@@ -355,7 +368,8 @@ Sandbox Sandbox::up(const UpOptions& options) {
             record.config_path = keeper_dir + "/zoo.cfg";
             record.log_path = keeper_dir + "/zookeeper.log";
             record.error_log_path = record.log_path;
-            files::writeAtomically(record.config_path, zooConfig(keeper_dir + "/data", keeper.host, keeper.port));
+            files::writeAtomically(record.config_path,
+                                   zooConfig(keeper_dir + "/data", keeper.host, keeper.port));
             sandbox.processes_.push_back(record);
         }
         topology::renderFleet(fleet, dir + "/nodes", password);
@@ -384,24 +398,16 @@ Sandbox Sandbox::up(const UpOptions& options) {
         }
 
         // Keepers first, all at once; servers only once their keeper really serves.
-        for (auto& record : sandbox.processes_) {
-            if (record.kind == ProcessKind::Keeper) {
-                sandbox.spawn(record);
+        for (auto kind : {ProcessKind::Keeper, ProcessKind::Server}) {
+            for (auto& record : sandbox.processes_) {
+                if (record.kind == kind) {
+                    sandbox.spawn(record);
+                }
             }
-        }
-        for (const auto& record : sandbox.processes_) {
-            if (record.kind == ProcessKind::Keeper) {
-                sandbox.waitServing(record, deadline);
-            }
-        }
-        for (auto& record : sandbox.processes_) {
-            if (record.kind == ProcessKind::Server) {
-                sandbox.spawn(record);
-            }
-        }
-        for (const auto& record : sandbox.processes_) {
-            if (record.kind == ProcessKind::Server) {
-                sandbox.waitServing(record, deadline);
+            for (const auto& record : sandbox.processes_) {
+                if (record.kind == kind) {
+                    sandbox.waitServing(record, deadline);
+                }
             }
         }
     } catch (const Exception&) {
@@ -419,8 +425,10 @@ Sandbox Sandbox::open(const std::string& dir_argument) {
     std::string dir = files::absolute(dir_argument);
     std::string state_path = dir + "/sandbox.json";
     if (!fs::exists(state_path)) {
-        throw Exception(ErrorCode::SandboxFailed, "no sandbox in {} (no sandbox.json); start one with `chfleet "
-                        "sandbox up -f FLEET --dir {}`", dir, dir);
+        throw Exception(ErrorCode::SandboxFailed,
+                        "no sandbox in {} (no sandbox.json); start one with `chfleet "
+                        "sandbox up -f FLEET --dir {}`",
+                        dir, dir);
     }
     nlohmann::json state;
     try {
@@ -439,9 +447,13 @@ Sandbox Sandbox::open(const std::string& dir_argument) {
     return sandbox;
 }
 
-std::string Sandbox::fleetPath() const { return dir_ + "/fleet.yaml"; }
+std::string Sandbox::fleetPath() const {
+    return dir_ + "/fleet.yaml";
+}
 
-std::string Sandbox::password() const { return files::read(dir_ + "/secrets/password"); }
+std::string Sandbox::password() const {
+    return files::read(dir_ + "/secrets/password");
+}
 
 void Sandbox::saveState() const {
     nlohmann::json processes = nlohmann::json::array();
@@ -462,15 +474,17 @@ const ProcessRecord& Sandbox::process(const std::string& name) const {
     for (const auto& record : processes_) {
         known += (known.empty() ? "" : ", ") + record.name;
     }
-    throw Exception(ErrorCode::BadArguments, "no process named '{}' in the sandbox {} (known: {})", name, dir_,
-                    known);
+    throw Exception(ErrorCode::BadArguments, "no process named '{}' in the sandbox {} (known: {})", name,
+                    dir_, known);
 }
 
 ProcessRecord& Sandbox::mutableProcess(const std::string& name) {
     return const_cast<ProcessRecord&>(process(name));
 }
 
-const ProcessRecord& Sandbox::keeperOf(const std::string& site) const { return process("keeper-" + site); }
+const ProcessRecord& Sandbox::keeperOf(const std::string& site) const {
+    return process("keeper-" + site);
+}
 
 void Sandbox::spawn(ProcessRecord& record) {
     std::vector<std::string> argv;
@@ -481,7 +495,8 @@ void Sandbox::spawn(ProcessRecord& record) {
                 "-XX:TieredStopAtLevel=1",
                 "-Dzookeeper.admin.enableServer=false",
                 "-cp",
-                envOr("CHFLEET_ZOOKEEPER_CLASSPATH", "/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar"),
+                envOr("CHFLEET_ZOOKEEPER_CLASSPATH",
+                      "/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar"),
                 "org.apache.zookeeper.server.quorum.QuorumPeerMain",
                 record.config_path};
     } else {
@@ -507,10 +522,7 @@ void Sandbox::waitServing(const ProcessRecord& record, Clock::time_point deadlin
             }
             last_error = "srvr shows no Mode yet";
         } else {
-            clickhouse::HttpEndpoint endpoint;
-            endpoint.host = record.host;
-            endpoint.port = record.http_port;
-            endpoint.credentials = {fleet_.credentials.user, password()};
+            auto endpoint = topology::endpointFor(fleet_, *fleet_.node(record.name));
             endpoint.connect_timeout = std::chrono::milliseconds(500);
             endpoint.total_timeout = std::chrono::milliseconds(3000);
             try {
@@ -524,21 +536,18 @@ void Sandbox::waitServing(const ProcessRecord& record, Clock::time_point deadlin
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     throw Exception(ErrorCode::SandboxFailed, "{} {} did not serve in time (last: {}); end of {}:\n{}",
-                    kindName(record.kind), record.name, last_error, record.error_log_path, logTail(record.name));
+                    kindName(record.kind), record.name, last_error, record.error_log_path,
+                    logTail(record.name));
 }
 
 void Sandbox::waitReplicasWritable(const ProcessRecord& record, Clock::time_point deadline) const {
-    clickhouse::HttpEndpoint endpoint;
-    endpoint.host = record.host;
-    endpoint.port = record.http_port;
-    endpoint.credentials = {fleet_.credentials.user, password()};
-    clickhouse::HttpConnection connection(endpoint);
+    clickhouse::HttpConnection connection(topology::endpointFor(fleet_, *fleet_.node(record.name)));
     std::string last;
     while (Clock::now() < deadline) {
         try {
             // A replica restarted after kill -9 stays read-only until its old keeper session expires.
-            last = clickhouse::scalar(connection,
-                                      "SELECT count() FROM system.replicas WHERE is_readonly OR is_session_expired");
+            last = clickhouse::scalar(
+                connection, "SELECT count() FROM system.replicas WHERE is_readonly OR is_session_expired");
             if (last == "0") {
                 return;
             }
@@ -547,8 +556,8 @@ void Sandbox::waitReplicasWritable(const ProcessRecord& record, Clock::time_poin
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
-    throw Exception(ErrorCode::SandboxFailed, "{} serves but its replicas are still read-only ({})", record.name,
-                    last);
+    throw Exception(ErrorCode::SandboxFailed, "{} serves but its replicas are still read-only ({})",
+                    record.name, last);
 }
 
 std::vector<ProcessStatus> Sandbox::status() const {
@@ -605,10 +614,11 @@ void Sandbox::start(const std::string& name) {
     if (record.kind == ProcessKind::Server) {
         const auto& keeper = keeperOf(record.site);
         if (!keeperServes(keeper.host, keeper.keeper_port)) {
-            throw Exception(ErrorCode::SandboxFailed,
-                            "refusing to start {}: its keeper {} does not serve, and a server started without "
-                            "its keeper silently leaves its Replicated tables out; start {} first",
-                            name, keeper.name, keeper.name);
+            throw Exception(
+                ErrorCode::SandboxFailed,
+                "refusing to start {}: its keeper {} does not serve, and a server started without "
+                "its keeper silently leaves its Replicated tables out; start {} first",
+                name, keeper.name, keeper.name);
         }
     }
     if (record.kind == ProcessKind::Server) {
@@ -618,8 +628,8 @@ void Sandbox::start(const std::string& name) {
         auto timeout = static_cast<int64_t>(fleet_.site(record.site)->keeper_session_timeout_ms) + 1000;
         auto since = record.killed_at_ms > 0 ? unixMillis() - record.killed_at_ms : 0;
         if (since < timeout) {
-            logger()->info("waiting {:.1f} s for {}'s old keeper session to expire", (timeout - since) / 1000.0,
-                           name);
+            logger()->info("waiting {:.1f} s for {}'s old keeper session to expire",
+                           (timeout - since) / 1000.0, name);
             std::this_thread::sleep_for(std::chrono::milliseconds(timeout - since));
         }
         record.killed_at_ms = 0;

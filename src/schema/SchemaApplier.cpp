@@ -89,7 +89,8 @@ NodeApplyReport applyOnNode(const topology::Fleet& fleet, const topology::Node& 
 
 std::vector<NodeApplyReport> applySchema(const topology::Fleet& fleet, const ApplyOptions& options) {
     if (options.site && fleet.site(*options.site) == nullptr) {
-        throw Exception(ErrorCode::BadArguments, "no site named '{}' in {}", *options.site, fleet.source_path);
+        throw Exception(ErrorCode::BadArguments, "no site named '{}' in {}", *options.site,
+                        fleet.source_path);
     }
     // Nodes work in parallel, but the replicas of one shard one after the other (waves by replica number):
     // two replicas creating the same keeper path at the same instant is a race 18.16 does not always win.

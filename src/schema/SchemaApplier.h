@@ -18,10 +18,10 @@ struct NodeApplyReport {
     std::string node;
     std::string site;
     bool reachable = true;
-    std::vector<std::string> created;       ///< object names (or, in a dry run, those that would be)
-    std::vector<std::string> statements;    ///< dry run: the statements that would run
-    std::vector<std::string> already;       ///< objects that were there already
-    std::vector<std::string> failures;      ///< one line per object that could not be created, or the node error
+    std::vector<std::string> created;     ///< object names (or, in a dry run, those that would be)
+    std::vector<std::string> statements;  ///< dry run: the statements that would run
+    std::vector<std::string> already;     ///< objects that were there already
+    std::vector<std::string> failures;  ///< one line per object that could not be created, or the node error
 
     bool ok() const { return reachable && failures.empty(); }
 };

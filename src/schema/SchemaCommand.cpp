@@ -1,7 +1,7 @@
 // `chfleet schema`: apply, diff.
 #include <iostream>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/Command.h"
 #include "common/Exception.h"
@@ -40,8 +40,7 @@ int printApply(const std::vector<schema::NodeApplyReport>& reports, bool dry_run
         for (const auto& r : reports) {
             std::cout << fmt::format("{:<18} {:<8} {}: {} {}, {} already present{}\n", r.node, r.site,
                                      r.ok() ? "ok" : "FAILED", dry_run ? "would create" : "created",
-                                     r.created.size(), r.already.size(),
-                                     r.reachable ? "" : " (unreachable)");
+                                     r.created.size(), r.already.size(), r.reachable ? "" : " (unreachable)");
             for (const auto& failure : r.failures) {
                 std::cout << "    error: " << failure << "\n";
             }
@@ -52,11 +51,13 @@ int printApply(const std::vector<schema::NodeApplyReport>& reports, bool dry_run
             }
         }
         if (created == 0 && failed_nodes == 0) {
-            std::cout << fmt::format("nothing to do: every object is present on all {} nodes\n", reports.size());
+            std::cout << fmt::format("nothing to do: every object is present on all {} nodes\n",
+                                     reports.size());
         } else {
-            std::cout << fmt::format("schema apply{}: {} nodes, {} objects {}, {} already present, {} nodes failed\n",
-                                     dry_run ? " (dry run)" : "", reports.size(), created,
-                                     dry_run ? "to create" : "created", already, failed_nodes);
+            std::cout << fmt::format(
+                "schema apply{}: {} nodes, {} objects {}, {} already present, {} nodes failed\n",
+                dry_run ? " (dry run)" : "", reports.size(), created, dry_run ? "to create" : "created",
+                already, failed_nodes);
         }
     }
     return failed_nodes == 0 ? 0 : static_cast<int>(ErrorCode::Failed);
@@ -74,7 +75,9 @@ int printDiff(const topology::Fleet& fleet, const std::vector<schema::DriftFindi
                            {"expected", f.expected},
                            {"actual", f.actual}});
         }
-        std::cout << nlohmann::json{{"drift", !findings.empty()}, {"nodes", fleet.nodes().size()}, {"findings", out}}
+        std::cout << nlohmann::json{{"drift", !findings.empty()},
+                                    {"nodes", fleet.nodes().size()},
+                                    {"findings", out}}
                          .dump(2)
                   << "\n";
     } else {
@@ -84,20 +87,21 @@ int printDiff(const topology::Fleet& fleet, const std::vector<schema::DriftFindi
                 current_node = f.node;
                 std::cout << f.node << " (" << f.site << ")\n";
             }
-            std::cout << fmt::format("  {}: {} [against {}]: expected {}, found {}\n",
-                                     f.table.empty() ? "(node)" : f.table, f.what, f.against,
-                                     f.expected.empty() ? "-" : f.expected, f.actual.empty() ? "-" : f.actual);
+            std::cout << fmt::format(
+                "  {}: {} [against {}]: expected {}, found {}\n", f.table.empty() ? "(node)" : f.table,
+                f.what, f.against, f.expected.empty() ? "-" : f.expected, f.actual.empty() ? "-" : f.actual);
         }
         std::set<std::string> nodes;
         for (const auto& f : findings) {
             nodes.insert(f.node);
         }
         if (findings.empty()) {
-            std::cout << fmt::format("no drift: {} nodes match the fleet file, their replicas and their peer site\n",
-                                     fleet.nodes().size());
+            std::cout << fmt::format(
+                "no drift: {} nodes match the fleet file, their replicas and their peer site\n",
+                fleet.nodes().size());
         } else {
-            std::cout << fmt::format("drift: {} differences on {} of {} nodes\n", findings.size(), nodes.size(),
-                                     fleet.nodes().size());
+            std::cout << fmt::format("drift: {} differences on {} of {} nodes\n", findings.size(),
+                                     nodes.size(), fleet.nodes().size());
         }
     }
     return findings.empty() ? 0 : static_cast<int>(ErrorCode::Failed);
@@ -109,14 +113,17 @@ int schemaMain(const std::vector<std::string>& args) {
     CLI::App app{
         "Creates the fleet file's schema on every node, and finds drift.\n\n"
         "On every node of every site: the database; <table>_local as Replicated*MergeTree at\n"
-        "/clickhouse/tables/{region}/{shard}/<table>; the materialized views; per region <table>_<alias>_distributed\n"
-        "sharded by the table's sharding key (write through these); <table>_distributed over the site's global\n"
+        "/clickhouse/tables/{region}/{shard}/<table>; the materialized views; per region "
+        "<table>_<alias>_distributed\n"
+        "sharded by the table's sharding key (write through these); <table>_distributed over the site's "
+        "global\n"
         "cluster with no sharding key (reads only: an insert through it fails instead of mixing regions).\n\n"
         "Examples:\n"
         "  chfleet schema apply -f .sandbox/fleet.yaml --dry-run\n"
         "  chfleet schema apply -f .sandbox/fleet.yaml --site dr\n"
         "  chfleet schema diff -f .sandbox/fleet.yaml --json\n\n"
-        "Exit codes: 0 all nodes done / no drift; 1 a node failed / drift found; 2 bad arguments; 4 invalid fleet "
+        "Exit codes: 0 all nodes done / no drift; 1 a node failed / drift found; 2 bad arguments; 4 invalid "
+        "fleet "
         "file.",
         "chfleet schema"};
     addCommonOptions(app);
@@ -127,15 +134,18 @@ int schemaMain(const std::vector<std::string>& args) {
     schema::ApplyOptions apply_options;
     std::string site;
     auto* apply = app.add_subcommand(
-        "apply", "create the database and every missing table and view, node by node; a second run changes nothing");
+        "apply",
+        "create the database and every missing table and view, node by node; a second run changes nothing");
     apply->add_option("-f,--file", file, "fleet file")->required()->check(CLI::ExistingFile);
     apply->add_option("--site", site, "only this site's nodes");
-    apply->add_flag("--dry-run", apply_options.dry_run, "print what would be created on each node; change nothing");
+    apply->add_flag("--dry-run", apply_options.dry_run,
+                    "print what would be created on each node; change nothing");
     apply->add_flag("--json", json, "machine-readable output");
 
     auto* diff = app.add_subcommand(
-        "diff", "compare every node's tables (columns, types, engine, keys) with the file, with the other replicas "
-                "of its shard and with the peer site; exit 1 on any drift");
+        "diff",
+        "compare every node's tables (columns, types, engine, keys) with the file, with the other replicas "
+        "of its shard and with the peer site; exit 1 on any drift");
     diff->add_option("-f,--file", file, "fleet file")->required()->check(CLI::ExistingFile);
     diff->add_flag("--json", json, "machine-readable output");
 

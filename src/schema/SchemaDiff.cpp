@@ -33,16 +33,17 @@ void addFindings(std::vector<DriftFinding>& out, std::vector<DriftFinding> found
 }
 
 /// Compares two snapshots table by table (tables missing on either side included).
-std::vector<std::pair<std::string, std::vector<DriftFinding>>> compareSnapshots(const NodeSnapshot& reference,
-                                                                                const NodeSnapshot& actual,
-                                                                                const std::string& reference_name,
-                                                                                bool with_distribution) {
+std::vector<std::pair<std::string, std::vector<DriftFinding>>> compareSnapshots(
+    const NodeSnapshot& reference, const NodeSnapshot& actual, const std::string& reference_name,
+    bool with_distribution) {
     std::vector<std::pair<std::string, std::vector<DriftFinding>>> out;
     for (const auto& [name, shape] : reference) {
         auto it = actual.find(name);
         if (it == actual.end()) {
-            out.push_back({name, {DriftFinding{{}, {}, {}, {}, "table missing here", "present on " + reference_name,
-                                               "missing"}}});
+            out.push_back(
+                {name,
+                 {DriftFinding{
+                     {}, {}, {}, {}, "table missing here", "present on " + reference_name, "missing"}}});
         } else {
             auto found = compareShapes(shape, it->second, with_distribution);
             if (!found.empty()) {
@@ -52,8 +53,10 @@ std::vector<std::pair<std::string, std::vector<DriftFinding>>> compareSnapshots(
     }
     for (const auto& [name, shape] : actual) {
         if (reference.count(name) == 0) {
-            out.push_back({name, {DriftFinding{{}, {}, {}, {}, "table only here", "missing on " + reference_name,
-                                               "present"}}});
+            out.push_back(
+                {name,
+                 {DriftFinding{
+                     {}, {}, {}, {}, "table only here", "missing on " + reference_name, "present"}}});
         }
     }
     return out;
@@ -63,9 +66,11 @@ std::vector<std::pair<std::string, std::vector<DriftFinding>>> compareSnapshots(
 
 NodeSnapshot readSnapshot(clickhouse::Connection& connection, const std::string& database) {
     auto quoted = clickhouse::quoteString(database);
-    auto tables = clickhouse::query(connection,
-                                    "SELECT name, engine, partition_key, sorting_key, engine_full FROM system.tables "
-                                    "WHERE database = " + quoted);
+    auto tables =
+        clickhouse::query(connection,
+                          "SELECT name, engine, partition_key, sorting_key, engine_full FROM system.tables "
+                          "WHERE database = " +
+                              quoted);
     std::map<std::string, TableShape> all;
     for (size_t row = 0; row < tables.rowCount(); ++row) {
         TableShape shape;
@@ -128,15 +133,16 @@ std::vector<DriftFinding> compareShapes(const TableShape& expected, const TableS
         expected_names.insert(column.name);
         auto it = actual_types.find(column.name);
         if (it == actual_types.end()) {
-            found.push_back(DriftFinding{{}, {}, {}, {}, "column " + column.name + " missing", column.type, "missing"});
+            found.push_back(
+                DriftFinding{{}, {}, {}, {}, "column " + column.name + " missing", column.type, "missing"});
         } else {
             differ("type of column " + column.name + " differs", column.type, it->second);
         }
     }
     for (const auto& column : actual.columns) {
         if (expected_names.count(column.name) == 0) {
-            found.push_back(DriftFinding{{}, {}, {}, {}, "column " + column.name + " unexpected", "missing",
-                                         column.type});
+            found.push_back(DriftFinding{
+                {}, {}, {}, {}, "column " + column.name + " unexpected", "missing", column.type});
         }
     }
     return found;
@@ -167,8 +173,8 @@ std::vector<DriftFinding> diffSchema(const topology::Fleet& fleet) {
     for (const auto& state : states) {
         by_name[state.node->name] = &state;
         if (!state.snapshot) {
-            findings.push_back(DriftFinding{state.node->name, state.node->site, "", "node", "unreachable", "",
-                                            state.error});
+            findings.push_back(
+                DriftFinding{state.node->name, state.node->site, "", "node", "unreachable", "", state.error});
         }
     }
 
@@ -223,8 +229,8 @@ std::vector<DriftFinding> diffSchema(const topology::Fleet& fleet) {
                         continue;
                     }
                     std::string against = "replica " + reference->node->name;
-                    for (auto& [table, found] :
-                         compareSnapshots(*reference->snapshot, *state->snapshot, reference->node->name, true)) {
+                    for (auto& [table, found] : compareSnapshots(*reference->snapshot, *state->snapshot,
+                                                                 reference->node->name, true)) {
                         addFindings(findings, std::move(found), *node, table, against);
                     }
                 }

@@ -40,7 +40,8 @@ std::pair<std::string, std::string> splitEngine(const std::string& engine) {
         return {engine, ""};
     }
     auto close = engine.rfind(')');
-    return {engine.substr(0, open), engine.substr(open + 1, close == std::string::npos ? 0 : close - open - 1)};
+    return {engine.substr(0, open),
+            engine.substr(open + 1, close == std::string::npos ? 0 : close - open - 1)};
 }
 
 std::string replicatedEngine(const topology::Table& table) {
@@ -60,8 +61,9 @@ std::string storageClauses(const topology::Table& table) {
     return sql + " ORDER BY " + table.order_by;
 }
 
-std::string distributedSql(const topology::Fleet& fleet, const topology::Table& table, const std::string& name,
-                           const std::string& cluster, const std::string& sharding_key) {
+std::string distributedSql(const topology::Fleet& fleet, const topology::Table& table,
+                           const std::string& name, const std::string& cluster,
+                           const std::string& sharding_key) {
     std::string sql = "CREATE TABLE IF NOT EXISTS " + qualifiedName(fleet.schema.database, name) + " " +
                       columnList(table, false) + " ENGINE = Distributed(" + quoteString(cluster) + ", " +
                       quoteString(fleet.schema.database) + ", " + quoteString(table.localName());
@@ -71,8 +73,8 @@ std::string distributedSql(const topology::Fleet& fleet, const topology::Table& 
     return sql + ")";
 }
 
-std::string distribution(const topology::Fleet& fleet, const topology::Table& table, const std::string& cluster,
-                         const std::string& sharding_key) {
+std::string distribution(const topology::Fleet& fleet, const topology::Table& table,
+                         const std::string& cluster, const std::string& sharding_key) {
     std::string text = cluster + "," + fleet.schema.database + "," + table.localName();
     if (!sharding_key.empty()) {
         text += "," + normalizeExpression(sharding_key);
@@ -91,15 +93,21 @@ std::string replaceAll(std::string text, std::string_view from, const std::strin
 
 std::string_view objectKindName(ObjectKind kind) {
     switch (kind) {
-        case ObjectKind::LocalTable: return "local";
-        case ObjectKind::MaterializedView: return "materialized_view";
-        case ObjectKind::RegionalDistributed: return "regional_distributed";
-        case ObjectKind::GlobalDistributed: return "global_distributed";
+        case ObjectKind::LocalTable:
+            return "local";
+        case ObjectKind::MaterializedView:
+            return "materialized_view";
+        case ObjectKind::RegionalDistributed:
+            return "regional_distributed";
+        case ObjectKind::GlobalDistributed:
+            return "global_distributed";
     }
     return "unknown";
 }
 
-std::string replicaPath(const topology::Table& table) { return "/clickhouse/tables/{region}/{shard}/" + table.name; }
+std::string replicaPath(const topology::Table& table) {
+    return "/clickhouse/tables/{region}/{shard}/" + table.name;
+}
 
 std::string createDatabaseSql(const topology::Fleet& fleet) {
     return "CREATE DATABASE IF NOT EXISTS " + quoteIdentifier(fleet.schema.database);
@@ -122,7 +130,8 @@ std::vector<PlannedObject> planForSite(const topology::Fleet& fleet, const topol
             object.shape.columns = columnShapes(table);
             if (kind == topology::TableKind::Table) {
                 object.kind = ObjectKind::LocalTable;
-                object.create_sql = "CREATE TABLE IF NOT EXISTS " + qualifiedName(database, table.localName()) + " " +
+                object.create_sql = "CREATE TABLE IF NOT EXISTS " +
+                                    qualifiedName(database, table.localName()) + " " +
                                     columnList(table, true) + storageClauses(table);
             } else {
                 const auto* source = fleet.schema.table(table.from);
@@ -132,9 +141,10 @@ std::vector<PlannedObject> planForSite(const topology::Fleet& fleet, const topol
                 }
                 object.kind = ObjectKind::MaterializedView;
                 object.shape.engine = "MaterializedView";
-                object.create_sql = "CREATE MATERIALIZED VIEW IF NOT EXISTS " +
-                                    qualifiedName(database, table.localName()) + storageClauses(table) + " AS " +
-                                    replaceAll(table.select, "{from}", qualifiedName(database, source->localName()));
+                object.create_sql =
+                    "CREATE MATERIALIZED VIEW IF NOT EXISTS " + qualifiedName(database, table.localName()) +
+                    storageClauses(table) + " AS " +
+                    replaceAll(table.select, "{from}", qualifiedName(database, source->localName()));
             }
             plan.push_back(std::move(object));
         }
@@ -144,8 +154,8 @@ std::vector<PlannedObject> planForSite(const topology::Fleet& fleet, const topol
             PlannedObject object;
             object.kind = ObjectKind::RegionalDistributed;
             object.table = table.name;
-            object.create_sql = distributedSql(fleet, table, table.regionalName(region), region.cluster,
-                                               table.sharding_key);
+            object.create_sql =
+                distributedSql(fleet, table, table.regionalName(region), region.cluster, table.sharding_key);
             object.shape.name = table.regionalName(region);
             object.shape.engine = "Distributed";
             object.shape.distribution = distribution(fleet, table, region.cluster, table.sharding_key);
@@ -192,7 +202,8 @@ std::string normalizeExpression(std::string_view expression) {
 
 std::string normalizeType(std::string_view type) {
     std::string out = normalizeExpression(type);
-    for (auto [alias, precision] : {std::pair{"Decimal32(", "9,"}, {"Decimal64(", "18,"}, {"Decimal128(", "38,"}}) {
+    for (auto [alias, precision] :
+         {std::pair{"Decimal32(", "9,"}, {"Decimal64(", "18,"}, {"Decimal128(", "38,"}}) {
         std::string_view name(alias);
         for (auto at = out.find(name); at != std::string::npos; at = out.find(name, at)) {
             out.replace(at, name.size(), std::string("Decimal(") + precision);

@@ -26,7 +26,7 @@ struct TableShape {
     std::string engine;         ///< engine name: ReplicatedMergeTree, MaterializedView, Distributed, ...
     std::string partition_key;  ///< for materialized views, the keys of the inner table
     std::string sorting_key;
-    std::string distribution;   ///< Distributed only: "cluster,database,table[,sharding_key]"
+    std::string distribution;  ///< Distributed only: "cluster,database,table[,sharding_key]"
     std::vector<ColumnShape> columns;
 };
 

@@ -10,13 +10,14 @@ constexpr const char* kSkippedDatabases = "('system', 'INFORMATION_SCHEMA', 'inf
 
 ShardInventory readShardInventory(clickhouse::Connection& connection) {
     ShardInventory inventory;
-    auto tables = clickhouse::query(connection,
-                                    std::string("SELECT database, name, engine, engine_full, create_table_query "
-                                                "FROM system.tables WHERE engine LIKE '%MergeTree%' AND database "
-                                                "NOT IN ") +
-                                        kSkippedDatabases);
+    auto tables = clickhouse::query(
+        connection, std::string("SELECT database, name, engine, engine_full, create_table_query "
+                                "FROM system.tables WHERE engine LIKE '%MergeTree%' AND database "
+                                "NOT IN ") +
+                        kSkippedDatabases);
     for (size_t row = 0; row < tables.rowCount(); ++row) {
-        auto& table = inventory.tables[tables.getString(row, "database") + "." + tables.getString(row, "name")];
+        auto& table =
+            inventory.tables[tables.getString(row, "database") + "." + tables.getString(row, "name")];
         table.engine = tables.getString(row, "engine");
         table.engine_full = tables.getString(row, "engine_full");
         table.create_query = tables.getString(row, "create_table_query");
@@ -30,7 +31,8 @@ ShardInventory readShardInventory(clickhouse::Connection& connection) {
                     "FROM system.parts WHERE active AND database NOT IN ") +
             kSkippedDatabases + " GROUP BY database, table, partition_id");
     for (size_t row = 0; row < parts.rowCount(); ++row) {
-        auto it = inventory.tables.find(parts.getString(row, "database") + "." + parts.getString(row, "table"));
+        auto it =
+            inventory.tables.find(parts.getString(row, "database") + "." + parts.getString(row, "table"));
         if (it == inventory.tables.end()) {
             continue;  // created or dropped between the two queries: next cycle sees it
         }

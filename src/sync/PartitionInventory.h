@@ -12,7 +12,7 @@ namespace chfleet::sync {
 
 /// One partition of one table on one shard, as system.parts describes it.
 struct PartitionInfo {
-    std::string partition;     ///< as system.parts prints it (for messages)
+    std::string partition;  ///< as system.parts prints it (for messages)
     uint64_t rows = 0;
     uint64_t parts = 0;
     uint64_t fingerprint = 0;  ///< sum of cityHash64 of the active part names: changes whenever the parts do

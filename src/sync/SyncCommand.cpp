@@ -1,14 +1,14 @@
 // `chfleet sync`: check, run (--once, --daemon), status.
 #include <fcntl.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/registry.h>
 
 #include "common/Command.h"
 #include "common/Exception.h"
@@ -29,7 +29,9 @@ namespace {
 
 using namespace sync;
 
-auto logger() { return log::get("sync"); }
+auto logger() {
+    return log::get("sync");
+}
 
 /// Flags of `check` and `run`; each one set overrides the environment.
 struct Flags {
@@ -54,8 +56,8 @@ struct SyncSetup {
     bool from_environment = false;
 };
 
-topology::Node nodeFromUrl(const clickhouse::HttpEndpoint& endpoint, const std::string& name, const std::string& site,
-                           const std::string& tcp_host, uint16_t tcp_port) {
+topology::Node nodeFromUrl(const clickhouse::HttpEndpoint& endpoint, const std::string& name,
+                           const std::string& site, const std::string& tcp_host, uint16_t tcp_port) {
     topology::Node node;
     node.name = name;
     node.site = site;
@@ -96,15 +98,21 @@ topology::Fleet pairFromSettings(const SyncSettings& settings) {
     return fleet;
 }
 
-SyncSetup makeSetup(const Flags& flags) {
-    SyncSetup setup;
+/// The CH-Sync variables: from --env-file, then the process environment, which wins.
+std::map<std::string, std::string> effectiveEnvironment(const Flags& flags) {
     std::map<std::string, std::string> env;
     if (!flags.env_file.empty()) {
         env = readEnvFile(flags.env_file);
     }
     for (auto& [key, value] : currentEnvironment()) {
-        env[key] = value;  // the process environment wins over the file
+        env[key] = value;
     }
+    return env;
+}
+
+SyncSetup makeSetup(const Flags& flags) {
+    SyncSetup setup;
+    auto env = effectiveEnvironment(flags);
     setup.settings = applyEnvironment(SyncSettings{}, env);
     auto& s = setup.settings;
     if (!flags.policy.empty()) {
@@ -122,7 +130,9 @@ SyncSetup makeSetup(const Flags& flags) {
     if (flags.auto_create) {
         s.auto_create_tables = true;
     }
-    log::setLevel(s.log_level == "critical" ? "critical" : s.log_level);
+    if (!logLevelGivenOnCommandLine() && env.count("LOG_LEVEL") > 0) {
+        log::setLevel(s.log_level);
+    }
 
     if (!flags.fleet_file.empty()) {
         setup.fleet = topology::loadFleet(flags.fleet_file);
@@ -152,15 +162,17 @@ SyncSetup makeSetup(const Flags& flags) {
             return node.site == local_site ? localEndpoint(settings) : remoteEndpoint(settings);
         };
         o.remote_credentials = [settings, local_site](const topology::Site& site) {
-            return site.name == local_site ? clickhouse::Credentials{settings.local_user, settings.local_password}
-                                           : clickhouse::Credentials{settings.remote_user, settings.remote_password};
+            return site.name == local_site
+                       ? clickhouse::Credentials{settings.local_user, settings.local_password}
+                       : clickhouse::Credentials{settings.remote_user, settings.remote_password};
         };
     }
     return setup;
 }
 
 /// The active site's name in this fleet and why; nullopt when undetermined.
-std::pair<std::optional<std::string>, std::string> activeSite(const SyncSetup& setup, const std::string& flag) {
+std::pair<std::optional<std::string>, std::string> activeSite(const SyncSetup& setup,
+                                                              const std::string& flag) {
     const auto& sites = setup.fleet.sites;
     if (!flag.empty()) {
         for (size_t i = 0; i < sites.size(); ++i) {
@@ -173,9 +185,12 @@ std::pair<std::optional<std::string>, std::string> activeSite(const SyncSetup& s
     }
     auto decision = decideActiveSite(setup.settings);
     switch (decision.site) {
-        case ActiveSiteDecision::Site::Primary: return {sites[0].name, decision.reason};
-        case ActiveSiteDecision::Site::Dr: return {sites[1].name, decision.reason};
-        case ActiveSiteDecision::Site::Unknown: break;
+        case ActiveSiteDecision::Site::Primary:
+            return {sites[0].name, decision.reason};
+        case ActiveSiteDecision::Site::Dr:
+            return {sites[1].name, decision.reason};
+        case ActiveSiteDecision::Site::Unknown:
+            break;
     }
     return {std::nullopt, decision.reason};
 }
@@ -205,23 +220,24 @@ nlohmann::json reportJson(const CycleReport& report, const std::string& active_r
                            {"rows_removed", r.rows_removed},
                            {"error", r.error}});
     }
-    return {{"healthy", report.healthy},
-            {"unhealthy_reason", report.unhealthy_reason},
-            {"active_site", report.active_site ? nlohmann::json(*report.active_site) : nlohmann::json(nullptr)},
-            {"active_site_reason", active_reason},
-            {"clean", report.clean()},
-            {"tables_checked", report.tables_checked},
-            {"tables_with_gaps", report.tables_with_gaps},
-            {"differences", differences},
-            {"repairs", repairs},
-            {"partitions_repaired", report.partitionsRepaired()},
-            {"rows_added", report.rowsAdded()},
-            {"rows_removed", report.rowsRemoved()},
-            {"new_tables", report.new_tables},
-            {"tables_created", report.tables_created},
-            {"warnings", report.warnings},
-            {"errors", report.errors},
-            {"queries_per_site", report.queries_per_site}};
+    return {
+        {"healthy", report.healthy},
+        {"unhealthy_reason", report.unhealthy_reason},
+        {"active_site", report.active_site ? nlohmann::json(*report.active_site) : nlohmann::json(nullptr)},
+        {"active_site_reason", active_reason},
+        {"clean", report.clean()},
+        {"tables_checked", report.tables_checked},
+        {"tables_with_gaps", report.tables_with_gaps},
+        {"differences", differences},
+        {"repairs", repairs},
+        {"partitions_repaired", report.partitionsRepaired()},
+        {"rows_added", report.rowsAdded()},
+        {"rows_removed", report.rowsRemoved()},
+        {"new_tables", report.new_tables},
+        {"tables_created", report.tables_created},
+        {"warnings", report.warnings},
+        {"errors", report.errors},
+        {"queries_per_site", report.queries_per_site}};
 }
 
 void printReport(const CycleReport& report, const std::string& active_reason) {
@@ -234,9 +250,9 @@ void printReport(const CycleReport& report, const std::string& active_reason) {
     std::cout << fmt::format("tables checked: {}; differences: {} in {} tables\n", report.tables_checked,
                              report.differences.size(), report.tables_with_gaps.size());
     for (const auto& d : report.differences) {
-        std::cout << fmt::format("  {} partition {} on {} {} shard {}: {} (here {}, other site {}); {}\n", d.table,
-                                 d.partition_id, d.site, d.region, d.shard, d.reason, d.rows_here, d.rows_there,
-                                 d.action);
+        std::cout << fmt::format("  {} partition {} on {} {} shard {}: {} (here {}, other site {}); {}\n",
+                                 d.table, d.partition_id, d.site, d.region, d.shard, d.reason, d.rows_here,
+                                 d.rows_there, d.action);
     }
     for (const auto& r : report.repairs) {
         std::cout << fmt::format("  repaired {} partition {} on {} shard {}: {}\n", r.difference.table,
@@ -282,10 +298,11 @@ struct SyncMetrics {
                                                           .Name("chfleet_sync_errors_total")
                                                           .Help("Cycle errors, by kind")
                                                           .Register(*registry);
-    prometheus::Family<prometheus::Gauge>& since_clean = prometheus::BuildGauge()
-                                                             .Name("chfleet_sync_seconds_since_last_clean_cycle")
-                                                             .Help("Seconds since the last clean cycle")
-                                                             .Register(*registry);
+    prometheus::Family<prometheus::Gauge>& since_clean =
+        prometheus::BuildGauge()
+            .Name("chfleet_sync_seconds_since_last_clean_cycle")
+            .Help("Seconds since the last clean cycle")
+            .Register(*registry);
     prometheus::Family<prometheus::Gauge>& failback = prometheus::BuildGauge()
                                                           .Name("chfleet_sync_failback_ready")
                                                           .Help("1 when FAILBACK READY")
@@ -327,7 +344,7 @@ struct SyncMetrics {
 
 /// Holds an exclusive lock next to the state file so that two instances never repair with the same state.
 class StateLock {
-public:
+  public:
     explicit StateLock(const std::string& state_file) {
         auto folder = std::filesystem::path(state_file).parent_path();
         if (!folder.empty()) {
@@ -336,7 +353,8 @@ public:
         std::string path = state_file + ".lock";
         fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (fd_ < 0 || ::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-            throw Exception(ErrorCode::Failed, "another chfleet sync holds {} (one instance per state file)", path);
+            throw Exception(ErrorCode::Failed, "another chfleet sync holds {} (one instance per state file)",
+                            path);
         }
     }
     ~StateLock() {
@@ -345,7 +363,7 @@ public:
         }
     }
 
-private:
+  private:
     int fd_ = -1;
 };
 
@@ -410,7 +428,8 @@ int runOneCycle(SyncSetup& setup, const Flags& flags, SyncState& state, const No
     saveSyncState(setup.settings.state_file, state);
 
     if (!report.differences.empty()) {
-        notifier.gapDetected(std::vector<std::string>(report.tables_with_gaps.begin(), report.tables_with_gaps.end()));
+        notifier.gapDetected(
+            std::vector<std::string>(report.tables_with_gaps.begin(), report.tables_with_gaps.end()));
     }
     if (repaired > 0) {
         notifier.syncComplete(repaired, report.rowsAdded() + report.rowsRemoved());
@@ -445,7 +464,8 @@ void printState(const SyncState& state, bool json) {
     }
     std::cout << "last check:          " << state.last_check.value_or("never") << "\n"
               << "last sync:           " << state.last_sync.value_or("never") << "\n"
-              << "active site:         " << (state.active_site.empty() ? "unknown" : state.active_site) << "\n"
+              << "active site:         " << (state.active_site.empty() ? "unknown" : state.active_site)
+              << "\n"
               << "consecutive clean:   " << state.consecutive_clean << "\n"
               << "failback ready:      " << (state.failback_ready ? "yes" : "no") << "\n"
               << "tables checked:      " << state.tables_checked << "\n"
@@ -465,10 +485,13 @@ void printState(const SyncState& state, bool json) {
 
 int syncMain(const std::vector<std::string>& args) {
     CLI::App app{
-        "Keeps two sites' ClickHouse data in step (what CH-Sync did, without losing rows). A cycle inventories\n"
-        "system.parts on every shard of both sites, compares partitions (row counts, then content checksums where\n"
+        "Keeps two sites' ClickHouse data in step (what CH-Sync did, without losing rows). A cycle "
+        "inventories\n"
+        "system.parts on every shard of both sites, compares partitions (row counts, then content checksums "
+        "where\n"
         "needed), and repairs server to server through a verified staging table swapped in atomically.\n"
-        "Settings: the fleet file (-f, two sites) or CH-Sync's environment (ROLE, LOCAL_CH_URL, REMOTE_CH_URL, ...,\n"
+        "Settings: the fleet file (-f, two sites) or CH-Sync's environment (ROLE, LOCAL_CH_URL, "
+        "REMOTE_CH_URL, ...,\n"
         "also from --env-file), then the environment, then flags. See docs/sync.md.\n\n"
         "Examples:\n"
         "  chfleet sync check -f fleet.yaml --active primary --json\n"
@@ -482,14 +505,17 @@ int syncMain(const std::vector<std::string>& args) {
     app.require_subcommand(1);
     Flags flags;
     auto add_common = [&flags](CLI::App* sub) {
-        sub->add_option("-f,--file", flags.fleet_file, "fleet file with two sites (else CH-Sync's environment)");
+        sub->add_option("-f,--file", flags.fleet_file,
+                        "fleet file with two sites (else CH-Sync's environment)");
         sub->add_option("--env-file", flags.env_file, "a CH-Sync .env file (KEY=VALUE lines)");
-        sub->add_option("--active", flags.active,
-                        "the active site (primary, dr or a site name): overrides DNS_RECORD (env CHSYNC_ACTIVE)");
+        sub->add_option(
+            "--active", flags.active,
+            "the active site (primary, dr or a site name): overrides DNS_RECORD (env CHSYNC_ACTIVE)");
         sub->add_option("--policy", flags.policy, "union (default) or mirror (env CHSYNC_POLICY)");
         sub->add_option("--state-file", flags.state_file, "the state file (env STATE_FILE)");
-        sub->add_flag("--auto-create", flags.auto_create,
-                      "create tables that exist on one site only from the other's definition (AUTO_CREATE_TABLES)");
+        sub->add_flag(
+            "--auto-create", flags.auto_create,
+            "create tables that exist on one site only from the other's definition (AUTO_CREATE_TABLES)");
         sub->add_option("--settle-seconds", flags.settle_seconds,
                         "do not repair partitions written to in the last N seconds (default 0)");
         sub->add_flag("--json", flags.json, "machine-readable output");
@@ -511,17 +537,11 @@ int syncMain(const std::vector<std::string>& args) {
 
     return runCommand(app, args, [&]() -> int {
         if (status->parsed()) {
-            std::map<std::string, std::string> env;
-            if (!flags.env_file.empty()) {
-                env = readEnvFile(flags.env_file);
-            }
-            for (auto& [key, value] : currentEnvironment()) {
-                env[key] = value;
-            }
-            auto settings = applyEnvironment(SyncSettings{}, env);
+            auto settings = applyEnvironment(SyncSettings{}, effectiveEnvironment(flags));
             std::string path = flags.state_file.empty() ? settings.state_file : flags.state_file;
             if (!std::filesystem::exists(path)) {
-                throw Exception(ErrorCode::IoError, "no state file at {} (no cycle has run with it yet)", path);
+                throw Exception(ErrorCode::IoError, "no state file at {} (no cycle has run with it yet)",
+                                path);
             }
             printState(loadSyncState(path), flags.json);
             return 0;

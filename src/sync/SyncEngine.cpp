@@ -24,22 +24,25 @@ using clickhouse::quoteString;
 
 namespace {
 
-auto logger() { return log::get("sync"); }
+auto logger() {
+    return log::get("sync");
+}
 
 constexpr std::string_view kStagingPrefix = "_chfleet_stage_";
 
 /// Counts the statements sent to one site, for the cost figures.
 class CountingConnection final : public clickhouse::Connection {
-public:
+  public:
     CountingConnection(std::unique_ptr<clickhouse::Connection> inner, std::atomic<uint64_t>& counter)
         : inner_(std::move(inner)), counter_(counter) {}
-    std::string execute(std::string_view sql, std::string_view data, const clickhouse::Settings& settings) override {
+    std::string execute(std::string_view sql, std::string_view data,
+                        const clickhouse::Settings& settings) override {
         ++counter_;
         return inner_->execute(sql, data, settings);
     }
     std::string describe() const override { return inner_->describe(); }
 
-private:
+  private:
     std::unique_ptr<clickhouse::Connection> inner_;
     std::atomic<uint64_t>& counter_;
 };
@@ -88,7 +91,8 @@ std::string splitDatabase(const std::string& key, std::string* table) {
     return key.substr(0, dot);
 }
 
-/// The fleet table a local table belongs to: `<name>_local`, or the inner table of a view `.inner.<name>_local`.
+/// The fleet table a local table belongs to: `<name>_local`, or the inner table of a view
+/// `.inner.<name>_local`.
 const topology::Table* logicalTable(const topology::Fleet& fleet, const std::string& database,
                                     const std::string& table) {
     if (database != fleet.schema.database) {
@@ -96,17 +100,19 @@ const topology::Table* logicalTable(const topology::Fleet& fleet, const std::str
     }
     std::string name = table.rfind(".inner.", 0) == 0 ? table.substr(7) : table;
     constexpr std::string_view suffix = "_local";
-    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    if (name.size() <= suffix.size() ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
         return nullptr;
     }
     return fleet.schema.table(name.substr(0, name.size() - suffix.size()));
 }
 
-std::unique_ptr<clickhouse::Connection> connectCounting(const SyncOptions& options, const topology::Node& node,
-                                                        SiteState& site) {
+std::unique_ptr<clickhouse::Connection> connectCounting(const SyncOptions& options,
+                                                        const topology::Node& node, SiteState& site) {
     auto endpoint = options.endpoint_for(node);
     endpoint.connect_timeout = std::chrono::milliseconds(options.connect_timeout_ms);
-    return std::make_unique<CountingConnection>(std::make_unique<clickhouse::HttpConnection>(endpoint), site.queries);
+    return std::make_unique<CountingConnection>(std::make_unique<clickhouse::HttpConnection>(endpoint),
+                                                site.queries);
 }
 
 /// Reads every shard's inventory through its first replica that answers.
@@ -129,17 +135,17 @@ void readSite(const SyncOptions& options, SiteState& state) {
                 }
             }
             if (region_state.shards[shard - 1].node == nullptr && state.problem.empty()) {
-                state.problem = fmt::format("site {}: no replica of {} shard {} answers ({})", state.site->name,
-                                            region.name, shard, last_error);
+                state.problem = fmt::format("site {}: no replica of {} shard {} answers ({})",
+                                            state.site->name, region.name, shard, last_error);
             }
         }
         state.regions.push_back(std::move(region_state));
     }
 }
 
-/// How a repair reaches the other site's rows of a region, from a server of this site: through the cluster the
-/// server's own config defines (credentials stay in server config) or, failing that, remote() with the fleet
-/// credentials (they then appear in the statement; chfleet never logs statements).
+/// How a repair reaches the other site's rows of a region, from a server of this site: through the cluster
+/// the server's own config defines (credentials stay in server config) or, failing that, remote() with the
+/// fleet credentials (they then appear in the statement; chfleet never logs statements).
 std::string sourceTable(const SyncOptions& options, clickhouse::Connection& connection,
                         const topology::Site& other_site, const topology::Region& other_region,
                         const std::string& database, const std::string& table) {
@@ -158,22 +164,24 @@ std::string sourceTable(const SyncOptions& options, clickhouse::Connection& conn
         }
     }
     auto credentials = options.remote_credentials(other_site);
-    return "remote(" + quoteString(addresses) + ", " + quoteString(database) + ", " + quoteString(table) + ", " +
-           quoteString(credentials.user) + ", " + quoteString(credentials.password) + ")";
+    return "remote(" + quoteString(addresses) + ", " + quoteString(database) + ", " + quoteString(table) +
+           ", " + quoteString(credentials.user) + ", " + quoteString(credentials.password) + ")";
 }
 
-/// A table's ordinary columns (what SELECT * returns) and the row hash over them. The hash is cityHash64 of every
-/// column, with UUIDs as their text: 18.16 cannot hash a UUID (Code 43) and current versions hash its bytes, so
-/// the text is the one form every version hashes alike.
+/// A table's ordinary columns (what SELECT * returns) and the row hash over them. The hash is cityHash64 of
+/// every column, with UUIDs as their text: 18.16 cannot hash a UUID (Code 43) and current versions hash its
+/// bytes, so the text is the one form every version hashes alike.
 struct TableColumns {
     std::string list;  ///< quoted, comma-separated
     std::string hash;  ///< cityHash64(...) expression
 };
 
-TableColumns readColumns(clickhouse::Connection& connection, const std::string& database, const std::string& table) {
-    auto columns = clickhouse::query(connection, "SELECT name, type FROM system.columns WHERE database = " +
-                                                     quoteString(database) + " AND table = " + quoteString(table) +
-                                                     " AND default_kind NOT IN ('MATERIALIZED', 'ALIAS')");
+TableColumns readColumns(clickhouse::Connection& connection, const std::string& database,
+                         const std::string& table) {
+    auto columns = clickhouse::query(
+        connection, "SELECT name, type FROM system.columns WHERE database = " + quoteString(database) +
+                        " AND table = " + quoteString(table) +
+                        " AND default_kind NOT IN ('MATERIALIZED', 'ALIAS')");
     TableColumns out;
     std::string hashed;
     for (size_t row = 0; row < columns.rowCount(); ++row) {
@@ -183,21 +191,24 @@ TableColumns readColumns(clickhouse::Connection& connection, const std::string& 
         hashed += (row == 0 ? "" : ", ") + (uuid ? "toString(" + name + ")" : name);
     }
     if (out.list.empty()) {
-        throw Exception(ErrorCode::BadResponse, "{}.{} has no columns on {}", database, table, connection.describe());
+        throw Exception(ErrorCode::BadResponse, "{}.{} has no columns on {}", database, table,
+                        connection.describe());
     }
     out.hash = "cityHash64(" + hashed + ")";
     return out;
 }
 
+/// Runs a query returning one row of `_chfleet_c` (count) and `_chfleet_h` (hash sum). Every alias chfleet puts
+/// next to a table's own columns starts with `_chfleet_`: ClickHouse aliases shadow columns of the same name.
 Checksum readChecksum(clickhouse::Connection& connection, const std::string& select) {
     auto result = clickhouse::query(connection, select);
-    return {result.getUInt64(0, "c"), result.getUInt64(0, "h")};
+    return {result.getUInt64(0, "_chfleet_c"), result.getUInt64(0, "_chfleet_h")};
 }
 
 /// Everything one repair needs.
 struct RepairJob {
     PartitionDifference difference;
-    const topology::Node* node = nullptr;          ///< the replica of the shard to repair
+    const topology::Node* node = nullptr;  ///< the replica of the shard to repair
     const topology::Site* other_site = nullptr;
     const topology::Region* other_region = nullptr;  ///< the same region on the other site
     std::string sharding_key;
@@ -217,13 +228,15 @@ RepairResult repairPartition(const SyncOptions& options, const RepairJob& job) {
     std::string table_name;
     std::string database = splitDatabase(diff.table, &table_name);
     std::string target = qualifiedName(database, table_name);
-    std::string staging_name = fmt::format("{}{:016x}", kStagingPrefix,
-                                           fnv1a(diff.table + "|" + diff.partition_id + "|" + std::to_string(diff.shard)));
+    std::string staging_name =
+        fmt::format("{}{:016x}", kStagingPrefix,
+                    fnv1a(diff.table + "|" + diff.partition_id + "|" + std::to_string(diff.shard)));
     std::string staging = qualifiedName(database, staging_name);
     auto connection = connectCounting(options, *job.node, *job.site);
     try {
         auto capabilities = clickhouse::detectCapabilities(*connection);
-        clickhouse::Settings settings{{"connect_timeout_with_failover_ms", std::to_string(options.connect_timeout_ms)}};
+        clickhouse::Settings settings{
+            {"connect_timeout_with_failover_ms", std::to_string(options.connect_timeout_ms)}};
         if (capabilities.max_insert_threads) {
             settings.emplace_back("max_insert_threads", std::to_string(options.max_insert_threads));
         }
@@ -232,55 +245,66 @@ RepairResult repairPartition(const SyncOptions& options, const RepairJob& job) {
             // them as missing.
             clickhouse::execute(*connection, "SYSTEM SYNC REPLICA " + target);
         }
-        std::string source = sourceTable(options, *connection, *job.other_site, *job.other_region, database, table_name);
+        std::string source =
+            sourceTable(options, *connection, *job.other_site, *job.other_region, database, table_name);
         std::string belongs_here = "_partition_id = " + quoteString(diff.partition_id) + " AND (" +
-                                   shardExpression(*job.region, job.sharding_key) + ") = " +
-                                   std::to_string(diff.shard);
+                                   shardExpression(*job.region, job.sharding_key) +
+                                   ") = " + std::to_string(diff.shard);
         std::string here = "_partition_id = " + quoteString(diff.partition_id);
         clickhouse::execute(*connection, "DROP TABLE IF EXISTS " + staging);
-        clickhouse::execute(*connection, "CREATE TABLE " + staging + " AS " + target + " ENGINE = " +
-                                             stagingEngine(job.engine_full));
+        clickhouse::execute(*connection, "CREATE TABLE " + staging + " AS " + target +
+                                             " ENGINE = " + stagingEngine(job.engine_full));
         auto table_columns = readColumns(*connection, database, table_name);
         const std::string& columns = table_columns.list;
         const std::string& row_hash = table_columns.hash;
         Checksum expected;
         // Mirror copies the other site's rows; so does union when this shard has none of the partition (the
         // common case of a missing partition), without the cost of grouping by every column.
-        bool target_empty = diff.rows_here == 0 &&
-                            clickhouse::scalar(*connection, "SELECT count() FROM " + target + " WHERE " + here) == "0";
+        bool target_empty =
+            diff.rows_here == 0 &&
+            clickhouse::scalar(*connection, "SELECT count() FROM " + target + " WHERE " + here) == "0";
         if (options.policy == SyncPolicy::Mirror || target_empty) {
-            clickhouse::execute(*connection, "INSERT INTO " + staging + " SELECT " + columns + " FROM " + source +
-                                                 " WHERE " + belongs_here, settings);
+            clickhouse::execute(*connection,
+                                "INSERT INTO " + staging + " SELECT " + columns + " FROM " + source +
+                                    " WHERE " + belongs_here,
+                                settings);
             expected = job.expected_mirror;
         } else {
             // The multiset difference "other site minus this shard": each row as many more times as the other
             // site has it. Attached on its own, it adds exactly what is missing and removes nothing.
-            std::string delta = "SELECT " + columns + ", toUInt64(greatest(toInt64(sum(_chfleet_there)) - "
-                                "toInt64(sum(_chfleet_here)), 0)) AS _chfleet_n FROM (SELECT " + columns +
-                                ", count() AS _chfleet_there, toUInt64(0) AS _chfleet_here FROM " + source +
-                                " WHERE " + belongs_here + " GROUP BY " + columns + " UNION ALL SELECT " + columns +
-                                ", toUInt64(0) AS _chfleet_there, count() AS _chfleet_here FROM " + target +
-                                " WHERE " + here + " GROUP BY " + columns + ") GROUP BY " + columns +
-                                " HAVING _chfleet_n > 0";
-            clickhouse::execute(*connection, "INSERT INTO " + staging + " SELECT " + columns + " FROM (" + delta +
-                                                 ") ARRAY JOIN range(_chfleet_n) AS _chfleet_copy", settings);
-            expected = readChecksum(*connection, "SELECT sum(_chfleet_n) AS c, sum(" + row_hash +
-                                                     " * _chfleet_n) AS h FROM (" + delta + ")");
+            std::string delta =
+                "SELECT " + columns +
+                ", toUInt64(greatest(toInt64(sum(_chfleet_there)) - "
+                "toInt64(sum(_chfleet_here)), 0)) AS _chfleet_n FROM (SELECT " +
+                columns + ", count() AS _chfleet_there, toUInt64(0) AS _chfleet_here FROM " + source +
+                " WHERE " + belongs_here + " GROUP BY " + columns + " UNION ALL SELECT " + columns +
+                ", toUInt64(0) AS _chfleet_there, count() AS _chfleet_here FROM " + target + " WHERE " +
+                here + " GROUP BY " + columns + ") GROUP BY " + columns + " HAVING _chfleet_n > 0";
+            clickhouse::execute(*connection,
+                                "INSERT INTO " + staging + " SELECT " + columns + " FROM (" + delta +
+                                    ") ARRAY JOIN range(_chfleet_n) AS _chfleet_copy",
+                                settings);
+            expected = readChecksum(*connection, "SELECT sum(_chfleet_n) AS _chfleet_c, sum(" + row_hash +
+                                                     " * _chfleet_n) AS _chfleet_h FROM (" + delta + ")");
         }
-        Checksum staged = readChecksum(*connection, "SELECT count() AS c, sum(" + row_hash + ") AS h FROM " + staging);
+        Checksum staged =
+            readChecksum(*connection, "SELECT count() AS _chfleet_c, sum(" + row_hash + ") AS _chfleet_h FROM " + staging);
         if (!(staged == expected)) {
-            throw Exception(ErrorCode::Failed,
-                            "staging of {} partition {} holds {} rows (checksum {}), the source {} ({}): the source "
-                            "changed while it was copied; the table is untouched, the next cycle retries",
-                            diff.table, diff.partition_id, staged.count, staged.hash, expected.count, expected.hash);
+            throw Exception(
+                ErrorCode::Failed,
+                "staging of {} partition {} holds {} rows (checksum {}), the source {} ({}): the source "
+                "changed while it was copied; the table is untouched, the next cycle retries",
+                diff.table, diff.partition_id, staged.count, staged.hash, expected.count, expected.hash);
         }
         if (options.policy == SyncPolicy::Mirror) {
             auto changes = clickhouse::query(
-                *connection, "SELECT sum(greatest(toInt64(s) - toInt64(t), 0)) AS added, "
-                             "sum(greatest(toInt64(t) - toInt64(s), 0)) AS removed FROM (SELECT h, "
-                             "sum(_s) AS s, sum(_t) AS t FROM (SELECT " + row_hash + " AS h, 1 AS _s, 0 AS _t FROM " +
-                                 staging + " UNION ALL SELECT " + row_hash + " AS h, 0 AS _s, 1 AS _t FROM " + target +
-                                 " WHERE " + here + ") GROUP BY h)");
+                *connection,
+                "SELECT sum(greatest(toInt64(_chfleet_s) - toInt64(_chfleet_t), 0)) AS added, "
+                "sum(greatest(toInt64(_chfleet_t) - toInt64(_chfleet_s), 0)) AS removed FROM (SELECT _chfleet_h, "
+                "sum(_chfleet_in_s) AS _chfleet_s, sum(_chfleet_in_t) AS _chfleet_t FROM (SELECT " +
+                    row_hash + " AS _chfleet_h, 1 AS _chfleet_in_s, 0 AS _chfleet_in_t FROM " + staging +
+                    " UNION ALL SELECT " + row_hash + " AS _chfleet_h, 0 AS _chfleet_in_s, 1 AS _chfleet_in_t FROM " +
+                    target + " WHERE " + here + ") GROUP BY _chfleet_h)");
             result.rows_added = static_cast<uint64_t>(changes.getInt64(0, "added"));
             result.rows_removed = static_cast<uint64_t>(changes.getInt64(0, "removed"));
             if (result.rows_added == 0 && result.rows_removed == 0) {
@@ -414,11 +438,14 @@ SyncEngine::SyncEngine(const topology::Fleet& fleet, SyncOptions options,
                        std::map<std::string, std::string> previously_verified)
     : fleet_(fleet), options_(std::move(options)), verified_(std::move(previously_verified)) {
     if (!options_.endpoint_for) {
-        options_.endpoint_for = [this](const topology::Node& node) { return topology::endpointFor(fleet_, node); };
+        options_.endpoint_for = [this](const topology::Node& node) {
+            return topology::endpointFor(fleet_, node);
+        };
     }
     if (!options_.remote_credentials) {
         options_.remote_credentials = [this](const topology::Site&) {
-            return topology::endpointFor(fleet_, fleet_.sites.front().regions.front().nodes.front()).credentials;
+            return topology::endpointFor(fleet_, fleet_.sites.front().regions.front().nodes.front())
+                .credentials;
         };
     }
     if (fleet_.sites.size() != 2) {
@@ -492,11 +519,12 @@ CycleReport SyncEngine::runCycle() {
                         // Left by a repair that was interrupted: nothing refers to it.
                         try {
                             auto connection = connectCounting(options_, *shard.node, sites[side]);
-                            clickhouse::execute(*connection, "DROP TABLE IF EXISTS " + qualifiedName(database, name));
+                            clickhouse::execute(*connection,
+                                                "DROP TABLE IF EXISTS " + qualifiedName(database, name));
                             logger()->info("dropped leftover staging table {} on {}", key, shard.node->name);
                         } catch (const Exception& e) {
-                            report.warnings.push_back("leftover staging table " + key + " on " + shard.node->name +
-                                                      ": " + e.what());
+                            report.warnings.push_back("leftover staging table " + key + " on " +
+                                                      shard.node->name + ": " + e.what());
                         }
                         continue;
                     }
@@ -527,7 +555,8 @@ CycleReport SyncEngine::runCycle() {
                     try {
                         std::string database = key.substr(0, key.find('.'));
                         auto connection = connectCounting(options_, node, sites[1 - side]);
-                        clickhouse::execute(*connection, "CREATE DATABASE IF NOT EXISTS " + quoteIdentifier(database));
+                        clickhouse::execute(*connection,
+                                            "CREATE DATABASE IF NOT EXISTS " + quoteIdentifier(database));
                         clickhouse::execute(*connection, create);
                     } catch (const Exception& e) {
                         report.errors.push_back("creating " + key + " on " + node.name + ": " + e.what());
@@ -547,12 +576,13 @@ CycleReport SyncEngine::runCycle() {
             std::string database = splitDatabase(key, &table_name);
             const auto* logical = logicalTable(fleet_, database, table_name);
             std::string sharding_key = logical != nullptr ? logical->sharding_key : "";
-            bool routable = !sharding_key.empty() ||
-                            (regions[0]->region->shards == 1 && regions[1]->region->shards == 1);
+            bool routable =
+                !sharding_key.empty() || (regions[0]->region->shards == 1 && regions[1]->region->shards == 1);
             if (!routable) {
-                report.warnings.push_back(key + " in " + regions[0]->region->name +
-                                          ": no sharding key in the fleet file, and a site has several shards; "
-                                          "not compared");
+                report.warnings.push_back(
+                    key + " in " + regions[0]->region->name +
+                    ": no sharding key in the fleet file, and a site has several shards; "
+                    "not compared");
                 continue;
             }
             int retention_days = logical != nullptr && logical->retention
@@ -572,7 +602,8 @@ CycleReport SyncEngine::runCycle() {
                     }
                     for (const auto& [id, partition] : it->second.partitions) {
                         totals[side][id] += partition.rows;
-                        fingerprints[id] += fmt::format("{}:{}:{}:{};", side, s, partition.rows, partition.fingerprint);
+                        fingerprints[id] +=
+                            fmt::format("{}:{}:{}:{};", side, s, partition.rows, partition.fingerprint);
                         newest_data[id] = std::max(newest_data[id], partition.max_time);
                         last_write[id] = std::max(last_write[id], partition.modified);
                         printable[id] = partition.partition;
@@ -618,16 +649,19 @@ CycleReport SyncEngine::runCycle() {
                         auto connection = connectCounting(options_, *shard.node, sites[side]);
                         auto row_hash = readColumns(*connection, database, table_name).hash;
                         auto rows = clickhouse::query(
-                            *connection, "SELECT _partition_id AS p, toUInt64(" + destination +
-                                             ") AS d, count() AS c, sum(" + row_hash + ") AS h FROM " +
-                                             qualifiedName(database, table_name) + " WHERE _partition_id IN (" +
-                                             id_list + ") GROUP BY p, d");
+                            *connection, "SELECT _partition_id AS _chfleet_p, toUInt64(" + destination +
+                                             ") AS _chfleet_d, count() AS _chfleet_c, sum(" + row_hash +
+                                             ") AS _chfleet_h FROM " + qualifiedName(database, table_name) +
+                                             " WHERE _partition_id IN (" + id_list +
+                                             ") GROUP BY _chfleet_p, _chfleet_d");
                         for (size_t row = 0; row < rows.rowCount(); ++row) {
-                            sums[side][s][rows.getString(row, "p")][static_cast<int>(rows.getUInt64(row, "d"))] =
-                                Checksum{rows.getUInt64(row, "c"), rows.getUInt64(row, "h")};
+                            sums[side][s][rows.getString(row, "_chfleet_p")]
+                                [static_cast<int>(rows.getUInt64(row, "_chfleet_d"))] =
+                                    Checksum{rows.getUInt64(row, "_chfleet_c"), rows.getUInt64(row, "_chfleet_h")};
                         }
                     } catch (const Exception& e) {
-                        report.errors.push_back("checksum of " + key + " on " + shard.node->name + ": " + e.what());
+                        report.errors.push_back("checksum of " + key + " on " + shard.node->name + ": " +
+                                                e.what());
                         failed = true;
                         break;
                     }
@@ -666,7 +700,8 @@ CycleReport SyncEngine::runCycle() {
                                                        printable[id],
                                                        here.count,
                                                        there.count,
-                                                       here.count == there.count ? "content differs (same row count)"
+                                                       here.count == there.count
+                                                           ? "content differs (same row count)"
                                                        : here.count < there.count ? "rows missing here"
                                                                                   : "rows only here",
                                                        ""};
@@ -676,16 +711,18 @@ CycleReport SyncEngine::runCycle() {
                             difference.action = "not repaired: check only";
                         } else if (!options_.active_site) {
                             difference.action = "not repaired: the active site is undetermined";
-                        } else if (options_.only_repair_site && *options_.only_repair_site != site_name) {
-                            difference.action = "not repaired: the instance at " + site_name + " repairs it";
-                        } else if (options_.policy == SyncPolicy::Mirror && site_name == *options_.active_site) {
+                        } else if (options_.policy == SyncPolicy::Mirror &&
+                                   site_name == *options_.active_site) {
                             difference.action = "none: mirror copies the active site to the passive one";
                         } else if (options_.policy == SyncPolicy::Union && there.count == 0) {
-                            difference.action = "none: nothing to add here; the other site receives these rows";
+                            difference.action =
+                                "none: nothing to add here; the other site receives these rows";
+                        } else if (options_.only_repair_site && *options_.only_repair_site != site_name) {
+                            difference.action = "not repaired: the instance at " + site_name + " repairs it";
                         } else if (options_.settle_seconds > 0 &&
                                    last_write[id] + static_cast<uint64_t>(options_.settle_seconds) > now) {
-                            difference.action = fmt::format("deferred: written to in the last {} s",
-                                                            options_.settle_seconds);
+                            difference.action =
+                                fmt::format("deferred: written to in the last {} s", options_.settle_seconds);
                         } else {
                             difference.action = "repair";
                         }
@@ -740,13 +777,14 @@ CycleReport SyncEngine::runCycle() {
             auto result = repairPartition(options_, job);
             if (result.error.empty()) {
                 logger()->info("repaired {} partition {} on {} shard {} ({}): {} rows added, {} removed{}",
-                               result.difference.table, result.difference.partition_id, result.difference.site,
-                               result.difference.shard, syncPolicyName(options_.policy), result.rows_added,
-                               result.rows_removed, result.skipped ? " (nothing to change)" : "");
+                               result.difference.table, result.difference.partition_id,
+                               result.difference.site, result.difference.shard,
+                               syncPolicyName(options_.policy), result.rows_added, result.rows_removed,
+                               result.skipped ? " (nothing to change)" : "");
             } else {
-                logger()->error("repair of {} partition {} on {} shard {} failed: {}", result.difference.table,
-                                result.difference.partition_id, result.difference.site, result.difference.shard,
-                                result.error);
+                logger()->error("repair of {} partition {} on {} shard {} failed: {}",
+                                result.difference.table, result.difference.partition_id,
+                                result.difference.site, result.difference.shard, result.error);
             }
             std::lock_guard lock(results_mutex);
             if (!result.error.empty()) {

@@ -17,10 +17,12 @@ namespace chfleet::sync {
 
 struct SyncOptions {
     /// What a repair makes of a partition that differs.
-    ///  - Union (default): both sites end with every row either had, each as many times as the site that had it
+    ///  - Union (default): both sites end with every row either had, each as many times as the site that had
+    ///  it
     ///    most often; nothing is ever removed. Rows only the passive site took (after a failover, under
     ///    dual-write) are kept and copied to the active site.
-    ///  - Mirror (opt-in): the passive site becomes an exact copy of the active one; rows only it had are removed.
+    ///  - Mirror (opt-in): the passive site becomes an exact copy of the active one; rows only it had are
+    ///  removed.
     SyncPolicy policy = SyncPolicy::Union;
     /// The active site's name; unset when it could not be determined: then differences are reported, never
     /// repaired.
@@ -49,16 +51,16 @@ struct SyncOptions {
 struct PartitionDifference {
     std::string table;  ///< db.table (the local table)
     std::string region;
-    std::string site;   ///< the site whose shard lacks (or has extra) rows
+    std::string site;  ///< the site whose shard lacks (or has extra) rows
     int shard = 0;
     std::string partition_id;
     std::string partition;
     uint64_t rows_here = 0;   ///< rows of the partition on that shard
     uint64_t rows_there = 0;  ///< rows the other site holds for that shard
     std::string reason;       ///< "rows missing here", "rows only here", "content differs (same row count)"
-    /// What this cycle does about it: "repair"; "none: ..." when nothing is to be written here (the other site
-    /// receives the rows, or mirror writes only the passive site); "not repaired: ..." or "deferred: ..." when it
-    /// stays for a later cycle or another instance.
+    /// What this cycle does about it: "repair"; "none: ..." when nothing is to be written here (the other
+    /// site receives the rows, or mirror writes only the passive site); "not repaired: ..." or "deferred:
+    /// ..." when it stays for a later cycle or another instance.
     std::string action;
 
     bool pending() const { return action.rfind("not repaired", 0) == 0 || action.rfind("deferred", 0) == 0; }
@@ -98,40 +100,42 @@ struct CycleReport {
 /// One sync cycle between the two sites of a fleet.
 ///
 /// How a cycle decides (see docs/sync.md):
-///  1. Inventory: on every shard of both sites, one healthy replica answers two queries (its MergeTree tables,
+///  1. Inventory: on every shard of both sites, one healthy replica answers two queries (its MergeTree
+///  tables,
 ///     and system.parts grouped by table and partition). That is the whole cost of a clean cycle.
 ///  2. Tables on one site only are reported (and created from the other site's definition with
 ///     auto_create_tables); tables matching an exclusion pattern are never looked at.
-///  3. Per table and partition: different row totals settle it; otherwise, if every shard's parts are the ones
+///  3. Per table and partition: different row totals settle it; otherwise, if every shard's parts are the
+///  ones
 ///     a previous cycle verified, it is equal; otherwise a content checksum (count and sum of cityHash64 over
 ///     all columns) is computed on each shard, grouped by the shard the row belongs to on the other site (the
 ///     table's sharding key, weights honoured), so sites with different shard counts compare shard by shard.
 ///     Partitions older than the table's retention are skipped: they are never copied back.
 ///  4. Repairs run on the shard that differs, server to server: a staging table (plain MergeTree of the same
-///     structure) is filled from the other site with INSERT ... SELECT (through a cluster defined in the server's
-///     config when there is one, else remote()), its count and checksum are verified, and then it is swapped in
-///     with one atomic ALTER: ATTACH PARTITION ... FROM (union: the staging holds only the missing rows, so
-///     rows written meanwhile are untouched) or REPLACE PARTITION ... FROM (mirror). A crash at any instant leaves
-///     the partition as it was or as repaired; the next cycle recomputes from scratch and drops leftover staging
-///     tables, so reruns converge without doubles.
+///     structure) is filled from the other site with INSERT ... SELECT (through a cluster defined in the
+///     server's config when there is one, else remote()), its count and checksum are verified, and then it is
+///     swapped in with one atomic ALTER: ATTACH PARTITION ... FROM (union: the staging holds only the missing
+///     rows, so rows written meanwhile are untouched) or REPLACE PARTITION ... FROM (mirror). A crash at any
+///     instant leaves the partition as it was or as repaired; the next cycle recomputes from scratch and
+///     drops leftover staging tables, so reruns converge without doubles.
 class SyncEngine {
-public:
+  public:
     SyncEngine(const topology::Fleet& fleet, SyncOptions options,
                std::map<std::string, std::string> previously_verified = {});
     CycleReport runCycle();
 
-private:
+  private:
     const topology::Fleet& fleet_;
     SyncOptions options_;
     std::map<std::string, std::string> verified_;
 };
 
-/// The SQL expression giving, for a row, the 1-based shard of `region` it belongs to: the Distributed engine's
-/// choice (sharding key modulo the total weight, slots by weight in shard order). "1" for one shard.
+/// The SQL expression giving, for a row, the 1-based shard of `region` it belongs to: the Distributed
+/// engine's choice (sharding key modulo the total weight, slots by weight in shard order). "1" for one shard.
 std::string shardExpression(const topology::Region& region, const std::string& sharding_key);
 
-/// `engine_full` of a Replicated*MergeTree table with the replication arguments removed, for a staging table of
-/// the same structure; other engines unchanged.
+/// `engine_full` of a Replicated*MergeTree table with the replication arguments removed, for a staging table
+/// of the same structure; other engines unchanged.
 std::string stagingEngine(const std::string& engine_full);
 
 }  // namespace chfleet::sync

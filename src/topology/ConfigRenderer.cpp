@@ -225,8 +225,9 @@ std::string renderServerConfig(const Fleet& fleet, const Node& node, const std::
     xml.element("interserver_http_host", node.host, "host of node " + node.name);
 
     xml.open("remote_servers", "remote_servers");
-    // The regions of the node's own site first, then those of every other site: `chfleet sync` reads the other
-    // site through cluster('<its region cluster>', ...), so credentials stay here instead of inside remote().
+    // The regions of the node's own site first, then those of every other site: `chfleet sync` reads the
+    // other site through cluster('<its region cluster>', ...), so credentials stay here instead of inside
+    // remote().
     std::vector<const Site*> sites{&site};
     for (const auto& other : fleet.sites) {
         if (&other != &site) {

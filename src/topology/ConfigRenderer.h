@@ -19,9 +19,9 @@ namespace chfleet::topology {
 /// otherwise Exception(InvalidConfig) is thrown. The rendered config.d file holds the fleet password in clear
 /// (remote_servers needs it to connect); users.d holds only its SHA-256.
 
-/// config.d/chfleet.xml of `node`: the clusters of its site (one per region), those of the other sites (for sync),
-/// its site's global cluster,
-/// its macros (site, region, cluster, shard, replica), its site's keepers and the distributed DDL queue.
+/// config.d/chfleet.xml of `node`: the clusters of its site (one per region), those of the other sites (for
+/// sync), its site's global cluster, its macros (site, region, cluster, shard, replica), its site's keepers
+/// and the distributed DDL queue.
 std::string renderServerConfig(const Fleet& fleet, const Node& node, const std::string& password);
 
 /// users.d/chfleet.xml: the fleet user with the password's SHA-256, any network, profile and quota "default".

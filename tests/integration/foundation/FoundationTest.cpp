@@ -16,24 +16,28 @@ namespace ch = chfleet::clickhouse;
 
 namespace {
 
-auto* const environment = ::testing::AddGlobalTestEnvironment(new FleetEnvironment("examples/teei/fleet.yaml"));
+auto* const environment =
+    ::testing::AddGlobalTestEnvironment(new FleetEnvironment("examples/teei/fleet.yaml"));
 
-chfleet::testing::TestFleet& fleet() { return FleetEnvironment::fleet(); }
+chfleet::testing::TestFleet& fleet() {
+    return FleetEnvironment::fleet();
+}
 
 /// TabSeparated rows of (company_id, timestamp, event_type) for `count` events of `companies` companies.
 std::string eventRows(const std::string& prefix, int companies, int count) {
     std::string body;
     for (int i = 0; i < count; ++i) {
-        body += prefix + "-company-" + std::to_string(i % companies) + "\t2026-11-0" + std::to_string(1 + i % 9) +
-                " 10:00:00\tpage_view\n";
+        body += prefix + "-company-" + std::to_string(i % companies) + "\t2026-11-0" +
+                std::to_string(1 + i % 9) + " 10:00:00\tpage_view\n";
     }
     return body;
 }
 
 void insertEvents(const std::string& node, const std::string& table, const std::string& rows) {
     auto connection = fleet().connect(node);
-    connection->execute("INSERT INTO teei." + table + " (company_id, timestamp, event_type) FORMAT TabSeparated",
-                        rows, {{"insert_distributed_sync", "1"}});
+    connection->execute(
+        "INSERT INTO teei." + table + " (company_id, timestamp, event_type) FORMAT TabSeparated", rows,
+        {{"insert_distributed_sync", "1"}});
 }
 
 }  // namespace
@@ -43,7 +47,8 @@ TEST(Foundation, EveryNodeRunsWithItsRenderedConfig) {
         EXPECT_TRUE(status.alive) << status.record.name;
     }
     for (const auto* node : fleet().fleet().nodes()) {
-        auto macros = ch::query(*fleet().connect(node->name), "SELECT macro, substitution FROM system.macros");
+        auto macros =
+            ch::query(*fleet().connect(node->name), "SELECT macro, substitution FROM system.macros");
         std::map<std::string, std::string> values;
         for (size_t row = 0; row < macros.rowCount(); ++row) {
             values[macros.getString(row, "macro")] = macros.getString(row, "substitution");
@@ -55,9 +60,10 @@ TEST(Foundation, EveryNodeRunsWithItsRenderedConfig) {
 }
 
 TEST(Foundation, SystemClustersShowTheThreeClusters) {
-    auto clusters = ch::query(*fleet().connect("clickhouse-us-0"),
-                              "SELECT cluster, uniqExact(shard_num) AS shards, count() AS replicas "
-                              "FROM system.clusters WHERE cluster LIKE 'teei_%' GROUP BY cluster ORDER BY cluster");
+    auto clusters =
+        ch::query(*fleet().connect("clickhouse-us-0"),
+                  "SELECT cluster, uniqExact(shard_num) AS shards, count() AS replicas "
+                  "FROM system.clusters WHERE cluster LIKE 'teei_%' GROUP BY cluster ORDER BY cluster");
     std::map<std::string, std::pair<uint64_t, uint64_t>> seen;
     for (size_t row = 0; row < clusters.rowCount(); ++row) {
         seen[clusters.getString(row, "cluster")] = {clusters.getUInt64(row, "shards"),
@@ -66,11 +72,12 @@ TEST(Foundation, SystemClustersShowTheThreeClusters) {
     EXPECT_EQ(seen["teei_us_cluster"], std::make_pair(uint64_t{3}, uint64_t{6}));
     EXPECT_EQ(seen["teei_eu_cluster"], std::make_pair(uint64_t{2}, uint64_t{4}));
     EXPECT_EQ(seen["teei_global_cluster"], std::make_pair(uint64_t{5}, uint64_t{10}));
-    // The DR site's own three clusters, plus the primary's regional clusters (sync reads the peer site through
-    // them) but not the primary's global cluster.
-    auto dr = ch::query(*fleet().connect("dr-eu-0"),
-                        "SELECT cluster, uniqExact(shard_num) AS shards FROM system.clusters WHERE cluster LIKE "
-                        "'teei_%' GROUP BY cluster ORDER BY cluster");
+    // The DR site's own three clusters, plus the primary's regional clusters (sync reads the peer site
+    // through them) but not the primary's global cluster.
+    auto dr =
+        ch::query(*fleet().connect("dr-eu-0"),
+                  "SELECT cluster, uniqExact(shard_num) AS shards FROM system.clusters WHERE cluster LIKE "
+                  "'teei_%' GROUP BY cluster ORDER BY cluster");
     std::map<std::string, uint64_t> dr_clusters;
     for (size_t row = 0; row < dr.rowCount(); ++row) {
         dr_clusters[dr.getString(row, "cluster")] = dr.getUInt64(row, "shards");
@@ -108,10 +115,10 @@ TEST(Foundation, EuRowsLandOnlyOnEuShardsOnTheShardCityHashPicks) {
         }
         auto connection = fleet().connect(node->name);
         ch::execute(*connection, "SYSTEM SYNC REPLICA teei.events_local");
-        auto counts = ch::query(*connection,
-                                "SELECT count() AS total, countIf(cityHash64(company_id) % 2 + 1 != " +
-                                    std::to_string(node->shard) +
-                                    ") AS misplaced FROM teei.events_local WHERE company_id LIKE 'eu-%'");
+        auto counts =
+            ch::query(*connection, "SELECT count() AS total, countIf(cityHash64(company_id) % 2 + 1 != " +
+                                       std::to_string(node->shard) +
+                                       ") AS misplaced FROM teei.events_local WHERE company_id LIKE 'eu-%'");
         if (node->region == "eu-central-1") {
             EXPECT_GT(counts.getUInt64(0, "total"), 0u) << node->name;
             EXPECT_EQ(counts.getUInt64(0, "misplaced"), 0u) << node->name;
@@ -134,9 +141,10 @@ TEST(Foundation, EuRowsLandOnlyOnEuShardsOnTheShardCityHashPicks) {
 TEST(Foundation, AnInsertThroughTheGlobalTableFails) {
     auto connection = fleet().connect("clickhouse-us-0");
     try {
-        connection->execute("INSERT INTO teei.events_distributed (company_id, timestamp, event_type) FORMAT "
-                            "TabSeparated",
-                            eventRows("global", 3, 3));
+        connection->execute(
+            "INSERT INTO teei.events_distributed (company_id, timestamp, event_type) FORMAT "
+            "TabSeparated",
+            eventRows("global", 3, 3));
         FAIL() << "the insert through the global table was accepted";
     } catch (const chfleet::ServerException& e) {
         EXPECT_NE(std::string(e.what()).find("sharding key"), std::string::npos) << e.what();
@@ -151,8 +159,9 @@ TEST(Foundation, SchemaDiffFindsAColumnDroppedOnOneReplica) {
     // regional Distributed table is re-created without a column.
     auto connection = fleet().connect("clickhouse-us-1");
     ch::execute(*connection, "DROP TABLE teei.events_us_distributed");
-    ch::execute(*connection, "CREATE TABLE teei.events_us_distributed AS teei.events_local "
-                             "ENGINE = Distributed('teei_us_cluster', 'teei', 'events_local', cityHash64(company_id))");
+    ch::execute(*connection,
+                "CREATE TABLE teei.events_us_distributed AS teei.events_local "
+                "ENGINE = Distributed('teei_us_cluster', 'teei', 'events_local', cityHash64(company_id))");
     ch::execute(*connection, "ALTER TABLE teei.events_us_distributed DROP COLUMN event_type");
 
     auto diff = fleet().chfleet({"schema", "diff", "-f", fleet().fleetPath(), "--json"});
@@ -185,8 +194,9 @@ TEST(Foundation, AKilledReplicaRejoinsAndCatchesUp) {
     fleet().sandbox().start("clickhouse-us-3");
     auto connection = fleet().connect("clickhouse-us-3");
     ch::execute(*connection, "SYSTEM SYNC REPLICA teei.events_local");
-    EXPECT_EQ(ch::scalar(*connection, "SELECT count() FROM teei.events_local WHERE company_id LIKE 'us-killed-%'"),
-              "700");
+    EXPECT_EQ(
+        ch::scalar(*connection, "SELECT count() FROM teei.events_local WHERE company_id LIKE 'us-killed-%'"),
+        "700");
     auto status = fleet().chfleet({"sandbox", "status", "--dir", fleet().sandbox().dir(), "--json"});
     ASSERT_EQ(status.exit_code, 0) << status.output;
     for (const auto& process : nlohmann::json::parse(status.output)["processes"]) {
@@ -197,9 +207,17 @@ TEST(Foundation, AKilledReplicaRejoinsAndCatchesUp) {
 
 TEST(Foundation, HostileIdentifiersAndValuesRoundTrip) {
     auto connection = fleet().connect("dr-us-0");
-    const std::vector<std::string> values = {
-        "plain", "it's", "back\\slash", "`tick`", "new\nline", "tab\there", std::string("nul\0byte", 8),
-        "'; DROP TABLE teei.events_local; --", "ünïcødé", std::string("\xff\xfe invalid utf8"), ""};
+    const std::vector<std::string> values = {"plain",
+                                             "it's",
+                                             "back\\slash",
+                                             "`tick`",
+                                             "new\nline",
+                                             "tab\there",
+                                             std::string("nul\0byte", 8),
+                                             "'; DROP TABLE teei.events_local; --",
+                                             "ünïcødé",
+                                             std::string("\xff\xfe invalid utf8"),
+                                             ""};
     const std::string database = "hostile `db` 'x'\n";
     const std::string table = "t; DROP TABLE x --";
     ch::execute(*connection, "CREATE DATABASE IF NOT EXISTS " + ch::quoteIdentifier(database));
@@ -207,8 +225,8 @@ TEST(Foundation, HostileIdentifiersAndValuesRoundTrip) {
                                  ch::quoteIdentifier("col 'x'") + " String) ENGINE = Memory");
     // Through SQL literals ...
     for (const auto& value : values) {
-        ch::execute(*connection,
-                    "INSERT INTO " + ch::qualifiedName(database, table) + " VALUES (" + ch::quoteString(value) + ")");
+        ch::execute(*connection, "INSERT INTO " + ch::qualifiedName(database, table) + " VALUES (" +
+                                     ch::quoteString(value) + ")");
     }
     // ... and through a TabSeparated body.
     std::string body;
@@ -226,7 +244,8 @@ TEST(Foundation, HostileIdentifiersAndValuesRoundTrip) {
         actual.insert(rows.getString(row, "v"));
     }
     EXPECT_EQ(actual, expected);
-    EXPECT_EQ(ch::scalar(*connection, "SELECT name FROM system.tables WHERE database = " + ch::quoteString(database)),
+    EXPECT_EQ(ch::scalar(*connection,
+                         "SELECT name FROM system.tables WHERE database = " + ch::quoteString(database)),
               table);
     ch::execute(*connection, "DROP DATABASE " + ch::quoteIdentifier(database));
 }

@@ -1,16 +1,15 @@
 // The sandbox subcommand as an operator uses it, on examples/pair (2 servers, 2 keepers): up, status, kill,
 // start, the keeper guard, down twice; and that no secret reaches argv, the state or the resolved fleet file.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "clickhouse/Capabilities.h"
 #include "clickhouse/HttpConnection.h"
@@ -38,7 +37,7 @@ std::string cmdline(int pid) {
 }
 
 class SandboxTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         char pattern[] = "/tmp/chfleet-it-sandbox-XXXXXX";
         dir_ = ::mkdtemp(pattern);
@@ -56,8 +55,8 @@ protected:
 };
 
 TEST_F(SandboxTest, LifecycleAsAnOperatorRunsIt) {
-    auto up = chfleet({"sandbox", "up", "-f", std::string(CHFLEET_SOURCE_DIR) + "/examples/pair/fleet.yaml", "--dir",
-                       dir_, "--base-port", "0"});
+    auto up = chfleet({"sandbox", "up", "-f", std::string(CHFLEET_SOURCE_DIR) + "/examples/pair/fleet.yaml",
+                       "--dir", dir_, "--base-port", "0"});
     ASSERT_EQ(up.exit_code, 0) << up.output;
     auto processes = status()["processes"];
     ASSERT_EQ(processes.size(), 4u);
@@ -81,8 +80,9 @@ TEST_F(SandboxTest, LifecycleAsAnOperatorRunsIt) {
               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 
     // A second `up` in the same folder refuses while the first runs.
-    auto again = chfleet({"sandbox", "up", "-f", std::string(CHFLEET_SOURCE_DIR) + "/examples/pair/fleet.yaml",
-                          "--dir", dir_, "--base-port", "0"});
+    auto again =
+        chfleet({"sandbox", "up", "-f", std::string(CHFLEET_SOURCE_DIR) + "/examples/pair/fleet.yaml",
+                 "--dir", dir_, "--base-port", "0"});
     EXPECT_EQ(again.exit_code, 9) << again.output;
     EXPECT_NE(again.output.find("already running"), std::string::npos) << again.output;
 
@@ -109,8 +109,8 @@ TEST_F(SandboxTest, LifecycleAsAnOperatorRunsIt) {
         EXPECT_EQ(std::string(e.what()).find("wrong-secret-4711"), std::string::npos) << e.what();
     }
 
-    // The keeper guard: with the DR keeper killed, a DR server is not started (18.16 would leave its Replicated
-    // tables out silently).
+    // The keeper guard: with the DR keeper killed, a DR server is not started (18.16 would leave its
+    // Replicated tables out silently).
     ASSERT_EQ(chfleet({"sandbox", "kill", "dr-ch-0", "--dir", dir_}).exit_code, 0);
     ASSERT_EQ(chfleet({"sandbox", "kill", "keeper-dr", "--dir", dir_}).exit_code, 0);
     auto refused = chfleet({"sandbox", "start", "dr-ch-0", "--dir", dir_});
@@ -147,8 +147,8 @@ TEST_F(SandboxTest, PortsInUseAreNamedBeforeAnythingStarts) {
     socklen_t length = sizeof(address);
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
     int port = ntohs(address.sin_port);
-    auto up = chfleet({"sandbox", "up", "-f", std::string(CHFLEET_SOURCE_DIR) + "/examples/pair/fleet.yaml", "--dir",
-                       dir_, "--base-port", std::to_string(port)});
+    auto up = chfleet({"sandbox", "up", "-f", std::string(CHFLEET_SOURCE_DIR) + "/examples/pair/fleet.yaml",
+                       "--dir", dir_, "--base-port", std::to_string(port)});
     ::close(fd);
     EXPECT_EQ(up.exit_code, 9) << up.output;
     EXPECT_NE(up.output.find("port " + std::to_string(port) + " on 127.0.0.1 is in use"), std::string::npos)

@@ -77,6 +77,8 @@ void FleetEnvironment::TearDown() {
     }
 }
 
-TestFleet& FleetEnvironment::fleet() { return *shared_fleet; }
+TestFleet& FleetEnvironment::fleet() {
+    return *shared_fleet;
+}
 
 }  // namespace chfleet::testing

@@ -15,7 +15,7 @@ namespace chfleet::testing {
 /// A real fleet for integration tests: the sandbox code brings the fleet file up on free loopback ports in a
 /// fresh folder, and stops every process by pid at the end. Server logs are printed when a test failed.
 class TestFleet {
-public:
+  public:
     /// `fleet_file` is relative to the source tree, e.g. "examples/teei/fleet.yaml".
     explicit TestFleet(const std::string& fleet_file);
     ~TestFleet();
@@ -32,7 +32,7 @@ public:
     /// Prints the end of every server's error log (called when a test failed).
     void printLogs() const;
 
-private:
+  private:
     std::string dir_;
     std::string fleet_path_;
     std::unique_ptr<sandbox::Sandbox> sandbox_;
@@ -40,13 +40,13 @@ private:
 
 /// A gtest environment holding one TestFleet for a whole test binary (started once, stopped at exit).
 class FleetEnvironment : public ::testing::Environment {
-public:
+  public:
     explicit FleetEnvironment(std::string fleet_file) : fleet_file_(std::move(fleet_file)) {}
     void SetUp() override;
     void TearDown() override;
     static TestFleet& fleet();
 
-private:
+  private:
     std::string fleet_file_;
 };
 

@@ -1,12 +1,11 @@
-// chfleet sync on the classic CH-Sync pair (examples/pair: one server per site), run as an operator runs it: the
-// seed's four failover scenarios, content differences, union versus mirror, crashes of chfleet and of the
+// chfleet sync on the classic CH-Sync pair (examples/pair: one server per site), run as an operator runs it:
+// the seed's four failover scenarios, content differences, union versus mirror, crashes of chfleet and of the
 // destination server in the middle of a repair, the DNS-decided active site (a real dnsmasq), a corrupt state
 // file and webhook notifications received by a real HTTP server.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
-
-#include <fmt/format.h>
 
 #include <filesystem>
 #include <fstream>
@@ -26,9 +25,12 @@ namespace ch = chfleet::clickhouse;
 
 namespace {
 
-auto* const environment = ::testing::AddGlobalTestEnvironment(new FleetEnvironment("examples/pair/fleet.yaml"));
+auto* const environment =
+    ::testing::AddGlobalTestEnvironment(new FleetEnvironment("examples/pair/fleet.yaml"));
 
-chfleet::testing::TestFleet& fleet() { return FleetEnvironment::fleet(); }
+chfleet::testing::TestFleet& fleet() {
+    return FleetEnvironment::fleet();
+}
 
 const std::string kTable = "telemetry.http_telemetry_local";
 const std::string kPrimary = "primary-ch-0";
@@ -36,22 +38,24 @@ const std::string kDr = "dr-ch-0";
 
 /// count and checksum of every row of the table on a node: what "equal" means.
 std::string contents(const std::string& node) {
-    return fleet().scalar(node, "SELECT concat(toString(count()), '/', toString(sum(cityHash64(*)))) FROM " + kTable);
+    return fleet().scalar(
+        node, "SELECT concat(toString(count()), '/', toString(sum(cityHash64(*)))) FROM " + kTable);
 }
 
-/// Rows spread over the last `days` days (inside the table's 30-day retention); the same arguments give the same
-/// rows, so running it on both sites is a dual write.
+/// Rows spread over the last `days` days (inside the table's 30-day retention); the same arguments give the
+/// same rows, so running it on both sites is a dual write.
 void insertRows(const std::string& node, uint64_t count, uint64_t seed, int days = 3) {
     auto connection = fleet().connect(node);
-    ch::execute(*connection, fmt::format("INSERT INTO {} SELECT toDateTime(today() - (number % {})) + number % 86000, "
-                                         "concat('bigip-', toString(number % 5)), 'vs-{}', "
-                                         "concat('10.0.', toString(number % 250), '.1'), 200, number % 977 "
-                                         "FROM system.numbers LIMIT {}",
-                                         kTable, days, seed, count));
+    ch::execute(*connection,
+                fmt::format("INSERT INTO {} SELECT toDateTime(today() - (number % {})) + number % 86000, "
+                            "concat('bigip-', toString(number % 5)), 'vs-{}', "
+                            "concat('10.0.', toString(number % 250), '.1'), 200, number % 977 "
+                            "FROM system.numbers LIMIT {}",
+                            kTable, days, seed, count));
 }
 
 class SyncPair : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         // A test that failed half-way may have left a server down: start what is not running.
         for (const auto& status : fleet().sandbox().status()) {
@@ -73,7 +77,8 @@ protected:
             }
             // Right after a replica restarts, a replicated TRUNCATE may meet a leader election: retried.
             auto connection = fleet().connect(node);
-            ch::withRetry(ch::RetryPolicy{}, node, [&] { ch::execute(*connection, "TRUNCATE TABLE " + kTable); });
+            ch::withRetry(ch::RetryPolicy{}, node,
+                          [&] { ch::execute(*connection, "TRUNCATE TABLE " + kTable); });
         }
         char pattern[] = "/tmp/chfleet-sync-state-XXXXXX";
         state_dir_ = ::mkdtemp(pattern);
@@ -81,7 +86,8 @@ protected:
     void TearDown() override { std::filesystem::remove_all(state_dir_); }
 
     std::vector<std::string> tablesOf(const std::string& node) {
-        auto result = ch::query(*fleet().connect(node), "SELECT name FROM system.tables WHERE database = 'telemetry'");
+        auto result =
+            ch::query(*fleet().connect(node), "SELECT name FROM system.tables WHERE database = 'telemetry'");
         std::vector<std::string> names;
         for (size_t row = 0; row < result.rowCount(); ++row) {
             names.push_back(result.getString(row, "name"));
@@ -91,7 +97,8 @@ protected:
 
     std::string statePath() const { return state_dir_ + "/state.json"; }
 
-    chfleet::process::Finished sync(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+    chfleet::process::Finished sync(std::vector<std::string> args,
+                                    std::map<std::string, std::string> env = {}) {
         std::vector<std::string> argv{CHFLEET_BINARY, "sync"};
         argv.insert(argv.end(), args.begin(), args.end());
         argv.insert(argv.end(), {"-f", fleet().fleetPath(), "--state-file", statePath()});
@@ -126,7 +133,8 @@ TEST_F(SyncPair, Scenario2DrDownThenBackReceivesWhatItMissed) {
     insertRows(kPrimary, 2000, 3);  // written while the DR was down
     auto while_down = sync({"run", "--once", "--active", "primary"});
     EXPECT_EQ(while_down.exit_code, 1) << while_down.output;
-    EXPECT_NE(state()["last_error"].get<std::string>().find("no replica"), std::string::npos) << state().dump();
+    EXPECT_NE(state()["last_error"].get<std::string>().find("no replica"), std::string::npos)
+        << state().dump();
     EXPECT_EQ(state()["consecutive_clean"].get<int>(), 0);
 
     fleet().sandbox().start(kDr);
@@ -155,10 +163,12 @@ TEST_F(SyncPair, Scenario3FailoverToDrThenPrimaryBackReceivesTheDrWrites) {
 
 TEST_F(SyncPair, Scenario4NewTableDuringFailoverWithAndWithoutAutoCreate) {
     auto dr = fleet().connect(kDr);
-    ch::execute(*dr, "CREATE TABLE telemetry.dns_telemetry (timestamp DateTime, query String) ENGINE = "
-                     "MergeTree PARTITION BY toYYYYMMDD(timestamp) ORDER BY timestamp");
-    ch::execute(*dr, "INSERT INTO telemetry.dns_telemetry SELECT now() - number, toString(number) FROM "
-                     "system.numbers LIMIT 100");
+    ch::execute(*dr,
+                "CREATE TABLE telemetry.dns_telemetry (timestamp DateTime, query String) ENGINE = "
+                "MergeTree PARTITION BY toYYYYMMDD(timestamp) ORDER BY timestamp");
+    ch::execute(*dr,
+                "INSERT INTO telemetry.dns_telemetry SELECT now() - number, toString(number) FROM "
+                "system.numbers LIMIT 100");
     auto run = sync({"run", "--once", "--active", "dr", "--json"});
     EXPECT_EQ(run.exit_code, 3) << run.output;
     EXPECT_NE(run.output.find("primary: telemetry.dns_telemetry"), std::string::npos) << run.output;
@@ -178,8 +188,10 @@ TEST_F(SyncPair, EqualCountDivergentPartitionIsFoundAndRepaired) {
     insertRows(kPrimary, 2000, 6, 1);
     insertRows(kDr, 2000, 6, 1);
     // One row changed on the DR: same count, other content.
-    ch::execute(*fleet().connect(kDr), "ALTER TABLE " + kTable + " UPDATE latency_ms = 4242 WHERE latency_ms = 7");
-    for (int i = 0; i < 50 && fleet().scalar(kDr, "SELECT count() FROM " + kTable + " WHERE latency_ms = 4242") == "0";
+    ch::execute(*fleet().connect(kDr),
+                "ALTER TABLE " + kTable + " UPDATE latency_ms = 4242 WHERE latency_ms = 7");
+    for (int i = 0;
+         i < 50 && fleet().scalar(kDr, "SELECT count() FROM " + kTable + " WHERE latency_ms = 4242") == "0";
          ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -199,8 +211,10 @@ TEST_F(SyncPair, PassiveOnlyRowsAreKeptUnderUnionAndRemovedOnlyUnderMirror) {
     insertRows(kDr, 300, 8);  // only the passive site has these
     auto run = sync({"run", "--once", "--active", "primary"});
     EXPECT_EQ(run.exit_code, 0) << run.output;
-    EXPECT_EQ(fleet().scalar(kDr, "SELECT count() FROM " + kTable), "1300") << "union removed passive-only rows";
-    EXPECT_EQ(fleet().scalar(kPrimary, "SELECT count() FROM " + kTable), "1300") << "union gives both every row";
+    EXPECT_EQ(fleet().scalar(kDr, "SELECT count() FROM " + kTable), "1300")
+        << "union removed passive-only rows";
+    EXPECT_EQ(fleet().scalar(kPrimary, "SELECT count() FROM " + kTable), "1300")
+        << "union gives both every row";
     EXPECT_EQ(state()["rows_removed"].get<int>(), 0);
 
     insertRows(kDr, 200, 9);
@@ -214,16 +228,19 @@ TEST_F(SyncPair, PassiveOnlyRowsAreKeptUnderUnionAndRemovedOnlyUnderMirror) {
 TEST_F(SyncPair, KillingChfleetInTheMiddleOfARepairThenRerunningConverges) {
     insertRows(kPrimary, 3'000'000, 10, 2);
     for (int delay_ms : {150, 400, 900}) {
-        std::vector<std::string> argv{CHFLEET_BINARY, "sync", "run", "--once", "--active", "primary", "-f",
-                                      fleet().fleetPath(), "--state-file", statePath()};
+        std::vector<std::string> argv{CHFLEET_BINARY, "sync",     "run", "--once",
+                                      "--active",     "primary",  "-f",  fleet().fleetPath(),
+                                      "--state-file", statePath()};
         auto pid = chfleet::process::spawnDetached(argv, state_dir_ + "/killed.log", state_dir_);
         std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
         chfleet::process::signalIfRunning(pid, statePath(), SIGKILL);
         // Whatever the instant: each partition is as it was or as repaired, never half or double.
         auto rows = std::stoull(fleet().scalar(kDr, "SELECT count() FROM " + kTable));
-        EXPECT_TRUE(rows == 0 || rows == 1'500'000 || rows == 3'000'000) << "after a kill at " << delay_ms << " ms";
+        EXPECT_TRUE(rows == 0 || rows == 1'500'000 || rows == 3'000'000)
+            << "after a kill at " << delay_ms << " ms";
         if (delay_ms == 150) {
-            EXPECT_LT(rows, 3'000'000u) << "the first kill must land before the repair ends, or it proves nothing";
+            EXPECT_LT(rows, 3'000'000u)
+                << "the first kill must land before the repair ends, or it proves nothing";
         }
     }
     auto rerun = sync({"run", "--once", "--active", "primary"});
@@ -238,8 +255,9 @@ TEST_F(SyncPair, KillingChfleetInTheMiddleOfARepairThenRerunningConverges) {
 
 TEST_F(SyncPair, KillingTheDestinationServerDuringARepairLosesNothing) {
     insertRows(kPrimary, 3'000'000, 11, 2);
-    std::vector<std::string> argv{CHFLEET_BINARY, "sync", "run", "--once", "--active", "primary", "-f",
-                                  fleet().fleetPath(), "--state-file", statePath()};
+    std::vector<std::string> argv{CHFLEET_BINARY, "sync",     "run", "--once",
+                                  "--active",     "primary",  "-f",  fleet().fleetPath(),
+                                  "--state-file", statePath()};
     auto pid = chfleet::process::spawnDetached(argv, state_dir_ + "/run.log", state_dir_);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     fleet().sandbox().kill(kDr);
@@ -254,14 +272,16 @@ TEST_F(SyncPair, KillingTheDestinationServerDuringARepairLosesNothing) {
 
 TEST_F(SyncPair, TheActiveSiteComesFromDnsAndAnUnknownAnswerMeansNoRepair) {
     insertRows(kPrimary, 500, 12);
-    chfleet::testing::DnsmasqFixture dns(chfleet::testing::DnsmasqFixture::Records{{"failover.chfleet.test", "127.0.0.5"}});
+    chfleet::testing::DnsmasqFixture dns(
+        chfleet::testing::DnsmasqFixture::Records{{"failover.chfleet.test", "127.0.0.5"}});
     std::map<std::string, std::string> env{{"DNS_RECORD", "failover.chfleet.test"},
                                            {"DNS_SERVER", dns.server()},
                                            {"PRIMARY_IP", "127.0.0.7"},
                                            {"DR_IP", "127.0.0.8"}};
     auto unknown = sync({"run", "--once"}, env);
     EXPECT_EQ(unknown.exit_code, 3) << unknown.output;
-    EXPECT_NE(state()["last_error"].get<std::string>().find("127.0.0.5"), std::string::npos) << state().dump();
+    EXPECT_NE(state()["last_error"].get<std::string>().find("127.0.0.5"), std::string::npos)
+        << state().dump();
     EXPECT_EQ(state()["active_site"], "unknown");
     EXPECT_EQ(fleet().scalar(kDr, "SELECT count() FROM " + kTable), "0") << "repaired without an active site";
 
@@ -309,7 +329,8 @@ TEST_F(SyncPair, WebhooksReachARealReceiverAndAFailingOneStopsNothing) {
     EXPECT_NE(texts[1].find("Sync complete"), std::string::npos) << texts[1];
 
     insertRows(kPrimary, 100, 14);
-    auto failing = sync({"run", "--once", "--active", "primary"}, {{"NOTIFY_WEBHOOK", "http://127.0.0.1:9/hook"}});
+    auto failing =
+        sync({"run", "--once", "--active", "primary"}, {{"NOTIFY_WEBHOOK", "http://127.0.0.1:9/hook"}});
     EXPECT_EQ(failing.exit_code, 0) << failing.output;
     EXPECT_EQ(contents(kDr), contents(kPrimary));
 }
@@ -321,9 +342,20 @@ namespace {
 TEST_F(SyncPair, TheDaemonServesMetricsAndHealthAndStopsCleanlyOnSigterm) {
     insertRows(kPrimary, 600, 15);
     int port = chfleet::testing::freeLoopbackDnsPort();  // free for TCP (and UDP) now: the daemon's /metrics
-    std::vector<std::string> argv{CHFLEET_BINARY, "sync", "run", "--daemon", "--active", "primary", "--interval", "1",
-                                  "--metrics-listen", "127.0.0.1:" + std::to_string(port), "-f",
-                                  fleet().fleetPath(), "--state-file", statePath()};
+    std::vector<std::string> argv{CHFLEET_BINARY,
+                                  "sync",
+                                  "run",
+                                  "--daemon",
+                                  "--active",
+                                  "primary",
+                                  "--interval",
+                                  "1",
+                                  "--metrics-listen",
+                                  "127.0.0.1:" + std::to_string(port),
+                                  "-f",
+                                  fleet().fleetPath(),
+                                  "--state-file",
+                                  statePath()};
     auto pid = chfleet::process::spawnDetached(argv, state_dir_ + "/daemon.log", state_dir_);
     httplib::Client client("127.0.0.1", port);
     client.set_connection_timeout(1);
@@ -337,8 +369,9 @@ TEST_F(SyncPair, TheDaemonServesMetricsAndHealthAndStopsCleanlyOnSigterm) {
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    EXPECT_NE(metrics.find("chfleet_sync_partitions_repaired_total{table=\"telemetry.http_telemetry_local\"} 3"),
-              std::string::npos)
+    EXPECT_NE(
+        metrics.find("chfleet_sync_partitions_repaired_total{table=\"telemetry.http_telemetry_local\"} 3"),
+        std::string::npos)
         << metrics;
     EXPECT_NE(metrics.find("chfleet_sync_seconds_since_last_clean_cycle"), std::string::npos) << metrics;
     EXPECT_NE(metrics.find("chfleet_sync_failback_ready 0"), std::string::npos) << metrics;
@@ -355,6 +388,76 @@ TEST_F(SyncPair, TheDaemonServesMetricsAndHealthAndStopsCleanlyOnSigterm) {
     EXPECT_NE(log.find("stopping: signal received"), std::string::npos) << log;
     EXPECT_NE(log.find("stopped"), std::string::npos) << log;
     EXPECT_EQ(contents(kDr), contents(kPrimary));
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(SyncPair, PartitionsPastRetentionAreNeverCopiedBack) {
+    // http_telemetry keeps 30 days: a 40-day-old partition only the primary still has stays there.
+    ch::execute(*fleet().connect(kPrimary),
+                "INSERT INTO " + kTable +
+                    " SELECT toDateTime(today() - 40) + number, 'old', 'vs', '10.0.0.1', 200, 1 "
+                    "FROM system.numbers LIMIT 100");
+    insertRows(kPrimary, 200, 16);
+    auto run = sync({"run", "--once", "--active", "primary"});
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_EQ(fleet().scalar(kDr, "SELECT count() FROM " + kTable + " WHERE device = 'old'"), "0");
+    EXPECT_EQ(fleet().scalar(kDr, "SELECT count() FROM " + kTable), "200");
+}
+
+TEST_F(SyncPair, AnExistingChSyncEnvironmentWorksUnchanged) {
+    insertRows(kPrimary, 700, 17);
+    const auto& primary = *fleet().fleet().node(kPrimary);
+    const auto& dr = *fleet().fleet().node(kDr);
+    auto password = fleet().sandbox().password();
+    // The DR site's CH-Sync .env, as CH-Sync's setup.sh writes it; the password comes from the environment.
+    std::string env_file = state_dir_ + "/.env";
+    chfleet::files::writeAtomically(
+        env_file, fmt::format("# CH-Sync on the DR site\nROLE=dr\n"
+                              "LOCAL_CH_URL=http://127.0.0.1:{}\n"
+                              "REMOTE_CH_URL=http://127.0.0.1:{}\n"
+                              "REMOTE_CH_HOST=127.0.0.1\nREMOTE_CH_PORT={}\n"
+                              "LOCAL_CH_USER=chfleet\nREMOTE_CH_USER=chfleet\n"
+                              "STATE_FILE={}\nCHSYNC_ACTIVE=primary\nLOG_LEVEL=INFO\n",
+                              dr.http_port, primary.http_port, primary.tcp_port, statePath()));
+    auto run = chfleet::process::run({CHFLEET_BINARY, "sync", "run", "--once", "--env-file", env_file},
+                                     {{"LOCAL_CH_PASSWORD", password}, {"REMOTE_CH_PASSWORD", password}});
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_EQ(run.output.find(password), std::string::npos) << "a password was printed";
+    EXPECT_EQ(chfleet::files::read(statePath()).find(password), std::string::npos)
+        << "a password in the state";
+    EXPECT_EQ(contents(kDr), contents(kPrimary));
+    auto status = chfleet::process::run({CHFLEET_BINARY, "sync", "status", "--env-file", env_file, "--json"});
+    EXPECT_EQ(status.exit_code, 0) << status.output;
+    EXPECT_EQ(nlohmann::json::parse(status.output)["rows_synced"].get<int>(), 700);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(SyncPair, ColumnsNamedLikeInternalAliasesAreComparedAndCopiedRight) {
+    // ClickHouse aliases shadow columns of the same name: chfleet's own aliases must never meet a user's column.
+    for (const auto& node : {kPrimary, kDr}) {
+        ch::execute(*fleet().connect(node),
+                    "CREATE TABLE telemetry.short_names (d Date, p String, c UInt64, h UInt64, s String, t String, "
+                    "n UInt8) ENGINE = MergeTree PARTITION BY d ORDER BY c");
+    }
+    auto primary = fleet().connect(kPrimary);
+    ch::execute(*primary, "INSERT INTO telemetry.short_names SELECT today() - number % 2, 'p', number, number * 3, "
+                          "'s', 't', 1 FROM system.numbers LIMIT 1000");
+    ch::execute(*fleet().connect(kDr), "INSERT INTO telemetry.short_names SELECT today(), 'p', 1, 1, 's', 't', 2 "
+                                       "FROM system.numbers LIMIT 1");
+    auto run = sync({"run", "--once", "--active", "primary", "--policy", "mirror"});
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    auto sums = [&](const std::string& node) {
+        return fleet().scalar(node, "SELECT concat(toString(count()), '/', toString(sum(cityHash64(d, p, c, h, s, "
+                                    "t, n)))) FROM telemetry.short_names");
+    };
+    EXPECT_EQ(sums(kDr), sums(kPrimary));
+    EXPECT_EQ(sync({"check", "--active", "primary"}).exit_code, 0);
 }
 
 }  // namespace

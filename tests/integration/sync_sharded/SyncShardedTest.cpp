@@ -1,6 +1,6 @@
-// chfleet sync between a sharded primary and a differently sharded DR: examples/teei (primary US 3x2 + EU 2x2,
-// DR US 1x1 + EU 1x1). Rows are compared per destination shard and repaired onto the shard the table's sharding
-// key names, on every site, through the peer site's cluster defined in each server's config.
+// chfleet sync between a sharded primary and a differently sharded DR: examples/teei (primary US 3x2 + EU
+// 2x2, DR US 1x1 + EU 1x1). Rows are compared per destination shard and repaired onto the shard the table's
+// sharding key names, on every site, through the peer site's cluster defined in each server's config.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -13,30 +13,37 @@ namespace ch = chfleet::clickhouse;
 
 namespace {
 
-auto* const environment = ::testing::AddGlobalTestEnvironment(new FleetEnvironment("examples/teei/fleet.yaml"));
+auto* const environment =
+    ::testing::AddGlobalTestEnvironment(new FleetEnvironment("examples/teei/fleet.yaml"));
 
-chfleet::testing::TestFleet& fleet() { return FleetEnvironment::fleet(); }
+chfleet::testing::TestFleet& fleet() {
+    return FleetEnvironment::fleet();
+}
 
 /// count/checksum of a region's events as the site's regional Distributed table sees them.
 std::string regionContents(const std::string& node, const std::string& alias) {
-    return fleet().scalar(node, "SELECT concat(toString(count()), '/', toString(sum(cityHash64(toString(event_id), company_id, user_id, event_type, region, timestamp, payload))))"
-                                    " FROM teei.events_" +
-                                    alias + "_distributed");
+    return fleet().scalar(node,
+                          "SELECT concat(toString(count()), '/', toString(sum(cityHash64(toString(event_id), "
+                          "company_id, user_id, event_type, region, timestamp, payload))))"
+                          " FROM teei.events_" +
+                              alias + "_distributed");
 }
 
 void writeEvents(const std::string& node, const std::string& alias, const std::string& prefix, int count) {
     auto connection = fleet().connect(node);
-    ch::execute(*connection,
-                "INSERT INTO teei.events_" + alias +
-                    "_distributed (company_id, timestamp, event_type) SELECT concat('" + prefix +
-                    "-', toString(number % 37)), now() - number * 60, 'page_view' FROM system.numbers LIMIT " +
-                    std::to_string(count),
-                {{"insert_distributed_sync", "1"}});
+    ch::execute(
+        *connection,
+        "INSERT INTO teei.events_" + alias +
+            "_distributed (company_id, timestamp, event_type) SELECT concat('" + prefix +
+            "-', toString(number % 37)), now() - number * 60, 'page_view' FROM system.numbers LIMIT " +
+            std::to_string(count),
+        {{"insert_distributed_sync", "1"}});
 }
 
 chfleet::process::Finished sync(std::vector<std::string> args) {
     args.insert(args.begin(), "sync");
-    args.insert(args.end(), {"-f", fleet().fleetPath(), "--state-file", fleet().sandbox().dir() + "/sync-state.json"});
+    args.insert(args.end(),
+                {"-f", fleet().fleetPath(), "--state-file", fleet().sandbox().dir() + "/sync-state.json"});
     return fleet().chfleet(args);
 }
 
@@ -52,7 +59,8 @@ TEST(SyncSharded, PrimaryToSingleShardDrAndBackOntoTheRightShards) {
     ASSERT_EQ(run.exit_code, 0) << run.output;
     EXPECT_EQ(regionContents("dr-us-0", "us"), regionContents("clickhouse-us-0", "us"));
     EXPECT_EQ(regionContents("dr-eu-0", "eu"), regionContents("clickhouse-eu-0", "eu"));
-    EXPECT_EQ(fleet().scalar("dr-us-0", "SELECT count() FROM teei.events_local WHERE company_id LIKE 'eu-%'"), "0")
+    EXPECT_EQ(fleet().scalar("dr-us-0", "SELECT count() FROM teei.events_local WHERE company_id LIKE 'eu-%'"),
+              "0")
         << "EU rows on the DR's US server";
 
     // Failover: the DR takes writes, then the primary gets them back, each row on the shard its key names.
@@ -65,10 +73,11 @@ TEST(SyncSharded, PrimaryToSingleShardDrAndBackOntoTheRightShards) {
             std::string node = "clickhouse-us-" + std::to_string((shard - 1) * 2 + replica);
             auto connection = fleet().connect(node);
             ch::execute(*connection, "SYSTEM SYNC REPLICA teei.events_local");
-            auto counts = ch::query(*connection, "SELECT count() AS total, countIf(cityHash64(company_id) % 3 + 1 != " +
-                                                     std::to_string(shard) +
-                                                     ") AS misplaced FROM teei.events_local WHERE company_id LIKE "
-                                                     "'failover-%'");
+            auto counts =
+                ch::query(*connection, "SELECT count() AS total, countIf(cityHash64(company_id) % 3 + 1 != " +
+                                           std::to_string(shard) +
+                                           ") AS misplaced FROM teei.events_local WHERE company_id LIKE "
+                                           "'failover-%'");
             EXPECT_GT(counts.getUInt64(0, "total"), 0u) << node;
             EXPECT_EQ(counts.getUInt64(0, "misplaced"), 0u) << node;
         }

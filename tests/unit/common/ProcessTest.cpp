@@ -1,5 +1,3 @@
-#include "common/Process.h"
-
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -10,6 +8,7 @@
 
 #include "common/Exception.h"
 #include "common/Files.h"
+#include "common/Process.h"
 
 namespace chfleet {
 namespace {
@@ -66,7 +65,8 @@ TEST(Files, WriteAtomicallyReplacesContentAndSetsMode) {
     EXPECT_EQ(files::read(path), "two");
     EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
     auto perms = std::filesystem::status(path).permissions();
-    EXPECT_EQ(perms & std::filesystem::perms::all, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    EXPECT_EQ(perms & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     std::filesystem::remove_all(dir);
 }
 

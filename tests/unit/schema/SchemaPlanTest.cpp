@@ -1,17 +1,17 @@
-#include "schema/SchemaPlan.h"
-
 #include <gtest/gtest.h>
 
 #include "clickhouse/EmbeddedConnection.h"
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
 #include "schema/SchemaDiff.h"
+#include "schema/SchemaPlan.h"
 
 namespace chfleet::schema {
 namespace {
 
 const topology::Fleet& teei() {
-    static const topology::Fleet fleet = topology::loadFleet(std::string(CHFLEET_SOURCE_DIR) + "/examples/teei/fleet.yaml");
+    static const topology::Fleet fleet =
+        topology::loadFleet(std::string(CHFLEET_SOURCE_DIR) + "/examples/teei/fleet.yaml");
     return fleet;
 }
 
@@ -28,9 +28,10 @@ TEST(SchemaPlan, LocalTablesAreReplicatedAtTheRegionShardPath) {
     auto plan = planForSite(teei(), *teei().site("primary"));
     const auto& events = find(plan, "events_local");
     EXPECT_EQ(events.kind, ObjectKind::LocalTable);
-    EXPECT_NE(events.create_sql.find("ENGINE = ReplicatedMergeTree('/clickhouse/tables/{region}/{shard}/events', "
-                                     "'{replica}')"),
-              std::string::npos)
+    EXPECT_NE(
+        events.create_sql.find("ENGINE = ReplicatedMergeTree('/clickhouse/tables/{region}/{shard}/events', "
+                               "'{replica}')"),
+        std::string::npos)
         << events.create_sql;
     EXPECT_EQ(events.shape.engine, "ReplicatedMergeTree");
     EXPECT_EQ(events.shape.sorting_key, "company_id,timestamp");
@@ -45,8 +46,9 @@ TEST(SchemaPlan, RegionalTablesShardAndTheGlobalTableDoesNot) {
     auto plan = planForSite(teei(), *teei().site("primary"));
     const auto& eu = find(plan, "events_eu_distributed");
     EXPECT_EQ(eu.kind, ObjectKind::RegionalDistributed);
-    EXPECT_NE(eu.create_sql.find("Distributed('teei_eu_cluster', 'teei', 'events_local', cityHash64(company_id))"),
-              std::string::npos)
+    EXPECT_NE(
+        eu.create_sql.find("Distributed('teei_eu_cluster', 'teei', 'events_local', cityHash64(company_id))"),
+        std::string::npos)
         << eu.create_sql;
     const auto& global = find(plan, "events_distributed");
     EXPECT_EQ(global.kind, ObjectKind::GlobalDistributed);
@@ -63,12 +65,15 @@ TEST(SchemaPlan, ViewsComeAfterTheirSourceAndDistributedTablesLast) {
     size_t last_local = 0, first_view = plan.size(), last_view = 0, first_distributed = plan.size();
     for (size_t i = 0; i < plan.size(); ++i) {
         switch (plan[i].kind) {
-            case ObjectKind::LocalTable: last_local = i; break;
+            case ObjectKind::LocalTable:
+                last_local = i;
+                break;
             case ObjectKind::MaterializedView:
                 first_view = std::min(first_view, i);
                 last_view = i;
                 break;
-            default: first_distributed = std::min(first_distributed, i);
+            default:
+                first_distributed = std::min(first_distributed, i);
         }
     }
     EXPECT_LT(last_local, first_view);
@@ -90,7 +95,8 @@ TEST(SchemaPlan, NormalizeExpressionIgnoresSpacingQuotesAndOuterParentheses) {
 }
 
 TEST(SchemaDiff, CompareShapesNamesEachDifference) {
-    TableShape expected{"t", "ReplicatedMergeTree", "toYYYYMM(ts)", "a,ts", "", {{"a", "String"}, {"ts", "DateTime"}}};
+    TableShape expected{
+        "t", "ReplicatedMergeTree", "toYYYYMM(ts)", "a,ts", "", {{"a", "String"}, {"ts", "DateTime"}}};
     TableShape actual = expected;
     EXPECT_TRUE(compareShapes(expected, actual, true).empty());
     actual.columns = {{"a", "UInt64"}, {"extra", "String"}};
@@ -100,8 +106,8 @@ TEST(SchemaDiff, CompareShapesNamesEachDifference) {
     for (const auto& f : found) {
         what.push_back(f.what);
     }
-    EXPECT_EQ(what, (std::vector<std::string>{"ORDER BY differs", "type of column a differs", "column ts missing",
-                                              "column extra unexpected"}));
+    EXPECT_EQ(what, (std::vector<std::string>{"ORDER BY differs", "type of column a differs",
+                                              "column ts missing", "column extra unexpected"}));
 }
 
 // Every statement the plan generates must parse on a current ClickHouse (the embedded 26.x engine).
@@ -117,7 +123,8 @@ TEST(SchemaPlan, EveryStatementParsesOnModernClickHouse) {
         }
     }
     for (const auto& sql : statements) {
-        EXPECT_NO_THROW(clickhouse::scalar(engine, "SELECT formatQuery(" + clickhouse::quoteString(sql) + ")"))
+        EXPECT_NO_THROW(
+            clickhouse::scalar(engine, "SELECT formatQuery(" + clickhouse::quoteString(sql) + ")"))
             << sql;
     }
 }
