@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CHFLEET=${1:-build/chfleet}
-TABLES=${TABLES:-"50 200 1000"}
+TABLES=${TABLES-"50 200 1000"}
 P=${P:-30}
 R=${R:-10}
 K=${K:-20}
