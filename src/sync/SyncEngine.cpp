@@ -198,11 +198,53 @@ TableColumns readColumns(clickhouse::Connection& connection, const std::string& 
     return out;
 }
 
-/// Runs a query returning one row of `_chfleet_c` (count) and `_chfleet_h` (hash sum). Every alias chfleet puts
-/// next to a table's own columns starts with `_chfleet_`: ClickHouse aliases shadow columns of the same name.
+/// Runs a query returning one row of `_chfleet_c` (count) and `_chfleet_h` (hash sum). Every alias chfleet
+/// puts next to a table's own columns starts with `_chfleet_`: ClickHouse aliases shadow columns of the same
+/// name.
 Checksum readChecksum(clickhouse::Connection& connection, const std::string& select) {
     auto result = clickhouse::query(connection, select);
     return {result.getUInt64(0, "_chfleet_c"), result.getUInt64(0, "_chfleet_h")};
+}
+
+/// sums[shard - 1][partition id][destination shard on the other site]
+using PartitionSums = std::vector<std::map<std::string, std::map<int, Checksum>>>;
+
+/// Reads, on every shard of one site's region that has the table, the checksum of each listed partition
+/// grouped by `destination` (the shard expression of the other site). Returns an error line, empty on
+/// success.
+std::string readPartitionSums(const SyncOptions& options, SiteState& site, const RegionState& region,
+                              const std::string& key, const std::string& destination,
+                              const std::vector<std::string>& partition_ids, PartitionSums& sums) {
+    std::string table_name;
+    std::string database = splitDatabase(key, &table_name);
+    std::string id_list;
+    for (const auto& id : partition_ids) {
+        id_list += (id_list.empty() ? "" : ", ") + quoteString(id);
+    }
+    sums.assign(region.shards.size(), {});
+    for (size_t s = 0; s < region.shards.size(); ++s) {
+        const auto& shard = region.shards[s];
+        if (shard.inventory.tables.count(key) == 0) {
+            continue;
+        }
+        try {
+            auto connection = connectCounting(options, *shard.node, site);
+            auto row_hash = readColumns(*connection, database, table_name).hash;
+            auto rows = clickhouse::query(
+                *connection, "SELECT _partition_id AS _chfleet_p, toUInt64(" + destination +
+                                 ") AS _chfleet_d, count() AS _chfleet_c, sum(" + row_hash +
+                                 ") AS _chfleet_h FROM " + qualifiedName(database, table_name) +
+                                 " WHERE _partition_id IN (" + id_list + ") GROUP BY _chfleet_p, _chfleet_d");
+            for (size_t row = 0; row < rows.rowCount(); ++row) {
+                sums[s][rows.getString(row, "_chfleet_p")]
+                    [static_cast<int>(rows.getUInt64(row, "_chfleet_d"))] =
+                        Checksum{rows.getUInt64(row, "_chfleet_c"), rows.getUInt64(row, "_chfleet_h")};
+            }
+        } catch (const Exception& e) {
+            return "checksum of " + key + " on " + shard.node->name + ": " + e.what();
+        }
+    }
+    return {};
 }
 
 /// Everything one repair needs.
@@ -287,8 +329,8 @@ RepairResult repairPartition(const SyncOptions& options, const RepairJob& job) {
             expected = readChecksum(*connection, "SELECT sum(_chfleet_n) AS _chfleet_c, sum(" + row_hash +
                                                      " * _chfleet_n) AS _chfleet_h FROM (" + delta + ")");
         }
-        Checksum staged =
-            readChecksum(*connection, "SELECT count() AS _chfleet_c, sum(" + row_hash + ") AS _chfleet_h FROM " + staging);
+        Checksum staged = readChecksum(
+            *connection, "SELECT count() AS _chfleet_c, sum(" + row_hash + ") AS _chfleet_h FROM " + staging);
         if (!(staged == expected)) {
             throw Exception(
                 ErrorCode::Failed,
@@ -300,11 +342,13 @@ RepairResult repairPartition(const SyncOptions& options, const RepairJob& job) {
             auto changes = clickhouse::query(
                 *connection,
                 "SELECT sum(greatest(toInt64(_chfleet_s) - toInt64(_chfleet_t), 0)) AS added, "
-                "sum(greatest(toInt64(_chfleet_t) - toInt64(_chfleet_s), 0)) AS removed FROM (SELECT _chfleet_h, "
+                "sum(greatest(toInt64(_chfleet_t) - toInt64(_chfleet_s), 0)) AS removed FROM (SELECT "
+                "_chfleet_h, "
                 "sum(_chfleet_in_s) AS _chfleet_s, sum(_chfleet_in_t) AS _chfleet_t FROM (SELECT " +
                     row_hash + " AS _chfleet_h, 1 AS _chfleet_in_s, 0 AS _chfleet_in_t FROM " + staging +
-                    " UNION ALL SELECT " + row_hash + " AS _chfleet_h, 0 AS _chfleet_in_s, 1 AS _chfleet_in_t FROM " +
-                    target + " WHERE " + here + ") GROUP BY _chfleet_h)");
+                    " UNION ALL SELECT " + row_hash +
+                    " AS _chfleet_h, 0 AS _chfleet_in_s, 1 AS _chfleet_in_t FROM " + target + " WHERE " +
+                    here + ") GROUP BY _chfleet_h)");
             result.rows_added = static_cast<uint64_t>(changes.getInt64(0, "added"));
             result.rows_removed = static_cast<uint64_t>(changes.getInt64(0, "removed"));
             if (result.rows_added == 0 && result.rows_removed == 0) {
@@ -452,6 +496,29 @@ SyncEngine::SyncEngine(const topology::Fleet& fleet, SyncOptions options,
         throw Exception(ErrorCode::InvalidConfig, "{}: sync works between two sites; the fleet has {}",
                         fleet_.source_path, fleet_.sites.size());
     }
+}
+
+std::string SyncEngine::actionFor(const std::string& site, uint64_t rows_there, uint64_t last_write,
+                                  uint64_t now) const {
+    if (!options_.repair) {
+        return "not repaired: check only";
+    }
+    if (!options_.active_site) {
+        return "not repaired: the active site is undetermined";
+    }
+    if (options_.policy == SyncPolicy::Mirror && site == *options_.active_site) {
+        return "none: mirror copies the active site to the passive one";
+    }
+    if (options_.policy == SyncPolicy::Union && rows_there == 0) {
+        return "none: nothing to add here; the other site receives these rows";
+    }
+    if (options_.only_repair_site && *options_.only_repair_site != site) {
+        return "not repaired: the instance at " + site + " repairs it";
+    }
+    if (options_.settle_seconds > 0 && last_write + static_cast<uint64_t>(options_.settle_seconds) > now) {
+        return fmt::format("deferred: written to in the last {} s", options_.settle_seconds);
+    }
+    return "repair";
 }
 
 CycleReport SyncEngine::runCycle() {
@@ -629,45 +696,15 @@ CycleReport SyncEngine::runCycle() {
                 continue;
             }
             // Checksums per shard, grouped by the shard each row belongs to on the other site.
-            // sums[side][shard][partition][destination shard on the other side]
-            std::vector<std::map<std::string, std::map<int, Checksum>>> sums[2];
-            std::string id_list;
-            for (const auto& id : to_checksum) {
-                id_list += (id_list.empty() ? "" : ", ") + quoteString(id);
+            PartitionSums sums[2];
+            std::string failure;
+            for (int side = 0; side < 2 && failure.empty(); ++side) {
+                failure = readPartitionSums(options_, sites[side], *regions[side], key,
+                                            shardExpression(*regions[1 - side]->region, sharding_key),
+                                            to_checksum, sums[side]);
             }
-            bool failed = false;
-            for (int side = 0; side < 2 && !failed; ++side) {
-                const auto& other_region = *regions[1 - side]->region;
-                std::string destination = shardExpression(other_region, sharding_key);
-                sums[side].resize(regions[side]->shards.size());
-                for (size_t s = 0; s < regions[side]->shards.size(); ++s) {
-                    const auto& shard = regions[side]->shards[s];
-                    if (shard.inventory.tables.count(key) == 0) {
-                        continue;
-                    }
-                    try {
-                        auto connection = connectCounting(options_, *shard.node, sites[side]);
-                        auto row_hash = readColumns(*connection, database, table_name).hash;
-                        auto rows = clickhouse::query(
-                            *connection, "SELECT _partition_id AS _chfleet_p, toUInt64(" + destination +
-                                             ") AS _chfleet_d, count() AS _chfleet_c, sum(" + row_hash +
-                                             ") AS _chfleet_h FROM " + qualifiedName(database, table_name) +
-                                             " WHERE _partition_id IN (" + id_list +
-                                             ") GROUP BY _chfleet_p, _chfleet_d");
-                        for (size_t row = 0; row < rows.rowCount(); ++row) {
-                            sums[side][s][rows.getString(row, "_chfleet_p")]
-                                [static_cast<int>(rows.getUInt64(row, "_chfleet_d"))] =
-                                    Checksum{rows.getUInt64(row, "_chfleet_c"), rows.getUInt64(row, "_chfleet_h")};
-                        }
-                    } catch (const Exception& e) {
-                        report.errors.push_back("checksum of " + key + " on " + shard.node->name + ": " +
-                                                e.what());
-                        failed = true;
-                        break;
-                    }
-                }
-            }
-            if (failed) {
+            if (!failure.empty()) {
+                report.errors.push_back(failure);
                 continue;
             }
             for (const auto& id : to_checksum) {
@@ -706,26 +743,7 @@ CycleReport SyncEngine::runCycle() {
                                                                                   : "rows only here",
                                                        ""};
                         report.tables_with_gaps.insert(key);
-                        const auto& site_name = difference.site;
-                        if (!options_.repair) {
-                            difference.action = "not repaired: check only";
-                        } else if (!options_.active_site) {
-                            difference.action = "not repaired: the active site is undetermined";
-                        } else if (options_.policy == SyncPolicy::Mirror &&
-                                   site_name == *options_.active_site) {
-                            difference.action = "none: mirror copies the active site to the passive one";
-                        } else if (options_.policy == SyncPolicy::Union && there.count == 0) {
-                            difference.action =
-                                "none: nothing to add here; the other site receives these rows";
-                        } else if (options_.only_repair_site && *options_.only_repair_site != site_name) {
-                            difference.action = "not repaired: the instance at " + site_name + " repairs it";
-                        } else if (options_.settle_seconds > 0 &&
-                                   last_write[id] + static_cast<uint64_t>(options_.settle_seconds) > now) {
-                            difference.action =
-                                fmt::format("deferred: written to in the last {} s", options_.settle_seconds);
-                        } else {
-                            difference.action = "repair";
-                        }
+                        difference.action = actionFor(difference.site, there.count, last_write[id], now);
                         report.differences.push_back(difference);
                         if (difference.action != "repair") {
                             continue;

@@ -125,6 +125,10 @@ class SyncEngine {
     CycleReport runCycle();
 
   private:
+    /// What this cycle does about a difference on `site` (see PartitionDifference::action).
+    std::string actionFor(const std::string& site, uint64_t rows_there, uint64_t last_write,
+                          uint64_t now) const;
+
     const topology::Fleet& fleet_;
     SyncOptions options_;
     std::map<std::string, std::string> verified_;
