@@ -275,38 +275,33 @@ void printReport(const CycleReport& report, const std::string& active_reason) {
     std::cout << (report.clean() ? "clean\n" : "not clean\n");
 }
 
+prometheus::Family<prometheus::Counter>& counter(prometheus::Registry& registry, const std::string& name,
+                                                 const std::string& help) {
+    return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
+}
+
+prometheus::Family<prometheus::Gauge>& gauge(prometheus::Registry& registry, const std::string& name,
+                                             const std::string& help) {
+    return prometheus::BuildGauge().Name(name).Help(help).Register(registry);
+}
+
 /// Prometheus metrics of the daemon.
 struct SyncMetrics {
     std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
-    prometheus::Family<prometheus::Counter>& cycles = prometheus::BuildCounter()
-                                                          .Name("chfleet_sync_cycles_total")
-                                                          .Help("Sync cycles run")
-                                                          .Register(*registry);
-    prometheus::Family<prometheus::Counter>& differences = prometheus::BuildCounter()
-                                                               .Name("chfleet_sync_differences_total")
-                                                               .Help("Partition differences found")
-                                                               .Register(*registry);
-    prometheus::Family<prometheus::Counter>& partitions = prometheus::BuildCounter()
-                                                              .Name("chfleet_sync_partitions_repaired_total")
-                                                              .Help("Partitions repaired, per table")
-                                                              .Register(*registry);
-    prometheus::Family<prometheus::Counter>& rows = prometheus::BuildCounter()
-                                                        .Name("chfleet_sync_rows_repaired_total")
-                                                        .Help("Rows added or removed by repairs, per table")
-                                                        .Register(*registry);
-    prometheus::Family<prometheus::Counter>& errors = prometheus::BuildCounter()
-                                                          .Name("chfleet_sync_errors_total")
-                                                          .Help("Cycle errors, by kind")
-                                                          .Register(*registry);
+    prometheus::Family<prometheus::Counter>& cycles =
+        counter(*registry, "chfleet_sync_cycles_total", "Sync cycles run");
+    prometheus::Family<prometheus::Counter>& differences =
+        counter(*registry, "chfleet_sync_differences_total", "Partition differences found");
+    prometheus::Family<prometheus::Counter>& partitions =
+        counter(*registry, "chfleet_sync_partitions_repaired_total", "Partitions repaired, per table");
+    prometheus::Family<prometheus::Counter>& rows =
+        counter(*registry, "chfleet_sync_rows_repaired_total", "Rows added or removed by repairs, per table");
+    prometheus::Family<prometheus::Counter>& errors =
+        counter(*registry, "chfleet_sync_errors_total", "Cycle errors, by kind");
     prometheus::Family<prometheus::Gauge>& since_clean =
-        prometheus::BuildGauge()
-            .Name("chfleet_sync_seconds_since_last_clean_cycle")
-            .Help("Seconds since the last clean cycle")
-            .Register(*registry);
-    prometheus::Family<prometheus::Gauge>& failback = prometheus::BuildGauge()
-                                                          .Name("chfleet_sync_failback_ready")
-                                                          .Help("1 when FAILBACK READY")
-                                                          .Register(*registry);
+        gauge(*registry, "chfleet_sync_seconds_since_last_clean_cycle", "Seconds since the last clean cycle");
+    prometheus::Family<prometheus::Gauge>& failback =
+        gauge(*registry, "chfleet_sync_failback_ready", "1 when FAILBACK READY");
     std::chrono::steady_clock::time_point last_clean = std::chrono::steady_clock::now();
 
     void record(const CycleReport& report, bool failback_ready) {
@@ -584,7 +579,6 @@ int syncMain(const std::vector<std::string>& args) {
                 return MetricsServer::Health{last_code == 0, last_code == 0 ? "ok" : "last cycle not clean"};
             });
             server->start();
-            logger()->info("serving /metrics and /healthz on port {}", server->port());
         }
         if (once) {
             return runOneCycle(setup, flags, state, notifier, metrics);
