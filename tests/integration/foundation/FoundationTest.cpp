@@ -199,7 +199,8 @@ TEST(Foundation, AKilledReplicaRejoinsAndCatchesUp) {
         "700");
     auto status = fleet().chfleet({"sandbox", "status", "--dir", fleet().sandbox().dir(), "--json"});
     ASSERT_EQ(status.exit_code, 0) << status.output;
-    for (const auto& process : nlohmann::json::parse(status.output)["processes"]) {
+    auto processes = nlohmann::json::parse(status.output)["processes"];
+    for (const auto& process : processes) {
         EXPECT_TRUE(process["alive"].get<bool>()) << process.dump();
         EXPECT_GT(process["rss_bytes"].get<uint64_t>(), 0u) << process.dump();
     }

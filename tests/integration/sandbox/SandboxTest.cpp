@@ -119,7 +119,8 @@ TEST_F(SandboxTest, LifecycleAsAnOperatorRunsIt) {
     ASSERT_EQ(chfleet({"sandbox", "start", "keeper-dr", "--dir", dir_}).exit_code, 0);
     auto started = chfleet({"sandbox", "start", "dr-ch-0", "--dir", dir_});
     EXPECT_EQ(started.exit_code, 0) << started.output;
-    for (const auto& process : status()["processes"]) {
+    auto restarted = status();  // held: a range-for over a member of a temporary would dangle
+    for (const auto& process : restarted["processes"]) {
         EXPECT_TRUE(process["alive"].get<bool>()) << process.dump();
     }
 
@@ -127,7 +128,8 @@ TEST_F(SandboxTest, LifecycleAsAnOperatorRunsIt) {
     auto down = chfleet({"sandbox", "down", "--dir", dir_});
     EXPECT_EQ(down.exit_code, 0) << down.output;
     EXPECT_NE(down.output.find("stopped 4 processes"), std::string::npos) << down.output;
-    for (const auto& process : status()["processes"]) {
+    auto stopped = status();
+    for (const auto& process : stopped["processes"]) {
         EXPECT_FALSE(process["alive"].get<bool>()) << process.dump();
     }
     auto twice = chfleet({"sandbox", "down", "--dir", dir_});
