@@ -19,7 +19,11 @@ namespace chfleet::sync {
 
 namespace {
 
-using Json = nlohmann::ordered_json;
+// Read with std::map objects (the `verified` map can hold tens of thousands of keys; ordered_json's
+// linear-search objects made parsing quadratic), written with ordered objects so the file keeps the seed's
+// field order.
+using Json = nlohmann::json;
+using OrderedJson = nlohmann::ordered_json;
 
 /// A field of the state file with the wrong type; caught in loadSyncState only.
 class StateProblem : public std::runtime_error {
@@ -145,8 +149,8 @@ SyncState stateFromJson(const Json& json) {
     return state;
 }
 
-Json optionalString(const std::optional<std::string>& value) {
-    return value ? Json(*value) : Json(nullptr);
+OrderedJson optionalString(const std::optional<std::string>& value) {
+    return value ? OrderedJson(*value) : OrderedJson(nullptr);
 }
 
 /// Moves a corrupt state file aside so that its content is kept. Returns what happened, for the one warning.
@@ -187,12 +191,12 @@ void appendRepair(SyncState& state, RepairRecord repair) {
 }
 
 std::string syncStateJson(const SyncState& state) {
-    Json json;
+    OrderedJson json;
     json["last_check"] = optionalString(state.last_check);
     json["last_sync"] = optionalString(state.last_sync);
     json["consecutive_clean"] = state.consecutive_clean;
     json["failback_ready"] = state.failback_ready;
-    json["active_site"] = state.active_site.empty() ? Json(nullptr) : Json(state.active_site);
+    json["active_site"] = state.active_site.empty() ? OrderedJson(nullptr) : OrderedJson(state.active_site);
     json["tables_checked"] = state.tables_checked;
     json["tables_with_gaps"] = state.tables_with_gaps;
     json["partitions_synced"] = state.partitions_synced;
@@ -202,20 +206,22 @@ std::string syncStateJson(const SyncState& state) {
     json["last_error"] = optionalString(state.last_error);
     json["rows_added"] = state.rows_added;
     json["rows_removed"] = state.rows_removed;
-    Json repairs = Json::array();
+    OrderedJson repairs = OrderedJson::array();
     for (const auto& repair : state.repairs) {
-        repairs.push_back(Json{{"time", repair.time},
-                               {"table", repair.table},
-                               {"partition", repair.partition},
-                               {"target", repair.target},
-                               {"rows_added", repair.rows_added},
-                               {"rows_removed", repair.rows_removed},
-                               {"policy", repair.policy}});
+        repairs.push_back(OrderedJson{{"time", repair.time},
+                                      {"table", repair.table},
+                                      {"partition", repair.partition},
+                                      {"target", repair.target},
+                                      {"rows_added", repair.rows_added},
+                                      {"rows_removed", repair.rows_removed},
+                                      {"policy", repair.policy}});
     }
     json["repairs"] = std::move(repairs);
-    Json verified = Json::object();
+    OrderedJson verified = OrderedJson::object();
+    auto& entries = verified.get_ref<OrderedJson::object_t&>();
+    entries.reserve(state.verified.size());
     for (const auto& [key, fingerprint] : state.verified) {
-        verified[key] = fingerprint;
+        entries.emplace_back(key, fingerprint);  // keys of a std::map are unique: no lookup needed
     }
     json["verified"] = std::move(verified);
     return json.dump(2) + "\n";
