@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on one machine: bring examples/teei up as real processes (2 ZooKeepers, 12 ClickHouse servers),
 # create the schema everywhere, write US and EU companies' events through their regional Distributed tables,
-# show per node that EU rows are only on EU shards, and check that the schema has no drift.
+# show per node that EU rows are only on EU shards, copy everything to the DR site with chfleet sync, and check
+# that the schema has no drift.
 # KEEP=1 leaves the sandbox running (stop it with: chfleet sandbox down --dir $DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +60,15 @@ if "$CHFLEET" query -f "$FLEET" clickhouse-us-0 \
   echo "unexpected: the global table accepted an insert" >&2; exit 1
 fi
 echo "insert refused: $(grep -o 'Method write is not supported.*sharding key[^.]*' /tmp/chfleet-demo-err | head -n 1 || true)"
+
+step "DR sync: the DR site (1 shard per region) has none of it yet; chfleet sync copies it server to server"
+"$CHFLEET" sync check -f "$FLEET" --active primary --state-file "$DIR/sync-state.json" | tail -n 1 || true  # exit 3: differences
+"$CHFLEET" sync run --once -f "$FLEET" --active primary --state-file "$DIR/sync-state.json" | grep -E 'repaired|clean' | tail -n 5
+"$CHFLEET" sync check -f "$FLEET" --active primary --state-file "$DIR/sync-state.json" | tail -n 1
+for region in us eu; do
+  echo "$region events on the primary: $("$CHFLEET" query -f "$FLEET" clickhouse-$region-0 "SELECT count() FROM teei.events_${region}_distributed"), on the DR: $("$CHFLEET" query -f "$FLEET" dr-$region-0 "SELECT count() FROM teei.events_${region}_distributed")"
+done
+"$CHFLEET" sync status --state-file "$DIR/sync-state.json" | head -n 9
 
 step "schema drift check across nodes, replicas and sites"
 "$CHFLEET" schema diff -f "$FLEET"
