@@ -16,10 +16,10 @@ step "validate the fleet file"
 "$CHFLEET" topology check -f examples/teei/fleet.yaml
 
 step "bring the fleet up (free loopback ports)"
-"$CHFLEET" sandbox down --dir "$DIR" >/dev/null 2>&1 || true
+"$CHFLEET" sandbox down --dir "$DIR" --purge >/dev/null 2>&1 || true  # a fresh fleet, not last run's data
 "$CHFLEET" sandbox up -f examples/teei/fleet.yaml --dir "$DIR" --base-port 0
 if [ "${KEEP:-0}" != 1 ]; then
-  trap '"$CHFLEET" sandbox down --dir "$DIR"' EXIT
+  trap '"$CHFLEET" sandbox down --dir "$DIR" --purge' EXIT
 fi
 
 step "create the schema on every node (dry run first, then for real, then again: nothing to do)"
