@@ -25,7 +25,7 @@ ShardInventory readShardInventory(clickhouse::Connection& connection) {
     auto parts = clickhouse::query(
         connection,
         std::string("SELECT database, table, partition_id, any(partition) AS partition, sum(rows) AS rows, "
-                    "count() AS parts, sum(cityHash64(name)) AS fingerprint, "
+                    "sum(cityHash64(name)) AS fingerprint, "
                     "toUInt64(max(modification_time)) AS modified, "
                     "greatest(toUInt64(max(max_time)), toUInt64(toDateTime(max(max_date)))) AS max_time "
                     "FROM system.parts WHERE active AND database NOT IN ") +
@@ -39,7 +39,6 @@ ShardInventory readShardInventory(clickhouse::Connection& connection) {
         PartitionInfo info;
         info.partition = parts.getString(row, "partition");
         info.rows = parts.getUInt64(row, "rows");
-        info.parts = parts.getUInt64(row, "parts");
         info.fingerprint = parts.getUInt64(row, "fingerprint");
         info.modified = parts.getUInt64(row, "modified");
         info.max_time = parts.getUInt64(row, "max_time");

@@ -14,7 +14,6 @@ namespace chfleet::sync {
 struct PartitionInfo {
     std::string partition;  ///< as system.parts prints it (for messages)
     uint64_t rows = 0;
-    uint64_t parts = 0;
     uint64_t fingerprint = 0;  ///< sum of cityHash64 of the active part names: changes whenever the parts do
     uint64_t modified = 0;     ///< latest part modification, unix seconds
     uint64_t max_time = 0;     ///< newest date/time the partition's rows carry (0: not dated), unix seconds
