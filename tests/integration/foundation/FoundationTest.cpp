@@ -7,6 +7,7 @@
 #include <set>
 
 #include "TestFleet.h"
+#include "clickhouse/CityHash.h"
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
 #include "common/Exception.h"
@@ -259,4 +260,27 @@ TEST(Foundation, QuerySubcommandAnswersFromTheNamedNode) {
     auto unknown = fleet().chfleet({"query", "-f", fleet().fleetPath(), "no-such-node", "SELECT 1"});
     EXPECT_EQ(unknown.exit_code, 2);
     EXPECT_NE(unknown.output.find("no node named 'no-such-node'"), std::string::npos) << unknown.output;
+}
+
+TEST(Foundation, ChfleetsCityHash64EqualsTheServersForEveryLengthUpTo300) {
+    // Whatever places rows on shards itself must hash exactly as the server's sharding key does.
+    std::vector<std::string> samples;
+    std::string values;
+    for (size_t length = 0; length <= 300; ++length) {
+        std::string text;
+        for (size_t i = 0; i < length; ++i) {
+            text += static_cast<char>((i * 131 + length * 7 + 3) % 256);
+        }
+        values += (length == 0 ? "" : ", ") + ch::quoteString(text);
+        samples.push_back(text);
+    }
+    auto result = ch::query(
+        *fleet().connect("clickhouse-us-0"),
+        "SELECT toString(cityHash64(v)) AS h, length(v) AS n FROM (SELECT arrayJoin([" + values + "]) AS v)");
+    ASSERT_EQ(result.rowCount(), samples.size());
+    for (size_t row = 0; row < result.rowCount(); ++row) {
+        auto length = result.getUInt64(row, "n");
+        EXPECT_EQ(std::to_string(ch::cityHash64(samples[length])), result.getString(row, "h"))
+            << "length " << length;
+    }
 }

@@ -1,0 +1,155 @@
+#include "clickhouse/CityHash.h"
+
+#include <cstring>
+#include <utility>
+
+namespace chfleet::clickhouse {
+
+namespace {
+
+// The mixing constants of CityHash.
+constexpr uint64_t k0 = 0xc3a5c85c97cb3127ULL;
+constexpr uint64_t k1 = 0xb492b66fbe98f273ULL;
+constexpr uint64_t k2 = 0x9ae16a3b2f90404fULL;
+constexpr uint64_t k3 = 0xc949d7c7509e6557ULL;
+
+uint64_t fetch64(const char* p) {
+    uint64_t value;
+    std::memcpy(&value, p, sizeof(value));  // little-endian machines only, as ClickHouse itself
+    return value;
+}
+
+uint32_t fetch32(const char* p) {
+    uint32_t value;
+    std::memcpy(&value, p, sizeof(value));
+    return value;
+}
+
+uint64_t rotate(uint64_t value, int shift) {
+    return shift == 0 ? value : (value >> shift) | (value << (64 - shift));
+}
+
+uint64_t rotateByAtLeast1(uint64_t value, int shift) {
+    return (value >> shift) | (value << (64 - shift));
+}
+
+uint64_t shiftMix(uint64_t value) {
+    return value ^ (value >> 47);
+}
+
+uint64_t hashLen16(uint64_t u, uint64_t v) {
+    constexpr uint64_t multiplier = 0x9ddfea08eb382d69ULL;
+    uint64_t a = (u ^ v) * multiplier;
+    a ^= (a >> 47);
+    uint64_t b = (v ^ a) * multiplier;
+    b ^= (b >> 47);
+    return b * multiplier;
+}
+
+uint64_t hashLen0to16(const char* s, size_t len) {
+    if (len > 8) {
+        uint64_t a = fetch64(s);
+        uint64_t b = fetch64(s + len - 8);
+        return hashLen16(a, rotateByAtLeast1(b + len, static_cast<int>(len))) ^ b;
+    }
+    if (len >= 4) {
+        uint64_t a = fetch32(s);
+        return hashLen16(len + (a << 3), fetch32(s + len - 4));
+    }
+    if (len > 0) {
+        auto a = static_cast<uint8_t>(s[0]);
+        auto b = static_cast<uint8_t>(s[len >> 1]);
+        auto c = static_cast<uint8_t>(s[len - 1]);
+        uint32_t y = static_cast<uint32_t>(a) + (static_cast<uint32_t>(b) << 8);
+        uint32_t z = static_cast<uint32_t>(len) + (static_cast<uint32_t>(c) << 2);
+        return shiftMix(y * k2 ^ z * k3) * k2;
+    }
+    return k2;
+}
+
+uint64_t hashLen17to32(const char* s, size_t len) {
+    uint64_t a = fetch64(s) * k1;
+    uint64_t b = fetch64(s + 8);
+    uint64_t c = fetch64(s + len - 8) * k2;
+    uint64_t d = fetch64(s + len - 16) * k0;
+    return hashLen16(rotate(a - b, 43) + rotate(c, 30) + d, a + rotate(b ^ k3, 20) - c + len);
+}
+
+std::pair<uint64_t, uint64_t> weakHashLen32WithSeeds(uint64_t w, uint64_t x, uint64_t y, uint64_t z,
+                                                     uint64_t a, uint64_t b) {
+    a += w;
+    b = rotate(b + a + z, 21);
+    uint64_t c = a;
+    a += x;
+    a += y;
+    b += rotate(a, 44);
+    return {a + z, b + c};
+}
+
+std::pair<uint64_t, uint64_t> weakHashLen32WithSeeds(const char* s, uint64_t a, uint64_t b) {
+    return weakHashLen32WithSeeds(fetch64(s), fetch64(s + 8), fetch64(s + 16), fetch64(s + 24), a, b);
+}
+
+uint64_t hashLen33to64(const char* s, size_t len) {
+    uint64_t z = fetch64(s + 24);
+    uint64_t a = fetch64(s) + (len + fetch64(s + len - 16)) * k0;
+    uint64_t b = rotate(a + z, 52);
+    uint64_t c = rotate(a, 37);
+    a += fetch64(s + 8);
+    c += rotate(a, 7);
+    a += fetch64(s + 16);
+    uint64_t vf = a + z;
+    uint64_t vs = b + rotate(a, 31) + c;
+    a = fetch64(s + 16) + fetch64(s + len - 32);
+    z = fetch64(s + len - 8);
+    b = rotate(a + z, 52);
+    c = rotate(a, 37);
+    a += fetch64(s + len - 24);
+    c += rotate(a, 7);
+    a += fetch64(s + len - 16);
+    uint64_t wf = a + z;
+    uint64_t ws = b + rotate(a, 31) + c;
+    uint64_t r = shiftMix((vf + ws) * k2 + (wf + vs) * k0);
+    return shiftMix(r * k0 + vs) * k2;
+}
+
+}  // namespace
+
+uint64_t cityHash64(std::string_view data) {
+    const char* s = data.data();
+    size_t len = data.size();
+    if (len <= 16) {
+        return hashLen0to16(s, len);
+    }
+    if (len <= 32) {
+        return hashLen17to32(s, len);
+    }
+    if (len <= 64) {
+        return hashLen33to64(s, len);
+    }
+    // Longer strings: the end is hashed first, then 64-byte chunks with 56 bytes of state (v, w, x, y, z).
+    uint64_t x = fetch64(s);
+    uint64_t y = fetch64(s + len - 16) ^ k1;
+    uint64_t z = fetch64(s + len - 56) ^ k0;
+    auto v = weakHashLen32WithSeeds(s + len - 64, len, y);
+    auto w = weakHashLen32WithSeeds(s + len - 32, len * k1, k0);
+    z += shiftMix(v.second) * k1;
+    x = rotate(z + x, 39) * k1;
+    y = rotate(y, 33) * k1;
+    len = (len - 1) & ~static_cast<size_t>(63);
+    do {
+        x = rotate(x + y + v.first + fetch64(s + 16), 37) * k1;
+        y = rotate(y + v.second + fetch64(s + 48), 42) * k1;
+        x ^= w.second;
+        y ^= v.first;
+        z = rotate(z ^ w.first, 33);
+        v = weakHashLen32WithSeeds(s, v.second * k1, x + w.first);
+        w = weakHashLen32WithSeeds(s + 32, z + w.second, y);
+        std::swap(z, x);
+        s += 64;
+        len -= 64;
+    } while (len != 0);
+    return hashLen16(hashLen16(v.first, w.first) + shiftMix(y) * k1 + z, hashLen16(v.second, w.second) + x);
+}
+
+}  // namespace chfleet::clickhouse
