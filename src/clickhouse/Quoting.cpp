@@ -8,43 +8,44 @@ namespace {
 
 constexpr char hex_digits[] = "0123456789ABCDEF";
 
+/// The escape both literals and TSV fields use for backslash and the control bytes that have a letter
+/// (\\ \0 \b \f \n \r \t); nullptr for any other byte.
+const char* namedEscape(char c) {
+    switch (c) {
+        case '\\':
+            return "\\\\";
+        case '\0':
+            return "\\0";
+        case '\b':
+            return "\\b";
+        case '\f':
+            return "\\f";
+        case '\n':
+            return "\\n";
+        case '\r':
+            return "\\r";
+        case '\t':
+            return "\\t";
+        default:
+            return nullptr;
+    }
+}
+
 /// Appends `value` escaped for a literal delimited by `quote` (a string literal or a back-quoted identifier).
 void appendEscapedLiteral(std::string& out, std::string_view value, char quote) {
     for (char c : value) {
         auto byte = static_cast<unsigned char>(c);
-        switch (c) {
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\0':
-                out += "\\0";
-                break;
-            case '\b':
-                out += "\\b";
-                break;
-            case '\f':
-                out += "\\f";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (c == quote) {
-                    out += '\\';
-                    out += c;
-                } else if (byte < 0x20 || byte == 0x7F) {
-                    out += "\\x";
-                    out += hex_digits[byte >> 4];
-                    out += hex_digits[byte & 0x0F];
-                } else {
-                    out += c;
-                }
+        if (const char* escape = namedEscape(c)) {
+            out += escape;
+        } else if (c == quote) {
+            out += '\\';
+            out += c;
+        } else if (byte < 0x20 || byte == 0x7F) {
+            out += "\\x";
+            out += hex_digits[byte >> 4];
+            out += hex_digits[byte & 0x0F];
+        } else {
+            out += c;
         }
     }
 }
@@ -92,33 +93,12 @@ std::string escapeTsvField(std::string_view value) {
     std::string out;
     out.reserve(value.size());
     for (char c : value) {
-        switch (c) {
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\'':
-                out += "\\'";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\0':
-                out += "\\0";
-                break;
-            case '\b':
-                out += "\\b";
-                break;
-            case '\f':
-                out += "\\f";
-                break;
-            default:
-                out += c;
+        if (const char* escape = namedEscape(c)) {
+            out += escape;
+        } else if (c == '\'') {
+            out += "\\'";
+        } else {
+            out += c;
         }
     }
     return out;

@@ -83,6 +83,19 @@ void readBool(const Json& object, const char* key, bool& out) {
     }
 }
 
+/// Calls `each` for every element of the list field `key`, when present; throws if it is not a list.
+template <typename Each>
+void forEachInList(const Json& object, const char* key, Each each) {
+    if (const Json* list = field(object, key)) {
+        if (!list->is_array()) {
+            throw StateProblem(fmt::format("field {} must be a list, found {}", key, typeName(*list)));
+        }
+        for (const auto& element : *list) {
+            each(element);
+        }
+    }
+}
+
 SyncState stateFromJson(const Json& json) {
     if (!json.is_object()) {
         throw StateProblem(fmt::format("expected a JSON object, found {}", typeName(json)));
@@ -98,41 +111,30 @@ SyncState stateFromJson(const Json& json) {
     readCount(json, "partitions_synced", state.partitions_synced);
     readCount(json, "rows_synced", state.rows_synced);
     readCount(json, "tables_created", state.tables_created);
-    if (const Json* tables = field(json, "new_tables_detected")) {
-        if (!tables->is_array()) {
-            throw StateProblem(
-                fmt::format("field new_tables_detected must be a list, found {}", typeName(*tables)));
+    forEachInList(json, "new_tables_detected", [&](const Json& table) {
+        if (!table.is_string()) {
+            throw StateProblem("field new_tables_detected must hold strings");
         }
-        for (const auto& table : *tables) {
-            if (!table.is_string()) {
-                throw StateProblem("field new_tables_detected must hold strings");
-            }
-            state.new_tables_detected.push_back(table.get<std::string>());
-        }
-    }
+        state.new_tables_detected.push_back(table.get<std::string>());
+    });
     readOptionalString(json, "last_error", state.last_error);
     readCount(json, "rows_added", state.rows_added);
     readCount(json, "rows_removed", state.rows_removed);
-    if (const Json* repairs = field(json, "repairs")) {
-        if (!repairs->is_array()) {
-            throw StateProblem(fmt::format("field repairs must be a list, found {}", typeName(*repairs)));
+    forEachInList(json, "repairs", [&](const Json& entry) {
+        if (!entry.is_object()) {
+            throw StateProblem(
+                fmt::format("an entry of repairs must be an object, found {}", typeName(entry)));
         }
-        for (const auto& entry : *repairs) {
-            if (!entry.is_object()) {
-                throw StateProblem(
-                    fmt::format("an entry of repairs must be an object, found {}", typeName(entry)));
-            }
-            RepairRecord repair;
-            readString(entry, "time", repair.time);
-            readString(entry, "table", repair.table);
-            readString(entry, "partition", repair.partition);
-            readString(entry, "target", repair.target);
-            readCount(entry, "rows_added", repair.rows_added);
-            readCount(entry, "rows_removed", repair.rows_removed);
-            readString(entry, "policy", repair.policy);
-            state.repairs.push_back(std::move(repair));
-        }
-    }
+        RepairRecord repair;
+        readString(entry, "time", repair.time);
+        readString(entry, "table", repair.table);
+        readString(entry, "partition", repair.partition);
+        readString(entry, "target", repair.target);
+        readCount(entry, "rows_added", repair.rows_added);
+        readCount(entry, "rows_removed", repair.rows_removed);
+        readString(entry, "policy", repair.policy);
+        state.repairs.push_back(std::move(repair));
+    });
     if (const Json* verified = field(json, "verified")) {
         if (!verified->is_object()) {
             throw StateProblem(

@@ -1,7 +1,6 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
-#include <spdlog/sinks/ostream_sink.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../support/LogCapture.h"
 #include "common/Log.h"
 #include "sync/Notifier.h"
 
@@ -68,23 +68,7 @@ class Receiver {
     std::vector<std::string> paths_;
 };
 
-/// Captures what the "sync" logger writes while it lives.
-class LogCapture {
-  public:
-    LogCapture() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_)) {
-        sink_->set_pattern("%l %v");
-        log::get("sync")->sinks().push_back(sink_);
-    }
-    ~LogCapture() {
-        auto& sinks = log::get("sync")->sinks();
-        sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
-    }
-    std::string text() const { return stream_.str(); }
-
-  private:
-    std::ostringstream stream_;
-    std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
-};
+using chfleet::testing::LogCapture;
 
 /// A loopback port with nothing listening on it.
 int closedPort() {

@@ -1,5 +1,4 @@
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "../support/LogCapture.h"
 #include "common/Files.h"
 #include "common/Log.h"
 #include "sync/SyncState.h"
@@ -17,31 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// Captures what the "sync" logger writes while it lives.
-class LogCapture {
-  public:
-    LogCapture() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_)) {
-        sink_->set_pattern("%l %v");
-        log::get("sync")->sinks().push_back(sink_);
-    }
-    ~LogCapture() {
-        auto& sinks = log::get("sync")->sinks();
-        sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
-    }
-    std::string text() const { return stream_.str(); }
-    size_t count(const std::string& level) const {
-        std::istringstream lines(stream_.str());
-        size_t n = 0;
-        for (std::string line; std::getline(lines, line);) {
-            n += line.rfind(level + " ", 0) == 0 ? 1 : 0;
-        }
-        return n;
-    }
-
-  private:
-    std::ostringstream stream_;
-    std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
-};
+using chfleet::testing::LogCapture;
 
 class SyncStateFile : public ::testing::Test {
   protected:
