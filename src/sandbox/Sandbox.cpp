@@ -255,7 +255,12 @@ constexpr const char* kUsersConfig = R"(<?xml version="1.0"?>
 
 uint16_t findFreePortRange(size_t count) {
     std::mt19937 random(std::random_device{}());
-    std::uniform_int_distribution<int> pick(20000, 60000 - static_cast<int>(count));
+    // Below the kernel's ephemeral range: an outgoing connection (curl, a server's interserver fetch) takes a
+    // port from that range at any moment and would collide with a server about to bind it.
+    int ephemeral_low = 32768;
+    std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> ephemeral_low;
+    int high = std::max(ephemeral_low, 10000 + static_cast<int>(count) + 1) - static_cast<int>(count) - 1;
+    std::uniform_int_distribution<int> pick(10000, high);
     for (int attempt = 0; attempt < 200; ++attempt) {
         auto base = static_cast<uint16_t>(pick(random));
         bool all_free = true;
@@ -266,7 +271,8 @@ uint16_t findFreePortRange(size_t count) {
             return base;
         }
     }
-    throw Exception(ErrorCode::SandboxFailed, "found no {} consecutive free loopback ports in 20000-60000",
+    throw Exception(ErrorCode::SandboxFailed,
+                    "found no {} consecutive free loopback ports between 10000 and the ephemeral range",
                     count);
 }
 
