@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on one machine: bring examples/teei up as real processes (2 ZooKeepers, 12 ClickHouse servers),
-# create the schema everywhere, write US and EU companies' events through their regional Distributed tables,
-# show per node that EU rows are only on EU shards, copy everything to the DR site with chfleet sync, and check
-# that the schema has no drift.
+# create the schema everywhere, map companies to regions, write US and EU companies' events through
+# chfleet ingest (a ClickHouse-compatible endpoint that routes each row to its company's region and shard),
+# show per node that EU rows are only on EU shards and audit residency, copy everything to the DR site with
+# chfleet sync, and check that the schema has no drift.
 # KEEP=1 leaves the sandbox running (stop it with: chfleet sandbox down --dir $DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,17 +28,41 @@ step "create the schema on every node (dry run first, then for real, then again:
 "$CHFLEET" schema apply -f "$FLEET"
 "$CHFLEET" schema apply -f "$FLEET" | tail -n 1
 
-step "write 3000 events of 30 US companies and 2000 of 20 EU companies through the regional tables"
-"$CHFLEET" query -f "$FLEET" clickhouse-us-0 -S insert_distributed_sync=1 \
-  "INSERT INTO teei.events_us_distributed (company_id, timestamp, event_type)
-   SELECT concat('us-company-', toString(number % 30)), toDateTime('2026-11-01 00:00:00') + number * 60,
-          ['page_view', 'donation', 'volunteer_hour'][number % 3 + 1]
-   FROM system.numbers LIMIT 3000"
-"$CHFLEET" query -f "$FLEET" clickhouse-eu-0 -S insert_distributed_sync=1 \
-  "INSERT INTO teei.events_eu_distributed (company_id, timestamp, event_type)
-   SELECT concat('eu-company-', toString(number % 20)), toDateTime('2026-11-01 00:00:00') + number * 60,
-          ['page_view', 'donation', 'volunteer_hour'][number % 3 + 1]
-   FROM system.numbers LIMIT 2000"
+step "map 30 US and 20 EU companies to their regions (every region holds the whole mapping)"
+{
+  for i in $(seq 0 29); do echo "us-company-$i,us-east-1"; done
+  for i in $(seq 0 19); do echo "eu-company-$i,eu"; done
+} >"$DIR/companies.csv"
+"$CHFLEET" residency import -f "$FLEET" "$DIR/companies.csv"
+
+step "start chfleet ingest (a ClickHouse-compatible write endpoint) and send 5000 mixed events with curl"
+"$CHFLEET" ingest serve -f "$FLEET" --listen 127.0.0.1:0 >"$DIR/ingest.out" 2>"$DIR/ingest.log" &
+INGEST_PID=$!
+if [ "${KEEP:-0}" != 1 ]; then
+  trap 'kill $INGEST_PID 2>/dev/null; wait $INGEST_PID 2>/dev/null; "$CHFLEET" sandbox down --dir "$DIR" --purge' EXIT
+fi
+for _ in $(seq 100); do grep -q 'listening on port' "$DIR/ingest.out" 2>/dev/null && break; sleep 0.1; done
+INGEST_URL="http://127.0.0.1:$(awk '/listening on port/ {print $4}' "$DIR/ingest.out")"
+echo "ingest at $INGEST_URL: $(curl -sS "$INGEST_URL/ping")"
+# The example's ingest user (app / ingest-demo: an example-only password), sent in headers from a file so that
+# it is not in curl's arguments.
+printf 'X-ClickHouse-User: app\nX-ClickHouse-Key: ingest-demo\n' >"$DIR/ingest-headers"
+awk 'BEGIN {
+  split("page_view donation volunteer_hour", types, " ")
+  for (n = 0; n < 5000; n++) {
+    company = (n % 5 < 3) ? "us-company-" (n % 30) : "eu-company-" (n % 20)
+    printf "{\"company_id\":\"%s\",\"user_id\":\"user-%d\",\"event_type\":\"%s\",\"timestamp\":%d}\n",
+      company, n % 97, types[n % 3 + 1], 1793577600 + n * 60
+  }
+}' >"$DIR/events.ndjson"
+curl -sS --fail-with-body -H @"$DIR/ingest-headers" --data-binary @"$DIR/events.ndjson" \
+  "$INGEST_URL/?query=INSERT%20INTO%20teei.events%20FORMAT%20JSONEachRow" -D - -o /dev/null | grep -i '^X-ClickHouse-Summary'
+echo "an unmapped company is refused, nothing of its request written:"
+curl -sS -H @"$DIR/ingest-headers" --data-binary '{"company_id":"nobody-inc","timestamp":1793577600}' \
+  "$INGEST_URL/?query=INSERT%20INTO%20teei.events%20FORMAT%20JSONEachRow" || true
+echo "a SELECT through the same URL is forwarded to the fleet: $(curl -sS -H @"$DIR/ingest-headers" \
+  --data-binary 'SELECT count() FROM teei.events_distributed' "$INGEST_URL/")"
+curl -sS "$INGEST_URL/metrics" | grep '^chfleet_ingest_rows_total' | sort
 
 step "rows per node (primary site): EU companies only on EU shards, each shard's replicas equal"
 "$CHFLEET" query -f "$FLEET" --all --site primary "SYSTEM SYNC REPLICA teei.events_local" >/dev/null
@@ -51,6 +76,19 @@ misplaced=$("$CHFLEET" query -f "$FLEET" --all --region us-east-1 --site primary
   "SELECT count() FROM teei.events_local WHERE company_id LIKE 'eu-%'" | awk -F'\t' '{s += $6} END {print s + 0}')
 echo "EU rows on US shards: $misplaced"
 [ "$misplaced" = 0 ]
+
+step "residency audit: every shard of every region, every table: no row outside its company's region"
+"$CHFLEET" residency audit -f "$FLEET" | tail -n 3
+echo "plant one EU company's row on a US shard, behind ingest's back:"
+"$CHFLEET" query -f "$FLEET" clickhouse-us-2 \
+  "INSERT INTO teei.user_activity_local (company_id, user_id, timestamp) VALUES ('eu-company-3', 'planted', '2020-01-15 00:00:00')"
+if "$CHFLEET" residency audit -f "$FLEET" >"$DIR/audit.txt"; then
+  echo "unexpected: the audit missed the planted row" >&2; exit 1
+fi
+grep -i 'eu-company-3' "$DIR/audit.txt" | head -n 3
+echo "audit exit code 1; removing the planted partition:"
+"$CHFLEET" query -f "$FLEET" clickhouse-us-2 "ALTER TABLE teei.user_activity_local DROP PARTITION 202001"
+"$CHFLEET" residency audit -f "$FLEET" | tail -n 1
 
 step "the global table is for reads: it answers for every region, and refuses inserts"
 "$CHFLEET" query -f "$FLEET" clickhouse-us-0 \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything chfleet needs to build, test and run its demo on Debian 12:
 # the build toolchain and libraries, the real components (ClickHouse 18.16, ZooKeeper,
-# dnsmasq, nftables) and the embedded ClickHouse 26.x engine (libchdb.so from npm).
+# dnsmasq, nftables), the embedded ClickHouse 26.x engine (libchdb.so from npm) and the
+# official ClickHouse Node.js client for the ingest compatibility check (npm ci).
 # Idempotent: does nothing that is already done. Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,5 +50,11 @@ if [ ! -f "$CHDB_DIR/libchdb.so" ]; then
   hdr=$(find "$tmp/package" -name 'chdb.h' | head -n 1)
   [ -z "$hdr" ] || cp "$hdr" "$CHDB_DIR/chdb.h"
   rm -rf "$tmp"
+fi
+# The official ClickHouse Node.js client, for the check that an unmodified client works against chfleet ingest.
+NODE_CHECK_DIR=tests/integration/ingest/node
+if [ -f "$NODE_CHECK_DIR/package-lock.json" ] && [ ! -d "$NODE_CHECK_DIR/node_modules/@clickhouse/client" ]; then
+  echo "install-deps: installing @clickhouse/client for the ingest client check"
+  (cd "$NODE_CHECK_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 echo "install-deps: all present"

@@ -14,6 +14,8 @@ int sandboxMain(const std::vector<std::string>& args);
 int schemaMain(const std::vector<std::string>& args);
 int queryMain(const std::vector<std::string>& args);
 int syncMain(const std::vector<std::string>& args);
+int ingestMain(const std::vector<std::string>& args);
+int residencyMain(const std::vector<std::string>& args);
 }  // namespace chfleet
 
 namespace {
@@ -32,6 +34,10 @@ constexpr Subcommand subcommands[] = {
     {"schema", chfleet::schemaMain, "create the schema on every node; detect drift"},
     {"query", chfleet::queryMain, "run one SQL statement on one node of the fleet"},
     {"sync", chfleet::syncMain, "keep two sites' data in step (DR): check, repair, daemon, status"},
+    {"ingest", chfleet::ingestMain,
+     "a ClickHouse-compatible HTTP endpoint that writes each row to its company's region and shard"},
+    {"residency", chfleet::residencyMain,
+     "manage the company -> region mapping; audit that no row sits outside its region"},
 };
 
 void printUsage(std::ostream& out) {

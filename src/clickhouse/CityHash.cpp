@@ -113,7 +113,37 @@ uint64_t hashLen33to64(const char* s, size_t len) {
     return shiftMix(r * k0 + vs) * k2;
 }
 
+// ClickHouse's intHash64: MurmurHash3's 64-bit finalizer.
+uint64_t murmurFinalizer(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
 }  // namespace
+
+uint64_t intHash64(uint64_t value) {
+    // The SQL function mixes a fixed seed in before the finalizer.
+    return murmurFinalizer(value ^ 0x4cf2d2baae6da887ULL);
+}
+
+uint64_t cityHash64Integer(uint64_t bits) {
+    return intHash64(bits);
+}
+
+uint64_t cityHash64Uuid(uint64_t high, uint64_t low) {
+    char bytes[16];
+    std::memcpy(bytes, &high, sizeof(high));  // little-endian machines only, as ClickHouse itself
+    std::memcpy(bytes + 8, &low, sizeof(low));
+    return cityHash64(std::string_view(bytes, sizeof(bytes)));
+}
+
+uint64_t cityHash64Combine(uint64_t combined, uint64_t next) {
+    return hashLen16(combined, next);  // CityHash's Hash128to64 of the pair (low = combined, high = next)
+}
 
 uint64_t cityHash64(std::string_view data) {
     const char* s = data.data();

@@ -119,6 +119,15 @@ const Column* Table::column(const std::string& column_name) const {
     return nullptr;
 }
 
+const IngestUser* IngestConfig::user(const std::string& user_name) const {
+    for (const auto& candidate : users) {
+        if (candidate.name == user_name) {
+            return &candidate;
+        }
+    }
+    return nullptr;
+}
+
 const Table* Schema::table(const std::string& table_name) const {
     for (const auto& table : tables) {
         if (table.name == table_name) {
@@ -176,7 +185,7 @@ std::vector<uint16_t> Fleet::ports() const {
 
 bool Fleet::operator==(const Fleet& other) const {
     return name == other.name && credentials == other.credentials && sites == other.sites &&
-           schema == other.schema;
+           schema == other.schema && ingest == other.ingest;
 }
 
 std::string FleetProblem::text() const {

@@ -145,6 +145,8 @@ struct Table {
     std::string region_key;    ///< column naming the company whose region owns the row, e.g. company_id
     std::string sharding_key;  ///< expression; default cityHash64(<region_key>)
     std::optional<Retention> retention;
+    /// Ingest: the region that receives rows of a company with no mapping; empty: such rows are rejected.
+    std::string default_region;
     // Materialized views only:
     std::string from;    ///< the source table (a logical name of this schema)
     std::string select;  ///< SELECT text; "{from}" stands for the source's local table
@@ -169,6 +171,32 @@ struct Schema {
     bool operator==(const Schema&) const = default;
 };
 
+/// An account allowed to write through `chfleet ingest serve`. Only a hash of its password is kept, as
+/// ClickHouse's own users.xml keeps password_sha256_hex.
+struct IngestUser {
+    std::string name;
+    std::string password_sha256;  ///< lower-case hex SHA-256 of the password
+    SourceMark mark;
+
+    bool operator==(const IngestUser& other) const {
+        return name == other.name && password_sha256 == other.password_sha256;
+    }
+};
+
+/// The `ingest:` section: who may write through chfleet ingest and where the company -> region mapping is.
+struct IngestConfig {
+    static constexpr const char* default_mapping_table = "company_region_mapping";
+
+    /// Logical name of the mapping table (columns: the region key, `region`, `updated_at`); empty when the
+    /// schema has none (ingest then routes nothing and refuses to start).
+    std::string mapping_table;
+    std::vector<IngestUser> users;
+
+    const IngestUser* user(const std::string& name) const;
+
+    bool operator==(const IngestConfig&) const = default;
+};
+
 /// The whole fleet as the fleet file describes it, with derived nodes and keepers filled in.
 struct Fleet {
     std::string name;
@@ -177,6 +205,7 @@ struct Fleet {
     uint16_t base_port = 0;  ///< first port of derived nodes and keepers (0: none derived)
     std::vector<Site> sites;
     Schema schema;
+    IngestConfig ingest;
 
     const Site* site(const std::string& name) const;
     const Node* node(const std::string& name) const;

@@ -426,7 +426,8 @@ class FleetReader {
             return finish();
         }
         fleet_.source_path = file_;
-        MapReader top(root, "", problems_, {"fleet", "base_port", "credentials", "sites", "schema"});
+        MapReader top(root, "", problems_,
+                      {"fleet", "base_port", "credentials", "sites", "schema", "ingest"});
         if (auto name = top.name("fleet", true, isObjectName, object_name_rule)) {
             fleet_.name = *name;
         }
@@ -448,10 +449,14 @@ class FleetReader {
         if (const YAML::Node* schema = top.get("schema", true)) {
             readSchema(*schema, "schema");
         }
+        if (const YAML::Node* ingest = top.get("ingest", false)) {
+            readIngest(*ingest, "ingest");
+        }
         deriveKeepersAndNodes();
         checkSites();
         checkAddresses();
         checkTableNames();
+        checkIngest();
         for (auto& site : fleet_.sites) {
             for (auto& region : site.regions) {
                 std::stable_sort(region.nodes.begin(), region.nodes.end(), [](const Node& a, const Node& b) {
@@ -730,12 +735,14 @@ class FleetReader {
         std::string path;
         int from_line = 0;
         std::string from_path;
+        int default_region_line = 0;
+        std::string default_region_path;
     };
 
     void readTable(const YAML::Node& node, const std::string& path) {
         auto map = mapping(node, path,
                            {"name", "kind", "columns", "engine", "partition_by", "order_by", "region_key",
-                            "sharding_key", "retention", "from", "select"});
+                            "sharding_key", "retention", "default_region", "from", "select"});
         Table table;
         TableSource source;
         source.path = path;
@@ -800,6 +807,18 @@ class FleetReader {
         }
         if (const YAML::Node* retention = map->get("retention", false)) {
             readRetention(*retention, map->path("retention"), table, columns_read);
+        }
+        if (auto default_region = map->name("default_region", false, isRegionName, region_name_rule)) {
+            if (table.kind == TableKind::MaterializedView) {
+                problems_.add(map->lineAt("default_region"), map->path("default_region"),
+                              "only a table has this field: ingest writes to tables, and a materialized "
+                              "view's rows follow its source's");
+            } else {
+                // A region name or alias; checkIngest() resolves it to the name once every site is read.
+                table.default_region = *default_region;
+                source.default_region_line = map->lineAt("default_region");
+                source.default_region_path = map->path("default_region");
+            }
         }
         readViewFields(*map, table, source);
         fleet_.schema.tables.push_back(std::move(table));
@@ -969,6 +988,161 @@ class FleetReader {
                         fmt::format("'{}' is a materialized view; a materialized view reads from a table",
                                     table.from));
                 }
+            }
+        }
+    }
+
+    // ---- ingest ----
+
+    void readIngest(const YAML::Node& node, const std::string& path) {
+        auto map = mapping(node, path, {"mapping_table", "users"});
+        if (!map) {
+            return;
+        }
+        if (map->has("mapping_table")) {
+            mapping_table_given_ = true;
+            mapping_table_line_ = map->lineAt("mapping_table");
+            fleet_.ingest.mapping_table =
+                map->name("mapping_table", true, isSqlIdentifier, sql_identifier_rule).value_or("");
+        }
+        if (const YAML::Node* users = map->sequence("users", false, true)) {
+            std::map<std::string, int> seen;
+            for (size_t i = 0; i < users->size(); ++i) {
+                readIngestUser((*users)[i], itemPath(map->path("users"), i), seen);
+            }
+        }
+    }
+
+    static bool isSha256Hex(std::string_view s) {
+        return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+                   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+               });
+    }
+
+    void readIngestUser(const YAML::Node& node, const std::string& path, std::map<std::string, int>& seen) {
+        auto map = mapping(node, path, {"name", "password_sha256", "password"});
+        if (!map) {
+            return;
+        }
+        IngestUser user;
+        user.mark = markOf(node);
+        if (map->has("password")) {
+            problems_.add(map->lineAt("password"), map->path("password"),
+                          "an inline password is not allowed: fleet files are shared and committed; give "
+                          "password_sha256, the SHA-256 of the password in hex (printf %s 'secret' | "
+                          "sha256sum)");
+        }
+        auto name = map->name("name", true, isUserName, user_name_rule);
+        auto hash = map->string("password_sha256", true);
+        if (hash && !isSha256Hex(*hash)) {
+            problems_.add(map->lineAt("password_sha256"), map->path("password_sha256"),
+                          fmt::format("expected 64 lower-case hex digits (the SHA-256 of the password, as "
+                                      "printed by: printf %s 'secret' | sha256sum), got {} characters",
+                                      hash->size()));
+            hash.reset();
+        }
+        if (name) {
+            auto [it, inserted] = seen.emplace(*name, map->lineAt("name"));
+            if (!inserted) {
+                problems_.add(
+                    map->lineAt("name"), map->path("name"),
+                    fmt::format("duplicate ingest user '{}' (first at line {})", *name, it->second));
+                return;
+            }
+        }
+        user.name = name.value_or("");
+        user.password_sha256 = hash.value_or("");
+        fleet_.ingest.users.push_back(std::move(user));
+    }
+
+    /// The mapping table (given, or company_region_mapping when the schema has it) is a table with the
+    /// columns ingest and residency read and write; every default_region names a region of every site and is
+    /// stored as the region's name.
+    void checkIngest() {
+        IngestConfig& ingest = fleet_.ingest;
+        const auto& tables = fleet_.schema.tables;
+        if (mapping_table_given_) {
+            if (!ingest.mapping_table.empty()) {
+                const Table* table = fleet_.schema.table(ingest.mapping_table);
+                if (table == nullptr) {
+                    std::vector<std::string> names;
+                    for (const auto& other : tables) {
+                        if (other.kind == TableKind::Table && !other.name.empty()) {
+                            names.push_back(other.name);
+                        }
+                    }
+                    std::string suggestion = closest(ingest.mapping_table, names);
+                    problems_.add(mapping_table_line_, "ingest.mapping_table",
+                                  suggestion.empty() ? fmt::format("unknown table '{}' (tables: {})",
+                                                                   ingest.mapping_table, joinNames(names))
+                                                     : fmt::format("unknown table '{}'; did you mean '{}'?",
+                                                                   ingest.mapping_table, suggestion));
+                } else {
+                    checkMappingTable(*table, mapping_table_line_, "ingest.mapping_table", "");
+                }
+            }
+        } else if (const Table* table = fleet_.schema.table(IngestConfig::default_mapping_table)) {
+            ingest.mapping_table = table->name;
+            size_t index = static_cast<size_t>(table - tables.data());
+            checkMappingTable(*table, table->mark.line, table_sources_[index].path + ".name",
+                              " (ingest takes it as its mapping table because of its name; fix it, rename "
+                              "it, or name another table in ingest.mapping_table)");
+        }
+        for (size_t i = 0; i < tables.size(); ++i) {
+            Table& table = fleet_.schema.tables[i];
+            if (table.default_region.empty() || fleet_.sites.empty()) {
+                continue;
+            }
+            const Region* region = findRegion(fleet_.sites.front(), table.default_region);
+            if (region == nullptr) {
+                std::vector<std::string> known;
+                for (const auto& candidate : fleet_.sites.front().regions) {
+                    known.push_back(candidate.name == candidate.alias
+                                        ? candidate.name
+                                        : fmt::format("{} (alias {})", candidate.name, candidate.alias));
+                }
+                problems_.add(
+                    table_sources_[i].default_region_line, table_sources_[i].default_region_path,
+                    fmt::format("unknown region '{}' (regions: {})", table.default_region, joinNames(known)));
+                table.default_region.clear();
+                continue;
+            }
+            // Every site has the first site's regions (checkMirroredRegions reports it otherwise).
+            table.default_region = region->name;
+        }
+    }
+
+    static const Region* findRegion(const Site& site, const std::string& name_or_alias) {
+        if (const Region* region = site.region(name_or_alias)) {
+            return region;
+        }
+        for (const auto& region : site.regions) {
+            if (region.alias == name_or_alias) {
+                return &region;
+            }
+        }
+        return nullptr;
+    }
+
+    void checkMappingTable(const Table& table, int line, const std::string& path, const std::string& why) {
+        if (table.kind != TableKind::Table) {
+            problems_.add(line, path,
+                          fmt::format("'{}' is a materialized view; the mapping table must be a table, "
+                                      "which chfleet residency writes to{}",
+                                      table.name, why));
+            return;
+        }
+        const std::pair<const char*, const char*> needed[] = {{"region", "String"},
+                                                              {"updated_at", "DateTime"}};
+        for (const auto& [column_name, type] : needed) {
+            const Column* column = table.column(column_name);
+            if (column == nullptr || column->type != type) {
+                problems_.add(
+                    line, path,
+                    fmt::format("the mapping table '{}' needs a column '{}' of type {}{}{}", table.name,
+                                column_name, type,
+                                column == nullptr ? std::string() : fmt::format(" (it is {})", column->type),
+                                why));
             }
         }
     }
@@ -1289,6 +1463,8 @@ class FleetReader {
     LoadOptions options_;
     Fleet fleet_;
     int base_port_line_ = 1;
+    bool mapping_table_given_ = false;
+    int mapping_table_line_ = 0;
     bool derived_ports_valid_ = true;
     std::vector<SiteSource> site_sources_;
     std::vector<TableSource> table_sources_;
@@ -1453,6 +1629,9 @@ std::string dumpFleet(const Fleet& fleet) {
             }
             out << YAML::EndMap;
         }
+        if (!table.default_region.empty()) {
+            out << YAML::Key << "default_region" << YAML::Value << table.default_region;
+        }
         if (table.kind == TableKind::MaterializedView) {
             out << YAML::Key << "select" << YAML::Value;
             emitScalar(out, table.select);
@@ -1461,6 +1640,23 @@ std::string dumpFleet(const Fleet& fleet) {
     }
     out << YAML::EndSeq;
     out << YAML::EndMap;
+    if (!fleet.ingest.mapping_table.empty() || !fleet.ingest.users.empty()) {
+        out << YAML::Key << "ingest" << YAML::Value << YAML::BeginMap;
+        if (!fleet.ingest.mapping_table.empty()) {
+            out << YAML::Key << "mapping_table" << YAML::Value << fleet.ingest.mapping_table;
+        }
+        if (!fleet.ingest.users.empty()) {
+            out << YAML::Key << "users" << YAML::Value << YAML::BeginSeq;
+            for (const auto& user : fleet.ingest.users) {
+                out << YAML::Flow << YAML::BeginMap;
+                out << YAML::Key << "name" << YAML::Value << user.name;
+                out << YAML::Key << "password_sha256" << YAML::Value << user.password_sha256;
+                out << YAML::EndMap;
+            }
+            out << YAML::EndSeq;
+        }
+        out << YAML::EndMap;
+    }
     out << YAML::EndMap;
     return std::string(out.c_str()) + "\n";
 }

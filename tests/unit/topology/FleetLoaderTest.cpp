@@ -153,7 +153,22 @@ TEST(FleetLoader, DumpRoundTrip) {
         FROM {from} GROUP BY k, d
 )");
     yaml = edit(yaml, "    regions:", "    keeper_session_timeout_ms: 6000\n    regions:");
+    yaml = edit(yaml, "      retention: {column: ts, days: 90",
+                "      default_region: r1\n      retention: {column: ts, days: 90");
+    yaml += R"(    - name: owners
+      columns: [{name: k, type: String}, {name: region, type: String}, {name: updated_at, type: DateTime}]
+      engine: ReplacingMergeTree(updated_at)
+      order_by: k
+      region_key: k
+ingest:
+  mapping_table: owners
+  users:
+    - {name: app, password_sha256: 02318a69cb256384b43e1fb78543fcf8b494330cbf5b0c78f7dcf0749b332685}
+    - {name: batch, password_sha256: 2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b}
+)";
     Fleet fleet = parseFleet(yaml, "fleet.yaml");
+    ASSERT_EQ(fleet.ingest.users.size(), 2u);
+    EXPECT_EQ(fleet.schema.tables[0].default_region, "r1");
     std::string dumped = dumpFleet(fleet);
     EXPECT_EQ(dumped.find("base_port"), std::string::npos) << dumped;
     Fleet again = parseFleet(dumped, "dumped.yaml");
@@ -163,8 +178,17 @@ TEST(FleetLoader, DumpRoundTrip) {
     EXPECT_EQ(again.sites[0].keeper_session_timeout_ms, 6000);
     EXPECT_EQ(again.schema.tables[1].select, fleet.schema.tables[1].select);
     EXPECT_EQ(dumpFleet(again), dumped);
+    EXPECT_EQ(again.ingest.mapping_table, "owners");
+    EXPECT_EQ(again.ingest.user("batch")->password_sha256, fleet.ingest.user("batch")->password_sha256);
+    EXPECT_EQ(again.schema.tables[0].default_region, "r1");
     // And it is a real comparison.
     again.sites[0].regions[0].nodes[1].tcp_port += 100;
+    EXPECT_FALSE(again == fleet);
+    again = fleet;
+    again.ingest.users[1].password_sha256[0] = '0';
+    EXPECT_FALSE(again == fleet);
+    again = fleet;
+    again.schema.tables[0].default_region.clear();
     EXPECT_FALSE(again == fleet);
 }
 
@@ -202,6 +226,14 @@ TEST(FleetLoader, ExamplesLoadWithoutErrors) {
     EXPECT_EQ(metrics->regionalName(*primary.region("eu-central-1")),
               "metrics_company_period_eu_distributed");
     EXPECT_EQ(fleet.schema.table("mv_daily_company_metrics")->from, "events");
+    EXPECT_EQ(fleet.ingest.mapping_table, "company_region_mapping");
+    ASSERT_EQ(fleet.ingest.users.size(), 1u);
+    EXPECT_EQ(fleet.ingest.users[0].name, "app");
+    // printf %s ingest-demo | sha256sum
+    EXPECT_EQ(fleet.ingest.user("app")->password_sha256,
+              "02318a69cb256384b43e1fb78543fcf8b494330cbf5b0c78f7dcf0749b332685");
+    EXPECT_EQ(fleet.schema.table("query_log")->default_region, "us-east-1");
+    EXPECT_EQ(fleet.schema.table("events")->default_region, "");
 
     FleetCheck pair = checkFleet(std::string(CHFLEET_SOURCE_DIR) + "/examples/pair/fleet.yaml");
     ASSERT_TRUE(pair.valid()) << pair.describeProblems();
@@ -539,6 +571,116 @@ TEST(FleetLoader, InlinePasswordIsRejected) {
 }
 
 // ---- secrets ----
+
+// ---- ingest ----
+
+// Appended to base_fleet: lines 22-26 the mapping table, 27 ingest, 28 mapping_table, 29 users, 30 user app.
+const std::string mapping_table = R"(    - name: company_region_mapping
+      columns: [{name: k, type: String}, {name: region, type: String}, {name: updated_at, type: DateTime}]
+      engine: ReplacingMergeTree(updated_at)
+      order_by: k
+      region_key: k
+)";
+const std::string app_hash = "02318a69cb256384b43e1fb78543fcf8b494330cbf5b0c78f7dcf0749b332685";
+
+TEST(FleetLoader, IngestDefaultsToTheMappingTableByName) {
+    EXPECT_EQ(parseFleet(base_fleet, "fleet.yaml").ingest.mapping_table, "");
+    Fleet fleet = parseFleet(base_fleet + mapping_table, "fleet.yaml");
+    EXPECT_EQ(fleet.ingest.mapping_table, "company_region_mapping");
+    EXPECT_TRUE(fleet.ingest.users.empty());
+    EXPECT_EQ(fleet.ingest.user("app"), nullptr);
+    EXPECT_EQ(
+        problems(base_fleet + edit(mapping_table, "type: DateTime}]", "type: Date}]")),
+        "fleet.yaml:22: schema.tables[1].name: the mapping table 'company_region_mapping' needs a column "
+        "'updated_at' of type DateTime (it is Date) (ingest takes it as its mapping table because of its "
+        "name; fix it, rename it, or name another table in ingest.mapping_table)");
+}
+
+TEST(FleetLoader, IngestUsersAndMappingTable) {
+    Fleet fleet = parseFleet(base_fleet + mapping_table +
+                                 "ingest:\n  mapping_table: company_region_mapping\n  users:\n"
+                                 "    - {name: app, password_sha256: " +
+                                 app_hash + "}\n",
+                             "fleet.yaml");
+    ASSERT_NE(fleet.ingest.user("app"), nullptr);
+    EXPECT_EQ(fleet.ingest.user("app")->password_sha256, app_hash);
+    EXPECT_EQ(fleet.ingest.user("app")->mark.line, 30);
+}
+
+TEST(FleetLoader, IngestUserProblems) {
+    std::string yaml = base_fleet + mapping_table + "ingest:\n  users:\n";
+    EXPECT_EQ(problems(yaml + "    - {name: app, password_sha256: " + app_hash + "}\n" +
+                       "    - {name: app, password_sha256: " + app_hash + "}\n"),
+              "fleet.yaml:30: ingest.users[1].name: duplicate ingest user 'app' (first at line 29)");
+    std::string upper = app_hash;
+    upper[0] = 'A';
+    EXPECT_EQ(
+        problems(yaml + "    - {name: app, password_sha256: " + upper.substr(1) + "}\n"),
+        "fleet.yaml:29: ingest.users[0].password_sha256: expected 64 lower-case hex digits (the SHA-256 "
+        "of the password, as printed by: printf %s 'secret' | sha256sum), got 63 characters");
+    EXPECT_EQ(
+        problems(yaml + "    - {name: app, password_sha256: " + upper + "}\n"),
+        "fleet.yaml:29: ingest.users[0].password_sha256: expected 64 lower-case hex digits (the SHA-256 "
+        "of the password, as printed by: printf %s 'secret' | sha256sum), got 64 characters");
+    EXPECT_EQ(problems(yaml + "    - {name: app, password: hunter2}\n"),
+              "fleet.yaml:29: ingest.users[0].password: an inline password is not allowed: fleet files are "
+              "shared and committed; give password_sha256, the SHA-256 of the password in hex (printf %s "
+              "'secret' | sha256sum)\n"
+              "fleet.yaml:29: ingest.users[0].password_sha256: required field is missing");
+    EXPECT_EQ(
+        problems(yaml + "    - {name: 1app, password_sha256: " + app_hash + "}\n"),
+        "fleet.yaml:29: ingest.users[0].name: '1app' is not a valid name: letters, digits, '_', '.' and "
+        "'-', starting with a letter or '_'");
+}
+
+TEST(FleetLoader, IngestMappingTableProblems) {
+    EXPECT_EQ(problems(base_fleet + mapping_table + "ingest:\n  mapping_table: company_region_mappin\n"),
+              "fleet.yaml:28: ingest.mapping_table: unknown table 'company_region_mappin'; did you mean "
+              "'company_region_mapping'?");
+    EXPECT_EQ(problems(base_fleet + "ingest:\n  mapping_table: owners\n"),
+              "fleet.yaml:23: ingest.mapping_table: unknown table 'owners' (tables: t)");
+    EXPECT_EQ(
+        problems(base_fleet + "ingest:\n  mapping_table: t\n"),
+        "fleet.yaml:23: ingest.mapping_table: the mapping table 't' needs a column 'region' of type "
+        "String\n"
+        "fleet.yaml:23: ingest.mapping_table: the mapping table 't' needs a column 'updated_at' of type "
+        "DateTime");
+    EXPECT_EQ(problems(base_fleet + view + "ingest:\n  mapping_table: v\n"),
+              "fleet.yaml:30: ingest.mapping_table: 'v' is a materialized view; the mapping table must be a "
+              "table, which chfleet residency writes to");
+    // Another table named explicitly: company_region_mapping is then an ordinary table.
+    Fleet fleet =
+        parseFleet(base_fleet + edit(mapping_table, "type: DateTime}]", "type: Date}]") +
+                       "    - name: owners\n      columns: [{name: k, type: String}, {name: region, "
+                       "type: String}, {name: updated_at, type: DateTime}]\n      order_by: k\n"
+                       "      region_key: k\ningest: {mapping_table: owners}\n",
+                   "fleet.yaml");
+    EXPECT_EQ(fleet.ingest.mapping_table, "owners");
+}
+
+TEST(FleetLoader, DefaultRegion) {
+    std::string two_regions = edit(
+        base_fleet, "        replicas: 1\n",
+        "        replicas: 1\n      - {name: us-east-1, alias: us, cluster: a_us, shards: 1, replicas: 1}\n");
+    // Line 22 region_key, 23 default_region.
+    Fleet by_alias = parseFleet(
+        edit(two_regions, "      region_key: k\n", "      region_key: k\n      default_region: us\n"),
+        "fleet.yaml");
+    EXPECT_EQ(by_alias.schema.tables[0].default_region, "us-east-1");
+    Fleet by_name = parseFleet(
+        edit(two_regions, "      region_key: k\n", "      region_key: k\n      default_region: us-east-1\n"),
+        "fleet.yaml");
+    EXPECT_EQ(by_name.schema.tables[0].default_region, "us-east-1");
+    EXPECT_EQ(by_name, by_alias);
+    EXPECT_EQ(problems(edit(two_regions, "      region_key: k\n",
+                            "      region_key: k\n      default_region: eu\n")),
+              "fleet.yaml:23: schema.tables[0].default_region: unknown region 'eu' (regions: r1, us-east-1 "
+              "(alias us))");
+    EXPECT_EQ(problems(base_fleet +
+                       edit(view, "      order_by: k\n", "      order_by: k\n      default_region: r1\n")),
+              "fleet.yaml:28: schema.tables[1].default_region: only a table has this field: ingest writes to "
+              "tables, and a materialized view's rows follow its source's");
+}
 
 TEST(FleetSecret, FromEnvironment) {
     SecretRef ref{"CHFLEET_TEST_SECRET_VARIABLE", ""};

@@ -1,0 +1,94 @@
+// `chfleet ingest serve`: the ClickHouse-compatible write endpoint.
+#include <iostream>
+
+#include "common/Command.h"
+#include "common/Exception.h"
+#include "common/Log.h"
+#include "common/Signals.h"
+#include "ingest/IngestServer.h"
+#include "topology/Fleet.h"
+
+namespace chfleet {
+
+int ingestMain(const std::vector<std::string>& args) {
+    CLI::App app{
+        "A write endpoint that answers like a ClickHouse server over HTTP: point any ClickHouse client at "
+        "it\n"
+        "and send INSERT INTO db.table [(columns)] FORMAT "
+        "JSONEachRow|TabSeparated|TSVWithNames|CSV|CSVWithNames.\n"
+        "Each row goes to its company's region (the fleet's company -> region mapping) and to the shard the\n"
+        "table's sharding key names there, on a healthy replica. Other statements are forwarded read-only\n"
+        "to a node of the site. GET /ping, /metrics, /healthz. See docs/ingest.md.\n\n"
+        "Modes: sync (default): 200 means the rows are committed in ClickHouse. async: 200 means they are\n"
+        "synced to the spool (--spool-dir), replayed after a crash and written when their shard is up.\n\n"
+        "Example:\n"
+        "  chfleet ingest serve -f fleet.yaml --listen 0.0.0.0:8124\n"
+        "  curl -u app:PASSWORD --data-binary @rows.ndjson \\\n"
+        "    'http://127.0.0.1:8124/?query=INSERT%20INTO%20teei.events%20FORMAT%20JSONEachRow'",
+        "chfleet ingest"};
+    addCommonOptions(app);
+    app.require_subcommand(1);
+    std::string fleet_file;
+    std::string mode = "sync";
+    ingest::IngestOptions options;
+    int batch_wait_ms = static_cast<int>(options.batching.batch_wait.count());
+    int refresh_seconds = static_cast<int>(options.mapping_refresh.count());
+    int write_timeout_ms = static_cast<int>(options.write_timeout.count());
+    auto* serve = app.add_subcommand("serve", "serve until SIGTERM/SIGINT (then drain and stop)");
+    serve->add_option("-f,--file", fleet_file, "the fleet file")->required();
+    serve->add_option("--listen", options.listen, "HOST:PORT to serve on (port 0: any free port)")
+        ->capture_default_str();
+    serve->add_option("--site", options.site, "the site written to (default: the file's first site)");
+    serve->add_option("--mode", mode, "sync or async")
+        ->check(CLI::IsMember({"sync", "async"}))
+        ->capture_default_str();
+    serve->add_option("--spool-dir", options.spool_dir,
+                      "async mode: where accepted rows wait for their shard");
+    serve
+        ->add_option("--batch-rows", options.batching.batch_rows,
+                     "a batch to a shard is sent at this many rows")
+        ->capture_default_str();
+    serve->add_option("--batch-bytes", options.batching.batch_bytes, "... or at this many bytes")
+        ->capture_default_str();
+    serve->add_option("--batch-wait-ms", batch_wait_ms, "... or this long after its first rows")
+        ->capture_default_str();
+    serve->add_option("--senders", options.batching.senders, "batches written at once")
+        ->capture_default_str();
+    serve->add_option("--max-body-bytes", options.max_body_bytes, "larger request bodies are refused (413)")
+        ->capture_default_str();
+    serve
+        ->add_option("--max-buffered-bytes", options.max_buffered_bytes,
+                     "rows held in memory at once; beyond, requests get 503 with Retry-After")
+        ->capture_default_str();
+    serve
+        ->add_option("--mapping-refresh-seconds", refresh_seconds,
+                     "how often the company -> region map is reloaded")
+        ->capture_default_str();
+    serve->add_option("--write-timeout-ms", write_timeout_ms, "per batch and replica")->capture_default_str();
+    serve->add_option("--threads", options.threads, "concurrent requests served")->capture_default_str();
+
+    return runCommand(app, args, [&]() -> int {
+        auto fleet = topology::loadFleet(fleet_file);
+        options.mode = mode == "async" ? ingest::AckMode::Async : ingest::AckMode::Sync;
+        options.batching.batch_wait = std::chrono::milliseconds(batch_wait_ms);
+        options.mapping_refresh = std::chrono::seconds(refresh_seconds);
+        options.write_timeout = std::chrono::milliseconds(write_timeout_ms);
+        if (options.batching.batch_rows == 0 || options.batching.senders == 0 || options.threads == 0) {
+            throw Exception(ErrorCode::BadArguments,
+                            "--batch-rows, --senders and --threads must be at least 1");
+        }
+        log::get("ingest")->info("chfleet {} ingest starting; fleet {} ({})", CHFLEET_VERSION, fleet.name,
+                                 fleet.source_path);
+        signals::installStopHandlers();
+        ingest::IngestServer server(fleet, options);
+        server.start();
+        std::cout << "listening on port " << server.port() << std::endl;
+        while (signals::sleepUnlessStopped(std::chrono::seconds(1))) {
+        }
+        log::get("ingest")->info("stopping: signal received");
+        server.stop();
+        return 0;
+    });
+}
+
+}  // namespace chfleet

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+
+#include "ingest/Slice.h"
+
+namespace chfleet::ingest {
+
+/// The ingest server's Prometheus metrics. Counters are updated where things happen; the gauges of queue
+/// and spool depth are set just before each scrape (setDepths).
+class IngestMetrics {
+  public:
+    IngestMetrics();
+
+    std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+
+    /// A request's body was read: its bytes and rows, before routing.
+    void received(size_t bytes);
+    /// A batch landed on its shard.
+    void written(const ShardTarget& target, size_t rows, size_t bytes);
+    void writeFailed(const ShardTarget& target);
+    /// A request was refused; `reason` is one of auth, syntax, unknown_table, bad_row, unmapped, too_large,
+    /// overloaded, write_failed, forward_failed.
+    void rejected(const std::string& reason);
+    void answered(double seconds);
+    void setDepths(size_t buffered_bytes, size_t queued_batches, size_t spool_slices, size_t spool_bytes,
+                   size_t mapped_companies);
+
+  private:
+    std::shared_ptr<prometheus::Registry> registry_;
+    prometheus::Counter& received_bytes_;
+    prometheus::Family<prometheus::Counter>& rows_;
+    prometheus::Family<prometheus::Counter>& bytes_;
+    prometheus::Family<prometheus::Counter>& write_failures_;
+    prometheus::Family<prometheus::Counter>& rejected_;
+    prometheus::Histogram& batch_rows_;
+    prometheus::Histogram& latency_;
+    prometheus::Gauge& buffered_bytes_;
+    prometheus::Gauge& queued_batches_;
+    prometheus::Gauge& spool_slices_;
+    prometheus::Gauge& spool_bytes_;
+    prometheus::Gauge& mapped_companies_;
+};
+
+}  // namespace chfleet::ingest

@@ -1,0 +1,733 @@
+#include "ingest/IngestServer.h"
+
+#include <httplib.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <prometheus/text_serializer.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <set>
+
+#include "clickhouse/HttpConnection.h"
+#include "clickhouse/Quoting.h"
+#include "common/Exception.h"
+#include "common/Files.h"
+#include "common/Log.h"
+#include "ingest/IngestMetrics.h"
+#include "ingest/InsertStatement.h"
+#include "ingest/Ledger.h"
+#include "ingest/RegionMap.h"
+#include "ingest/RequestRouter.h"
+#include "ingest/ShardWriter.h"
+#include "ingest/Spool.h"
+#include "topology/NodeConnection.h"
+
+namespace chfleet::ingest {
+namespace {
+
+/// Enough of a body to hold the statement when it comes first in the body.
+constexpr size_t kStatementPrefixBytes = 256 << 10;
+
+/// ClickHouse's error codes for what ingest refuses.
+constexpr int kCannotParseInput = 27;
+constexpr int kBadArguments = 36;
+constexpr int kNotImplemented = 48;
+constexpr int kUnknownTable = 60;
+constexpr int kSyntaxError = 62;
+constexpr int kUnknownFormat = 73;
+constexpr int kUnknownDatabase = 81;
+constexpr int kReadonly = 164;
+constexpr int kTooManySimultaneousQueries = 202;
+constexpr int kNetworkError = 210;
+constexpr int kTooLarge = 396;
+constexpr int kAuthenticationFailed = 516;
+
+/// An error answered the way ClickHouse answers it: the HTTP status, the code header and a
+/// `Code: N. DB::Exception: ...` body, which ClickHouse client libraries parse.
+void answerError(httplib::Response& response, int status, int code, std::string_view message) {
+    response.status = status;
+    response.set_header("X-ClickHouse-Exception-Code", std::to_string(code));
+    response.set_content(fmt::format("Code: {}. DB::Exception: {}\n", code, message),
+                         "text/plain; charset=UTF-8");
+}
+
+std::string sha256Hex(std::string_view text) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
+    std::string hex;
+    for (unsigned int i = 0; i < length; ++i) {
+        hex += fmt::format("{:02x}", digest[i]);
+    }
+    return hex;
+}
+
+std::string decodeBase64(std::string_view text) {
+    std::string out((text.size() / 4 + 1) * 3, '\0');
+    int length =
+        EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                        reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+    if (length < 0) {
+        return {};
+    }
+    out.resize(static_cast<size_t>(length));
+    size_t padding = text.size() - text.find_last_not_of('=') - 1;
+    out.resize(out.size() - std::min(padding, out.size()));
+    return out;
+}
+
+/// The request's fingerprint for deduplication: SHA-256 over who writes what where, and the rows.
+class Fingerprint {
+  public:
+    Fingerprint() : context_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(context_, EVP_sha256(), nullptr); }
+    ~Fingerprint() { EVP_MD_CTX_free(context_); }
+    Fingerprint(const Fingerprint&) = delete;
+    Fingerprint& operator=(const Fingerprint&) = delete;
+
+    void add(std::string_view data) { EVP_DigestUpdate(context_, data.data(), data.size()); }
+    /// A field followed by a separator, so that ("ab","c") and ("a","bc") differ.
+    void addField(std::string_view field) {
+        add(std::to_string(field.size()));
+        add(":");
+        add(field);
+    }
+    std::string hex() {
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned int length = 0;
+        EVP_DigestFinal_ex(context_, digest, &length);
+        std::string out;
+        for (unsigned int i = 0; i < 16; ++i) {
+            out += fmt::format("{:02x}", digest[i]);
+        }
+        return out;
+    }
+
+  private:
+    EVP_MD_CTX* context_;
+};
+
+std::string param(const httplib::Request& request, const char* name) {
+    return request.has_param(name) ? request.get_param_value(name) : std::string();
+}
+
+/// Settings ingest honours from the URL or the SETTINGS clause; every other setting is accepted and ignored
+/// for writes (clients send many by default).
+struct WriteSettings {
+    bool skip_unknown_fields = false;
+    bool deduplicate = true;
+    std::string deduplication_token;
+
+    void apply(const std::string& name, const std::string& value) {
+        if (name == "input_format_skip_unknown_fields") {
+            skip_unknown_fields = value == "1" || value == "true";
+        } else if (name == "insert_deduplicate") {
+            deduplicate = !(value == "0" || value == "false");
+        } else if (name == "insert_deduplication_token") {
+            deduplication_token = value;
+        }
+    }
+};
+
+/// Reads "host:port" (or "[v6]:port").
+std::pair<std::string, int> parseListen(const std::string& address) {
+    size_t colon = address.rfind(':');
+    int port = -1;
+    if (colon != std::string::npos && colon > 0) {
+        std::string_view text = std::string_view(address).substr(colon + 1);
+        auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), port);
+        if (error != std::errc() || end != text.data() + text.size() || text.empty()) {
+            port = -1;
+        }
+    }
+    if (port < 0 || port > 65535) {
+        throw Exception(ErrorCode::BadArguments, "--listen '{}' is not host:port, e.g. 127.0.0.1:8123",
+                        address);
+    }
+    std::string host = address.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[') {
+        host = host.substr(1, host.size() - 2);
+    }
+    return {host, port};
+}
+
+/// A refusal of the request: its answer and the metric reason.
+struct Refusal {
+    int status;
+    int code;
+    std::string message;
+    std::string reason;
+};
+
+}  // namespace
+
+IngestServer::IngestServer(const topology::Fleet& fleet, IngestOptions options)
+    : fleet_(fleet), options_(std::move(options)), metrics_(std::make_unique<IngestMetrics>()) {}
+
+IngestServer::~IngestServer() {
+    stop(std::chrono::milliseconds(0));
+}
+
+void IngestServer::start() {
+    auto log = log::get("ingest");
+    site_ = options_.site.empty() ? &fleet_.sites.front() : fleet_.site(options_.site);
+    if (site_ == nullptr) {
+        throw Exception(ErrorCode::BadArguments, "--site {}: the fleet has no such site", options_.site);
+    }
+    if (fleet_.ingest.mapping_table.empty()) {
+        throw Exception(
+            ErrorCode::InvalidConfig,
+            "{}: the schema has no company -> region mapping table (ingest.mapping_table): ingest "
+            "cannot route rows",
+            fleet_.source_path);
+    }
+    if (fleet_.ingest.users.empty()) {
+        log->warn("the fleet file declares no ingest users (ingest.users): every write will be refused");
+    }
+    regions_ = std::make_unique<RegionMap>(fleet_, site_->name, options_.mapping_refresh);
+    regions_->load();  // no copy of the mapping answers: refuse to start (nothing could be routed)
+    regions_->startRefresh();
+    routing_ = std::make_unique<RoutingContext>(fleet_, *site_, *regions_);
+    ledger_ = std::make_unique<Ledger>(options_.dedup_window);
+    writer_ = std::make_unique<ShardWriter>(fleet_, options_.write_timeout);
+    BatcherOptions batching = options_.batching;
+    batching.retry_until_written = options_.mode == AckMode::Async;
+    BatchObserver observer{
+        [this](const ShardTarget& target, size_t rows, size_t bytes) {
+            metrics_->written(target, rows, bytes);
+        },
+        [this](const ShardTarget& target, const std::string&) { metrics_->writeFailed(target); }};
+    if (options_.mode == AckMode::Async) {
+        if (options_.spool_dir.empty()) {
+            throw Exception(ErrorCode::BadArguments,
+                            "--mode async needs --spool-dir: the folder where accepted "
+                            "rows are kept until their shard takes them");
+        }
+        spool_ = std::make_unique<Spool>(options_.spool_dir, size_t{64} << 20);
+    }
+    batcher_ = std::make_unique<ShardBatcher>(batching, *writer_, *ledger_, spool_.get(), observer);
+    if (spool_) {
+        recoverSpool();
+    }
+    batcher_->start();
+
+    auto [host, port] = parseListen(options_.listen);
+    server_ = std::make_unique<httplib::Server>();
+    size_t threads = options_.threads;
+    server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    server_->set_keep_alive_max_count(100000);
+    server_->set_keep_alive_timeout(10);
+    server_->set_read_timeout(std::chrono::seconds(60));
+    server_->set_write_timeout(std::chrono::seconds(60));
+    server_->set_payload_max_length(std::numeric_limits<size_t>::max());
+    server_->set_socket_options([](socket_t socket) {
+        int yes = 1;
+        ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
+    server_->Get("/ping", [](const httplib::Request&, httplib::Response& response) {
+        response.set_content("Ok.\n", "text/plain; charset=UTF-8");
+    });
+    server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
+        metrics_->setDepths(batcher_->bufferedBytes() + request_bytes_.load(), batcher_->queuedBatches(),
+                            spool_ ? spool_->outstandingSlices() : 0, spool_ ? spool_->bytesOnDisk() : 0,
+                            regions_->size());
+        response.set_content(prometheus::TextSerializer().Serialize(metrics_->registry()->Collect()),
+                             "text/plain; version=0.0.4; charset=utf-8");
+    });
+    server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& response) {
+        bool mapped = regions_->size() > 0;
+        response.status = mapped ? 200 : 503;
+        response.set_content(mapped ? "ok\n" : "the company -> region map is empty or not loaded\n",
+                             "text/plain; charset=utf-8");
+    });
+    server_->Get("/", [this](const httplib::Request& request, httplib::Response& response) {
+        handleQuery(request, response, nullptr);
+    });
+    server_->Post("/", [this](const httplib::Request& request, httplib::Response& response,
+                              const httplib::ContentReader& body) { handleQuery(request, response, &body); });
+    server_->set_exception_handler(
+        [](const httplib::Request&, httplib::Response& response, std::exception_ptr error) {
+            std::string text = "internal error";
+            try {
+                std::rethrow_exception(error);
+            } catch (const std::exception& e) {
+                text = e.what();
+            }
+            answerError(response, 500, 1001, text);
+        });
+    errno = 0;
+    int bound = port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
+    if (bound <= 0) {
+        throw Exception(ErrorCode::IoError, "cannot listen on {}: {}", options_.listen,
+                        errno != 0 ? std::strerror(errno) : "the address cannot be bound");
+    }
+    port_ = static_cast<uint16_t>(bound);
+    thread_ = std::thread([this] { server_->listen_after_bind(); });
+    while (!server_->is_running()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    log->info("ingest serving on {}:{} for site {} ({} mode{}), {} companies mapped", host, port_,
+              site_->name, options_.mode == AckMode::Sync ? "sync" : "async",
+              spool_ ? ", spool " + options_.spool_dir : std::string(), regions_->size());
+}
+
+void IngestServer::stop(std::chrono::milliseconds drain) {
+    if (!server_) {
+        return;
+    }
+    auto log = log::get("ingest");
+    log->info("ingest stopping: no new requests");
+    server_->stop();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+    log->info("ingest stopping: draining batches (up to {} ms)", drain.count());
+    batcher_->stop(drain);
+    if (spool_) {
+        spool_->stop();
+        log->info("ingest stopping: {} slice(s) left in the spool for the next start",
+                  spool_->outstandingSlices());
+    }
+    regions_->stop();
+    server_.reset();
+    log->info("ingest stopped");
+}
+
+void IngestServer::recoverSpool() {
+    // Every slice read back is either committed already (the ledger says so: its segment share is released),
+    // part of a batch begun before the crash (sent again exactly as it was), or sent anew.
+    files::makeDirectories(options_.spool_dir, 0700);
+    auto pending = ledger_->attach(options_.spool_dir + "/ledger.log");
+    struct Recovered {
+        ShardTarget target;
+        Slice slice;
+    };
+    std::vector<Recovered> recovered;
+    std::map<std::string, size_t> by_id;
+    spool_->recover([&](uint64_t segment, SpoolRecord&& record) {
+        const topology::Table* table = fleet_.schema.table(record.table);
+        for (auto& spooled : record.slices) {
+            const topology::Region* region = routing_->region(spooled.region);
+            if (table == nullptr || region == nullptr || spooled.shard < 1 ||
+                spooled.shard > region->shards) {
+                throw Exception(
+                    ErrorCode::InvalidConfig,
+                    "the spool in {} holds rows for {} on {} shard {}, which the fleet file no longer "
+                    "has; restore the fleet file the rows were accepted with, let the spool drain, "
+                    "then change it",
+                    options_.spool_dir, record.table, spooled.region, spooled.shard);
+            }
+            if (!spooled.id.empty() && ledger_->isCommitted(spooled.id)) {
+                spool_->release(segment);
+                continue;
+            }
+            if (!spooled.id.empty()) {
+                ledger_->claim(spooled.id);
+                by_id[spooled.id] = recovered.size();
+            }
+            recovered.push_back(
+                {ShardTarget{table, region, spooled.shard, record.columns},
+                 Slice{spooled.id, std::move(spooled.rows), spooled.row_count, nullptr, segment}});
+        }
+    });
+    std::vector<bool> resent(recovered.size(), false);
+    for (auto& batch : pending) {
+        std::vector<Slice> slices;
+        const ShardTarget* target = nullptr;
+        for (const auto& id : batch.slice_ids) {
+            auto it = by_id.find(id);
+            if (it != by_id.end() && !resent[it->second]) {
+                resent[it->second] = true;
+                target = &recovered[it->second].target;
+                slices.push_back(std::move(recovered[it->second].slice));
+            }
+        }
+        if (target != nullptr) {
+            batcher_->resubmit(*target, batch.batch_id, std::move(slices));
+        }
+    }
+    size_t count = 0;
+    for (size_t i = 0; i < recovered.size(); ++i) {
+        if (!resent[i]) {
+            batcher_->submit(recovered[i].target, std::move(recovered[i].slice));
+            ++count;
+        }
+    }
+    log::get("ingest")->info("spool recovered: {} batch(es) resent as they were, {} slice(s) queued anew",
+                             pending.size(), count);
+}
+
+std::string IngestServer::authenticate(const httplib::Request& request, httplib::Response& response) {
+    std::string user = request.get_header_value("X-ClickHouse-User");
+    std::string password = request.get_header_value("X-ClickHouse-Key");
+    std::string authorization = request.get_header_value("Authorization");
+    if (user.empty() && authorization.starts_with("Basic ")) {
+        std::string decoded = decodeBase64(std::string_view(authorization).substr(6));
+        size_t colon = decoded.find(':');
+        user = decoded.substr(0, colon);
+        password = colon == std::string::npos ? std::string() : decoded.substr(colon + 1);
+    }
+    if (user.empty()) {
+        user = param(request, "user");
+        password = param(request, "password");
+    }
+    if (user.empty()) {
+        user = "default";
+    }
+    const topology::IngestUser* known = fleet_.ingest.user(user);
+    std::string hash = sha256Hex(password);
+    if (known == nullptr || known->password_sha256.size() != hash.size() ||
+        CRYPTO_memcmp(known->password_sha256.data(), hash.data(), hash.size()) != 0) {
+        metrics_->rejected("auth");
+        answerError(
+            response, 401, kAuthenticationFailed,
+            fmt::format("{}: Authentication failed: password is incorrect, or there is no user with such "
+                        "name (ingest users are declared in the fleet file's ingest.users)",
+                        user));
+        return {};
+    }
+    return user;
+}
+
+void IngestServer::handleQuery(const httplib::Request& request, httplib::Response& response,
+                               const httplib::ContentReader* body) {
+    if (request.has_param("query_id")) {
+        response.set_header("X-ClickHouse-Query-Id", param(request, "query_id"));
+    }
+    std::string user = authenticate(request, response);
+    if (user.empty()) {
+        return;
+    }
+    std::string query = param(request, "query");
+    if (body == nullptr) {
+        if (query.empty()) {
+            response.set_content("Ok.\n", "text/plain; charset=UTF-8");
+        } else if (isInsert(query)) {
+            metrics_->rejected("syntax");
+            answerError(response, 400, kReadonly,
+                        "Cannot execute query in readonly mode: an INSERT is sent with POST");
+        } else {
+            forward(request, response, query, {});
+        }
+        return;
+    }
+    if (!query.empty() && !isInsert(query)) {
+        std::string data;
+        (*body)([&](const char* chunk, size_t size) {
+            data.append(chunk, size);
+            return data.size() <= options_.max_body_bytes;
+        });
+        forward(request, response, query, data);
+        return;
+    }
+    if (query.empty()) {
+        // The statement comes first in the body: read enough of it to know what it is.
+        std::string prefix;
+        bool complete = true;
+        (*body)([&](const char* chunk, size_t size) {
+            prefix.append(chunk, size);
+            complete = prefix.size() < kStatementPrefixBytes;
+            return complete;
+        });
+        if (!isInsert(prefix)) {
+            if (!complete) {
+                metrics_->rejected("too_large");
+                answerError(response, 413, kTooLarge, "a query other than INSERT is longer than 256 KiB");
+                return;
+            }
+            forward(request, response, {}, prefix);
+            return;
+        }
+        handleInsert(request, response, user, {}, std::move(prefix), complete ? nullptr : body);
+        return;
+    }
+    handleInsert(request, response, user, query, {}, body);
+}
+
+void IngestServer::handleInsert(const httplib::Request& request, httplib::Response& response,
+                                const std::string& user, std::string_view query_text, std::string body_prefix,
+                                const httplib::ContentReader* body) {
+    auto started = std::chrono::steady_clock::now();
+    std::string statement_text = query_text.empty() ? body_prefix : std::string(query_text);
+    size_t held = 0;
+    auto hold = [&](size_t bytes) {
+        held += bytes;
+        request_bytes_ += bytes;
+    };
+    auto refuse = [&](const Refusal& refusal) {
+        metrics_->rejected(refusal.reason);
+        answerError(response, refusal.status, refusal.code, refusal.message);
+    };
+    std::optional<Refusal> refusal;
+    std::vector<RequestRouter::Output> outputs;
+    std::string fingerprint;
+    WriteSettings settings;
+    const topology::Table* table = nullptr;
+    size_t rows = 0;
+    try {
+        InsertStatement statement = parseInsert(statement_text);
+        std::string database = statement.database.empty() ? param(request, "database") : statement.database;
+        if (database.empty()) {
+            database = "default";
+        }
+        if (database != fleet_.schema.database) {
+            throw Refusal{404, kUnknownDatabase,
+                          fmt::format("Database {} doesn't exist (this ingest server writes database {})",
+                                      clickhouse::quoteIdentifier(database), fleet_.schema.database),
+                          "unknown_table"};
+        }
+        table = fleet_.schema.table(statement.table);
+        if (table == nullptr) {
+            for (const auto& candidate : fleet_.schema.tables) {
+                if (candidate.globalName() == statement.table) {
+                    table = &candidate;
+                }
+            }
+        }
+        if (table == nullptr) {
+            throw Refusal{
+                404, kUnknownTable,
+                fmt::format("Table {}.{} doesn't exist (ingest takes the logical tables of the fleet "
+                            "file, e.g. {}.{})",
+                            database, clickhouse::quoteIdentifier(statement.table), database,
+                            fleet_.schema.tables.front().name),
+                "unknown_table"};
+        }
+        if (table->kind != topology::TableKind::Table || table->region_key.empty()) {
+            throw Refusal{400, kNotImplemented,
+                          fmt::format("{}.{} is not written through ingest (a materialized view or a table "
+                                      "without a region key)",
+                                      database, table->name),
+                          "unknown_table"};
+        }
+        auto format = parseFormatName(statement.format);
+        if (!format) {
+            throw Refusal{400, kUnknownFormat,
+                          fmt::format("Unknown or unsupported input format {} (ingest reads JSONEachRow, "
+                                      "TabSeparated, TabSeparatedWithNames, CSV, CSVWithNames)",
+                                      statement.format),
+                          "syntax"};
+        }
+        for (const auto& [name, value] : request.params) {
+            settings.apply(name, value);
+        }
+        for (const auto& [name, value] : statement.settings) {
+            settings.apply(name, value);
+        }
+        RequestRouter router(*routing_, *table, *format, statement.columns, settings.skip_unknown_fields);
+        Fingerprint digest;
+        digest.addField(user);
+        digest.addField(table->name);
+        digest.addField(statement.format);
+        for (const auto& column : statement.columns) {
+            digest.addField(column);
+        }
+        bool by_token = !settings.deduplication_token.empty();
+        if (by_token) {
+            digest.addField(settings.deduplication_token);
+        }
+        auto take = [&](std::string_view chunk) {
+            hold(chunk.size());
+            if (held > options_.max_body_bytes) {
+                throw Refusal{
+                    413, kTooLarge,
+                    fmt::format("the request body is larger than {} bytes (--max-body-bytes); split "
+                                "it into several INSERTs",
+                                options_.max_body_bytes),
+                    "too_large"};
+            }
+            if (request_bytes_.load() + batcher_->bufferedBytes() > options_.max_buffered_bytes) {
+                throw Refusal{503, kTooManySimultaneousQueries,
+                              "ingest is holding as many rows as it may (--max-buffered-bytes); retry after "
+                              "the time in Retry-After",
+                              "overloaded"};
+            }
+            if (!by_token) {
+                digest.add(chunk);
+            }
+            router.feed(chunk);
+        };
+        std::string_view inline_rows = std::string_view(statement_text).substr(statement.data_offset);
+        if (!inline_rows.empty()) {
+            take(inline_rows);
+            if (!query_text.empty() && (body != nullptr)) {
+                take("\n");
+            }
+        }
+        if (body != nullptr) {
+            std::optional<Refusal> inner;
+            std::exception_ptr failure;
+            (*body)([&](const char* chunk, size_t size) {
+                try {
+                    take(std::string_view(chunk, size));
+                    return true;
+                } catch (const Refusal& r) {
+                    inner = r;
+                } catch (...) {
+                    failure = std::current_exception();
+                }
+                return false;
+            });
+            if (inner) {
+                throw *inner;
+            }
+            if (failure) {
+                std::rethrow_exception(failure);
+            }
+        }
+        router.finish();
+        rows = router.rowCount();
+        metrics_->received(held);
+        fingerprint = settings.deduplicate ? digest.hex() : std::string();
+        outputs = router.take();
+    } catch (const Refusal& r) {
+        refusal = r;
+    } catch (const RowError& error) {
+        refusal = Refusal{400, kCannotParseInput, error.what(), "bad_row"};
+    } catch (const UnmappedCompany& error) {
+        refusal = Refusal{400, kBadArguments, error.what(), "unmapped"};
+    } catch (const Exception& error) {
+        bool syntax = std::string_view(error.what()).starts_with("Syntax error");
+        refusal =
+            Refusal{400, syntax ? kSyntaxError : kBadArguments, error.what(), syntax ? "syntax" : "bad_row"};
+    }
+    request_bytes_ -= held;
+    if (refusal) {
+        refuse(*refusal);
+        return;
+    }
+
+    // Deduplication: a slice this server already wrote (or is writing) for the same request is not written
+    // again; in sync mode the request waits for a slice another attempt is still writing.
+    std::vector<std::pair<ShardTarget, Slice>> slices;
+    std::vector<std::string> in_flight;
+    for (auto& output : outputs) {
+        std::string id = fingerprint.empty() ? std::string()
+                                             : fmt::format("{}/{}/{}", fingerprint,
+                                                           output.target.region->name, output.target.shard);
+        auto claim = id.empty() ? Ledger::Claim::Claimed : ledger_->claim(id);
+        if (claim == Ledger::Claim::Committed) {
+            continue;
+        }
+        if (claim == Ledger::Claim::InFlight) {
+            in_flight.push_back(id);
+            continue;
+        }
+        slices.push_back({output.target, Slice{id, std::move(output.rows), output.row_count, nullptr, 0}});
+    }
+    size_t bytes = 0;
+    for (const auto& [target, slice] : slices) {
+        bytes += slice.rows.size();
+    }
+    if (options_.mode == AckMode::Async) {
+        if (!slices.empty()) {
+            SpoolRecord record{table->name, slices.front().first.columns, {}};
+            for (const auto& [target, slice] : slices) {
+                record.slices.push_back(
+                    {target.region->name, target.shard, slice.id, slice.row_count, slice.rows});
+            }
+            uint64_t segment = 0;
+            try {
+                segment = spool_->append(record);
+            } catch (const Exception& error) {
+                for (const auto& [target, slice] : slices) {
+                    ledger_->release(slice.id);
+                }
+                refuse({500, 1002, fmt::format("the rows could not be spooled: {}", error.what()),
+                        "write_failed"});
+                return;
+            }
+            for (auto& [target, slice] : slices) {
+                slice.spool_segment = segment;
+                batcher_->submit(target, std::move(slice));
+            }
+        }
+    } else {
+        auto ticket = std::make_shared<RequestTicket>(slices.size());
+        for (auto& [target, slice] : slices) {
+            slice.ticket = ticket;
+            batcher_->submit(target, std::move(slice));
+        }
+        std::optional<WriteFailure> failure = ticket->wait(options_.write_timeout * 2);
+        // Slices another attempt of this request is writing: wait until they are committed or given back.
+        auto deadline = std::chrono::steady_clock::now() + options_.write_timeout * 2;
+        for (const auto& id : in_flight) {
+            while (!failure && !ledger_->isCommitted(id)) {
+                auto claim = ledger_->claim(id);
+                if (claim == Ledger::Claim::Claimed) {
+                    ledger_->release(id);
+                    failure = WriteFailure{kNetworkError, 503,
+                                           "an earlier attempt of this request failed on a shard; retry it"};
+                } else if (std::chrono::steady_clock::now() > deadline) {
+                    failure =
+                        WriteFailure{159, 504, "an earlier attempt of this request is still being written"};
+                } else if (claim == Ledger::Claim::InFlight) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                }
+            }
+        }
+        if (failure) {
+            refuse({failure->http_status, failure->server_code, failure->message, "write_failed"});
+            return;
+        }
+    }
+    response.set_header(
+        "X-ClickHouse-Summary",
+        fmt::format(R"({{"read_rows":"0","read_bytes":"0","written_rows":"{}","written_bytes":"{}",)"
+                    R"("total_rows_to_read":"0"}})",
+                    rows, bytes));
+    response.status = 200;
+    metrics_->answered(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+}
+
+void IngestServer::forward(const httplib::Request& request, httplib::Response& response,
+                           const std::string& query, const std::string& body) {
+    // Reads go to a node of the site, with the fleet's account, read-only; the client's own settings travel
+    // along (but not its credentials or a readonly of its own).
+    static const std::set<std::string> kDropped{"user", "password", "readonly", "query"};
+    std::string path = "/?readonly=2";
+    if (!query.empty()) {
+        path += "&query=" + clickhouse::urlEncode(query);
+    }
+    for (const auto& [name, value] : request.params) {
+        if (kDropped.count(name) == 0) {
+            path += "&" + clickhouse::urlEncode(name) + "=" + clickhouse::urlEncode(value);
+        }
+    }
+    auto nodes = site_->nodes();
+    size_t first = forward_turn_++;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+        const topology::Node& node = *nodes[(first + i) % nodes.size()];
+        auto endpoint = topology::endpointFor(fleet_, node);
+        httplib::Client client(node.host, node.http_port);
+        client.set_connection_timeout(std::chrono::seconds(3));
+        client.set_read_timeout(std::chrono::seconds(300));
+        client.set_decompress(false);
+        httplib::Headers headers{{"X-ClickHouse-User", endpoint.credentials.user},
+                                 {"X-ClickHouse-Key", endpoint.credentials.password}};
+        auto result = client.Post(path, headers, body, "text/plain");
+        if (!result) {
+            continue;  // not reachable: the next node
+        }
+        response.status = result->status;
+        for (const auto& [name, value] : result->headers) {
+            // Compression, if the client asked for it, is this server's own (httplib's), so the answer is
+            // asked for and passed on uncompressed.
+            if (name.starts_with("X-ClickHouse-")) {
+                response.set_header(name, value);
+            }
+        }
+        response.set_content(result->body, result->get_header_value("Content-Type"));
+        if (result->status != 200) {
+            metrics_->rejected("forward_failed");
+        }
+        return;
+    }
+    metrics_->rejected("forward_failed");
+    answerError(response, 503, kNetworkError,
+                fmt::format("no node of site {} answered; the query was not run", site_->name));
+}
+
+}  // namespace chfleet::ingest

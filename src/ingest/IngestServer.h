@@ -1,0 +1,96 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "ingest/ShardBatcher.h"
+#include "topology/Fleet.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+class ContentReader;
+}  // namespace httplib
+
+namespace chfleet::ingest {
+
+class IngestMetrics;
+class Ledger;
+class RegionMap;
+class RoutingContext;
+class ShardWriter;
+class Spool;
+
+enum class AckMode {
+    Sync,   ///< 200 once the rows are committed on their shards
+    Async,  ///< 200 once the rows are synced to the local spool
+};
+
+struct IngestOptions {
+    std::string listen = "127.0.0.1:8123";
+    std::string site;  ///< the site written to; empty: the first one of the fleet file
+    AckMode mode = AckMode::Sync;
+    std::string spool_dir;  ///< required in async mode
+    BatcherOptions batching;
+    size_t max_body_bytes = 256 << 20;            ///< a bigger request body is refused (413)
+    size_t max_buffered_bytes = size_t{1} << 30;  ///< rows held in memory at once; beyond: 503 + Retry-After
+    std::chrono::seconds mapping_refresh{30};
+    std::chrono::milliseconds write_timeout{60000};  ///< per batch, per replica
+    size_t threads = 128;                            ///< HTTP worker threads (concurrent requests)
+    size_t dedup_window = 1000000;                   ///< request slices remembered for deduplication
+};
+
+/// `chfleet ingest serve`: an HTTP server that answers like ClickHouse's HTTP interface for writes.
+/// INSERT ... FORMAT requests are authenticated against the fleet's ingest users, their rows validated,
+/// routed to the shard of their company's region and written through the ShardBatcher (see there);
+/// every other statement is forwarded, read-only, to a node of the site. GET /ping answers "Ok.",
+/// GET /metrics the Prometheus metrics, GET /healthz the server's health.
+class IngestServer {
+  public:
+    IngestServer(const topology::Fleet& fleet, IngestOptions options);
+    ~IngestServer();
+    IngestServer(const IngestServer&) = delete;
+    IngestServer& operator=(const IngestServer&) = delete;
+
+    /// Loads the region map, replays the spool (async mode), binds and starts serving on a thread of its
+    /// own. Throws Exception naming what could not be done.
+    void start();
+    /// Stops taking requests, drains what is queued (up to `drain`), stops. Safe to call twice.
+    void stop(std::chrono::milliseconds drain = std::chrono::seconds(10));
+    uint16_t port() const { return port_; }
+
+  private:
+    void handleQuery(const httplib::Request& request, httplib::Response& response,
+                     const httplib::ContentReader* body);
+    void handleInsert(const httplib::Request& request, httplib::Response& response, const std::string& user,
+                      std::string_view query_text, std::string body_prefix,
+                      const httplib::ContentReader* body);
+    void forward(const httplib::Request& request, httplib::Response& response, const std::string& query,
+                 const std::string& body);
+    /// The authenticated user, or empty after answering 401.
+    std::string authenticate(const httplib::Request& request, httplib::Response& response);
+    void recoverSpool();
+
+    const topology::Fleet& fleet_;
+    IngestOptions options_;
+    const topology::Site* site_ = nullptr;
+    std::unique_ptr<IngestMetrics> metrics_;
+    std::unique_ptr<RegionMap> regions_;
+    std::unique_ptr<RoutingContext> routing_;
+    std::unique_ptr<Ledger> ledger_;
+    std::unique_ptr<Spool> spool_;
+    std::unique_ptr<ShardWriter> writer_;
+    std::unique_ptr<ShardBatcher> batcher_;
+    std::unique_ptr<httplib::Server> server_;
+    std::thread thread_;
+    std::atomic<size_t> request_bytes_{0};  ///< body bytes held by requests being read
+    std::atomic<size_t> forward_turn_{0};
+    uint16_t port_ = 0;
+};
+
+}  // namespace chfleet::ingest

@@ -1,0 +1,250 @@
+#include "ingest/ShardBatcher.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <random>
+
+#include "common/Exception.h"
+#include "common/Log.h"
+#include "ingest/Ledger.h"
+#include "ingest/ShardWriter.h"
+#include "ingest/Spool.h"
+
+namespace chfleet::ingest {
+namespace {
+
+std::chrono::milliseconds retryPause(int attempts) {
+    return std::chrono::milliseconds(std::min<int64_t>(5000, int64_t{100} << std::min(attempts, 6)));
+}
+
+WriteFailure failureOf(const Exception& error) {
+    if (const auto* server = dynamic_cast<const ServerException*>(&error)) {
+        return {server->serverCode(), 500,
+                fmt::format("{} (while writing to {})", server->serverMessage(), server->endpoint())};
+    }
+    // No server answered: ClickHouse's NETWORK_ERROR / TIMEOUT_EXCEEDED, and 503 so that clients retry.
+    return {error.code() == ErrorCode::Timeout ? 159 : 210, 503, error.what()};
+}
+
+}  // namespace
+
+ShardBatcher::ShardBatcher(BatcherOptions options, ShardWriter& writer, Ledger& ledger, Spool* spool,
+                           BatchObserver observer)
+    : options_(options), writer_(writer), ledger_(ledger), spool_(spool), observer_(std::move(observer)) {
+    std::random_device random;
+    instance_ = fmt::format("{:08x}{:08x}", random(), random());
+}
+
+ShardBatcher::~ShardBatcher() {
+    stop(std::chrono::milliseconds(0));
+}
+
+void ShardBatcher::start() {
+    flusher_ = std::thread([this] { flusherLoop(); });
+    for (size_t i = 0; i < options_.senders; ++i) {
+        senders_.emplace_back([this] { senderLoop(); });
+    }
+}
+
+void ShardBatcher::stop(std::chrono::milliseconds drain) {
+    {
+        std::unique_lock lock(mutex_);
+        if (!flusher_.joinable() && senders_.empty()) {
+            return;
+        }
+        while (!open_.empty()) {
+            sealLocked(open_.begin());
+        }
+        ready_changed_.wait_for(lock, drain, [this] { return ready_.empty(); });
+        stopping_ = true;
+    }
+    ready_changed_.notify_all();
+    flusher_wake_.notify_all();
+    if (flusher_.joinable()) {
+        flusher_.join();
+    }
+    for (auto& sender : senders_) {
+        sender.join();
+    }
+    senders_.clear();
+    // What was not sent: sync-mode requests are told; async-mode rows stay in the spool for the next start.
+    for (auto& batch : ready_) {
+        for (auto& slice : batch.slices) {
+            ledger_.release(slice.id);
+            if (slice.ticket) {
+                slice.ticket->sliceFailed({210, 503, "the ingest server is stopping; retry the request"});
+            }
+        }
+    }
+    ready_.clear();
+}
+
+std::string ShardBatcher::nextBatchId() {
+    return fmt::format("{}-{}", instance_, ++sequence_);
+}
+
+void ShardBatcher::submit(const ShardTarget& target, Slice slice) {
+    size_t bytes = slice.rows.size();
+    buffered_bytes_ += bytes;
+    std::lock_guard lock(mutex_);
+    if (slice.row_count >= options_.batch_rows || bytes >= options_.batch_bytes) {
+        Batch batch{target, nextBatchId(), {}, slice.row_count, bytes, {}, {}, 0};
+        batch.slices.push_back(std::move(slice));
+        ready_.push_back(std::move(batch));
+        ready_changed_.notify_one();
+        return;
+    }
+    std::string key = target.key();
+    auto it = open_.find(key);
+    if (it == open_.end()) {
+        it =
+            open_
+                .emplace(key, Batch{target, nextBatchId(), {}, 0, 0, std::chrono::steady_clock::now(), {}, 0})
+                .first;
+        flusher_wake_.notify_one();
+    }
+    it->second.rows += slice.row_count;
+    it->second.bytes += bytes;
+    it->second.slices.push_back(std::move(slice));
+    if (it->second.rows >= options_.batch_rows || it->second.bytes >= options_.batch_bytes) {
+        sealLocked(it);
+    }
+}
+
+void ShardBatcher::resubmit(const ShardTarget& target, std::string batch_id, std::vector<Slice> slices) {
+    Batch batch{target, std::move(batch_id), std::move(slices), 0, 0, {}, {}, 0};
+    for (const auto& slice : batch.slices) {
+        batch.rows += slice.row_count;
+        batch.bytes += slice.rows.size();
+    }
+    buffered_bytes_ += batch.bytes;
+    std::lock_guard lock(mutex_);
+    ready_.push_front(std::move(batch));
+    ready_changed_.notify_one();
+}
+
+size_t ShardBatcher::queuedBatches() const {
+    std::lock_guard lock(mutex_);
+    return ready_.size();
+}
+
+void ShardBatcher::sealLocked(std::map<std::string, Batch>::iterator open) {
+    ready_.push_back(std::move(open->second));
+    open_.erase(open);
+    ready_changed_.notify_one();
+}
+
+void ShardBatcher::flusherLoop() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+        auto now = std::chrono::steady_clock::now();
+        auto next = now + options_.batch_wait;
+        for (auto it = open_.begin(); it != open_.end();) {
+            auto due = it->second.opened + options_.batch_wait;
+            if (due <= now) {
+                sealLocked(it++);
+            } else {
+                next = std::min(next, due);
+                ++it;
+            }
+        }
+        flusher_wake_.wait_until(lock, next);
+    }
+}
+
+void ShardBatcher::senderLoop() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+        auto now = std::chrono::steady_clock::now();
+        auto eligible = std::find_if(ready_.begin(), ready_.end(),
+                                     [now](const Batch& batch) { return batch.not_before <= now; });
+        if (stopping_) {
+            return;
+        }
+        if (eligible == ready_.end()) {
+            if (ready_.empty()) {
+                ready_changed_.wait(lock);
+            } else {
+                auto soonest =
+                    std::min_element(ready_.begin(), ready_.end(), [](const Batch& a, const Batch& b) {
+                        return a.not_before < b.not_before;
+                    })->not_before;
+                ready_changed_.wait_until(lock, soonest);
+            }
+            continue;
+        }
+        Batch batch = std::move(*eligible);
+        ready_.erase(eligible);
+        lock.unlock();
+        send(batch);
+        lock.lock();
+        ready_changed_.notify_all();
+    }
+}
+
+void ShardBatcher::send(Batch& batch) {
+    std::vector<std::string> ids;
+    ids.reserve(batch.slices.size());
+    for (const auto& slice : batch.slices) {
+        ids.push_back(slice.id);
+    }
+    std::string joined;
+    std::string_view body;
+    if (batch.slices.size() == 1) {
+        body = batch.slices.front().rows;
+    } else {
+        joined.reserve(batch.bytes);
+        for (const auto& slice : batch.slices) {
+            joined += slice.rows;
+        }
+        body = joined;
+    }
+    try {
+        if (batch.attempts == 0) {
+            ledger_.begin(batch.id, ids);
+        }
+        writer_.write(batch.target, body, batch.id);
+    } catch (const Exception& error) {
+        if (observer_.failed) {
+            observer_.failed(batch.target, error.what());
+        }
+        if (options_.retry_until_written) {
+            if (batch.attempts == 0 || batch.attempts % 20 == 0) {
+                log::get("ingest")->warn(
+                    "batch {} ({} rows for {}) not written: {}; kept in the spool and "
+                    "retried until its shard takes it",
+                    batch.id, batch.rows, batch.target.key(), error.what());
+            }
+            ++batch.attempts;
+            batch.not_before = std::chrono::steady_clock::now() + retryPause(batch.attempts);
+            std::lock_guard lock(mutex_);
+            ready_.push_back(std::move(batch));
+            return;
+        }
+        WriteFailure failure = failureOf(error);
+        for (auto& slice : batch.slices) {
+            ledger_.release(slice.id);
+            if (slice.ticket) {
+                slice.ticket->sliceFailed(failure);
+            }
+        }
+        buffered_bytes_ -= batch.bytes;
+        return;
+    }
+    ledger_.commit(batch.id, ids);
+    for (auto& slice : batch.slices) {
+        if (slice.ticket) {
+            slice.ticket->sliceCommitted();
+        }
+        if (spool_ != nullptr && slice.spool_segment != 0) {
+            spool_->release(slice.spool_segment);
+        }
+    }
+    buffered_bytes_ -= batch.bytes;
+    if (observer_.written) {
+        observer_.written(batch.target, batch.rows, batch.bytes);
+    }
+}
+
+}  // namespace chfleet::ingest

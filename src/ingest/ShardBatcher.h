@@ -1,0 +1,105 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ingest/Slice.h"
+
+namespace chfleet::ingest {
+
+class Ledger;
+class ShardWriter;
+class Spool;
+
+struct BatcherOptions {
+    size_t batch_rows = 100000;                 ///< a batch is sent once it holds this many rows
+    size_t batch_bytes = 16 << 20;              ///< ... or this many bytes
+    std::chrono::milliseconds batch_wait{200};  ///< ... or once its first slice waited this long
+    size_t senders = 8;                         ///< batches in flight at once
+    bool retry_until_written = false;           ///< async mode: a failed batch is retried until it lands
+};
+
+/// What the batcher tells the outside about each batch (metrics).
+struct BatchObserver {
+    std::function<void(const ShardTarget&, size_t rows, size_t bytes)> written;
+    std::function<void(const ShardTarget&, const std::string& error)> failed;
+};
+
+/// Coalesces slices of many requests per target (table, region, shard, columns) into batches and sends
+/// them with a pool of sender threads through the ShardWriter.
+///
+/// A batch is sealed when it reaches batch_rows or batch_bytes, or batch_wait after its first slice; a
+/// slice as large as a batch is sent alone, at once. Before a batch is sent the ledger records which slices
+/// it holds; once the shard confirmed it, the slices are committed (their requests are told, their spool
+/// segments released). In sync mode a failed batch fails its requests (each client retries; deduplication
+/// keeps a retry from writing twice what did land). In async mode it is kept and retried with a growing
+/// pause (at most 5 s) until its shard takes it, so a shard or region that was down is drained when it
+/// returns.
+class ShardBatcher {
+  public:
+    ShardBatcher(BatcherOptions options, ShardWriter& writer, Ledger& ledger, Spool* spool,
+                 BatchObserver observer);
+    ~ShardBatcher();
+    ShardBatcher(const ShardBatcher&) = delete;
+    ShardBatcher& operator=(const ShardBatcher&) = delete;
+
+    void start();
+    /// Seals the open batches, lets the senders finish what is queued for up to `drain`, then stops them.
+    void stop(std::chrono::milliseconds drain);
+
+    void submit(const ShardTarget& target, Slice slice);
+    /// A batch begun before a restart, sent again exactly as it was (same slices, same order, same id).
+    void resubmit(const ShardTarget& target, std::string batch_id, std::vector<Slice> slices);
+
+    /// Bytes of rows held in batches not yet written.
+    size_t bufferedBytes() const { return buffered_bytes_.load(); }
+    /// Batches sealed and waiting for a sender (or for their retry pause to end).
+    size_t queuedBatches() const;
+
+  private:
+    struct Batch {
+        ShardTarget target;
+        std::string id;
+        std::vector<Slice> slices;
+        size_t rows = 0;
+        size_t bytes = 0;
+        std::chrono::steady_clock::time_point opened;
+        std::chrono::steady_clock::time_point not_before;
+        int attempts = 0;
+    };
+
+    void sealLocked(std::map<std::string, Batch>::iterator open);
+    std::string nextBatchId();
+    void flusherLoop();
+    void senderLoop();
+    void send(Batch& batch);
+
+    BatcherOptions options_;
+    ShardWriter& writer_;
+    Ledger& ledger_;
+    Spool* spool_;
+    BatchObserver observer_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable ready_changed_;
+    std::condition_variable flusher_wake_;
+    std::map<std::string, Batch> open_;
+    std::deque<Batch> ready_;
+    bool stopping_ = false;
+    std::atomic<size_t> buffered_bytes_{0};
+    std::string instance_;
+    uint64_t sequence_ = 0;
+    std::thread flusher_;
+    std::vector<std::thread> senders_;
+};
+
+}  // namespace chfleet::ingest

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "clickhouse/Connection.h"
+#include "ingest/Slice.h"
+#include "topology/Fleet.h"
+
+namespace chfleet::ingest {
+
+/// Writes batches into a shard's local Replicated table on one of its replicas. Replicas are tried in
+/// turn (spreading the load); a replica that cannot be reached or is read-only (keeper lost) is avoided for
+/// a few seconds and the next one is tried, so a shard keeps taking rows while one replica is down.
+/// Connections are kept alive and reused, a small pool per node.
+class ShardWriter {
+  public:
+    ShardWriter(const topology::Fleet& fleet, std::chrono::milliseconds timeout);
+    ~ShardWriter();
+
+    /// Inserts `rows` (TabSeparated) into the target's local table. `batch_id` becomes the
+    /// insert_deduplication_token on servers that have that setting. Throws the last replica's failure when
+    /// none took the rows: ServerException for a refusal, Exception(ConnectionFailed/Timeout) otherwise.
+    void write(const ShardTarget& target, std::string_view rows, const std::string& batch_id);
+
+    /// True when some replica of the shard is not marked unhealthy (for /healthz and the drain loop).
+    bool anyReplicaHealthy(const topology::Region& region, int shard) const;
+
+  private:
+    struct NodeState {
+        std::vector<std::unique_ptr<clickhouse::Connection>> idle;
+        std::chrono::steady_clock::time_point avoid_until{};
+        std::optional<bool> has_dedup_token;
+    };
+
+    std::unique_ptr<clickhouse::Connection> take(const topology::Node& node);
+    void giveBack(const topology::Node& node, std::unique_ptr<clickhouse::Connection> connection);
+    void writeTo(const topology::Node& node, const ShardTarget& target, std::string_view rows,
+                 const std::string& batch_id);
+
+    const topology::Fleet& fleet_;
+    std::chrono::milliseconds timeout_;
+    mutable std::mutex mutex_;
+    std::map<std::string, NodeState> nodes_;
+    size_t turn_ = 0;
+};
+
+}  // namespace chfleet::ingest

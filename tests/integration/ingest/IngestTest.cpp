@@ -1,0 +1,520 @@
+// chfleet ingest against the teei sandbox (real 18.16 servers and ZooKeeper): rows sent through the ingest
+// server land only in their company's region, on the shard ClickHouse's own cityHash64 names, on both
+// replicas; bad input is refused whole; retries never duplicate; a shard outage is survived in both modes;
+// kill -9 of the server in async mode loses no acknowledged row; a real client library writes through it.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "TestFleet.h"
+#include "clickhouse/HttpConnection.h"
+#include "clickhouse/Quoting.h"
+#include "clickhouse/Result.h"
+#include "common/Process.h"
+
+using chfleet::testing::FleetEnvironment;
+namespace ch = chfleet::clickhouse;
+namespace process = chfleet::process;
+
+namespace {
+
+/// The teei sandbox with its schema applied, shared by every test of this binary.
+class IngestEnvironment : public FleetEnvironment {
+  public:
+    IngestEnvironment() : FleetEnvironment("examples/teei/fleet.yaml") {}
+    void SetUp() override {
+        FleetEnvironment::SetUp();
+        auto applied = fleet().chfleet({"schema", "apply", "-f", fleet().fleetPath()});
+        if (applied.exit_code != 0) {
+            std::cerr << "schema apply failed:\n" << applied.output;
+            std::abort();
+        }
+    }
+};
+
+auto* const environment = ::testing::AddGlobalTestEnvironment(new IngestEnvironment());
+
+chfleet::testing::TestFleet& fleet() {
+    return FleetEnvironment::fleet();
+}
+
+constexpr const char* kUser = "app";
+constexpr const char* kPassword = "ingest-demo";
+
+uint16_t freePort() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    socklen_t length = sizeof(address);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    ::close(fd);
+    return ntohs(address.sin_port);
+}
+
+/// One `chfleet ingest serve` process, stopped by pid at the end.
+class IngestProcess {
+  public:
+    explicit IngestProcess(std::vector<std::string> extra = {}, uint16_t port = 0)
+        : port_(port ? port : freePort()) {
+        listen_ = "127.0.0.1:" + std::to_string(port_);
+        log_ = fleet().sandbox().dir() + "/ingest-" + std::to_string(port_) + ".log";
+        std::vector<std::string> argv{CHFLEET_BINARY, "ingest", "serve",           "-f", fleet().fleetPath(),
+                                      "--listen",     listen_,  "--batch-wait-ms", "50"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        pid_ = process::spawnDetached(argv, log_, fleet().sandbox().dir());
+        for (int i = 0; i < 200; ++i) {
+            httplib::Client client("127.0.0.1", port_);
+            if (auto answer = client.Get("/ping"); answer && answer->body == "Ok.\n") {
+                return;
+            }
+            if (!process::isRunning(pid_, listen_)) {
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        ADD_FAILURE() << "ingest server did not start:\n" << logText();
+    }
+    ~IngestProcess() { stop(); }
+
+    void stop() { process::stop(pid_, listen_, std::chrono::seconds(10)); }
+    void kill9() {
+        process::signalIfRunning(pid_, listen_, SIGKILL);
+        for (int i = 0; i < 100 && process::isRunning(pid_, listen_); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+    uint16_t port() const { return port_; }
+    std::string logText() const {
+        std::ifstream in(log_);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }
+
+    /// POSTs `body` for `query` as user app; returns the answer (status -1 when there was none).
+    httplib::Result post(const std::string& query, const std::string& body,
+                         httplib::Headers headers = {{"X-ClickHouse-User", kUser},
+                                                     {"X-ClickHouse-Key", kPassword}}) const {
+        httplib::Client client("127.0.0.1", port_);
+        client.set_read_timeout(std::chrono::seconds(120));
+        return client.Post("/?query=" + ch::urlEncode(query), headers, body, "text/plain");
+    }
+
+  private:
+    uint16_t port_;
+    std::string listen_;
+    std::string log_;
+    pid_t pid_ = 0;
+};
+
+/// Maps companies to regions through `chfleet residency import`.
+void mapCompanies(const std::vector<std::pair<std::string, std::string>>& companies) {
+    std::string path = fleet().sandbox().dir() + "/companies-" + std::to_string(::getpid()) + "-" +
+                       std::to_string(std::rand()) + ".csv";
+    {
+        std::ofstream out(path);
+        for (const auto& [company, region] : companies) {
+            out << company << "," << region << "\n";
+        }
+    }
+    auto imported = fleet().chfleet({"residency", "import", "-f", fleet().fleetPath(), path});
+    ASSERT_EQ(imported.exit_code, 0) << imported.output;
+}
+
+std::string eventRow(const std::string& company, int n, const std::string& region = "x") {
+    return fmt::format(
+        R"({{"event_id":"00000000-0000-4000-8000-{:012}","company_id":"{}","user_id":"u{}","event_type":"click",)"
+        R"("region":"{}","timestamp":"2026-11-{:02} 10:00:00","payload":"p{}"}})"
+        "\n",
+        n, company, n, region, 1 + n % 20, n);
+}
+
+/// Rows of `company` in events_local on every node of the primary site: node name -> count.
+std::map<std::string, uint64_t> placement(const std::string& company_like) {
+    std::map<std::string, uint64_t> counts;
+    for (const auto* node : fleet().fleet().site("primary")->nodes()) {
+        auto connection = fleet().connect(node->name);
+        ch::execute(*connection, "SYSTEM SYNC REPLICA teei.events_local");
+        auto value = std::stoull(ch::scalar(
+            *connection,
+            "SELECT count() FROM teei.events_local WHERE company_id LIKE " + ch::quoteString(company_like)));
+        if (value > 0) {
+            counts[node->name] = value;
+        }
+    }
+    return counts;
+}
+
+uint64_t regionalCount(const std::string& company_like) {
+    uint64_t total = 0;
+    for (const auto& [node, count] : placement(company_like)) {
+        const auto* n = fleet().fleet().node(node);
+        if (n->replica == 1) {
+            total += count;
+        }
+    }
+    return total;
+}
+
+TEST(Ingest, RowsLandOnlyInTheirRegionOnTheShardClickHouseNamesOnBothReplicas) {
+    std::vector<std::pair<std::string, std::string>> companies;
+    for (int i = 0; i < 12; ++i) {
+        companies.emplace_back(fmt::format("route-us-{}", i), "us-east-1");
+        companies.emplace_back(fmt::format("route-eu-{}", i), "eu-central-1");
+    }
+    mapCompanies(companies);
+    IngestProcess ingest;
+    std::string body;
+    int n = 0;
+    for (const auto& [company, region] : companies) {
+        for (int k = 0; k < 5; ++k) {
+            body += eventRow(company, ++n);
+        }
+    }
+    auto answer = ingest.post("INSERT INTO teei.events FORMAT JSONEachRow", body);
+    ASSERT_TRUE(answer) << ingest.logText();
+    ASSERT_EQ(answer->status, 200) << answer->body;
+
+    for (const auto* node : fleet().fleet().site("primary")->nodes()) {
+        auto connection = fleet().connect(node->name);
+        ch::execute(*connection, "SYSTEM SYNC REPLICA teei.events_local");
+        // The server itself says which shard each company belongs to: cityHash64(company_id) % shards.
+        const auto* region = fleet().fleet().site("primary")->region(node->region);
+        auto rows = ch::query(
+            *connection,
+            fmt::format("SELECT company_id, count() AS n, cityHash64(company_id) % {} + 1 AS shard "
+                        "FROM teei.events_local WHERE company_id LIKE 'route-%' GROUP BY company_id",
+                        region->shards));
+        for (size_t r = 0; r < rows.rowCount(); ++r) {
+            const auto& company = rows.getString(r, "company_id");
+            std::string expected_region = company.starts_with("route-us-") ? "us-east-1" : "eu-central-1";
+            EXPECT_EQ(node->region, expected_region) << company << " found on " << node->name;
+            EXPECT_EQ(rows.getUInt64(r, "shard"), static_cast<uint64_t>(node->shard))
+                << company << " on " << node->name;
+            EXPECT_EQ(rows.getUInt64(r, "n"), 5u) << company << " on " << node->name;
+        }
+    }
+    // Every company is on both replicas of its shard: 24 companies x 5 rows x 2 replicas.
+    uint64_t total = 0;
+    for (const auto& [node, count] : placement("route-%")) {
+        total += count;
+    }
+    EXPECT_EQ(total, 24u * 5 * 2);
+}
+
+TEST(Ingest, TakesTheFormatsClientsSend) {
+    mapCompanies({{"fmt-us", "us"}, {"fmt-eu", "eu"}});
+    IngestProcess ingest;
+    struct Case {
+        std::string query;
+        std::string body;
+    };
+    std::vector<Case> cases{
+        {"INSERT INTO teei.user_activity FORMAT TabSeparated",
+         "fmt-us\tu1\ts1\tview\tus\t10\t2026-11-01 00:00:00\nfmt-eu\tu2\ts2\tview\teu\t20\t2026-11-01 "
+         "00:00:00\n"},
+        {"INSERT INTO teei.user_activity (company_id, user_id, duration_ms, timestamp) FORMAT TSV",
+         "fmt-us\tu3\t30\t2026-11-01 00:00:00\n"},
+        {"INSERT INTO teei.user_activity FORMAT TSVWithNames",
+         "user_id\tcompany_id\ttimestamp\nu4\tfmt-eu\t2026-11-02 00:00:00\n"},
+        {"INSERT INTO teei.user_activity FORMAT CSV",
+         "\"fmt-us\",\"u5\",\"s5\",\"a,b\",\"us\",50,\"2026-11-03 00:00:00\"\n"},
+        {"INSERT INTO teei.user_activity FORMAT CSVWithNames",
+         "company_id,user_id,timestamp\nfmt-eu,u6,2026-11-04 00:00:00\n"},
+        {"INSERT INTO teei.user_activity FORMAT JSONEachRow",
+         R"({"company_id":"fmt-us","user_id":"u7","duration_ms":"70","timestamp":"2026-11-05 00:00:00"})"},
+    };
+    for (const auto& c : cases) {
+        auto answer = ingest.post(c.query, c.body);
+        ASSERT_TRUE(answer);
+        EXPECT_EQ(answer->status, 200) << c.query << ": " << answer->body;
+    }
+    // The query in the body, the database from ?database=, as clients do.
+    httplib::Client client("127.0.0.1", ingest.port());
+    auto inline_answer =
+        client.Post("/?database=teei", {{"X-ClickHouse-User", kUser}, {"X-ClickHouse-Key", kPassword}},
+                    "INSERT INTO user_activity FORMAT TSV\nfmt-eu\tu8\ts8\tv\teu\t80\t2026-11-06 00:00:00\n",
+                    "text/plain");
+    ASSERT_TRUE(inline_answer);
+    EXPECT_EQ(inline_answer->status, 200) << inline_answer->body;
+    for (const auto* node : fleet().fleet().site("primary")->nodes()) {
+        ch::execute(*fleet().connect(node->name), "SYSTEM SYNC REPLICA teei.user_activity_local");
+    }
+    auto us =
+        fleet().scalar("clickhouse-us-0",
+                       "SELECT count() FROM teei.user_activity_us_distributed WHERE company_id LIKE 'fmt-%'");
+    auto eu =
+        fleet().scalar("clickhouse-eu-0",
+                       "SELECT count() FROM teei.user_activity_eu_distributed WHERE company_id LIKE 'fmt-%'");
+    EXPECT_EQ(us, "4");
+    EXPECT_EQ(eu, "4");
+    auto bytes =
+        fleet().scalar("clickhouse-us-0",
+                       "SELECT activity_type FROM teei.user_activity_us_distributed WHERE user_id = 'u5'");
+    EXPECT_EQ(bytes, "a,b");
+}
+
+TEST(Ingest, AnswersLikeClickHouse) {
+    IngestProcess ingest;
+    httplib::Client client("127.0.0.1", ingest.port());
+    auto ping = client.Get("/ping");
+    ASSERT_TRUE(ping);
+    EXPECT_EQ(ping->body, "Ok.\n");
+
+    auto wrong = ingest.post("INSERT INTO teei.events FORMAT JSONEachRow", eventRow("x", 1),
+                             {{"X-ClickHouse-User", kUser}, {"X-ClickHouse-Key", "wrong"}});
+    ASSERT_TRUE(wrong);
+    EXPECT_EQ(wrong->status, 401);
+    EXPECT_EQ(wrong->get_header_value("X-ClickHouse-Exception-Code"), "516");
+    EXPECT_TRUE(wrong->body.starts_with("Code: 516. DB::Exception:")) << wrong->body;
+
+    // Basic auth, as most clients send it, and a forwarded SELECT through the same URL.
+    client.set_basic_auth(kUser, kPassword);
+    auto select = client.Get("/?query=" + ch::urlEncode("SELECT 1 + 1"));
+    ASSERT_TRUE(select);
+    EXPECT_EQ(select->status, 200) << select->body;
+    EXPECT_EQ(select->body, "2\n");
+    // Forwarded statements are read-only.
+    auto drop = client.Post("/", "DROP TABLE teei.events_local", "text/plain");
+    ASSERT_TRUE(drop);
+    EXPECT_NE(drop->status, 200);
+    EXPECT_EQ(fleet().scalar("clickhouse-us-0", "EXISTS TABLE teei.events_local"), "1");
+
+    auto unknown = ingest.post("INSERT INTO teei.nope FORMAT JSONEachRow", eventRow("x", 1));
+    ASSERT_TRUE(unknown);
+    EXPECT_EQ(unknown->status, 404);
+    EXPECT_EQ(unknown->get_header_value("X-ClickHouse-Exception-Code"), "60");
+    EXPECT_NE(unknown->body.find("nope"), std::string::npos) << unknown->body;
+}
+
+TEST(Ingest, BadInputIsRefusedWholeNamingTheRow) {
+    mapCompanies({{"bad-us", "us-east-1"}, {"bad-eu", "eu-central-1"}});
+    IngestProcess ingest({"--max-body-bytes", "100000"});
+    std::string good = eventRow("bad-us", 1) + eventRow("bad-eu", 2);
+    struct Case {
+        std::string name;
+        std::string query;
+        std::string body;
+        int status;
+        std::string expected_text;
+    };
+    std::vector<Case> cases{
+        {"malformed row", "INSERT INTO teei.events FORMAT JSONEachRow",
+         good + "{\"company_id\": \"bad-us\", \n", 400, "row 3"},
+        {"bad value", "INSERT INTO teei.events FORMAT JSONEachRow",
+         good + eventRow("bad-us", 3).replace(eventRow("bad-us", 3).find("2026-11"), 7, "2026-13"), 400,
+         "row 3"},
+        {"unknown column", "INSERT INTO teei.events FORMAT JSONEachRow",
+         good + R"({"company_id":"bad-us","colour":"red"})"
+                "\n",
+         400, "colour"},
+        {"unknown column in list", "INSERT INTO teei.events (company_id, colour) FORMAT TSV", "bad-us\tred\n",
+         400, "colour"},
+        {"row without the key", "INSERT INTO teei.events FORMAT JSONEachRow",
+         good + R"({"user_id":"u","timestamp":"2026-11-01 00:00:00"})"
+                "\n",
+         400, "row 3"},
+        {"unmapped company", "INSERT INTO teei.events FORMAT JSONEachRow", good + eventRow("bad-nobody", 4),
+         400, "bad-nobody"},
+        {"oversized body", "INSERT INTO teei.events FORMAT JSONEachRow", std::string(200000, ' ') + good, 413,
+         ""},
+    };
+    for (const auto& c : cases) {
+        auto answer = ingest.post(c.query, c.body);
+        ASSERT_TRUE(answer) << c.name;
+        EXPECT_EQ(answer->status, c.status) << c.name << ": " << answer->body;
+        EXPECT_TRUE(answer->body.starts_with("Code: ")) << c.name << ": " << answer->body;
+        EXPECT_NE(answer->body.find(c.expected_text), std::string::npos) << c.name << ": " << answer->body;
+    }
+    // Nothing of any refused request was written.
+    EXPECT_EQ(regionalCount("bad-%"), 0u);
+    // A table with default_region takes unmapped companies there (query_log: us-east-1).
+    auto defaulted = ingest.post("INSERT INTO teei.query_log (company_id, query_id, timestamp) FORMAT TSV",
+                                 "bad-unmapped\tq1\t2026-11-01 00:00:00\n");
+    ASSERT_TRUE(defaulted);
+    EXPECT_EQ(defaulted->status, 200) << defaulted->body;
+    EXPECT_EQ(
+        fleet().scalar("clickhouse-us-0",
+                       "SELECT count() FROM teei.query_log_us_distributed WHERE company_id = 'bad-unmapped'"),
+        "1");
+}
+
+TEST(Ingest, RetriedRequestsNeverDuplicate) {
+    mapCompanies({{"dup-us", "us-east-1"}, {"dup-eu", "eu-central-1"}});
+    IngestProcess ingest;
+    std::string body;
+    for (int i = 0; i < 50; ++i) {
+        body += eventRow(i % 2 ? "dup-us" : "dup-eu", i);
+    }
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        auto answer = ingest.post("INSERT INTO teei.events FORMAT JSONEachRow", body);
+        ASSERT_TRUE(answer);
+        ASSERT_EQ(answer->status, 200) << answer->body;
+    }
+    EXPECT_EQ(regionalCount("dup-%"), 50u);
+    // A client's own token decides: the same token again is the same request, whatever its rows.
+    struct Attempt {
+        const char* token;
+        int row;
+    };
+    for (Attempt attempt : {Attempt{"t1", 1000}, Attempt{"t1", 1001}, Attempt{"t2", 1002}}) {
+        auto answer =
+            ingest.post(std::string("INSERT INTO teei.events SETTINGS insert_deduplication_token='") +
+                            attempt.token + "' FORMAT JSONEachRow",
+                        eventRow("dup-us", attempt.row));
+        ASSERT_TRUE(answer);
+        ASSERT_EQ(answer->status, 200) << answer->body;
+    }
+    EXPECT_EQ(regionalCount("dup-us"), 25u + 2);
+}
+
+/// Stops both replicas of EU shard 1 (the one holding `company`) and starts them again at the end.
+class ShardOutage {
+  public:
+    explicit ShardOutage(int shard) {
+        const auto* region = fleet().fleet().site("primary")->region("eu-central-1");
+        for (int replica = 1; replica <= region->replicas; ++replica) {
+            nodes_.push_back(region->node(shard, replica)->name);
+        }
+        for (const auto& node : nodes_) {
+            fleet().sandbox().kill(node);
+        }
+    }
+    ~ShardOutage() { restore(); }
+    void restore() {
+        for (const auto& node : nodes_) {
+            fleet().sandbox().start(node);
+        }
+        nodes_.clear();
+    }
+
+  private:
+    std::vector<std::string> nodes_;
+};
+
+/// An EU company on shard `shard` (of 2), as the server hashes it.
+std::string euCompanyOnShard(const std::string& prefix, int shard) {
+    for (int i = 0;; ++i) {
+        std::string company = prefix + std::to_string(i);
+        auto hash =
+            fleet().scalar("clickhouse-us-0", "SELECT cityHash64(" + ch::quoteString(company) + ") % 2 + 1");
+        if (hash == std::to_string(shard)) {
+            return company;
+        }
+    }
+}
+
+TEST(Ingest, SyncModeFailsWhileAShardIsDownAndARetrySucceedsWithoutDuplicates) {
+    std::string down = euCompanyOnShard("out-sync-eu-", 1);
+    std::string up = euCompanyOnShard("out-sync-eu-", 2);
+    mapCompanies({{down, "eu-central-1"}, {up, "eu-central-1"}, {"out-sync-us", "us-east-1"}});
+    IngestProcess ingest({"--write-timeout-ms", "5000"});
+    std::string body;
+    for (int i = 0; i < 30; ++i) {
+        body += eventRow(i % 3 == 0 ? down : i % 3 == 1 ? up : "out-sync-us", i);
+    }
+    {
+        ShardOutage outage(1);
+        auto failed = ingest.post("INSERT INTO teei.events FORMAT JSONEachRow", body);
+        ASSERT_TRUE(failed);
+        EXPECT_GE(failed->status, 500) << failed->body;
+        EXPECT_TRUE(failed->body.starts_with("Code: ")) << failed->body;
+    }
+    auto retried = ingest.post("INSERT INTO teei.events FORMAT JSONEachRow", body);
+    ASSERT_TRUE(retried);
+    EXPECT_EQ(retried->status, 200) << retried->body;
+    EXPECT_EQ(regionalCount("out-sync-%"), 30u);
+}
+
+TEST(Ingest, AsyncModeKeepsAcknowledgedRowsThroughAnOutageAndAKill) {
+    std::string down = euCompanyOnShard("out-async-eu-", 1);
+    mapCompanies({{down, "eu-central-1"}, {"out-async-us", "us-east-1"}});
+    std::string spool = fleet().sandbox().dir() + "/spool-async";
+    uint16_t port = freePort();
+    std::vector<std::string> args{"--mode", "async", "--spool-dir", spool};
+    size_t acknowledged = 0;
+    {
+        auto ingest = std::make_unique<IngestProcess>(args, port);
+        ShardOutage outage(1);
+        // Acknowledged while the shard is down: the rows wait in the spool.
+        for (int request = 0; request < 20; ++request) {
+            std::string body;
+            for (int i = 0; i < 10; ++i) {
+                body += eventRow(i % 2 ? down : "out-async-us", request * 10 + i);
+            }
+            auto answer = ingest->post("INSERT INTO teei.events FORMAT JSONEachRow", body);
+            ASSERT_TRUE(answer);
+            ASSERT_EQ(answer->status, 200) << answer->body;
+            acknowledged += 10;
+        }
+        // Crash with rows still spooled, then the shard comes back and a new server drains the spool.
+        ingest->kill9();
+        outage.restore();
+        IngestProcess restarted(args, port);
+        uint64_t landed = 0;
+        for (int i = 0; i < 300 && landed < acknowledged; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            landed = regionalCount("out-async-%");
+        }
+        EXPECT_EQ(landed, acknowledged) << restarted.logText();
+    }
+    // Drained: the spool keeps no segment.
+    size_t segments = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(spool)) {
+        segments += entry.path().extension() == ".spool" ? 1 : 0;
+    }
+    EXPECT_LE(segments, 1u);
+}
+
+TEST(Ingest, MetricsCountRowsPerRegionAndShard) {
+    mapCompanies({{"met-eu", "eu-central-1"}});
+    IngestProcess ingest;
+    auto answer = ingest.post("INSERT INTO teei.events FORMAT JSONEachRow", eventRow("met-eu", 1));
+    ASSERT_TRUE(answer);
+    ASSERT_EQ(answer->status, 200);
+    httplib::Client client("127.0.0.1", ingest.port());
+    auto metrics = client.Get("/metrics");
+    ASSERT_TRUE(metrics);
+    EXPECT_NE(metrics->body.find("chfleet_ingest_rows_total{region=\"eu-central-1\",shard=\""),
+              std::string::npos)
+        << metrics->body;
+    EXPECT_NE(metrics->body.find("chfleet_ingest_request_duration_seconds_bucket"), std::string::npos);
+}
+
+TEST(Ingest, CurlAndTheOfficialNodeClientWriteThroughIt) {
+    mapCompanies({{"lib-us", "us-east-1"}, {"lib-eu", "eu-central-1"}});
+    IngestProcess ingest;
+    std::string url = "http://127.0.0.1:" + std::to_string(ingest.port());
+    // curl with the password in a header file, not in its arguments.
+    std::string headers = fleet().sandbox().dir() + "/curl-headers";
+    {
+        std::ofstream out(headers);
+        out << "X-ClickHouse-User: app\nX-ClickHouse-Key: " << kPassword << "\n";
+    }
+    auto curl = process::run({"/usr/bin/env", "curl", "-sS", "-f", "-H", "@" + headers, "--data-binary", "@-",
+                              url + "/?query=INSERT%20INTO%20teei.events%20FORMAT%20JSONEachRow"},
+                             {}, eventRow("lib-us", 1) + eventRow("lib-eu", 2));
+    EXPECT_EQ(curl.exit_code, 0) << curl.output;
+    EXPECT_EQ(regionalCount("lib-%"), 2u);
+
+    std::string script = std::string(CHFLEET_SOURCE_DIR) + "/tests/integration/ingest/node/client_check.mjs";
+    if (!std::filesystem::exists(std::string(CHFLEET_SOURCE_DIR) +
+                                 "/tests/integration/ingest/node/node_modules")) {
+        FAIL() << "the npm client is not installed: run scripts/install-deps.sh";
+    }
+    auto node = process::run({"/usr/bin/env", "node", script, "--url", url, "--user", kUser, "--password-env",
+                              "CHFLEET_INGEST_PASSWORD", "--companies", "lib-us,lib-eu"},
+                             {{"CHFLEET_INGEST_PASSWORD", kPassword}});
+    EXPECT_EQ(node.exit_code, 0) << node.output;
+    EXPECT_EQ(regionalCount("lib-%"), 102u) << node.output;
+}
+
+}  // namespace
