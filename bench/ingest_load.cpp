@@ -196,11 +196,14 @@ std::string formatDateTime(std::time_t t) {
  * Row generation. Every row is a teei event of a company drawn uniformly from the companies file (so the
  * file's US/EU split is the traffic's split), with a fresh UUID, a user of that company, one of five event
  * types, a timestamp within the last two days, and a payload of about 100 bytes (a JSON document stored as a
- * string, so its quotes are escaped on the wire). Every batch differs from every other one: replicated tables
- * drop an inserted block identical to a recent one, which would make a benchmark count rows never written.
- * Batches are rendered before the clock starts: the figures measure sending and storing, not formatting.
+ * string, so its quotes are escaped on the wire) whose "source" is bench-ingest or bench-direct, so that rows
+ * written each way can be counted apart afterwards. Every batch differs from every other one: replicated
+ * tables drop an inserted block identical to a recent one, which would make a benchmark count rows never
+ * written. Batches are rendered before the clock starts: the figures measure sending and storing, not
+ * formatting.
  */
-void appendRow(std::string& out, const Company& company, std::mt19937_64& random, std::time_t now) {
+void appendRow(std::string& out, const Company& company, const std::string& source, std::mt19937_64& random,
+               std::time_t now) {
     static const char* const event_types[] = {"page_view", "donation", "volunteer_hour", "signup", "share"};
     out += R"({"event_id":")";
     out += randomUuid(random);
@@ -214,7 +217,7 @@ void appendRow(std::string& out, const Company& company, std::mt19937_64& random
     appendJsonString(out, company.region_name);
     out += R"(,"timestamp":")";
     out += formatDateTime(now - static_cast<std::time_t>(random() % (2 * 86400)));
-    std::string payload = R"({"source":"bench","session":")";
+    std::string payload = R"({"source":")" + source + R"(","session":")";
     appendHex(payload, random(), 16);
     appendHex(payload, random(), 16);
     payload += R"(","amount":)" + std::to_string(random() % 100000) + R"(,"tags":["csr","impact"]})";
@@ -227,13 +230,14 @@ std::vector<Batch> generateBatches(const Options& options, const std::vector<Com
                                    std::time_t now) {
     std::mt19937_64 random(options.seed * 1000003ULL + static_cast<uint64_t>(client));
     std::vector<Batch> batches(options.batches_per_client);
+    const std::string source = "bench-" + options.mode_name;
     for (auto& batch : batches) {
         for (int r = 0; r < options.batch_rows; ++r) {
             const Company& company = companies[random() % companies.size()];
             if (options.mode == Mode::Ingest) {
-                appendRow(batch.all, company, random, now);
+                appendRow(batch.all, company, source, random, now);
             } else {
-                appendRow(company.region == Region::Us ? batch.us : batch.eu, company, random, now);
+                appendRow(company.region == Region::Us ? batch.us : batch.eu, company, source, random, now);
             }
         }
     }

@@ -49,6 +49,9 @@ constexpr int kAuthenticationFailed = 516;
 /// `Code: N. DB::Exception: ...` body, which ClickHouse client libraries parse.
 void answerError(httplib::Response& response, int status, int code, std::string_view message) {
     response.status = status;
+    if (status == 503) {
+        response.set_header("Retry-After", "1");  // a passing condition: full buffers, a shard or node down
+    }
     response.set_header("X-ClickHouse-Exception-Code", std::to_string(code));
     response.set_content(fmt::format("Code: {}. DB::Exception: {}\n", code, message),
                          "text/plain; charset=UTF-8");
@@ -391,6 +394,162 @@ std::string IngestServer::authenticate(const httplib::Request& request, httplib:
     return user;
 }
 
+/// One INSERT while its body is read: the statement, the router its rows go through, the request's
+/// fingerprint, and the first refusal. Rows arrive through feed() in chunks; nothing is sent before finish()
+/// succeeded and IngestServer::commitInsert hands the routed rows over.
+struct IngestServer::PendingInsert {
+    PendingInsert(IngestServer& server, const httplib::Request& request, std::string user)
+        : server(server), request(request), user(std::move(user)) {}
+    ~PendingInsert() { server.request_bytes_ -= held; }
+
+    /// Parses the statement and feeds the rows written inline after it. False once refused.
+    bool start(std::string_view statement_text) {
+        return guarded([&] {
+            InsertStatement statement = parseInsert(statement_text);
+            resolve(statement);
+            std::string_view inline_rows = statement_text.substr(statement.data_offset);
+            if (!inline_rows.empty()) {
+                take(inline_rows);
+            }
+        });
+    }
+    bool feed(std::string_view chunk) {
+        return guarded([&] { take(chunk); });
+    }
+    bool finish() {
+        return guarded([&] {
+            router->finish();
+            server.metrics_->received(held);
+            fingerprint = settings.deduplicate ? digest.hex() : std::string();
+            rows = router->rowCount();
+            outputs = router->take();
+        });
+    }
+
+    IngestServer& server;
+    const httplib::Request& request;
+    std::string user;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    std::optional<Refusal> refusal;
+    const topology::Table* table = nullptr;
+    WriteSettings settings;
+    std::unique_ptr<RequestRouter> router;
+    Fingerprint digest;
+    bool by_token = false;
+    size_t held = 0;
+    size_t rows = 0;
+    std::string fingerprint;
+    std::vector<RequestRouter::Output> outputs;
+
+  private:
+    template <typename Fn>
+    bool guarded(Fn&& fn) {
+        if (refusal) {
+            return false;
+        }
+        try {
+            fn();
+        } catch (const Refusal& r) {
+            refusal = r;
+        } catch (const RowError& error) {
+            refusal = Refusal{400, kCannotParseInput, error.what(), "bad_row"};
+        } catch (const UnmappedCompany& error) {
+            refusal = Refusal{400, kBadArguments, error.what(), "unmapped"};
+        } catch (const Exception& error) {
+            bool syntax = std::string_view(error.what()).starts_with("Syntax error");
+            refusal = Refusal{400, syntax ? kSyntaxError : kBadArguments, error.what(),
+                              syntax ? "syntax" : "bad_row"};
+        }
+        return !refusal;
+    }
+
+    void resolve(const InsertStatement& statement) {
+        const auto& fleet = server.fleet_;
+        std::string database = statement.database.empty() ? param(request, "database") : statement.database;
+        if (database.empty()) {
+            database = "default";
+        }
+        if (database != fleet.schema.database) {
+            throw Refusal{404, kUnknownDatabase,
+                          fmt::format("Database {} doesn't exist (this ingest server writes database {})",
+                                      clickhouse::quoteIdentifier(database), fleet.schema.database),
+                          "unknown_table"};
+        }
+        table = fleet.schema.table(statement.table);
+        for (const auto& candidate : fleet.schema.tables) {
+            if (table == nullptr && candidate.globalName() == statement.table) {
+                table = &candidate;
+            }
+        }
+        if (table == nullptr) {
+            throw Refusal{
+                404, kUnknownTable,
+                fmt::format("Table {}.{} doesn't exist (ingest takes the logical tables of the fleet "
+                            "file, e.g. {}.{})",
+                            database, clickhouse::quoteIdentifier(statement.table), database,
+                            fleet.schema.tables.front().name),
+                "unknown_table"};
+        }
+        if (table->kind != topology::TableKind::Table || table->region_key.empty()) {
+            throw Refusal{400, kNotImplemented,
+                          fmt::format("{}.{} is not written through ingest (a materialized view or a table "
+                                      "without a region key)",
+                                      database, table->name),
+                          "unknown_table"};
+        }
+        auto format = parseFormatName(statement.format);
+        if (!format) {
+            throw Refusal{400, kUnknownFormat,
+                          fmt::format("Unknown or unsupported input format {} (ingest reads {})",
+                                      statement.format, supportedFormatNames()),
+                          "syntax"};
+        }
+        for (const auto& [name, value] : request.params) {
+            settings.apply(name, value);
+        }
+        for (const auto& [name, value] : statement.settings) {
+            settings.apply(name, value);
+        }
+        router = std::make_unique<RequestRouter>(*server.routing_, *table, *format, statement.columns,
+                                                 settings.skip_unknown_fields);
+        digest.addField(user);
+        digest.addField(table->name);
+        digest.addField(statement.format);
+        for (const auto& column : statement.columns) {
+            digest.addField(column);
+        }
+        by_token = !settings.deduplication_token.empty();
+        if (by_token) {
+            digest.addField(settings.deduplication_token);
+        }
+    }
+
+    void take(std::string_view chunk) {
+        held += chunk.size();
+        server.request_bytes_ += chunk.size();
+        if (held > server.options_.max_body_bytes) {
+            throw Refusal{
+                413, kTooLarge,
+                fmt::format("the request body is larger than {} bytes (--max-body-bytes); split it into "
+                            "several INSERTs",
+                            server.options_.max_body_bytes),
+                "too_large"};
+        }
+        if (server.request_bytes_.load() + server.batcher_->bufferedBytes() >
+            server.options_.max_buffered_bytes) {
+            throw Refusal{
+                503, kTooManySimultaneousQueries,
+                "ingest is holding as many rows as it may (--max-buffered-bytes); retry after the time in "
+                "Retry-After",
+                "overloaded"};
+        }
+        if (!by_token) {
+            digest.add(chunk);
+        }
+        router->feed(chunk);
+    }
+};
+
 void IngestServer::handleQuery(const httplib::Request& request, httplib::Response& response,
                                const httplib::ContentReader* body) {
     if (request.has_param("query_id")) {
@@ -422,183 +581,55 @@ void IngestServer::handleQuery(const httplib::Request& request, httplib::Respons
         forward(request, response, query, data);
         return;
     }
-    if (query.empty()) {
-        // The statement comes first in the body: read enough of it to know what it is.
-        std::string prefix;
-        bool complete = true;
-        (*body)([&](const char* chunk, size_t size) {
-            prefix.append(chunk, size);
-            complete = prefix.size() < kStatementPrefixBytes;
-            return complete;
-        });
+    // One pass over the body. With the statement in the URL every chunk is rows; with the statement first in
+    // the body, up to 256 KiB are kept until the statement is known, then the rest streams into the insert.
+    PendingInsert insert(*this, request, user);
+    std::string prefix;
+    bool decided = !query.empty();
+    bool too_long = false;
+    if (decided) {
+        insert.start(query);
+    }
+    (*body)([&](const char* chunk, size_t size) {
+        if (decided) {
+            return insert.feed(std::string_view(chunk, size));
+        }
+        prefix.append(chunk, size);
+        if (prefix.size() < kStatementPrefixBytes) {
+            return true;
+        }
+        decided = true;
+        too_long = !isInsert(prefix);
+        return !too_long && insert.start(prefix);
+    });
+    if (too_long) {
+        metrics_->rejected("too_large");
+        answerError(response, 413, kTooLarge, "a query other than INSERT is longer than 256 KiB");
+        return;
+    }
+    if (!decided) {
         if (!isInsert(prefix)) {
-            if (!complete) {
-                metrics_->rejected("too_large");
-                answerError(response, 413, kTooLarge, "a query other than INSERT is longer than 256 KiB");
-                return;
-            }
             forward(request, response, {}, prefix);
             return;
         }
-        handleInsert(request, response, user, {}, std::move(prefix), complete ? nullptr : body);
-        return;
+        insert.start(prefix);
     }
-    handleInsert(request, response, user, query, {}, body);
+    commitInsert(insert, response);
 }
 
-void IngestServer::handleInsert(const httplib::Request& request, httplib::Response& response,
-                                const std::string& user, std::string_view query_text, std::string body_prefix,
-                                const httplib::ContentReader* body) {
-    auto started = std::chrono::steady_clock::now();
-    std::string statement_text = query_text.empty() ? body_prefix : std::string(query_text);
-    size_t held = 0;
-    auto hold = [&](size_t bytes) {
-        held += bytes;
-        request_bytes_ += bytes;
-    };
+void IngestServer::commitInsert(PendingInsert& insert, httplib::Response& response) {
     auto refuse = [&](const Refusal& refusal) {
         metrics_->rejected(refusal.reason);
         answerError(response, refusal.status, refusal.code, refusal.message);
     };
-    std::optional<Refusal> refusal;
-    std::vector<RequestRouter::Output> outputs;
-    std::string fingerprint;
-    WriteSettings settings;
-    const topology::Table* table = nullptr;
-    size_t rows = 0;
-    try {
-        InsertStatement statement = parseInsert(statement_text);
-        std::string database = statement.database.empty() ? param(request, "database") : statement.database;
-        if (database.empty()) {
-            database = "default";
-        }
-        if (database != fleet_.schema.database) {
-            throw Refusal{404, kUnknownDatabase,
-                          fmt::format("Database {} doesn't exist (this ingest server writes database {})",
-                                      clickhouse::quoteIdentifier(database), fleet_.schema.database),
-                          "unknown_table"};
-        }
-        table = fleet_.schema.table(statement.table);
-        if (table == nullptr) {
-            for (const auto& candidate : fleet_.schema.tables) {
-                if (candidate.globalName() == statement.table) {
-                    table = &candidate;
-                }
-            }
-        }
-        if (table == nullptr) {
-            throw Refusal{
-                404, kUnknownTable,
-                fmt::format("Table {}.{} doesn't exist (ingest takes the logical tables of the fleet "
-                            "file, e.g. {}.{})",
-                            database, clickhouse::quoteIdentifier(statement.table), database,
-                            fleet_.schema.tables.front().name),
-                "unknown_table"};
-        }
-        if (table->kind != topology::TableKind::Table || table->region_key.empty()) {
-            throw Refusal{400, kNotImplemented,
-                          fmt::format("{}.{} is not written through ingest (a materialized view or a table "
-                                      "without a region key)",
-                                      database, table->name),
-                          "unknown_table"};
-        }
-        auto format = parseFormatName(statement.format);
-        if (!format) {
-            throw Refusal{400, kUnknownFormat,
-                          fmt::format("Unknown or unsupported input format {} (ingest reads JSONEachRow, "
-                                      "TabSeparated, TabSeparatedWithNames, CSV, CSVWithNames)",
-                                      statement.format),
-                          "syntax"};
-        }
-        for (const auto& [name, value] : request.params) {
-            settings.apply(name, value);
-        }
-        for (const auto& [name, value] : statement.settings) {
-            settings.apply(name, value);
-        }
-        RequestRouter router(*routing_, *table, *format, statement.columns, settings.skip_unknown_fields);
-        Fingerprint digest;
-        digest.addField(user);
-        digest.addField(table->name);
-        digest.addField(statement.format);
-        for (const auto& column : statement.columns) {
-            digest.addField(column);
-        }
-        bool by_token = !settings.deduplication_token.empty();
-        if (by_token) {
-            digest.addField(settings.deduplication_token);
-        }
-        auto take = [&](std::string_view chunk) {
-            hold(chunk.size());
-            if (held > options_.max_body_bytes) {
-                throw Refusal{
-                    413, kTooLarge,
-                    fmt::format("the request body is larger than {} bytes (--max-body-bytes); split "
-                                "it into several INSERTs",
-                                options_.max_body_bytes),
-                    "too_large"};
-            }
-            if (request_bytes_.load() + batcher_->bufferedBytes() > options_.max_buffered_bytes) {
-                throw Refusal{503, kTooManySimultaneousQueries,
-                              "ingest is holding as many rows as it may (--max-buffered-bytes); retry after "
-                              "the time in Retry-After",
-                              "overloaded"};
-            }
-            if (!by_token) {
-                digest.add(chunk);
-            }
-            router.feed(chunk);
-        };
-        std::string_view inline_rows = std::string_view(statement_text).substr(statement.data_offset);
-        if (!inline_rows.empty()) {
-            take(inline_rows);
-            if (!query_text.empty() && (body != nullptr)) {
-                take("\n");
-            }
-        }
-        if (body != nullptr) {
-            std::optional<Refusal> inner;
-            std::exception_ptr failure;
-            (*body)([&](const char* chunk, size_t size) {
-                try {
-                    take(std::string_view(chunk, size));
-                    return true;
-                } catch (const Refusal& r) {
-                    inner = r;
-                } catch (...) {
-                    failure = std::current_exception();
-                }
-                return false;
-            });
-            if (inner) {
-                throw *inner;
-            }
-            if (failure) {
-                std::rethrow_exception(failure);
-            }
-        }
-        router.finish();
-        rows = router.rowCount();
-        metrics_->received(held);
-        fingerprint = settings.deduplicate ? digest.hex() : std::string();
-        outputs = router.take();
-    } catch (const Refusal& r) {
-        refusal = r;
-    } catch (const RowError& error) {
-        refusal = Refusal{400, kCannotParseInput, error.what(), "bad_row"};
-    } catch (const UnmappedCompany& error) {
-        refusal = Refusal{400, kBadArguments, error.what(), "unmapped"};
-    } catch (const Exception& error) {
-        bool syntax = std::string_view(error.what()).starts_with("Syntax error");
-        refusal =
-            Refusal{400, syntax ? kSyntaxError : kBadArguments, error.what(), syntax ? "syntax" : "bad_row"};
-    }
-    request_bytes_ -= held;
-    if (refusal) {
-        refuse(*refusal);
+    if (!insert.finish()) {
+        refuse(*insert.refusal);
         return;
     }
-
+    const topology::Table* table = insert.table;
+    const std::string& fingerprint = insert.fingerprint;
+    auto& outputs = insert.outputs;
+    size_t rows = insert.rows;
     // Deduplication: a slice this server already wrote (or is writing) for the same request is not written
     // again; in sync mode the request waits for a slice another attempt is still writing.
     std::vector<std::pair<ShardTarget, Slice>> slices;
@@ -679,7 +710,8 @@ void IngestServer::handleInsert(const httplib::Request& request, httplib::Respon
                     R"("total_rows_to_read":"0"}})",
                     rows, bytes));
     response.status = 200;
-    metrics_->answered(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    metrics_->answered(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - insert.started).count());
 }
 
 void IngestServer::forward(const httplib::Request& request, httplib::Response& response,

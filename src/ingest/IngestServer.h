@@ -67,9 +67,10 @@ class IngestServer {
   private:
     void handleQuery(const httplib::Request& request, httplib::Response& response,
                      const httplib::ContentReader* body);
-    void handleInsert(const httplib::Request& request, httplib::Response& response, const std::string& user,
-                      std::string_view query_text, std::string body_prefix,
-                      const httplib::ContentReader* body);
+    struct PendingInsert;
+    /// Deduplicates the routed rows of a finished request against the ledger and writes them (sync: waits
+    /// for the shards; async: spools them), then answers.
+    void commitInsert(PendingInsert& insert, httplib::Response& response);
     void forward(const httplib::Request& request, httplib::Response& response, const std::string& query,
                  const std::string& body);
     /// The authenticated user, or empty after answering 401.

@@ -245,6 +245,17 @@ TEST(Ingest, TakesTheFormatsClientsSend) {
                     "text/plain");
     ASSERT_TRUE(inline_answer);
     EXPECT_EQ(inline_answer->status, 200) << inline_answer->body;
+    // A large body with the statement first (more than the 256 KiB read before the statement is known).
+    std::string large = "INSERT INTO teei.events FORMAT JSONEachRow\n";
+    for (int i = 0; i < 3000; ++i) {
+        large += eventRow(i % 2 ? "fmt-us" : "fmt-eu", i);
+    }
+    ASSERT_GT(large.size(), 256u << 10);
+    auto large_answer =
+        client.Post("/", {{"X-ClickHouse-User", kUser}, {"X-ClickHouse-Key", kPassword}}, large, "text/plain");
+    ASSERT_TRUE(large_answer);
+    EXPECT_EQ(large_answer->status, 200) << large_answer->body;
+    EXPECT_EQ(regionalCount("fmt-%"), 3000u);
     for (const auto* node : fleet().fleet().site("primary")->nodes()) {
         ch::execute(*fleet().connect(node->name), "SYSTEM SYNC REPLICA teei.user_activity_local");
     }
@@ -345,6 +356,25 @@ TEST(Ingest, BadInputIsRefusedWholeNamingTheRow) {
         fleet().scalar("clickhouse-us-0",
                        "SELECT count() FROM teei.query_log_us_distributed WHERE company_id = 'bad-unmapped'"),
         "1");
+}
+
+TEST(Ingest, FullBuffersAnswer503WithRetryAfterAndWriteNothing) {
+    mapCompanies({{"full-us", "us-east-1"}});
+    IngestProcess ingest({"--max-buffered-bytes", "20000"});
+    std::string body;
+    for (int i = 0; i < 200; ++i) {
+        body += eventRow("full-us", i);
+    }
+    auto answer = ingest.post("INSERT INTO teei.events FORMAT JSONEachRow", body);
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 503) << answer->body;
+    EXPECT_EQ(answer->get_header_value("Retry-After"), "1");
+    EXPECT_EQ(answer->get_header_value("X-ClickHouse-Exception-Code"), "202");
+    EXPECT_EQ(regionalCount("full-%"), 0u);
+    // A request that fits is taken.
+    auto small = ingest.post("INSERT INTO teei.events FORMAT JSONEachRow", eventRow("full-us", 1));
+    ASSERT_TRUE(small);
+    EXPECT_EQ(small->status, 200) << small->body;
 }
 
 TEST(Ingest, RetriedRequestsNeverDuplicate) {
