@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "clickhouse/ServerError.h"
+#include "common/Text.h"
 
 namespace chfleet::clickhouse {
 
@@ -34,19 +35,6 @@ size_t onBody(char* data, size_t size, size_t count, void* user) {
     return size * count;
 }
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
-}
-
 size_t onHeader(char* data, size_t size, size_t count, void* user) {
     auto* state = static_cast<ResponseState*>(user);
     std::string_view line(data, size * count);
@@ -57,9 +45,9 @@ size_t onHeader(char* data, size_t size, size_t count, void* user) {
         size_t begin = value.find_first_not_of(" \t");
         size_t end = value.find_last_not_of(" \t\r\n");
         value = begin == std::string_view::npos ? std::string_view{} : value.substr(begin, end - begin + 1);
-        if (equalsIgnoreCase(name, "X-ClickHouse-Exception-Code")) {
+        if (text::equalsIgnoreCase(name, "X-ClickHouse-Exception-Code")) {
             state->exception_code = value;
-        } else if (equalsIgnoreCase(name, "X-ClickHouse-Exception-Tag")) {
+        } else if (text::equalsIgnoreCase(name, "X-ClickHouse-Exception-Tag")) {
             state->exception_tag = value;
         }
     }

@@ -1,6 +1,7 @@
 #include "clickhouse/Quoting.h"
 
 #include "common/Exception.h"
+#include "common/Text.h"
 
 namespace chfleet::clickhouse {
 
@@ -57,19 +58,6 @@ std::string quoted(std::string_view value, char quote) {
     appendEscapedLiteral(out, value, quote);
     out += quote;
     return out;
-}
-
-int hexValue(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 }  // namespace
@@ -147,8 +135,8 @@ std::string unescapeTsvField(std::string_view field) {
                 out += '\0';
                 break;
             case 'x': {
-                int high = i + 1 < field.size() ? hexValue(field[i + 1]) : -1;
-                int low = i + 2 < field.size() ? hexValue(field[i + 2]) : -1;
+                int high = i + 1 < field.size() ? text::hexDigitValue(field[i + 1]) : -1;
+                int low = i + 2 < field.size() ? text::hexDigitValue(field[i + 2]) : -1;
                 if (high < 0 || low < 0) {
                     throw Exception(ErrorCode::BadResponse,
                                     "a TSV field has a \\x escape without two hex digits at byte {}", i);

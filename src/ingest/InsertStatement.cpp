@@ -4,6 +4,7 @@
 
 #include "clickhouse/Quoting.h"
 #include "common/Exception.h"
+#include "common/Text.h"
 
 namespace chfleet::ingest {
 namespace {
@@ -14,19 +15,6 @@ bool isWordStart(char c) {
 
 bool isWordChar(char c) {
     return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
 }
 
 /// A cursor over the statement text that skips whitespace and comments between tokens.
@@ -47,7 +35,7 @@ class Cursor {
         while (end < text_.size() && isWordChar(text_[end])) {
             ++end;
         }
-        if (equalsIgnoreCase(text_.substr(pos_, end - pos_), word)) {
+        if (text::equalsIgnoreCase(text_.substr(pos_, end - pos_), word)) {
             pos_ = end;
             return true;
         }

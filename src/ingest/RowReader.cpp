@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "clickhouse/Quoting.h"
+#include "common/Text.h"
 
 namespace chfleet::ingest {
 
@@ -50,23 +51,10 @@ bool isJsonDelimiter(char c) {
     return c == ',' || c == '}' || c == ']' || isJsonSpace(c);
 }
 
-int hexValue(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 int hex4(const char* p) {
     int value = 0;
     for (int i = 0; i < 4; ++i) {
-        int digit = hexValue(p[i]);
+        int digit = text::hexDigitValue(p[i]);
         if (digit < 0) {
             return -1;
         }
@@ -935,8 +923,8 @@ std::string_view RowReader::unescapeTsv(int column, const char* begin, const cha
         }
         char next = *++p;  // scanTsvField made sure a byte follows every backslash
         if (next == 'x') {
-            int high = p + 1 < end ? hexValue(p[1]) : -1;
-            int low = p + 2 < end ? hexValue(p[2]) : -1;
+            int high = p + 1 < end ? text::hexDigitValue(p[1]) : -1;
+            int low = p + 2 < end ? text::hexDigitValue(p[2]) : -1;
             if (high < 0 || low < 0) {
                 std::string_view text(begin, static_cast<size_t>(end - begin));
                 if (column < 0) {

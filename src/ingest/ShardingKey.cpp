@@ -8,6 +8,7 @@
 
 #include "clickhouse/CityHash.h"
 #include "common/Exception.h"
+#include "common/Text.h"
 
 namespace chfleet::ingest {
 
@@ -169,19 +170,6 @@ std::optional<uint64_t> parseDateTimeUtc(std::string_view text) {
     return uint64_t{*days} * 86400 + hour * 3600 + minute * 60 + second;
 }
 
-int hexValue(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /// "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (either case) as the numbers its two halves spell.
 bool parseUuid(std::string_view text, uint64_t& high, uint64_t& low) {
     if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-') {
@@ -193,7 +181,7 @@ bool parseUuid(std::string_view text, uint64_t& high, uint64_t& low) {
         if (c == '-') {
             continue;
         }
-        int value = hexValue(c);
+        int value = text::hexDigitValue(c);
         if (value < 0) {
             return false;
         }

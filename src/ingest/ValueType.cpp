@@ -8,6 +8,7 @@
 
 #include "clickhouse/Quoting.h"
 #include "common/Exception.h"
+#include "common/Text.h"
 
 namespace chfleet::ingest {
 
@@ -28,19 +29,6 @@ bool isDigit(char c) {
 
 bool allDigits(std::string_view text) {
     return std::all_of(text.begin(), text.end(), isDigit);
-}
-
-int hexValue(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 char lower(char c) {
@@ -906,7 +894,7 @@ ValueType::Verdict ValueType::checkUuid(std::string_view text, std::string& out,
         if (dashed && (i == 8 || i == 13 || i == 18 || i == 23)) {
             valid = c == '-';
         } else {
-            valid = hexValue(c) >= 0;
+            valid = text::hexDigitValue(c) >= 0;
             lower_case = lower_case && !(c >= 'A' && c <= 'F');
         }
     }

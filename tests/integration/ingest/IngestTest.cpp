@@ -251,8 +251,8 @@ TEST(Ingest, TakesTheFormatsClientsSend) {
         large += eventRow(i % 2 ? "fmt-us" : "fmt-eu", i);
     }
     ASSERT_GT(large.size(), 256u << 10);
-    auto large_answer =
-        client.Post("/", {{"X-ClickHouse-User", kUser}, {"X-ClickHouse-Key", kPassword}}, large, "text/plain");
+    auto large_answer = client.Post("/", {{"X-ClickHouse-User", kUser}, {"X-ClickHouse-Key", kPassword}},
+                                    large, "text/plain");
     ASSERT_TRUE(large_answer);
     EXPECT_EQ(large_answer->status, 200) << large_answer->body;
     EXPECT_EQ(regionalCount("fmt-%"), 3000u);
@@ -440,6 +440,27 @@ std::string euCompanyOnShard(const std::string& prefix, int shard) {
             return company;
         }
     }
+}
+
+TEST(Ingest, AReplicaDownIsPassedOverForTheOtherReplicaOfItsShard) {
+    std::string company = euCompanyOnShard("failover-eu-", 2);
+    mapCompanies({{company, "eu-central-1"}});
+    IngestProcess ingest;
+    const auto* region = fleet().fleet().site("primary")->region("eu-central-1");
+    std::string down = region->node(2, 1)->name;
+    std::string up = region->node(2, 2)->name;
+    fleet().sandbox().kill(down);
+    for (int request = 0; request < 4;
+         ++request) {  // replicas take turns: some batches try the dead one first
+        auto answer = ingest.post("INSERT INTO teei.events FORMAT JSONEachRow", eventRow(company, request));
+        ASSERT_TRUE(answer);
+        EXPECT_EQ(answer->status, 200) << answer->body;
+    }
+    EXPECT_EQ(fleet().scalar(
+                  up, "SELECT count() FROM teei.events_local WHERE company_id = " + ch::quoteString(company)),
+              "4");
+    fleet().sandbox().start(down);
+    EXPECT_EQ(regionalCount(company), 4u);
 }
 
 TEST(Ingest, SyncModeFailsWhileAShardIsDownAndARetrySucceedsWithoutDuplicates) {

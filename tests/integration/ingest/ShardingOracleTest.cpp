@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "../../unit/support/ShardingSamples.h"
 #include "TestFleet.h"
 #include "clickhouse/CityHash.h"
 #include "clickhouse/Quoting.h"
@@ -30,113 +31,13 @@ namespace {
 namespace ch = chfleet::clickhouse;
 using chfleet::ingest::shardFor;
 using chfleet::ingest::ShardingKey;
+using namespace chfleet::testing;  // the shared sharding samples
 
 chfleet::testing::TestFleet& fleet() {
     return chfleet::testing::FleetEnvironment::fleet();
 }
 
-const ch::Settings kLongQueries{{"max_query_size", "100000000"}};
 constexpr const char* kScratch = "shard_oracle";
-
-chfleet::topology::Table tableWith(std::vector<std::pair<std::string, std::string>> columns,
-                                   std::string key) {
-    chfleet::topology::Table table;
-    table.name = "oracle";
-    for (auto& [name, type] : columns) {
-        table.columns.push_back({name, type, ""});
-    }
-    table.sharding_key = std::move(key);
-    return table;
-}
-
-ShardingKey keyOf(const std::string& type, const std::string& expression) {
-    return ShardingKey::parse(tableWith({{"c", type}}, expression));
-}
-
-uint64_t evaluate1(const ShardingKey& key, std::string_view value) {
-    std::array<std::string_view, 1> values{value};
-    return key.evaluate(values);
-}
-
-/// Deterministic pseudo-random numbers (splitmix64).
-class Sequence {
-  public:
-    explicit Sequence(uint64_t seed) : state_(seed) {}
-    uint64_t next() {
-        uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-
-  private:
-    uint64_t state_;
-};
-
-std::string arrayLiteral(const std::vector<std::string>& texts) {
-    std::string literal = "[";
-    for (size_t i = 0; i < texts.size(); ++i) {
-        literal += (i == 0 ? "" : ",") + ch::quoteString(texts[i]);
-    }
-    return literal + "]";
-}
-
-/// Compares `key` (one column, c) with the server's `expression` of c = `conversion` of each text s.
-void expectServerAgrees(ch::Connection& server, const ShardingKey& key, const std::vector<std::string>& texts,
-                        const std::string& conversion, const std::string& expression) {
-    auto result = ch::query(server,
-                            "SELECT s, toString(" + expression + ") AS h FROM (SELECT s, " + conversion +
-                                " AS c FROM (SELECT arrayJoin(" + arrayLiteral(texts) + ") AS s))",
-                            kLongQueries);
-    ASSERT_EQ(result.rowCount(), texts.size());
-    int differences = 0;
-    for (size_t row = 0; row < result.rowCount() && differences < 5; ++row) {
-        const std::string& text = result.getString(row, "s");
-        uint64_t ours = evaluate1(key, text);
-        if (std::to_string(ours) != result.getString(row, "h")) {
-            ++differences;
-            ADD_FAILURE() << key.expression() << " of '" << text << "': server " << result.getString(row, "h")
-                          << ", ours " << ours;
-        }
-    }
-}
-
-/// Every value of 8 and 16 bit types; boundaries and 3000 values of every magnitude for wider ones.
-std::vector<std::string> integerTexts(int width, bool is_signed) {
-    std::vector<std::string> texts;
-    int bits = 8 * width;
-    if (width <= 2) {
-        int64_t low = is_signed ? -(int64_t{1} << (bits - 1)) : 0;
-        for (int64_t v = low; v < low + (int64_t{1} << bits); ++v) {
-            texts.push_back(std::to_string(v));
-        }
-        return texts;
-    }
-    Sequence random(static_cast<uint64_t>(width) * 131 + is_signed);
-    for (int i = 0; i < 3000; ++i) {
-        uint64_t raw = random.next() >> (random.next() % 64);
-        if (bits < 64) {
-            raw &= (uint64_t{1} << bits) - 1;
-        }
-        if (is_signed && bits < 64 && raw >> (bits - 1)) {
-            texts.push_back(std::to_string(static_cast<int64_t>(raw - (uint64_t{1} << bits))));
-        } else {
-            texts.push_back(is_signed ? std::to_string(static_cast<int64_t>(raw)) : std::to_string(raw));
-        }
-    }
-    uint64_t max = bits == 64 ? std::numeric_limits<uint64_t>::max() : (uint64_t{1} << bits) - 1;
-    if (is_signed) {
-        auto signed_max = static_cast<int64_t>(max >> 1);
-        for (int64_t v : {int64_t{0}, int64_t{1}, int64_t{-1}, signed_max, -signed_max, -signed_max - 1}) {
-            texts.push_back(std::to_string(v));
-        }
-    } else {
-        for (uint64_t v : {uint64_t{0}, uint64_t{1}, max, max - 1}) {
-            texts.push_back(std::to_string(v));
-        }
-    }
-    return texts;
-}
 
 std::string randomBytes(Sequence& random, size_t length) {
     std::string bytes;
@@ -180,29 +81,17 @@ TEST(ShardingOracle, EveryShardedTableOfTheFleetHasAKeyChfleetEvaluates) {
 TEST(ShardingOracle, IntegersHashAsOnThe1816Server) {
     auto server = fleet().connect("clickhouse-us-0");
     ASSERT_EQ(ch::scalar(*server, "SELECT version()"), "18.16.1");
-    struct Type {
-        const char* name;
-        int width;
-        bool is_signed;
-    };
-    for (const auto& type : std::vector<Type>{{"UInt8", 1, false},
-                                              {"UInt16", 2, false},
-                                              {"UInt32", 4, false},
-                                              {"UInt64", 8, false},
-                                              {"Int8", 1, true},
-                                              {"Int16", 2, true},
-                                              {"Int32", 4, true},
-                                              {"Int64", 8, true}}) {
+    for (const auto& type : chfleet::testing::integerTypes()) {
         SCOPED_TRACE(type.name);
-        auto texts = integerTexts(type.width, type.is_signed);
+        auto texts = integerTexts(type.width, type.is_signed, 3000);
         std::string conversion = std::string("to") + type.name + "(s)";
         std::string unsigned_name = type.name[0] == 'U' ? type.name : std::string("U") + type.name;
-        expectServerAgrees(*server, keyOf(type.name, "cityHash64(c)"), texts, conversion, "cityHash64(c)");
-        expectServerAgrees(*server, keyOf(type.name, "intHash64(c)"), texts, conversion, "intHash64(c)");
-        expectServerAgrees(*server, keyOf(type.name, "c"), texts, conversion, "to" + unsigned_name + "(c)");
+        expectHashesAgree(*server, keyOf(type.name, "cityHash64(c)"), texts, conversion, "cityHash64(c)");
+        expectHashesAgree(*server, keyOf(type.name, "intHash64(c)"), texts, conversion, "intHash64(c)");
+        expectHashesAgree(*server, keyOf(type.name, "c"), texts, conversion, "to" + unsigned_name + "(c)");
         texts.resize(std::min<size_t>(texts.size(), 2000));
-        expectServerAgrees(*server, keyOf(type.name, "cityHash64(toString(c))"), texts, conversion,
-                           "cityHash64(toString(c))");
+        expectHashesAgree(*server, keyOf(type.name, "cityHash64(toString(c))"), texts, conversion,
+                          "cityHash64(toString(c))");
     }
 }
 
@@ -250,11 +139,11 @@ TEST(ShardingOracle, DatesDateTimesStringsAndUuidsHashAsOnThe1816Server) {
         short_strings.push_back(randomBytes(random, random.next() % 9));
         uuids.push_back(uuidText(random));
     }
-    expectServerAgrees(*server, keyOf("String", "cityHash64(c)"), strings, "s", "cityHash64(c)");
-    expectServerAgrees(*server, keyOf("FixedString(8)", "cityHash64(c)"), short_strings,
-                       "toFixedString(s, 8)", "cityHash64(c)");
-    expectServerAgrees(*server, keyOf("UUID", "cityHash64(toString(c))"), uuids, "toUUID(s)",
-                       "cityHash64(toString(c))");
+    expectHashesAgree(*server, keyOf("String", "cityHash64(c)"), strings, "s", "cityHash64(c)");
+    expectHashesAgree(*server, keyOf("FixedString(8)", "cityHash64(c)"), short_strings, "toFixedString(s, 8)",
+                      "cityHash64(c)");
+    expectHashesAgree(*server, keyOf("UUID", "cityHash64(toString(c))"), uuids, "toUUID(s)",
+                      "cityHash64(toString(c))");
     // 18.16 hashes neither a UUID nor a LowCardinality column (so no table of it shards by one).
     EXPECT_EQ(serverCodeOf(*server, "SELECT cityHash64(toUUID('00112233-4455-6677-8899-aabbccddeeff'))"), 43);
     EXPECT_EQ(serverCodeOf(*server, "SELECT cityHash64(toLowCardinality('a'))"), 43);

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/ShardingSamples.h"
 #include "clickhouse/CityHash.h"
 #include "clickhouse/EmbeddedConnection.h"
 #include "clickhouse/Quoting.h"
@@ -114,19 +115,7 @@ TEST(CityHash, EqualsTheEmbeddedEngineForEveryIntegerType) {
     for (size_t i = 0; i < samples.size(); ++i) {
         values += (i == 0 ? "" : ",") + std::to_string(samples[i]);
     }
-    struct Type {
-        std::string name;
-        int width;
-        bool is_signed;
-    };
-    for (const auto& type : std::vector<Type>{{"UInt8", 1, false},
-                                              {"UInt16", 2, false},
-                                              {"UInt32", 4, false},
-                                              {"UInt64", 8, false},
-                                              {"Int8", 1, true},
-                                              {"Int16", 2, true},
-                                              {"Int32", 4, true},
-                                              {"Int64", 8, true}}) {
+    for (const auto& type : chfleet::testing::integerTypes()) {
         auto result =
             query(engine,
                   "SELECT toString(v) AS t, toString(cityHash64(v)) AS h, toString(intHash64(v)) AS i "

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../support/ShardingSamples.h"
 #include "clickhouse/CityHash.h"
 #include "clickhouse/EmbeddedConnection.h"
 #include "clickhouse/Quoting.h"
@@ -18,25 +19,7 @@ namespace chfleet::ingest {
 namespace {
 
 namespace ch = clickhouse;
-
-topology::Table tableWith(std::vector<std::pair<std::string, std::string>> columns, std::string key) {
-    topology::Table table;
-    table.name = "t";
-    for (auto& [name, type] : columns) {
-        table.columns.push_back({name, type, ""});
-    }
-    table.sharding_key = std::move(key);
-    return table;
-}
-
-ShardingKey keyOf(const std::string& type, const std::string& expression) {
-    return ShardingKey::parse(tableWith({{"c", type}}, expression));
-}
-
-uint64_t evaluate1(const ShardingKey& key, std::string_view value) {
-    std::array<std::string_view, 1> values{value};
-    return key.evaluate(values);
-}
+using namespace chfleet::testing;  // the shared sharding samples
 
 /// The message of the Exception `call` throws with `code`; fails the test when it throws none.
 template <typename Call>
@@ -222,92 +205,6 @@ TEST(ShardFor, MapsWeightsToSlotsInShardOrder) {
     failure(ErrorCode::InvalidConfig, [] { shardFor(1, regionWith(0, {})); });
 }
 
-/// Deterministic pseudo-random numbers (splitmix64).
-class Sequence {
-  public:
-    explicit Sequence(uint64_t seed) : state_(seed) {}
-    uint64_t next() {
-        uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-
-  private:
-    uint64_t state_;
-};
-
-/// Texts of integers of a type: every value of 8 and 16 bit types; boundaries and `count` values of every
-/// magnitude, negative ones included, for wider ones.
-std::vector<std::string> integerTexts(int width, bool is_signed, size_t count) {
-    std::vector<std::string> texts;
-    int bits = 8 * width;
-    if (width <= 2) {
-        int64_t low = is_signed ? -(int64_t{1} << (bits - 1)) : 0;
-        for (int64_t v = low; v < low + (int64_t{1} << bits); ++v) {
-            texts.push_back(std::to_string(v));
-        }
-        return texts;
-    }
-    Sequence random(static_cast<uint64_t>(width) * 31 + is_signed);
-    for (size_t i = 0; i < count; ++i) {
-        uint64_t raw = random.next() >> (random.next() % 64);
-        if (bits < 64) {
-            raw &= (uint64_t{1} << bits) - 1;
-        }
-        if (is_signed) {
-            int64_t value = bits < 64 && raw >> (bits - 1) ? static_cast<int64_t>(raw - (uint64_t{1} << bits))
-                                                           : static_cast<int64_t>(raw);
-            texts.push_back(std::to_string(value));
-        } else {
-            texts.push_back(std::to_string(raw));
-        }
-    }
-    if (is_signed) {
-        int64_t max = bits == 64 ? std::numeric_limits<int64_t>::max() : (int64_t{1} << (bits - 1)) - 1;
-        for (int64_t v : {int64_t{0}, int64_t{1}, int64_t{-1}, max, max - 1, -max, -max - 1}) {
-            texts.push_back(std::to_string(v));
-        }
-    } else {
-        uint64_t max = bits == 64 ? std::numeric_limits<uint64_t>::max() : (uint64_t{1} << bits) - 1;
-        for (uint64_t v : {uint64_t{0}, uint64_t{1}, max, max - 1}) {
-            texts.push_back(std::to_string(v));
-        }
-    }
-    return texts;
-}
-
-std::string arrayLiteral(const std::vector<std::string>& texts) {
-    std::string literal = "[";
-    for (size_t i = 0; i < texts.size(); ++i) {
-        literal += (i == 0 ? "" : ",") + ch::quoteString(texts[i]);
-    }
-    return literal + "]";
-}
-
-const ch::Settings kLongQueries{{"max_query_size", "100000000"}};
-
-/// Compares, for every text, `key` (whose one column is `c`) with the engine's `expression` of c, where c is
-/// the text converted by `conversion` (an expression of s). Reports the first few differences.
-void expectEngineAgrees(ch::Connection& engine, const ShardingKey& key, const std::vector<std::string>& texts,
-                        const std::string& conversion, const std::string& expression) {
-    auto result = ch::query(engine,
-                            "SELECT s, toString(" + expression + ") AS h FROM (SELECT s, " + conversion +
-                                " AS c FROM (SELECT arrayJoin(" + arrayLiteral(texts) + ") AS s))",
-                            kLongQueries);
-    ASSERT_EQ(result.rowCount(), texts.size());
-    int differences = 0;
-    for (size_t row = 0; row < result.rowCount() && differences < 5; ++row) {
-        const std::string& text = result.getString(row, "s");
-        uint64_t ours = evaluate1(key, text);
-        if (std::to_string(ours) != result.getString(row, "h")) {
-            ++differences;
-            ADD_FAILURE() << key.expression() << " of '" << text << "': engine " << result.getString(row, "h")
-                          << ", ours " << ours;
-        }
-    }
-}
-
 class ShardingKeyEngineTest : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -321,33 +218,21 @@ class ShardingKeyEngineTest : public ::testing::Test {
 // Every integer type, as cityHash64, cityHash64(toString), intHash64 and the bare column (the selector's
 // unsigned value of the same width).
 TEST_F(ShardingKeyEngineTest, IntegersOfEveryType) {
-    struct Type {
-        const char* name;
-        int width;
-        bool is_signed;
-    };
-    for (const auto& type : std::vector<Type>{{"UInt8", 1, false},
-                                              {"UInt16", 2, false},
-                                              {"UInt32", 4, false},
-                                              {"UInt64", 8, false},
-                                              {"Int8", 1, true},
-                                              {"Int16", 2, true},
-                                              {"Int32", 4, true},
-                                              {"Int64", 8, true}}) {
+    for (const auto& type : chfleet::testing::integerTypes()) {
         SCOPED_TRACE(type.name);
         auto texts = integerTexts(type.width, type.is_signed, 3000);
         std::string conversion = std::string("to") + type.name + "(s)";
         std::string unsigned_name = type.name[0] == 'U' ? type.name : std::string("U") + type.name;
-        expectEngineAgrees(engine, keyOf(type.name, "cityHash64(c)"), texts, conversion, "cityHash64(c)");
-        expectEngineAgrees(engine, keyOf(type.name, "intHash64(c)"), texts, conversion, "intHash64(c)");
-        expectEngineAgrees(engine, keyOf(type.name, "c"), texts, conversion, "to" + unsigned_name + "(c)");
+        expectHashesAgree(engine, keyOf(type.name, "cityHash64(c)"), texts, conversion, "cityHash64(c)");
+        expectHashesAgree(engine, keyOf(type.name, "intHash64(c)"), texts, conversion, "intHash64(c)");
+        expectHashesAgree(engine, keyOf(type.name, "c"), texts, conversion, "to" + unsigned_name + "(c)");
         auto padded = texts;
         for (auto& text : padded) {
             text.insert(text[0] == '-' ? 1 : 0, "00");
         }
         padded.resize(std::min<size_t>(padded.size(), 2000));
-        expectEngineAgrees(engine, keyOf(type.name, "cityHash64(toString(c))"), padded, conversion,
-                           "cityHash64(toString(c))");
+        expectHashesAgree(engine, keyOf(type.name, "cityHash64(toString(c))"), padded, conversion,
+                          "cityHash64(toString(c))");
     }
 }
 
@@ -410,15 +295,15 @@ TEST_F(ShardingKeyEngineTest, StringsFixedStringsAndLowCardinality) {
         strings.push_back(randomBytes(random, random.next() % 90));
         short_strings.push_back(randomBytes(random, random.next() % 9));
     }
-    expectEngineAgrees(engine, keyOf("String", "cityHash64(c)"), strings, "s", "cityHash64(c)");
-    expectEngineAgrees(engine, keyOf("String", "cityHash64(toString(c))"), strings, "s",
-                       "cityHash64(toString(c))");
-    expectEngineAgrees(engine, keyOf("LowCardinality(String)", "cityHash64(c)"), strings,
-                       "toLowCardinality(s)", "cityHash64(c)");
-    expectEngineAgrees(engine, keyOf("FixedString(8)", "cityHash64(c)"), short_strings, "toFixedString(s, 8)",
-                       "cityHash64(c)");
-    expectEngineAgrees(engine, keyOf("LowCardinality(FixedString(8))", "cityHash64(c)"), short_strings,
-                       "toLowCardinality(toFixedString(s, 8))", "cityHash64(c)");
+    expectHashesAgree(engine, keyOf("String", "cityHash64(c)"), strings, "s", "cityHash64(c)");
+    expectHashesAgree(engine, keyOf("String", "cityHash64(toString(c))"), strings, "s",
+                      "cityHash64(toString(c))");
+    expectHashesAgree(engine, keyOf("LowCardinality(String)", "cityHash64(c)"), strings,
+                      "toLowCardinality(s)", "cityHash64(c)");
+    expectHashesAgree(engine, keyOf("FixedString(8)", "cityHash64(c)"), short_strings, "toFixedString(s, 8)",
+                      "cityHash64(c)");
+    expectHashesAgree(engine, keyOf("LowCardinality(FixedString(8))", "cityHash64(c)"), short_strings,
+                      "toLowCardinality(toFixedString(s, 8))", "cityHash64(c)");
 }
 
 std::string uuidText(Sequence& random, bool upper) {
@@ -442,9 +327,9 @@ TEST_F(ShardingKeyEngineTest, Uuids) {
     for (int i = 0; i < 3000; ++i) {
         texts.push_back(uuidText(random, i % 5 == 0));
     }
-    expectEngineAgrees(engine, keyOf("UUID", "cityHash64(c)"), texts, "toUUID(s)", "cityHash64(c)");
-    expectEngineAgrees(engine, keyOf("UUID", "cityHash64(toString(c))"), texts, "toUUID(s)",
-                       "cityHash64(toString(c))");
+    expectHashesAgree(engine, keyOf("UUID", "cityHash64(c)"), texts, "toUUID(s)", "cityHash64(c)");
+    expectHashesAgree(engine, keyOf("UUID", "cityHash64(toString(c))"), texts, "toUUID(s)",
+                      "cityHash64(toString(c))");
 }
 
 // Several arguments of different types: each row's hashes combined left to right.
