@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "clickhouse/HttpConnection.h"
@@ -47,13 +48,42 @@ constexpr int kAuthenticationFailed = 516;
 
 /// An error answered the way ClickHouse answers it: the HTTP status, the code header and a
 /// `Code: N. DB::Exception: ...` body, which ClickHouse client libraries parse.
+/// ClickHouse's name of an error code, which client libraries read from the end of the message.
+std::string_view errorCodeName(int code) {
+    static const std::map<int, std::string_view> names{
+        {27, "CANNOT_PARSE_INPUT_ASSERTION_FAILED"},
+        {36, "BAD_ARGUMENTS"},
+        {48, "NOT_IMPLEMENTED"},
+        {60, "UNKNOWN_TABLE"},
+        {62, "SYNTAX_ERROR"},
+        {73, "UNKNOWN_FORMAT"},
+        {81, "UNKNOWN_DATABASE"},
+        {159, "TIMEOUT_EXCEEDED"},
+        {164, "READONLY"},
+        {202, "TOO_MANY_SIMULTANEOUS_QUERIES"},
+        {209, "SOCKET_TIMEOUT"},
+        {210, "NETWORK_ERROR"},
+        {242, "TABLE_IS_READ_ONLY"},
+        {252, "TOO_MANY_PARTS"},
+        {396, "TOO_MANY_ROWS_OR_BYTES"},
+        {516, "AUTHENTICATION_FAILED"},
+        {1001, "STD_EXCEPTION"},
+        {1002, "UNKNOWN_EXCEPTION"},
+    };
+    auto it = names.find(code);
+    return it == names.end() ? std::string_view() : it->second;
+}
+
 void answerError(httplib::Response& response, int status, int code, std::string_view message) {
     response.status = status;
     if (status == 503) {
         response.set_header("Retry-After", "1");  // a passing condition: full buffers, a shard or node down
     }
     response.set_header("X-ClickHouse-Exception-Code", std::to_string(code));
-    response.set_content(fmt::format("Code: {}. DB::Exception: {}\n", code, message),
+    std::string_view name = errorCodeName(code);
+    response.set_content(name.empty()
+                             ? fmt::format("Code: {}. DB::Exception: {}\n", code, message)
+                             : fmt::format("Code: {}. DB::Exception: {} ({})\n", code, message, name),
                          "text/plain; charset=UTF-8");
 }
 
@@ -225,9 +255,11 @@ void IngestServer::start() {
     server_->set_read_timeout(std::chrono::seconds(60));
     server_->set_write_timeout(std::chrono::seconds(60));
     server_->set_payload_max_length(std::numeric_limits<size_t>::max());
-    server_->set_socket_options([](socket_t socket) {
+    auto listening_socket = std::make_shared<int>(-1);
+    server_->set_socket_options([listening_socket](socket_t socket) {
         int yes = 1;
         ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+        *listening_socket = socket;
     });
     server_->Get("/ping", [](const httplib::Request&, httplib::Response& response) {
         response.set_content("Ok.\n", "text/plain; charset=UTF-8");
@@ -265,6 +297,11 @@ void IngestServer::start() {
     if (bound <= 0) {
         throw Exception(ErrorCode::IoError, "cannot listen on {}: {}", options_.listen,
                         errno != 0 ? std::strerror(errno) : "the address cannot be bound");
+    }
+    // Debian's compiled httplib listens with a backlog of 5: fifty clients connecting at once overflow it and
+    // get their connections reset. Listening again on the bound socket raises the backlog.
+    if (*listening_socket >= 0) {
+        ::listen(*listening_socket, SOMAXCONN);
     }
     port_ = static_cast<uint16_t>(bound);
     thread_ = std::thread([this] { server_->listen_after_bind(); });

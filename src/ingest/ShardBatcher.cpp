@@ -109,6 +109,8 @@ void ShardBatcher::submit(const ShardTarget& target, Slice slice) {
     it->second.slices.push_back(std::move(slice));
     if (it->second.rows >= options_.batch_rows || it->second.bytes >= options_.batch_bytes) {
         sealLocked(it);
+    } else {
+        ready_changed_.notify_one();  // an idle sender takes it now
     }
 }
 
@@ -161,6 +163,15 @@ void ShardBatcher::senderLoop() {
                                      [now](const Batch& batch) { return batch.not_before <= now; });
         if (stopping_) {
             return;
+        }
+        if (eligible == ready_.end() && !open_.empty()) {
+            // A free sender takes the oldest open batch at once: rows wait only while every sender is
+            // busy, and that is when batches fill up.
+            auto oldest = std::min_element(open_.begin(), open_.end(), [](const auto& a, const auto& b) {
+                return a.second.opened < b.second.opened;
+            });
+            sealLocked(oldest);
+            eligible = std::prev(ready_.end());
         }
         if (eligible == ready_.end()) {
             if (ready_.empty()) {

@@ -37,13 +37,14 @@ struct BatchObserver {
 /// Coalesces slices of many requests per target (table, region, shard, columns) into batches and sends
 /// them with a pool of sender threads through the ShardWriter.
 ///
-/// A batch is sealed when it reaches batch_rows or batch_bytes, or batch_wait after its first slice; a
-/// slice as large as a batch is sent alone, at once. Before a batch is sent the ledger records which slices
-/// it holds; once the shard confirmed it, the slices are committed (their requests are told, their spool
-/// segments released). In sync mode a failed batch fails its requests (each client retries; deduplication
-/// keeps a retry from writing twice what did land). In async mode it is kept and retried with a growing
-/// pause (at most 5 s) until its shard takes it, so a shard or region that was down is drained when it
-/// returns.
+/// A sender that is free takes the oldest open batch at once, so at low load rows go out without waiting;
+/// while every sender is busy, batches fill up, and one is sealed when it reaches batch_rows or batch_bytes,
+/// or batch_wait after its first slice. A slice as large as a batch is sent alone. Before a batch is sent
+/// the ledger records which slices it holds; once the shard confirmed it, the slices are committed (their
+/// requests are told, their spool segments released). In sync mode a failed batch fails its requests (each
+/// client retries; deduplication keeps a retry from writing twice what did land). In async mode it is kept
+/// and retried with a growing pause (at most 5 s) until its shard takes it, so a shard or region that was
+/// down is drained when it returns.
 class ShardBatcher {
   public:
     ShardBatcher(BatcherOptions options, ShardWriter& writer, Ledger& ledger, Spool* spool,

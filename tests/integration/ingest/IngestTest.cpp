@@ -286,6 +286,7 @@ TEST(Ingest, AnswersLikeClickHouse) {
     EXPECT_EQ(wrong->status, 401);
     EXPECT_EQ(wrong->get_header_value("X-ClickHouse-Exception-Code"), "516");
     EXPECT_TRUE(wrong->body.starts_with("Code: 516. DB::Exception:")) << wrong->body;
+    EXPECT_NE(wrong->body.find("(AUTHENTICATION_FAILED)"), std::string::npos) << wrong->body;
 
     // Basic auth, as most clients send it, and a forwarded SELECT through the same URL.
     client.set_basic_auth(kUser, kPassword);
