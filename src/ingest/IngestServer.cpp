@@ -206,6 +206,7 @@ IngestServer::~IngestServer() {
 void IngestServer::start() {
     auto log = log::get("ingest");
     site_ = options_.site.empty() ? &fleet_.sites.front() : fleet_.site(options_.site);
+    fleet_credentials_ = topology::endpointFor(fleet_, *fleet_.nodes().front()).credentials;  // read once
     if (site_ == nullptr) {
         throw Exception(ErrorCode::BadArguments, "--site {}: the fleet has no such site", options_.site);
     }
@@ -769,13 +770,12 @@ void IngestServer::forward(const httplib::Request& request, httplib::Response& r
     size_t first = forward_turn_++;
     for (size_t i = 0; i < nodes.size(); ++i) {
         const topology::Node& node = *nodes[(first + i) % nodes.size()];
-        auto endpoint = topology::endpointFor(fleet_, node);
         httplib::Client client(node.host, node.http_port);
         client.set_connection_timeout(std::chrono::seconds(3));
         client.set_read_timeout(std::chrono::seconds(300));
         client.set_decompress(false);
-        httplib::Headers headers{{"X-ClickHouse-User", endpoint.credentials.user},
-                                 {"X-ClickHouse-Key", endpoint.credentials.password}};
+        httplib::Headers headers{{"X-ClickHouse-User", fleet_credentials_.user},
+                                 {"X-ClickHouse-Key", fleet_credentials_.password}};
         auto result = client.Post(path, headers, body, "text/plain");
         if (!result) {
             continue;  // not reachable: the next node

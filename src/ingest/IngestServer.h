@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "clickhouse/Connection.h"
 #include "ingest/ShardBatcher.h"
 #include "topology/Fleet.h"
 
@@ -80,6 +81,7 @@ class IngestServer {
     const topology::Fleet& fleet_;
     IngestOptions options_;
     const topology::Site* site_ = nullptr;
+    clickhouse::Credentials fleet_credentials_;  ///< the fleet account, for forwarded statements
     std::unique_ptr<IngestMetrics> metrics_;
     std::unique_ptr<RegionMap> regions_;
     std::unique_ptr<RoutingContext> routing_;

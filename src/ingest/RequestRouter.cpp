@@ -102,32 +102,35 @@ void RequestRouter::onRow(std::span<const FieldValue> values) {
                        sharding_key_.columns().empty() ? table_.region_key : sharding_key_.columns()[0],
                        fmt::format("row {}: {}", row_count_, error.what()));
     }
-    line_.clear();
-    reader_.appendTabSeparated(line_, values);
     auto known = known_.find(company.text);
     if (known == known_.end()) {
         auto region_name = context_.regions().regionOf(company.text);
         const topology::Region* region = region_name ? context_.region(*region_name) : nullptr;
         if (region == nullptr) {
-            waiting_.push_back({row_count_, std::string(company.text), key, line_});
-            held_bytes_ += line_.size();
+            std::string line;
+            reader_.appendTabSeparated(line, values);
+            held_bytes_ += line.size();
+            waiting_.push_back({row_count_, std::string(company.text), key, std::move(line)});
             return;
         }
         known = known_.emplace(std::string(company.text), region).first;
     }
-    append(*known->second, key, line_);
+    // The row is written straight into its slice: one copy per row on the hot path.
+    Output& output = outputFor(*known->second, key);
+    size_t before = output.rows.size();
+    reader_.appendTabSeparated(output.rows, values);
+    ++output.row_count;
+    held_bytes_ += output.rows.size() - before;
 }
 
-void RequestRouter::append(const topology::Region& region, uint64_t key, std::string_view line) {
+RequestRouter::Output& RequestRouter::outputFor(const topology::Region& region, uint64_t key) {
     int shard =
         sharding_key_.isRandom() ? static_cast<int>(row_count_ % region.shards) + 1 : shardFor(key, region);
     auto& output = outputs_[{&region, shard}];
     if (output.target.table == nullptr) {
         output.target = ShardTarget{&table_, &region, shard, columns_sql_};
     }
-    output.rows += line;
-    ++output.row_count;
-    held_bytes_ += line.size();
+    return output;
 }
 
 void RequestRouter::finish() {
@@ -158,8 +161,9 @@ void RequestRouter::finish() {
                 "<region>` (table {} has no default_region); nothing of this request was written",
                 row.row_number, row.company, row.company, table_.name);
         }
-        append(*region, row.key, row.line);
-        held_bytes_ -= row.line.size();
+        Output& output = outputFor(*region, row.key);
+        output.rows += row.line;
+        ++output.row_count;
     }
     waiting_.clear();
 }

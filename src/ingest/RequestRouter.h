@@ -83,7 +83,8 @@ class RequestRouter {
 
     void onRow(std::span<const FieldValue> values);
     void locateKeyColumns();
-    void append(const topology::Region& region, uint64_t key, std::string_view line);
+    /// The slice of the shard `key` names in `region`, created on first use.
+    Output& outputFor(const topology::Region& region, uint64_t key);
 
     const RoutingContext& context_;
     const topology::Table& table_;
@@ -94,7 +95,6 @@ class RequestRouter {
     size_t region_key_index_ = 0;
     std::vector<size_t> sharding_indexes_;
     std::vector<std::string_view> key_values_;
-    std::string line_;
     std::map<std::pair<const topology::Region*, int>, Output> outputs_;
     std::map<std::string, const topology::Region*, std::less<>> known_;  ///< per request: company -> region
     std::vector<Waiting> waiting_;  ///< rows of companies not in the cached map, routed in finish()
