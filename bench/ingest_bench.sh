@@ -7,7 +7,9 @@
 #  - ingest: the application INSERTs the whole batch into teei.events at chfleet ingest serve.
 # For CLIENTS x BATCH_ROWS in (1, 50) x (1000, 10000); each run sends max(MIN_BATCHES, ROWS_PER_RUN /
 # (clients x batch)) batches per client. Prints the medians, the median ratio ingest/direct (the figure that
-# survives a noisy machine), the ingest server's CPU seconds per million rows and its peak RSS (VmHWM). Then
+# survives a noisy machine), the ingest server's CPU seconds per million rows and its peak RSS (VmHWM), and the
+# CPU seconds per million rows of the whole fleet (every server and keeper of the sandbox, plus the ingest
+# server in ingest runs) for each path: on a machine the load saturates, that is what decides throughput. Then
 # checks, per mode, that every acknowledged row is in the fleet, and that no EU row sits on a US shard; exits 1
 # if not. About 6 minutes on 2 cores.
 # Usage: bench/ingest_bench.sh [BUILD/chfleet]   (chfleet_ingest_load is taken from the same folder)
@@ -106,9 +108,15 @@ ingest_args=(--mode ingest --url "http://127.0.0.1:$PORT" --user app --password-
 direct_args=(--mode direct --direct-us-url "http://127.0.0.1:$(http_port clickhouse-us-0)"
   --direct-eu-url "http://127.0.0.1:$(http_port clickhouse-eu-0)" --user chfleet --password-env CHFLEET_PASSWORD)
 clock_ticks=$(getconf CLK_TCK)
-server_cpu_seconds() {  # user + system CPU time of the ingest server so far
-  awk -v hz="$clock_ticks" '{printf "%.2f\n", ($14 + $15) / hz}' "/proc/$INGEST_PID/stat"
+cpu_seconds() {  # PID... -> their user + system CPU time so far, summed
+  local pid
+  for pid in "$@"; do cat "/proc/$pid/stat" 2>/dev/null || true; done |
+    awk -v hz="$clock_ticks" '{s += $14 + $15} END {printf "%.2f\n", s / hz}'
 }
+server_cpu_seconds() { cpu_seconds "$INGEST_PID"; }
+# Every ClickHouse server and ZooKeeper of the sandbox. Work a run leaves behind (merges, replica fetches) is
+# counted in the next run, of the other path: the alternation spreads it evenly.
+mapfile -t fleet_pids < <(grep -o '"pid": [0-9]*' "$DIR/sandbox.json" | awk '{print $2}')
 run_load() {  # mode clients batch_rows batches -> the load generator's JSON line
   local mode=$1 out
   local -a args=("${ingest_args[@]}")
@@ -128,7 +136,10 @@ for c in $CLIENTS; do
     for round in $(seq 1 "$ROUNDS"); do
       for mode in direct ingest; do
         cpu_before=$(server_cpu_seconds)
+        fleet_before=$(cpu_seconds "${fleet_pids[@]}" "$INGEST_PID")
         line=$(run_load "$mode" "$c" "$b" "$n") || exit 1
+        echo "$(cpu_seconds "${fleet_pids[@]}" "$INGEST_PID") $fleet_before $(echo "$line" | json_field rows)" |
+          awk '{printf "%.3f\n", ($1 - $2) * 1e6 / $3}' >>"$WORK/fleetcpu-$mode-$key.txt"
         cpu="-"
         if [ "$mode" = ingest ]; then
           cpu=$(printf '%.2f' "$(echo "$(server_cpu_seconds) - $cpu_before" | bc -l)")
@@ -165,6 +176,18 @@ for c in $CLIENTS; do
   done
 done
 printf 'ingest server peak RSS (VmHWM): %.1f MiB\n' "$(echo "$peak_rss_kib / 1024" | bc -l)"
+
+echo
+echo "== fleet CPU seconds per million rows (all servers and keepers, plus chfleet ingest in ingest runs; medians)"
+printf '%7s %10s | %10s %10s | %13s\n' clients batch_rows direct ingest ingest/direct
+for c in $CLIENTS; do
+  for b in $BATCH_ROWS; do
+    key="$c-$b"
+    d=$(median <"$WORK/fleetcpu-direct-$key.txt")
+    i=$(median <"$WORK/fleetcpu-ingest-$key.txt")
+    printf '%7s %10s | %10.1f %10.1f | %13.2f\n' "$c" "$b" "$d" "$i" "$(echo "$i / $d" | bc -l)"
+  done
+done
 
 echo
 echo "== every acknowledged row is in the fleet; no EU row on a US shard"

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config make git curl ca-certificates
   libcurl4-openssl-dev libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
-  libspdlog-dev libfmt-dev libc-ares-dev libssl-dev libzstd-dev liblz4-dev
+  libspdlog-dev libfmt-dev libc-ares-dev libssl-dev libxxhash-dev libzstd-dev liblz4-dev
   libgtest-dev libgmock-dev libbenchmark-dev libexpected-dev prometheus-cpp-dev
   clickhouse-server clickhouse-client zookeeper default-jre-headless
   dnsmasq-base nftables iproute2 procps bc

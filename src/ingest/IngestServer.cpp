@@ -14,6 +14,7 @@
 
 #include "clickhouse/HttpConnection.h"
 #include "clickhouse/Quoting.h"
+#include "common/Digest.h"
 #include "common/Exception.h"
 #include "common/Files.h"
 #include "common/Log.h"
@@ -87,17 +88,6 @@ void answerError(httplib::Response& response, int status, int code, std::string_
                          "text/plain; charset=UTF-8");
 }
 
-std::string sha256Hex(std::string_view text) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
-    std::string hex;
-    for (unsigned int i = 0; i < length; ++i) {
-        hex += fmt::format("{:02x}", digest[i]);
-    }
-    return hex;
-}
-
 std::string decodeBase64(std::string_view text) {
     std::string out((text.size() / 4 + 1) * 3, '\0');
     int length =
@@ -111,36 +101,6 @@ std::string decodeBase64(std::string_view text) {
     out.resize(out.size() - std::min(padding, out.size()));
     return out;
 }
-
-/// The request's fingerprint for deduplication: SHA-256 over who writes what where, and the rows.
-class Fingerprint {
-  public:
-    Fingerprint() : context_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(context_, EVP_sha256(), nullptr); }
-    ~Fingerprint() { EVP_MD_CTX_free(context_); }
-    Fingerprint(const Fingerprint&) = delete;
-    Fingerprint& operator=(const Fingerprint&) = delete;
-
-    void add(std::string_view data) { EVP_DigestUpdate(context_, data.data(), data.size()); }
-    /// A field followed by a separator, so that ("ab","c") and ("a","bc") differ.
-    void addField(std::string_view field) {
-        add(std::to_string(field.size()));
-        add(":");
-        add(field);
-    }
-    std::string hex() {
-        unsigned char digest[EVP_MAX_MD_SIZE];
-        unsigned int length = 0;
-        EVP_DigestFinal_ex(context_, digest, &length);
-        std::string out;
-        for (unsigned int i = 0; i < 16; ++i) {
-            out += fmt::format("{:02x}", digest[i]);
-        }
-        return out;
-    }
-
-  private:
-    EVP_MD_CTX* context_;
-};
 
 std::string param(const httplib::Request& request, const char* name) {
     return request.has_param(name) ? request.get_param_value(name) : std::string();
@@ -472,7 +432,7 @@ struct IngestServer::PendingInsert {
     const topology::Table* table = nullptr;
     WriteSettings settings;
     std::unique_ptr<RequestRouter> router;
-    Fingerprint digest;
+    StreamDigest digest;  ///< the fingerprint: who writes what where, and the rows
     bool by_token = false;
     size_t held = 0;
     size_t rows = 0;

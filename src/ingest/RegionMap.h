@@ -12,11 +12,11 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "clickhouse/Connection.h"
 #include "common/Exception.h"
+#include "common/Text.h"
 #include "topology/Fleet.h"
 
 namespace chfleet::ingest {
@@ -111,12 +111,7 @@ class RegionMap {
     std::vector<std::pair<std::string, std::string>> entries() const;
 
   private:
-    /// Heterogeneous lookup: find(std::string_view) without building a std::string.
-    struct Hash {
-        using is_transparent = void;
-        size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-    };
-    using Map = std::unordered_map<std::string, std::string, Hash, std::equal_to<>>;
+    using Map = text::StringMap<std::string>;
 
     /// Runs the mapping query on the first copy that answers; adds its rows to `into`. Returns the copy
     /// read, or nullopt (with every copy's error in `errors`) when none answered.

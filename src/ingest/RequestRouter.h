@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/Exception.h"
+#include "common/Text.h"
 #include "ingest/RowReader.h"
 #include "ingest/ShardingKey.h"
 #include "ingest/Slice.h"
@@ -96,7 +97,7 @@ class RequestRouter {
     std::vector<size_t> sharding_indexes_;
     std::vector<std::string_view> key_values_;
     std::map<std::pair<const topology::Region*, int>, Output> outputs_;
-    std::map<std::string, const topology::Region*, std::less<>> known_;  ///< per request: company -> region
+    text::StringMap<const topology::Region*> known_;  ///< per request: company -> region
     std::vector<Waiting> waiting_;  ///< rows of companies not in the cached map, routed in finish()
     const topology::Region* default_region_ = nullptr;
     size_t row_count_ = 0;

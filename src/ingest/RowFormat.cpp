@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <optional>
 
 #include "clickhouse/Quoting.h"
@@ -49,8 +50,26 @@ constexpr std::array<bool, 256> needs_escape = [] {
     return table;
 }();
 
+/// Whether one of the 8 bytes at `p` may need an escape: a byte under 14 (the control characters among
+/// them), a backslash or a quote (the zero-byte test, a word at a time; it may say yes for a plain byte).
+bool mayNeedEscape(const char* p) {
+    constexpr uint64_t ones = 0x0101010101010101ULL;
+    constexpr uint64_t highs = 0x8080808080808080ULL;
+    uint64_t word = 0;
+    std::memcpy(&word, p, sizeof(word));
+    uint64_t backslashes = word ^ (ones * '\\');
+    uint64_t quotes = word ^ (ones * '\'');
+    return (((word - ones * 14) & ~word) | ((backslashes - ones) & ~backslashes) |
+            ((quotes - ones) & ~quotes)) &
+           highs;
+}
+
 void appendEscaped(std::string& out, std::string_view value) {
-    bool plain = std::none_of(value.begin(), value.end(),
+    size_t i = 0;
+    while (i + 8 <= value.size() && !mayNeedEscape(value.data() + i)) {
+        i += 8;
+    }
+    bool plain = std::none_of(value.begin() + static_cast<ptrdiff_t>(i), value.end(),
                               [](char c) { return needs_escape[static_cast<unsigned char>(c)]; });
     if (plain) {
         out.append(value);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 
 #include "clickhouse/Quoting.h"
@@ -18,14 +19,15 @@ namespace {
  * past them, the helper that noticed throws NeedMoreData; parse() catches it, keeps the bytes from the start
  * of that row for the next chunk and nothing of the partial row survives (arenas and slots are reset when a
  * row begins; state that spans rows, like JSON's enclosing array, is committed only when a row completes).
- * A tail under 4 KiB is tried again with every chunk (rows arrive as soon as they are complete); a longer
- * one only when it has doubled, so a huge row spread over many small chunks still costs linear time. At
+ * Chunks are gathered until 64 KiB are at hand before a parse, so the throw and the re-read of a partial row
+ * happen once per 64 KiB, not once per network read (a few KiB). A tail longer than that is parsed again
+ * only when it has doubled, so a huge row spread over many small chunks still costs linear time. At
  * finish() the same code runs with `final` set: the end of the data then ends the last row, or is an error
  * when the row is incomplete. */
 struct NeedMoreData {};
 
 constexpr size_t shown_bytes = 40;
-constexpr size_t retry_at_once_bytes = 4096;
+constexpr size_t parse_at_bytes = 64 << 10;
 constexpr std::string_view byte_order_mark = "\xEF\xBB\xBF";
 
 std::string shown(std::string_view text) {
@@ -49,6 +51,27 @@ bool isJsonSpace(char c) {
 /// Ends a bare JSON token (number, true, false, null).
 bool isJsonDelimiter(char c) {
     return c == ',' || c == '}' || c == ']' || isJsonSpace(c);
+}
+
+/// The first '"' or '\\' in [p, end), or `end`: eight bytes at a time (the zero-byte test of each XOR; its
+/// lowest flagged byte is always a true match), then byte by byte for the last few.
+const char* findQuoteOrBackslash(const char* p, const char* end) {
+    constexpr uint64_t ones = 0x0101010101010101ULL;
+    constexpr uint64_t highs = 0x8080808080808080ULL;
+    for (; end - p >= 8; p += 8) {
+        uint64_t word = 0;
+        std::memcpy(&word, p, sizeof(word));
+        uint64_t quotes = word ^ (ones * '"');
+        uint64_t backslashes = word ^ (ones * '\\');
+        uint64_t found = (((quotes - ones) & ~quotes) | ((backslashes - ones) & ~backslashes)) & highs;
+        if (found != 0) {
+            return p + std::countr_zero(found) / 8;
+        }
+    }
+    while (p < end && *p != '"' && *p != '\\') {
+        ++p;
+    }
+    return p;
 }
 
 int hex4(const char* p) {
@@ -218,19 +241,19 @@ void RowReader::feed(std::string_view chunk, const RowCallback& on_row) {
     if (finished_) {
         throw Exception(ErrorCode::BadArguments, "RowReader::feed after finish");
     }
-    if (buffer_.empty()) {
+    if (buffer_.empty() && chunk.size() >= parse_at_bytes) {
         size_t consumed = parse(chunk, false, on_row);
         buffer_.assign(chunk.substr(consumed));
     } else {
         buffer_.append(chunk);
-        if (buffer_.size() < retry_size_) {
+        if (buffer_.size() < std::max(retry_size_, parse_at_bytes)) {
             return;
         }
         size_t consumed = parse(buffer_, false, on_row);
         buffer_.erase(0, consumed);
     }
-    // A short incomplete row is tried again with the next chunk; a long one once the tail has doubled.
-    retry_size_ = buffer_.size() < retry_at_once_bytes ? 0 : buffer_.size() * 2;
+    // The incomplete tail is parsed again once 64 KiB are at hand, or once it has doubled when it is longer.
+    retry_size_ = buffer_.size() * 2;
 }
 
 void RowReader::finish(const RowCallback& on_row) {
@@ -766,37 +789,26 @@ void RowReader::readJsonString(const char*& p, const char* end, bool final, cons
     ++p;  // the opening quote
     begin = p;
     escaped = false;
-    // The next quote after `p` (found again only when an escape consumed it) and the next backslash before
-    // it: each byte is looked at a bounded number of times however many escapes the string has.
-    const auto* quote = static_cast<const char*>(std::memchr(p, '"', static_cast<size_t>(end - p)));
+    // One pass over the bytes, eight at a time between quotes and backslashes; an escape costs nothing more
+    // than skipping the escaped byte.
+    const char* q = p;
     while (true) {
-        if (quote != nullptr && quote < p) {
-            quote = static_cast<const char*>(std::memchr(p, '"', static_cast<size_t>(end - p)));
+        q = findQuoteOrBackslash(q, end);
+        if (q == end || (*q == '\\' && q + 1 == end)) {
+            break;
         }
-        const char* limit = quote == nullptr ? end : quote;
-        const auto* backslash =
-            static_cast<const char*>(std::memchr(p, '\\', static_cast<size_t>(limit - p)));
-        if (backslash != nullptr) {
-            escaped = true;
-            if (backslash + 1 >= end) {
-                if (!final) {
-                    throw NeedMoreData{};
-                }
-                failRow("the data ends inside a JSON string (a closing \" is missing)");
-            }
-            p = backslash + 2;  // the escaped byte, which may be a quote
-            continue;
+        if (*q == '"') {
+            stop = q;
+            p = q + 1;
+            return;
         }
-        if (quote == nullptr) {
-            if (!final) {
-                throw NeedMoreData{};
-            }
-            failRow("the data ends inside a JSON string (a closing \" is missing)");
-        }
-        stop = quote;
-        p = quote + 1;
-        return;
+        escaped = true;
+        q += 2;
     }
+    if (!final) {
+        throw NeedMoreData{};
+    }
+    failRow("the data ends inside a JSON string (a closing \" is missing)");
 }
 
 void RowReader::readJsonValue(const char*& p, const char* end, bool final, int column) {
@@ -948,11 +960,12 @@ std::string_view RowReader::unescapeTsv(int column, const char* begin, const cha
 
 void RowReader::unescapeJson(const char* begin, const char* end, std::string& out) const {
     for (const char* p = begin; p < end; ++p) {
-        char c = *p;
-        if (c != '\\') {
-            out += c;
-            continue;
+        const auto* backslash = static_cast<const char*>(std::memchr(p, '\\', static_cast<size_t>(end - p)));
+        out.append(p, static_cast<size_t>((backslash == nullptr ? end : backslash) - p));  // at once
+        if (backslash == nullptr) {
+            return;
         }
+        p = backslash;
         char next = *++p;  // readJsonString made sure a byte follows every backslash
         switch (next) {
             case 'b':

@@ -6,9 +6,9 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "common/Text.h"
 #include "ingest/RowFormat.h"
 #include "ingest/ValueType.h"
 #include "topology/Fleet.h"
@@ -86,11 +86,6 @@ class RowReader {
         size_t size = 0;
     };
 
-    struct StringHash {
-        using is_transparent = void;
-        size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
-    };
-
     size_t parse(std::string_view data, bool final, const RowCallback& on_row);
     Step step(const char*& p, const char* end, bool final);
     void beginRow();
@@ -155,7 +150,7 @@ class RowReader {
     std::vector<ValueType> allowed_types_;
     std::vector<ColumnDefault> allowed_defaults_;
     std::vector<bool> allowed_default_fails_;  ///< NULL is an error (Enum without 0 and without DEFAULT)
-    std::unordered_map<std::string, int, StringHash, std::equal_to<>> allowed_index_;
+    text::StringMap<int> allowed_index_;
 
     std::vector<std::string> row_names_;
     std::vector<const ValueType*> row_types_;

@@ -1,7 +1,6 @@
 #include "topology/ConfigRenderer.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/Digest.h"
 #include "common/Exception.h"
 
 namespace chfleet::topology {
@@ -197,19 +197,6 @@ std::string xmlEscape(std::string_view text, std::string_view what) {
         }
     }
     return result;
-}
-
-std::string sha256Hex(std::string_view text) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
-        throw Exception(ErrorCode::Failed, "OpenSSL could not compute a SHA-256 digest");
-    }
-    std::string hex;
-    for (unsigned int i = 0; i < length; ++i) {
-        hex += fmt::format("{:02x}", digest[i]);
-    }
-    return hex;
 }
 
 std::string renderServerConfig(const Fleet& fleet, const Node& node, const std::string& password) {

@@ -40,9 +40,6 @@ std::vector<std::string> writeNodeConfig(const Fleet& fleet, const Node& node, c
 /// writeNodeConfig for every node of the fleet.
 void renderFleet(const Fleet& fleet, const std::string& out_dir, const std::string& password);
 
-/// Lower-case hex SHA-256 of `text`, as <password_sha256_hex> wants it.
-std::string sha256Hex(std::string_view text);
-
 /// `text` with &, <, >, " and ' replaced by entities. Throws Exception(InvalidConfig) on control characters
 /// XML cannot hold; `what` names the value in that message (never the value itself).
 std::string xmlEscape(std::string_view text, std::string_view what);

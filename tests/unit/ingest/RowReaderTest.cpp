@@ -457,16 +457,26 @@ TEST(RowReaderTest, RowsMayStraddleChunksAnywhere) {
     }
 }
 
-TEST(RowReaderTest, RowsArriveAsSoonAsTheyAreComplete) {
+TEST(RowReaderTest, RowsArriveOnce64KiBAreAtHandAndAPartialRowWaitsForItsEnd) {
     RowReader reader(InputFormat::JSONEachRow, two_columns, {}, false);
     std::vector<std::string> seen;
     auto on_row = [&](std::span<const FieldValue> row) { seen.emplace_back(row[1].text); };
     reader.feed(R"({"a":1,"b":"first"}{"a":2,"b":"sec)", on_row);
-    EXPECT_EQ(seen, (std::vector<std::string>{"first"}));
-    reader.feed(R"(ond"})", on_row);
-    EXPECT_EQ(seen, (std::vector<std::string>{"first", "second"}));
+    EXPECT_TRUE(seen.empty()) << "small chunks are gathered before they are parsed";
+    std::string filler;
+    while (filler.size() < (64 << 10)) {
+        filler += R"({"a":3,"b":"filler"})";
+    }
+    reader.feed(R"(ond"})" + filler + R"({"a":4,"b":"la)", on_row);
+    size_t filler_rows = filler.size() / std::string_view(R"({"a":3,"b":"filler"})").size();
+    ASSERT_EQ(seen.size(), 2 + filler_rows) << "every complete row is read once 64 KiB are at hand";
+    EXPECT_EQ(seen[0], "first");
+    EXPECT_EQ(seen[1], "second");
+    reader.feed(R"(st"})", on_row);
+    EXPECT_EQ(seen.size(), 2 + filler_rows);
     reader.finish(on_row);
-    EXPECT_EQ(reader.rowsRead(), 2u);
+    EXPECT_EQ(seen.back(), "last");
+    EXPECT_EQ(reader.rowsRead(), 3 + filler_rows);
 
     RowReader truncated(InputFormat::TabSeparated, two_columns, {}, false);
     truncated.feed("1\tx\n2", on_row);

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/Digest.h"
 #include "common/Exception.h"
 #include "topology/ConfigRenderer.h"
 
