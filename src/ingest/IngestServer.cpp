@@ -188,6 +188,7 @@ void IngestServer::start() {
     writer_ = std::make_unique<ShardWriter>(fleet_, options_.write_timeout);
     BatcherOptions batching = options_.batching;
     batching.retry_until_written = options_.mode == AckMode::Async;
+    batching.send_open_batches_at_once = options_.mode == AckMode::Sync;
     BatchObserver observer{
         [this](const ShardTarget& target, size_t rows, size_t bytes) {
             metrics_->written(target, rows, bytes);

@@ -109,7 +109,7 @@ void ShardBatcher::submit(const ShardTarget& target, Slice slice) {
     it->second.slices.push_back(std::move(slice));
     if (it->second.rows >= options_.batch_rows || it->second.bytes >= options_.batch_bytes) {
         sealLocked(it);
-    } else {
+    } else if (options_.send_open_batches_at_once) {
         ready_changed_.notify_one();  // an idle sender takes it now
     }
 }
@@ -164,7 +164,7 @@ void ShardBatcher::senderLoop() {
         if (stopping_) {
             return;
         }
-        if (eligible == ready_.end() && !open_.empty()) {
+        if (eligible == ready_.end() && !open_.empty() && options_.send_open_batches_at_once) {
             // A free sender takes the oldest open batch at once: rows wait only while every sender is
             // busy, and that is when batches fill up.
             auto oldest = std::min_element(open_.begin(), open_.end(), [](const auto& a, const auto& b) {

@@ -26,6 +26,10 @@ struct BatcherOptions {
     std::chrono::milliseconds batch_wait{200};  ///< ... or once its first slice waited this long
     size_t senders = 8;                         ///< batches in flight at once
     bool retry_until_written = false;           ///< async mode: a failed batch is retried until it lands
+    /// Sync mode: a free sender takes an open batch at once, since its clients are waiting. Async mode
+    /// (false): batches fill up to batch_rows, batch_bytes or batch_wait, as the clients have their answer
+    /// already, and fewer, larger parts cost ClickHouse far less (parts, ZooKeeper commits, merges).
+    bool send_open_batches_at_once = true;
 };
 
 /// What the batcher tells the outside about each batch (metrics).
@@ -37,9 +41,9 @@ struct BatchObserver {
 /// Coalesces slices of many requests per target (table, region, shard, columns) into batches and sends
 /// them with a pool of sender threads through the ShardWriter.
 ///
-/// A sender that is free takes the oldest open batch at once, so at low load rows go out without waiting;
-/// while every sender is busy, batches fill up, and one is sealed when it reaches batch_rows or batch_bytes,
-/// or batch_wait after its first slice. A slice as large as a batch is sent alone. Before a batch is sent
+/// In sync mode a sender that is free takes the oldest open batch at once, so at low load rows go out
+/// without waiting; while every sender is busy, batches fill up. A batch is sealed when it reaches batch_rows
+/// or batch_bytes, or batch_wait after its first slice (in async mode, only then). A slice as large as a batch is sent alone. Before a batch is sent
 /// the ledger records which slices it holds; once the shard confirmed it, the slices are committed (their
 /// requests are told, their spool segments released). In sync mode a failed batch fails its requests (each
 /// client retries; deduplication keeps a retry from writing twice what did land). In async mode it is kept
