@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -68,8 +70,11 @@ class IngestProcess {
         : port_(port ? port : freePort()) {
         listen_ = "127.0.0.1:" + std::to_string(port_);
         log_ = fleet().sandbox().dir() + "/ingest-" + std::to_string(port_) + ".log";
-        std::vector<std::string> argv{CHFLEET_BINARY, "ingest", "serve",           "-f", fleet().fleetPath(),
-                                      "--listen",     listen_,  "--batch-wait-ms", "50"};
+        std::vector<std::string> argv{CHFLEET_BINARY,      "ingest",   "serve", "-f",
+                                      fleet().fleetPath(), "--listen", listen_};
+        if (std::find(extra.begin(), extra.end(), "--batch-wait-ms") == extra.end()) {
+            argv.insert(argv.end(), {"--batch-wait-ms", "50"});  // short, unless the test sets its own
+        }
         argv.insert(argv.end(), extra.begin(), extra.end());
         pid_ = process::spawnDetached(argv, log_, fleet().sandbox().dir());
         for (int i = 0; i < 200; ++i) {
@@ -524,6 +529,40 @@ TEST(Ingest, AsyncModeKeepsAcknowledgedRowsThroughAnOutageAndAKill) {
         segments += entry.path().extension() == ".spool" ? 1 : 0;
     }
     EXPECT_LE(segments, 1u);
+}
+
+TEST(Ingest, AsyncModeWritesManySmallRequestsAsFewBatches) {
+    // The clients have their answers at once; the rows reach ClickHouse in a few large parts, not one per
+    // request (each part costs files, ZooKeeper commits, a replica fetch and merges).
+    mapCompanies({{"few-us", "us-east-1"}});
+    std::string spool = fleet().sandbox().dir() + "/spool-few";
+    IngestProcess ingest({"--mode", "async", "--spool-dir", spool, "--batch-wait-ms", "2000"});
+    constexpr int requests = 30;
+    for (int request = 0; request < requests; ++request) {
+        std::string body;
+        for (int i = 0; i < 10; ++i) {
+            body += eventRow("few-us", request * 10 + i);
+        }
+        auto answer = ingest.post("INSERT INTO teei.events FORMAT JSONEachRow", body);
+        ASSERT_TRUE(answer);
+        ASSERT_EQ(answer->status, 200) << answer->body;
+    }
+    uint64_t landed = 0;
+    for (int i = 0; i < 200 && landed < requests * 10; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        landed = regionalCount("few-us");
+    }
+    ASSERT_EQ(landed, requests * 10u) << ingest.logText();
+    httplib::Client client("127.0.0.1", ingest.port());
+    auto metrics = client.Get("/metrics");
+    ASSERT_TRUE(metrics);
+    std::string_view body = metrics->body;
+    size_t at = body.find("\nchfleet_ingest_batch_rows_count ");
+    ASSERT_NE(at, std::string_view::npos) << body;
+    double batches =
+        std::stod(std::string(body.substr(at + std::strlen("\nchfleet_ingest_batch_rows_count "))));
+    EXPECT_GE(batches, 1);
+    EXPECT_LE(batches, 3) << "30 requests for one shard within the 2 s batch wait were not coalesced";
 }
 
 TEST(Ingest, MetricsCountRowsPerRegionAndShard) {
