@@ -19,15 +19,14 @@ namespace {
  * past them, the helper that noticed throws NeedMoreData; parse() catches it, keeps the bytes from the start
  * of that row for the next chunk and nothing of the partial row survives (arenas and slots are reset when a
  * row begins; state that spans rows, like JSON's enclosing array, is committed only when a row completes).
- * Chunks are gathered until 64 KiB are at hand before a parse, so the throw and the re-read of a partial row
- * happen once per 64 KiB, not once per network read (a few KiB). A tail longer than that is parsed again
- * only when it has doubled, so a huge row spread over many small chunks still costs linear time. At
- * finish() the same code runs with `final` set: the end of the data then ends the last row, or is an error
+ * Chunks are gathered until 64 KiB (kParseAtBytes) are at hand before a parse, so the throw and the re-read
+ * of a partial row happen once per 64 KiB, not once per network read (a few KiB). A tail longer than that is
+ * parsed again only when it has doubled, so a huge row spread over many small chunks still costs linear time.
+ * At finish() the same code runs with `final` set: the end of the data then ends the last row, or is an error
  * when the row is incomplete. */
 struct NeedMoreData {};
 
 constexpr size_t shown_bytes = 40;
-constexpr size_t parse_at_bytes = 64 << 10;
 constexpr std::string_view byte_order_mark = "\xEF\xBB\xBF";
 
 std::string shown(std::string_view text) {
@@ -177,12 +176,13 @@ bool isJsonNumber(std::string_view token) {
 }  // namespace
 
 RowReader::RowReader(InputFormat format, const std::vector<topology::Column>& columns,
-                     std::vector<std::string> insert_columns, bool skip_unknown_fields)
+                     std::vector<std::string> insert_columns, bool skip_unknown_fields, size_t parse_at_bytes)
     : format_(format),
       skip_unknown_fields_(skip_unknown_fields),
       with_names_(format == InputFormat::TabSeparatedWithNames ||
                   format == InputFormat::TabSeparatedRawWithNames || format == InputFormat::CSVWithNames),
-      escaped_tsv_(format == InputFormat::TabSeparated || format == InputFormat::TabSeparatedWithNames) {
+      escaped_tsv_(format == InputFormat::TabSeparated || format == InputFormat::TabSeparatedWithNames),
+      parse_at_bytes_(parse_at_bytes) {
     auto table_columns = [&]() {
         std::string names;
         for (const auto& column : columns) {
@@ -241,18 +241,18 @@ void RowReader::feed(std::string_view chunk, const RowCallback& on_row) {
     if (finished_) {
         throw Exception(ErrorCode::BadArguments, "RowReader::feed after finish");
     }
-    if (buffer_.empty() && chunk.size() >= parse_at_bytes) {
+    if (buffer_.empty() && chunk.size() >= parse_at_bytes_) {
         size_t consumed = parse(chunk, false, on_row);
         buffer_.assign(chunk.substr(consumed));
     } else {
         buffer_.append(chunk);
-        if (buffer_.size() < std::max(retry_size_, parse_at_bytes)) {
+        if (buffer_.size() < std::max(retry_size_, parse_at_bytes_)) {
             return;
         }
         size_t consumed = parse(buffer_, false, on_row);
         buffer_.erase(0, consumed);
     }
-    // The incomplete tail is parsed again once 64 KiB are at hand, or once it has doubled when it is longer.
+    // The incomplete tail is parsed again once parse_at_bytes are at hand, or once it has doubled.
     retry_size_ = buffer_.size() * 2;
 }
 

@@ -52,8 +52,12 @@ class RowReader {
     /// columns. Throws Exception(BadArguments) for an unknown or repeated column in `insert_columns` and for
     /// a column whose type ingest does not support, Exception(InvalidConfig) for a DEFAULT literal that is
     /// not a value of its column's type.
+    /// `parse_at_bytes`: how much data is gathered before it is parsed (tests pass 1 to parse at every cut).
     RowReader(InputFormat format, const std::vector<topology::Column>& columns,
-              std::vector<std::string> insert_columns, bool skip_unknown_fields);
+              std::vector<std::string> insert_columns, bool skip_unknown_fields,
+              size_t parse_at_bytes = kParseAtBytes);
+
+    static constexpr size_t kParseAtBytes = 64 << 10;
 
     /// Reads the next chunk of the body and calls `on_row` for each row it completes, with the values in the
     /// order of rowColumns(). Throws RowError for a malformed row or a value that does not fit its column.
@@ -172,6 +176,7 @@ class RowReader {
     std::string key_;
     std::string problem_;
 
+    size_t parse_at_bytes_;
     std::string buffer_;     ///< the incomplete tail of the data fed so far
     size_t retry_size_ = 0;  ///< parse the buffer again once it holds this much (amortizes long rows)
     size_t rows_ = 0;

@@ -74,7 +74,7 @@ std::optional<std::string> engineRows(EmbeddedConnection& engine, const Body& bo
 /// kept in `error`.
 std::optional<std::string> ingestRows(EmbeddedConnection& engine, const Body& body,
                                       std::string* error = nullptr) {
-    RowReader reader(body.format, columnsOf(body.structure), {}, body.skip_unknown);
+    RowReader reader(body.format, columnsOf(body.structure), {}, body.skip_unknown, 1);  // parse as fed
     std::string rows;
     auto on_row = [&](std::span<const FieldValue> row) { reader.appendTabSeparated(rows, row); };
     try {
@@ -417,7 +417,7 @@ TEST_F(RowReaderOracleTest, DefaultsOfOmittedValues) {
         clickhouse::execute(engine, "CREATE TABLE ingest_written (" + definition + ") ENGINE = Memory");
         engine.execute(fmt::format("INSERT INTO ingest_reference FORMAT {}", formatName(format)), data);
 
-        RowReader reader(format, columns, {}, false);
+        RowReader reader(format, columns, {}, false, 1);
         std::string rows;
         auto on_row = [&](std::span<const FieldValue> row) { reader.appendTabSeparated(rows, row); };
         reader.feed(data, on_row);

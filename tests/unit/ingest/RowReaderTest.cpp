@@ -38,7 +38,7 @@ struct ReadResult {
 ReadResult readBody(InputFormat format, const std::vector<topology::Column>& columns, std::string_view body,
                     size_t chunk = 0, std::vector<std::string> insert_columns = {},
                     bool skip_unknown = false) {
-    RowReader reader(format, columns, std::move(insert_columns), skip_unknown);
+    RowReader reader(format, columns, std::move(insert_columns), skip_unknown, 1);  // parse at every cut
     ReadResult result;
     auto on_row = [&](std::span<const FieldValue> row) {
         EXPECT_EQ(row.size(), reader.rowColumns().size());
@@ -446,7 +446,7 @@ TEST(RowReaderTest, RowsMayStraddleChunksAnywhere) {
                 << formatName(test.format) << " in chunks of " << chunk;
         }
         for (size_t split = 0; split <= test.body.size(); ++split) {
-            RowReader reader(test.format, test.columns, {}, skip);
+            RowReader reader(test.format, test.columns, {}, skip, 1);
             std::string tsv;
             auto on_row = [&](std::span<const FieldValue> row) { reader.appendTabSeparated(tsv, row); };
             reader.feed(std::string_view(test.body).substr(0, split), on_row);
@@ -504,7 +504,7 @@ TEST(RowReaderTest, ValuesAreCanonicalForEveryServer) {
 /// The rows written before the end or the first error, and the error's text up to the excerpt of the data.
 std::pair<std::string, std::string> outcome(InputFormat format, const std::vector<topology::Column>& columns,
                                             std::string_view body, const std::vector<size_t>& cuts) {
-    RowReader reader(format, columns, {}, true);
+    RowReader reader(format, columns, {}, true, 1);
     std::string tsv;
     auto on_row = [&](std::span<const FieldValue> row) { reader.appendTabSeparated(tsv, row); };
     try {
