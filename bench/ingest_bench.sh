@@ -13,7 +13,8 @@
 # (clients x batch)) batches per client. Prints the medians, the median ratios to direct (the figures that
 # survive a noisy machine), the ingest servers' CPU seconds per million rows and peak RSS (VmHWM), and the CPU
 # seconds per million rows of the whole fleet (every server and keeper of the sandbox, plus the ingest servers)
-# for each path: on a machine the load saturates, that is what decides throughput. Then checks that every
+# for each path, counted until the fleet has settled after the run: on a machine the load saturates, that is
+# what decides throughput. Each run starts on a settled fleet. Then checks that every
 # acknowledged row is in the fleet, and that no EU row sits on a US shard; exits 1 if not. About 5 minutes on
 # 2 cores.
 # Usage: bench/ingest_bench.sh [BUILD/chfleet]   (chfleet_ingest_load is taken from the same folder)
@@ -146,9 +147,24 @@ wait_drained() {  # -> seconds until the async server's spool and buffers are em
   now=$(date +%s.%N)
   echo "$now - $start" | bc -l
 }
-# Every ClickHouse server and ZooKeeper of the sandbox. Work a run leaves behind (merges, replica fetches) is
-# counted in the next run, of the other path: the alternation spreads it evenly.
+# Every ClickHouse server and ZooKeeper of the sandbox, and the two ingest servers.
 mapfile -t fleet_pids < <(grep -o '"pid": [0-9]*' "$DIR/sandbox.json" | awk '{print $2}')
+fleet_cpu() { cpu_seconds "${fleet_pids[@]}" "$INGEST_PID" "$ASYNC_PID"; }
+# A run leaves work behind (merges, replica fetches, the materialized view's parts): left alone, the next run,
+# of another path, would pay for it. So each run starts on a settled fleet, and its CPU is counted until the
+# fleet has settled again: until its CPU use over half a second is back near its idle level.
+idle_before=$(fleet_cpu)
+sleep 3
+idle_rate=$(echo "($(fleet_cpu) - $idle_before) / 3" | bc -l)
+settle() {  # at most 10 s
+  local before after
+  for _ in $(seq 1 20); do
+    before=$(fleet_cpu)
+    sleep 0.5
+    after=$(fleet_cpu)
+    awk -v a="$after" -v b="$before" -v idle="$idle_rate" 'BEGIN {exit !((a - b) / 0.5 <= idle + 0.1)}' && return
+  done
+}
 run_load() {  # mode clients batch_rows batches -> the load generator's JSON line
   local mode=$1 out
   local -a args=("${ingest_args[@]}")
@@ -171,8 +187,9 @@ for c in $CLIENTS; do
       for mode in direct ingest async; do
         server=$INGEST_PID
         [ "$mode" = async ] && server=$ASYNC_PID
+        settle
         cpu_before=$(cpu_seconds "$server")
-        fleet_before=$(cpu_seconds "${fleet_pids[@]}" "$INGEST_PID" "$ASYNC_PID")
+        fleet_before=$(fleet_cpu)
         line=$(run_load "$mode" "$c" "$b" "$n") || exit 1
         rows=$(echo "$line" | json_field rows)
         # Rows per second until committed in ClickHouse: for async, until its spool is drained.
@@ -182,7 +199,8 @@ for c in $CLIENTS; do
           committed=$(echo "$rows / ($(echo "$line" | json_field seconds) + $drain)" | bc -l)
         fi
         echo "$committed" >>"$WORK/committed-$mode-$key.txt"
-        echo "$(cpu_seconds "${fleet_pids[@]}" "$INGEST_PID" "$ASYNC_PID") $fleet_before $rows" |
+        settle
+        echo "$(fleet_cpu) $fleet_before $rows" |
           awk '{printf "%.3f\n", ($1 - $2) * 1e6 / $3}' >>"$WORK/fleetcpu-$mode-$key.txt"
         cpu="-"
         if [ "$mode" != direct ]; then
