@@ -15,7 +15,7 @@
 # seconds per million rows of the whole fleet (every server and keeper of the sandbox, plus the ingest servers)
 # for each path, counted until the fleet has settled after the run: on a machine the load saturates, that is
 # what decides throughput. Each run starts on a settled fleet. Then checks that every
-# acknowledged row is in the fleet, and that no EU row sits on a US shard; exits 1 if not. About 5 minutes on
+# acknowledged row is in the fleet, and that no EU row sits on a US shard; exits 1 if not. About 6 minutes on
 # 2 cores.
 # Usage: bench/ingest_bench.sh [BUILD/chfleet]   (chfleet_ingest_load is taken from the same folder)
 set -euo pipefail
