@@ -92,6 +92,31 @@ std::string escapeTsvField(std::string_view value) {
     return out;
 }
 
+char escapedByte(char c) {
+    switch (c) {
+        case 'a':
+            return '\a';
+        case 'b':
+            return '\b';
+        case 'e':
+            return '\x1B';
+        case 'f':
+            return '\f';
+        case 'n':
+            return '\n';
+        case 'r':
+            return '\r';
+        case 't':
+            return '\t';
+        case 'v':
+            return '\v';
+        case '0':
+            return '\0';
+        default:
+            return c;
+    }
+}
+
 std::string unescapeTsvField(std::string_view field) {
     std::string out;
     out.reserve(field.size());
@@ -108,31 +133,15 @@ std::string unescapeTsvField(std::string_view field) {
         char next = field[++i];
         switch (next) {
             case 'a':
-                out += '\a';
-                break;
             case 'b':
-                out += '\b';
-                break;
             case 'e':
-                out += '\x1B';
-                break;
             case 'f':
-                out += '\f';
-                break;
             case 'n':
-                out += '\n';
-                break;
             case 'r':
-                out += '\r';
-                break;
             case 't':
-                out += '\t';
-                break;
             case 'v':
-                out += '\v';
-                break;
             case '0':
-                out += '\0';
+                out += escapedByte(next);
                 break;
             case 'x': {
                 int high = i + 1 < field.size() ? text::hexDigitValue(field[i + 1]) : -1;

@@ -31,4 +31,8 @@ std::string escapeTsvField(std::string_view value);
 /// business. Throws Exception(BadResponse) on a backslash at the end or a bad \x escape.
 std::string unescapeTsvField(std::string_view field);
 
+/// The byte a backslash escape \c stands for in ClickHouse's TabSeparated and string escaping (\n, \t, \0,
+/// \e ...); any other character stands for itself.
+char escapedByte(char c);
+
 }  // namespace chfleet::clickhouse

@@ -103,33 +103,6 @@ void appendUtf8(std::string& out, uint32_t code_point) {
     }
 }
 
-/// The byte a TSV escape \c stands for, as ClickHouse decodes it (a letter it does not know stands for
-/// itself).
-char tsvEscapedByte(char c) {
-    switch (c) {
-        case 'a':
-            return '\a';
-        case 'b':
-            return '\b';
-        case 'e':
-            return '\x1B';
-        case 'f':
-            return '\f';
-        case 'n':
-            return '\n';
-        case 'r':
-            return '\r';
-        case 't':
-            return '\t';
-        case 'v':
-            return '\v';
-        case '0':
-            return '\0';
-        default:
-            return c;
-    }
-}
-
 /// Whether ClickHouse drops the backslash of the escape that decodes to `c` (it keeps it for unknown escapes
 /// like \% or \:, so that LIKE patterns survive).
 bool dropsBackslash(char c) {
@@ -948,7 +921,7 @@ std::string_view RowReader::unescapeTsv(int column, const char* begin, const cha
             unescaped_ += static_cast<char>(high * 16 + low);
             p += 2;
         } else if (next != 'N') {  // \N inside a value stands for nothing
-            char decoded = tsvEscapedByte(next);
+            char decoded = clickhouse::escapedByte(next);
             if (!dropsBackslash(decoded)) {
                 unescaped_ += '\\';
             }

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <thread>
 
+#include "../../unit/support/FreePort.h"
 #include "TestFleet.h"
 #include "clickhouse/HttpConnection.h"
 #include "clickhouse/Quoting.h"
@@ -52,15 +53,7 @@ constexpr const char* kUser = "app";
 constexpr const char* kPassword = "ingest-demo";
 
 uint16_t freePort() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    socklen_t length = sizeof(address);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    ::close(fd);
-    return ntohs(address.sin_port);
+    return chfleet::testing::freeLoopbackPort();
 }
 
 /// One `chfleet ingest serve` process, stopped by pid at the end.

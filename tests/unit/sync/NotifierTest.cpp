@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../support/FreePort.h"
 #include "../support/LogCapture.h"
 #include "common/Log.h"
 #include "sync/Notifier.h"
@@ -72,15 +73,7 @@ using chfleet::testing::LogCapture;
 
 /// A loopback port with nothing listening on it.
 int closedPort() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    socklen_t length = sizeof(address);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    ::close(fd);
-    return ntohs(address.sin_port);
+    return chfleet::testing::freeLoopbackPort();
 }
 
 SyncSettings settingsFor(const std::string& webhook) {
