@@ -9,13 +9,14 @@
 #  - async: the same at a second chfleet ingest serve in async mode (200 = fdatasync'ed in its spool, on disk:
 #    SPOOL_TMPDIR, default /var/tmp). Its throughput counts until the spool is drained, i.e. until every row is
 #    committed in ClickHouse, so it compares with the direct path like for like; its latency is the answer's.
-# For CLIENTS x BATCH_ROWS in (1, 50) x (1000, 10000); each run sends max(MIN_BATCHES, ROWS_PER_RUN /
-# (clients x batch)) batches per client. Prints the medians, the median ratios to direct (the figures that
+# For CLIENTS x BATCH_ROWS in (1, 50) x (1000, 10000); each run sends ROWS_PER_RUN / (clients x batch)
+# batches per client, at least MIN_BATCHES and at most MAX_BATCHES (a lone client's runs are long enough for
+# a few slow inserts not to decide its figure). Prints the medians, the median ratios to direct (the figures that
 # survive a noisy machine), the ingest servers' CPU seconds per million rows and peak RSS (VmHWM), and the CPU
 # seconds per million rows of the whole fleet (every server and keeper of the sandbox, plus the ingest servers)
 # for each path, counted until the fleet has settled after the run: on a machine the load saturates, that is
 # what decides throughput. Each run starts on a settled fleet. Then checks that every
-# acknowledged row is in the fleet, and that no EU row sits on a US shard; exits 1 if not. About 6 minutes on
+# acknowledged row is in the fleet, and that no EU row sits on a US shard; exits 1 if not. About 8 minutes on
 # 2 cores.
 # Usage: bench/ingest_bench.sh [BUILD/chfleet]   (chfleet_ingest_load is taken from the same folder)
 set -euo pipefail
@@ -25,12 +26,13 @@ LOAD=$(dirname "$CHFLEET")/chfleet_ingest_load
 CLIENTS=${CLIENTS:-"1 50"}
 BATCH_ROWS=${BATCH_ROWS:-"1000 10000"}
 ROUNDS=${ROUNDS:-3}
-ROWS_PER_RUN=${ROWS_PER_RUN:-20000}
+ROWS_PER_RUN=${ROWS_PER_RUN:-300000}
 MIN_BATCHES=${MIN_BATCHES:-4}
+MAX_BATCHES=${MAX_BATCHES:-60}
 COMPANIES=${COMPANIES:-1000}
-# The sandbox ends with ~5 GB in ~2 million files (18.16 writes two files per column per part), and deleting
-# them takes over 10 minutes on a disk mounted with `discard`. In memory (/dev/shm, when it has 8 GiB free)
-# it takes seconds; TMPDIR chooses the place.
+# A round of 50 clients leaves a few GB in up to a million files (18.16 writes two files per column per part;
+# see check_and_drop), and deleting them takes minutes on a disk mounted with `discard`. In memory (/dev/shm,
+# when it has 8 GiB free) it takes seconds; TMPDIR chooses the place.
 if [ -z "${TMPDIR:-}" ] && [ "$(df -k --output=avail /dev/shm 2>/dev/null | tail -n 1)" -gt $((8 << 20)) ] 2>/dev/null; then
   TMPDIR=/dev/shm
 fi
@@ -175,6 +177,26 @@ run_load() {  # mode clients batch_rows batches -> the load generator's JSON lin
   echo "$out"
 }
 
+# After each round: every acknowledged row is in the fleet and no EU row sits on a US shard (counted here),
+# then the rows are dropped, so the sandbox holds one round's data at a time (the parts of the whole sequence,
+# with the merged-away copies ClickHouse keeps for 8 minutes, came to 15 GB and filled the memory), and every
+# round starts on empty tables.
+stored_direct=0
+stored_ingest=0
+misplaced=0
+check_and_drop() {
+  local d i m
+  q --all --site primary "SYSTEM SYNC REPLICA teei.events_local" >/dev/null
+  read -r d i < <(q clickhouse-us-0 "SELECT countIf(position(payload, 'bench-direct') > 0),
+    countIf(position(payload, 'bench-ingest') > 0) FROM teei.events_distributed WHERE company_id LIKE 'bench-%'")
+  m=$(q --all --region us-east-1 --site primary \
+    "SELECT count() FROM teei.events_local WHERE company_id LIKE 'bench-eu-%'" | awk -F'\t' '{s += $6} END {print s + 0}')
+  stored_direct=$((stored_direct + d))
+  stored_ingest=$((stored_ingest + i))
+  misplaced=$((misplaced + m))
+  q --all --site primary "TRUNCATE TABLE teei.events_local" >/dev/null
+}
+
 echo "== runs: $ROUNDS rounds of (direct, ingest, async) per configuration"
 printf '%-6s %7s %10s %7s %6s %11s %9s %9s %6s %10s %11s\n' mode clients batch_rows batches round rows_per_s p50_ms \
   p99_ms errors srv_cpu_s committed/s
@@ -182,6 +204,7 @@ for c in $CLIENTS; do
   for b in $BATCH_ROWS; do
     n=$((ROWS_PER_RUN / (c * b)))
     [ "$n" -ge "$MIN_BATCHES" ] || n=$MIN_BATCHES
+    [ "$n" -le "$MAX_BATCHES" ] || n=$MAX_BATCHES
     key="$c-$b"
     for round in $(seq 1 "$ROUNDS"); do
       for mode in direct ingest async; do
@@ -219,6 +242,7 @@ for c in $CLIENTS; do
         paste -d' ' <(tail -n 1 "$WORK/committed-$mode-$key.txt") <(tail -n 1 "$WORK/committed-direct-$key.txt") |
           awk '{printf "%.4f\n", $1 / $2}' >>"$WORK/ratio-$mode-$key.txt"
       done
+      check_and_drop
     done
   done
 done
@@ -261,14 +285,9 @@ for c in $CLIENTS; do
 done
 
 echo
-echo "== every acknowledged row is in the fleet; no EU row on a US shard"
+echo "== every acknowledged row is in the fleet; no EU row on a US shard (counted after each round)"
 # A failed batch may have been written in part (a Distributed INSERT is not atomic across shards), so rows
 # stored can exceed rows acknowledged; fewer would be rows lost.
-q --all --site primary "SYSTEM SYNC REPLICA teei.events_local" >/dev/null
-read -r stored_direct stored_ingest < <(q clickhouse-us-0 "SELECT countIf(position(payload, 'bench-direct') > 0),
-  countIf(position(payload, 'bench-ingest') > 0) FROM teei.events_distributed WHERE company_id LIKE 'bench-%'")
-misplaced=$(q --all --region us-east-1 --site primary \
-  "SELECT count() FROM teei.events_local WHERE company_id LIKE 'bench-eu-%'" | awk -F'\t' '{s += $6} END {print s + 0}')
 printf '%-7s %14s %14s %14s\n' mode acknowledged stored failed_batches
 acknowledged_ingest=$((acknowledged[ingest] + acknowledged[async]))
 failed_ingest=$((failed[ingest] + failed[async]))

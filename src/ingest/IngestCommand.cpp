@@ -66,6 +66,11 @@ int ingestMain(const std::vector<std::string>& args) {
         ->capture_default_str();
     serve->add_option("--write-timeout-ms", write_timeout_ms, "per batch and replica")->capture_default_str();
     serve->add_option("--threads", options.threads, "concurrent requests served")->capture_default_str();
+    serve
+        ->add_option("--read-threads", options.read_threads,
+                     "threads that read large bodies in pieces (default: one per core); 1: each body on "
+                     "its request's thread")
+        ->capture_default_str();
 
     return runCommand(app, args, [&]() -> int {
         auto fleet = topology::loadFleet(fleet_file);
@@ -73,9 +78,10 @@ int ingestMain(const std::vector<std::string>& args) {
         options.batching.batch_wait = std::chrono::milliseconds(batch_wait_ms);
         options.mapping_refresh = std::chrono::seconds(refresh_seconds);
         options.write_timeout = std::chrono::milliseconds(write_timeout_ms);
-        if (options.batching.batch_rows == 0 || options.batching.senders == 0 || options.threads == 0) {
+        if (options.batching.batch_rows == 0 || options.batching.senders == 0 || options.threads == 0 ||
+            options.read_threads == 0) {
             throw Exception(ErrorCode::BadArguments,
-                            "--batch-rows, --senders and --threads must be at least 1");
+                            "--batch-rows, --senders, --threads and --read-threads must be at least 1");
         }
         log::get("ingest")->info("chfleet {} ingest starting; fleet {} ({})", CHFLEET_VERSION, fleet.name,
                                  fleet.source_path);

@@ -16,6 +16,18 @@ IngestMetrics::IngestMetrics()
                           .Help("Bytes of request bodies read by the ingest server")
                           .Register(*registry_)
                           .Add({})),
+      pieces_(prometheus::BuildCounter()
+                  .Name("chfleet_ingest_body_pieces_total")
+                  .Help("Pieces large request bodies were cut into to be read on several threads")
+                  .Register(*registry_)
+                  .Add({})),
+      pieces_read_again_(prometheus::BuildCounter()
+                             .Name("chfleet_ingest_body_pieces_read_again_total")
+                             .Help("Pieces read a second time, on their request's thread, because the cut "
+                                   "before them was not between two rows (pretty-printed JSON, line ends "
+                                   "inside values)")
+                             .Register(*registry_)
+                             .Add({})),
       rows_(prometheus::BuildCounter()
                 .Name("chfleet_ingest_rows_total")
                 .Help("Rows written to shards, per region and shard")
@@ -53,8 +65,10 @@ IngestMetrics::IngestMetrics()
       mapped_companies_(gauge(*registry_, "chfleet_ingest_mapped_companies",
                               "Companies in the cached company -> region map")) {}
 
-void IngestMetrics::received(size_t bytes) {
+void IngestMetrics::received(size_t bytes, size_t pieces, size_t pieces_read_again) {
     received_bytes_.Increment(static_cast<double>(bytes));
+    pieces_.Increment(static_cast<double>(pieces));
+    pieces_read_again_.Increment(static_cast<double>(pieces_read_again));
 }
 
 void IngestMetrics::written(const ShardTarget& target, size_t rows, size_t bytes) {

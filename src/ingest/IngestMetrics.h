@@ -21,8 +21,9 @@ class IngestMetrics {
 
     std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
 
-    /// A request's body was read: its bytes and rows, before routing.
-    void received(size_t bytes);
+    /// A request's body was read: its bytes, and the pieces it was read in on the reader threads (and how
+    /// many of those did not start at a row and were read again).
+    void received(size_t bytes, size_t pieces, size_t pieces_read_again);
     /// A batch landed on its shard.
     void written(const ShardTarget& target, size_t rows, size_t bytes);
     void writeFailed(const ShardTarget& target);
@@ -36,6 +37,8 @@ class IngestMetrics {
   private:
     std::shared_ptr<prometheus::Registry> registry_;
     prometheus::Counter& received_bytes_;
+    prometheus::Counter& pieces_;
+    prometheus::Counter& pieces_read_again_;
     prometheus::Family<prometheus::Counter>& rows_;
     prometheus::Family<prometheus::Counter>& bytes_;
     prometheus::Family<prometheus::Counter>& write_failures_;

@@ -183,7 +183,10 @@ void IngestServer::start() {
     regions_ = std::make_unique<RegionMap>(fleet_, site_->name, options_.mapping_refresh);
     regions_->load();  // no copy of the mapping answers: refuse to start (nothing could be routed)
     regions_->startRefresh();
-    routing_ = std::make_unique<RoutingContext>(fleet_, *site_, *regions_);
+    if (options_.read_threads > 1) {
+        readers_ = std::make_unique<WorkerPool>(options_.read_threads);
+    }
+    routing_ = std::make_unique<RoutingContext>(fleet_, *site_, *regions_, readers_.get());
     ledger_ = std::make_unique<Ledger>(options_.dedup_window);
     writer_ = std::make_unique<ShardWriter>(fleet_, options_.write_timeout);
     BatcherOptions batching = options_.batching;
@@ -418,7 +421,7 @@ struct IngestServer::PendingInsert {
     bool finish() {
         return guarded([&] {
             router->finish();
-            server.metrics_->received(held);
+            server.metrics_->received(held, router->pieces(), router->piecesReadAgain());
             fingerprint = settings.deduplicate ? digest.hex() : std::string();
             rows = router->rowCount();
             outputs = router->take();

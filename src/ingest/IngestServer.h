@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -8,6 +9,7 @@
 #include <thread>
 
 #include "clickhouse/Connection.h"
+#include "common/WorkerPool.h"
 #include "ingest/ShardBatcher.h"
 #include "topology/Fleet.h"
 
@@ -43,7 +45,9 @@ struct IngestOptions {
     std::chrono::seconds mapping_refresh{30};
     std::chrono::milliseconds write_timeout{60000};  ///< per batch, per replica
     size_t threads = 128;                            ///< HTTP worker threads (concurrent requests)
-    size_t dedup_window = 1000000;                   ///< request slices remembered for deduplication
+    /// Threads that read large bodies in pieces (RequestRouter); 1: each body on its request's thread alone.
+    size_t read_threads = std::max(1u, std::thread::hardware_concurrency());
+    size_t dedup_window = 1000000;  ///< request slices remembered for deduplication
 };
 
 /// `chfleet ingest serve`: an HTTP server that answers like ClickHouse's HTTP interface for writes.
@@ -84,6 +88,7 @@ class IngestServer {
     clickhouse::Credentials fleet_credentials_;  ///< the fleet account, for forwarded statements
     std::unique_ptr<IngestMetrics> metrics_;
     std::unique_ptr<RegionMap> regions_;
+    std::unique_ptr<WorkerPool> readers_;
     std::unique_ptr<RoutingContext> routing_;
     std::unique_ptr<Ledger> ledger_;
     std::unique_ptr<Spool> spool_;

@@ -1,6 +1,7 @@
 #include "ingest/RequestRouter.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "clickhouse/Quoting.h"
 #include "common/Exception.h"
@@ -8,8 +9,9 @@
 
 namespace chfleet::ingest {
 
-RoutingContext::RoutingContext(const topology::Fleet& fleet, const topology::Site& site, RegionMap& regions)
-    : fleet_(fleet), site_(site), regions_(regions) {
+RoutingContext::RoutingContext(const topology::Fleet& fleet, const topology::Site& site, RegionMap& regions,
+                               WorkerPool* readers)
+    : fleet_(fleet), site_(site), regions_(regions), readers_(readers) {
     for (const auto& table : fleet.schema.tables) {
         if (table.kind == topology::TableKind::Table && !table.region_key.empty()) {
             keys_.emplace(table.name, ShardingKey::parse(table));
@@ -46,6 +48,12 @@ RequestRouter::RequestRouter(const RoutingContext& context, const topology::Tabl
     }
 }
 
+RequestRouter::~RequestRouter() {
+    for (auto& piece : pieces_) {
+        piece->done.wait();  // its reader thread still uses it
+    }
+}
+
 void RequestRouter::locateKeyColumns() {
     const auto& columns = reader_.rowColumns();
     auto indexOf = [&](const std::string& name) {
@@ -61,7 +69,6 @@ void RequestRouter::locateKeyColumns() {
     for (const auto& name : sharding_key_.columns()) {
         sharding_indexes_.push_back(indexOf(name));
     }
-    key_values_.resize(sharding_indexes_.size());
     columns_sql_ = "(";
     for (size_t i = 0; i < columns.size(); ++i) {
         columns_sql_ += (i == 0 ? "" : ", ") + clickhouse::quoteIdentifier(columns[i]);
@@ -70,63 +77,172 @@ void RequestRouter::locateKeyColumns() {
     located_ = true;
 }
 
-void RequestRouter::feed(std::string_view chunk) {
-    reader_.feed(chunk, [this](std::span<const FieldValue> values) { onRow(values); });
+bool RequestRouter::canSplit() const {
+    // Rows of a random sharding key go to shards by their number in the body, which a piece does not know.
+    return context_.readers() != nullptr && located_ && !sharding_key_.isRandom() && reader_.splittable();
 }
 
-void RequestRouter::onRow(std::span<const FieldValue> values) {
+void RequestRouter::feed(std::string_view chunk) {
+    if (!splitting_) {
+        reader_.feed(chunk, [this](std::span<const FieldValue> values) { route(routed_, reader_, values); });
+        if (canSplit()) {
+            splitting_ = true;
+            pending_.reserve(kPieceBytes + (64 << 10));
+            pending_ += reader_.takeUnparsed();
+            auto line_end = pending_.rfind('\n');
+            pending_line_end_ = line_end == std::string::npos ? 0 : line_end + 1;
+        }
+        return;
+    }
+    size_t before = pending_.size();
+    pending_.append(chunk);
+    if (const void* line_end = memrchr(chunk.data(), '\n', chunk.size())) {
+        pending_line_end_ = before + (static_cast<const char*>(line_end) - chunk.data()) + 1;
+    }
+    if (pending_.size() >= kPieceBytes && pending_line_end_ > 0) {
+        cutPiece(false);
+    }
+}
+
+void RequestRouter::cutPiece(bool final) {
+    auto piece = std::make_unique<Piece>();
+    piece->final = final;
+    piece->data = std::move(pending_);
+    pending_ = std::string();
+    if (!final) {
+        pending_.reserve(kPieceBytes + (64 << 10));
+        pending_.assign(piece->data, pending_line_end_);
+        piece->data.resize(pending_line_end_);
+    }
+    pending_line_end_ = 0;
+    Piece* raw = piece.get();
+    raw->done = context_.readers()->run([this, raw] { readPiece(*raw, 0); });
+    pieces_.push_back(std::move(piece));
+    ++pieces_read_;
+    if (pieces_.size() > kPiecesInFlight) {
+        takeOldestPiece();
+    }
+}
+
+void RequestRouter::readPiece(Piece& piece, size_t rows_before) {
+    piece.reader.emplace(reader_.continuation(rows_before));
+    piece.routed = Routed{};
+    piece.routed.rows_before = rows_before;
+    piece.error = nullptr;
+    try {
+        piece.consumed = piece.reader->readStretch(
+            piece.data, piece.final,
+            [&](std::span<const FieldValue> values) { route(piece.routed, *piece.reader, values); });
+    } catch (...) {
+        piece.error = std::current_exception();
+    }
+}
+
+void RequestRouter::takeOldestPiece() {
+    std::unique_ptr<Piece> piece = std::move(pieces_.front());
+    pieces_.pop_front();
+    piece->done.wait();
+    // The guess that the piece starts at a row holds when the piece before ended between rows. If not, or
+    // if the piece failed, it is read again from the true end of the rows before, with the rows before
+    // counted: a failure then names the row it would name on one thread.
+    if (!reader_.onlyBetweenRows(carried_) || piece->error) {
+        ++pieces_read_again_;
+        piece->data.insert(0, carried_);
+        readPiece(*piece, routed_.rows);
+        if (piece->error) {
+            std::rethrow_exception(piece->error);
+        }
+    }
+    carried_.assign(piece->data, piece->consumed);
+    piece_outputs_.push_back(std::move(piece->routed.outputs));
+    for (auto& row : piece->routed.waiting) {
+        row.row_number += routed_.rows;
+        routed_.waiting.push_back(std::move(row));
+    }
+    routed_.rows += piece->routed.rows;
+}
+
+void RequestRouter::joinPieceOutputs() {
+    // Each slice is allocated once, at its final size: no growth by copying, no fresh pages twice.
+    std::map<TargetKey, size_t> sizes;
+    for (const auto& [key, output] : routed_.outputs) {
+        sizes[key] += output.rows.size();
+    }
+    for (const auto& outputs : piece_outputs_) {
+        for (const auto& [key, output] : outputs) {
+            sizes[key] += output.rows.size();
+        }
+    }
+    for (const auto& [key, size] : sizes) {
+        routed_.outputs[key].rows.reserve(size);
+    }
+    for (auto& outputs : piece_outputs_) {
+        for (auto& [key, output] : outputs) {
+            Output& into = routed_.outputs[key];
+            if (into.target.table == nullptr) {
+                into.target = std::move(output.target);
+            }
+            into.rows += output.rows;
+            into.row_count += output.row_count;
+            std::string().swap(output.rows);
+        }
+    }
+    piece_outputs_.clear();
+}
+
+void RequestRouter::route(Routed& routed, const RowReader& reader, std::span<const FieldValue> values) {
     if (!located_) {
         locateKeyColumns();
     }
-    ++row_count_;
+    size_t row_number = routed.rows_before + ++routed.rows;
     const FieldValue& company = values[region_key_index_];
     if (company.omitted || company.is_null || company.text.empty()) {
-        throw RowError(row_count_, table_.region_key,
+        throw RowError(row_number, table_.region_key,
                        fmt::format("row {}: the row has no {}: ingest cannot tell which region owns it",
-                                   row_count_, table_.region_key));
+                                   row_number, table_.region_key));
     }
+    routed.key_values.resize(sharding_indexes_.size());
     for (size_t i = 0; i < sharding_indexes_.size(); ++i) {
         const FieldValue& value = values[sharding_indexes_[i]];
         if (value.omitted || value.is_null) {
-            throw RowError(row_count_, sharding_key_.columns()[i],
+            throw RowError(row_number, sharding_key_.columns()[i],
                            fmt::format("row {}: the row has no value for {}, a column of the sharding key",
-                                       row_count_, sharding_key_.columns()[i]));
+                                       row_number, sharding_key_.columns()[i]));
         }
-        key_values_[i] = value.text;
+        routed.key_values[i] = value.text;
     }
     uint64_t key = 0;
     try {
-        key = sharding_key_.evaluate(key_values_);
+        key = sharding_key_.evaluate(routed.key_values);
     } catch (const Exception& error) {
-        throw RowError(row_count_,
+        throw RowError(row_number,
                        sharding_key_.columns().empty() ? table_.region_key : sharding_key_.columns()[0],
-                       fmt::format("row {}: {}", row_count_, error.what()));
+                       fmt::format("row {}: {}", row_number, error.what()));
     }
-    auto known = known_.find(company.text);
-    if (known == known_.end()) {
+    auto known = routed.known.find(company.text);
+    if (known == routed.known.end()) {
         auto region_name = context_.regions().regionOf(company.text);
         const topology::Region* region = region_name ? context_.region(*region_name) : nullptr;
         if (region == nullptr) {
             std::string line;
-            reader_.appendTabSeparated(line, values);
-            held_bytes_ += line.size();
-            waiting_.push_back({row_count_, std::string(company.text), key, std::move(line)});
+            reader.appendTabSeparated(line, values);
+            routed.waiting.push_back({routed.rows, std::string(company.text), key, std::move(line)});
             return;
         }
-        known = known_.emplace(std::string(company.text), region).first;
+        known = routed.known.emplace(std::string(company.text), region).first;
     }
     // The row is written straight into its slice: one copy per row on the hot path.
-    Output& output = outputFor(*known->second, key);
-    size_t before = output.rows.size();
-    reader_.appendTabSeparated(output.rows, values);
+    Output& output = outputFor(routed, *known->second, key);
+    reader.appendTabSeparated(output.rows, values);
     ++output.row_count;
-    held_bytes_ += output.rows.size() - before;
 }
 
-RequestRouter::Output& RequestRouter::outputFor(const topology::Region& region, uint64_t key) {
-    int shard =
-        sharding_key_.isRandom() ? static_cast<int>(row_count_ % region.shards) + 1 : shardFor(key, region);
-    auto& output = outputs_[{&region, shard}];
+RequestRouter::Output& RequestRouter::outputFor(Routed& routed, const topology::Region& region,
+                                                uint64_t key) {
+    int shard = sharding_key_.isRandom()
+                    ? static_cast<int>((routed.rows_before + routed.rows) % region.shards) + 1
+                    : shardFor(key, region);
+    auto& output = routed.outputs[{&region, shard}];
     if (output.target.table == nullptr) {
         output.target = ShardTarget{&table_, &region, shard, columns_sql_};
     }
@@ -134,19 +250,28 @@ RequestRouter::Output& RequestRouter::outputFor(const topology::Region& region, 
 }
 
 void RequestRouter::finish() {
-    reader_.finish([this](std::span<const FieldValue> values) { onRow(values); });
-    if (waiting_.empty()) {
+    if (splitting_) {
+        cutPiece(true);
+        while (!pieces_.empty()) {
+            takeOldestPiece();
+        }
+        joinPieceOutputs();
+    } else {
+        reader_.finish([this](std::span<const FieldValue> values) { route(routed_, reader_, values); });
+    }
+    auto& waiting = routed_.waiting;
+    if (waiting.empty()) {
         return;
     }
     std::vector<std::string> unknown;
-    for (const auto& row : waiting_) {
-        if (known_.find(row.company) == known_.end()) {
+    text::StringMap<bool> asked;
+    for (const auto& row : waiting) {
+        if (asked.emplace(row.company, true).second) {
             unknown.push_back(row.company);
-            known_.emplace(row.company, nullptr);
         }
     }
     context_.regions().lookUp(unknown);
-    for (const auto& row : waiting_) {
+    for (const auto& row : waiting) {
         const topology::Region* region = nullptr;
         if (auto name = context_.regions().regionOf(row.company)) {
             region = context_.region(*name);
@@ -161,21 +286,20 @@ void RequestRouter::finish() {
                 "<region>` (table {} has no default_region); nothing of this request was written",
                 row.row_number, row.company, row.company, table_.name);
         }
-        Output& output = outputFor(*region, row.key);
+        Output& output = outputFor(routed_, *region, row.key);
         output.rows += row.line;
         ++output.row_count;
     }
-    waiting_.clear();
+    waiting.clear();
 }
 
 std::vector<RequestRouter::Output> RequestRouter::take() {
     std::vector<Output> result;
-    result.reserve(outputs_.size());
-    for (auto& [target, output] : outputs_) {
+    result.reserve(routed_.outputs.size());
+    for (auto& [target, output] : routed_.outputs) {
         result.push_back(std::move(output));
     }
-    outputs_.clear();
-    held_bytes_ = 0;
+    routed_.outputs.clear();
     return result;
 }
 

@@ -2,14 +2,19 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <exception>
+#include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/Exception.h"
 #include "common/Text.h"
+#include "common/WorkerPool.h"
 #include "ingest/RowReader.h"
 #include "ingest/ShardingKey.h"
 #include "ingest/Slice.h"
@@ -26,14 +31,18 @@ class UnmappedCompany : public Exception {
 };
 
 /// What every request of one ingest server shares for routing: the site it writes to, the company ->
-/// region map and each table's sharding key.
+/// region map, each table's sharding key, and the threads that read large bodies in pieces.
 class RoutingContext {
   public:
-    RoutingContext(const topology::Fleet& fleet, const topology::Site& site, RegionMap& regions);
+    /// `readers`: threads that read the pieces of large bodies; null reads every body on its request's own
+    /// thread.
+    RoutingContext(const topology::Fleet& fleet, const topology::Site& site, RegionMap& regions,
+                   WorkerPool* readers = nullptr);
 
     const topology::Fleet& fleet() const { return fleet_; }
     const topology::Site& site() const { return site_; }
     RegionMap& regions() const { return regions_; }
+    WorkerPool* readers() const { return readers_; }
     /// The table's sharding key; throws Exception(InvalidConfig) when ingest cannot evaluate it.
     const ShardingKey& shardingKey(const topology::Table& table) const;
     /// The site's region of that name, or null.
@@ -43,6 +52,7 @@ class RoutingContext {
     const topology::Fleet& fleet_;
     const topology::Site& site_;
     RegionMap& regions_;
+    WorkerPool* readers_;
     std::map<std::string, ShardingKey, std::less<>> keys_;
 };
 
@@ -50,6 +60,15 @@ class RoutingContext {
 /// mapping, or the table's default region) and shard (the table's sharding key, as ClickHouse computes it),
 /// and appends the row as TabSeparated to one slice per (region, shard). Nothing is sent from here: the
 /// caller hands the slices over only once the whole body was read without an error (all or nothing).
+///
+/// A large body is read on several threads (the context's readers). Past its first rows it is cut into
+/// pieces of about kPieceBytes at line ends, and each piece is read by its own copy of the reader,
+/// speculatively: a line end need not end a row (a pretty-printed JSON object, a quoted CSV field, an
+/// escaped TSV line end). Pieces are then taken in body order. A piece's result stands only if the piece
+/// before it ended exactly between two rows; otherwise it is read again on this thread from where the rows
+/// of the piece before really ended. An error in a piece is raised by reading it again with the rows
+/// before it counted, so that it names the same row as reading on one thread would. The slices are
+/// therefore the same, byte for byte, however the body was cut (deduplication relies on it).
 class RequestRouter {
   public:
     struct Output {
@@ -58,9 +77,17 @@ class RequestRouter {
         size_t row_count = 0;
     };
 
+    static constexpr size_t kPieceBytes = 256 << 10;
+    /// Pieces of one request given to the readers and not yet taken (bounds the memory of a request).
+    static constexpr size_t kPiecesInFlight = 8;
+
     /// Throws RowError / Exception(BadArguments) for a column list ingest cannot route (no region key).
     RequestRouter(const RoutingContext& context, const topology::Table& table, InputFormat format,
                   std::vector<std::string> insert_columns, bool skip_unknown_fields);
+    /// Waits for the pieces still being read.
+    ~RequestRouter();
+    RequestRouter(const RequestRouter&) = delete;
+    RequestRouter& operator=(const RequestRouter&) = delete;
 
     /// Feeds a chunk of the body. Throws RowError naming the row.
     void feed(std::string_view chunk);
@@ -70,9 +97,11 @@ class RequestRouter {
     /// The routed rows, one entry per target.
     std::vector<Output> take();
 
-    size_t rowCount() const { return row_count_; }
-    /// Bytes of routed rows held so far.
-    size_t heldBytes() const { return held_bytes_; }
+    size_t rowCount() const { return routed_.rows; }
+    /// Pieces the body was read in on the readers (0: it was read on the request's thread alone), and how
+    /// many of them were read again because they did not start at a row.
+    size_t pieces() const { return pieces_read_; }
+    size_t piecesReadAgain() const { return pieces_read_again_; }
 
   private:
     struct Waiting {
@@ -81,11 +110,44 @@ class RequestRouter {
         uint64_t key;
         std::string line;
     };
+    using TargetKey = std::pair<const topology::Region*, int>;
 
-    void onRow(std::span<const FieldValue> values);
+    /// Rows read and routed: those of the whole body, or of one piece.
+    struct Routed {
+        std::map<TargetKey, Output> outputs;
+        text::StringMap<const topology::Region*> known;  ///< company -> region, as looked up so far
+        std::vector<Waiting> waiting;  ///< rows of companies not in the cached map, routed in finish()
+        std::vector<std::string_view> key_values;
+        size_t rows_before = 0;  ///< rows of the body before these (for row numbers)
+        size_t rows = 0;
+    };
+
+    /// A stretch of the body from a line end to a line end, read on a reader thread.
+    struct Piece {
+        std::string data;
+        bool final = false;  ///< the end of the body
+        std::optional<RowReader> reader;
+        Routed routed;
+        size_t consumed = 0;  ///< bytes of data its complete rows took
+        std::exception_ptr error;
+        std::future<void> done;
+    };
+
+    void route(Routed& routed, const RowReader& reader, std::span<const FieldValue> values);
     void locateKeyColumns();
     /// The slice of the shard `key` names in `region`, created on first use.
-    Output& outputFor(const topology::Region& region, uint64_t key);
+    Output& outputFor(Routed& routed, const topology::Region& region, uint64_t key);
+
+    /// Whether the rest of the body may be read in pieces, from now on.
+    bool canSplit() const;
+    /// Hands the data up to its last line end (all of it at the end of the body) to a reader thread.
+    void cutPiece(bool final);
+    /// Reads a piece on this thread (ahead of the first `rows_before` rows of the body).
+    void readPiece(Piece& piece, size_t rows_before);
+    /// Waits for the oldest piece and adds its rows to routed_, after checking that it started at a row.
+    void takeOldestPiece();
+    /// Appends the slices of the pieces taken to those of routed_, in body order.
+    void joinPieceOutputs();
 
     const RoutingContext& context_;
     const topology::Table& table_;
@@ -95,13 +157,17 @@ class RequestRouter {
     bool located_ = false;
     size_t region_key_index_ = 0;
     std::vector<size_t> sharding_indexes_;
-    std::vector<std::string_view> key_values_;
-    std::map<std::pair<const topology::Region*, int>, Output> outputs_;
-    text::StringMap<const topology::Region*> known_;  ///< per request: company -> region
-    std::vector<Waiting> waiting_;  ///< rows of companies not in the cached map, routed in finish()
     const topology::Region* default_region_ = nullptr;
-    size_t row_count_ = 0;
-    size_t held_bytes_ = 0;
+    Routed routed_;
+
+    bool splitting_ = false;
+    std::string pending_;                        ///< data not yet in a piece
+    size_t pending_line_end_ = 0;                ///< bytes of pending_ up to its last line end (0: none)
+    std::deque<std::unique_ptr<Piece>> pieces_;  ///< given to the readers, in body order
+    std::string carried_;                        ///< the end of the last piece taken, after its complete rows
+    std::vector<std::map<TargetKey, Output>> piece_outputs_;  ///< of the pieces taken, in body order
+    size_t pieces_read_ = 0;
+    size_t pieces_read_again_ = 0;
 };
 
 }  // namespace chfleet::ingest

@@ -7,6 +7,7 @@
 #include <array>
 #include <bit>
 #include <cstring>
+#include <utility>
 
 #include "clickhouse/Quoting.h"
 #include "common/Text.h"
@@ -199,7 +200,7 @@ RowReader::RowReader(InputFormat format, const std::vector<topology::Column>& co
     for (size_t i = 0; i < allowed_names_.size(); ++i) {
         row_allowed_.push_back(static_cast<int>(i));
         row_names_.push_back(allowed_names_[i]);
-        row_types_.push_back(&allowed_types_[i]);
+        row_types_.push_back(allowed_types_[i]);
         row_defaults_.push_back(allowed_defaults_[i]);
         field_column_.push_back(static_cast<int>(i));
     }
@@ -236,6 +237,38 @@ void RowReader::finish(const RowCallback& on_row) {
     finished_ = true;
     parse(buffer_, true, on_row);
     buffer_.clear();
+}
+
+bool RowReader::splittable() const {
+    if (with_names_) {
+        return header_read_;
+    }
+    return format_ != InputFormat::JSONEachRow || (json_prefix_read_ && !json_in_array_);
+}
+
+std::string RowReader::takeUnparsed() {
+    retry_size_ = 0;
+    return std::exchange(buffer_, {});
+}
+
+RowReader RowReader::continuation(size_t rows_before) const {
+    RowReader copy(*this);
+    copy.buffer_.clear();
+    copy.retry_size_ = 0;
+    copy.rows_ = rows_before;
+    copy.finished_ = false;
+    return copy;
+}
+
+size_t RowReader::readStretch(std::string_view data, bool final, const RowCallback& on_row) {
+    return parse(data, final, on_row);
+}
+
+bool RowReader::onlyBetweenRows(std::string_view rest) const {
+    if (format_ != InputFormat::JSONEachRow) {
+        return rest.empty();
+    }
+    return std::all_of(rest.begin(), rest.end(), isJsonSpace);
 }
 
 void RowReader::appendTabSeparated(std::string& out, std::span<const FieldValue> row) const {
@@ -484,7 +517,7 @@ RowReader::Step RowReader::readTsvRow(const char*& p, const char* end, bool fina
         std::string_view raw(field.begin, static_cast<size_t>(field.stop - field.begin));
         if (raw == "\\N") {
             storeNull(column, raw);
-        } else if (field.escaped && row_types_[column]->isText()) {
+        } else if (field.escaped && row_types_[column].isText()) {
             storeValue(column, unescapeTsv(column, field.begin, field.stop), Arena::Unescaped);
         } else {
             storeValue(column, raw, Arena::Input);
@@ -584,7 +617,7 @@ RowReader::Step RowReader::readHeader(const char*& p, const char* end, bool fina
     row_defaults_.clear();
     for (int allowed : row_allowed_) {
         row_names_.push_back(allowed_names_[allowed]);
-        row_types_.push_back(&allowed_types_[allowed]);
+        row_types_.push_back(allowed_types_[allowed]);
         row_defaults_.push_back(allowed_defaults_[allowed]);
     }
     slots_.assign(row_names_.size(), Slot{});
@@ -785,7 +818,7 @@ void RowReader::readJsonString(const char*& p, const char* end, bool final, cons
 }
 
 void RowReader::readJsonValue(const char*& p, const char* end, bool final, int column) {
-    const ValueType& type = *row_types_[column];
+    const ValueType& type = row_types_[column];
     char c = *p;
     if (c == '"') {
         const char* begin = nullptr;
@@ -1008,7 +1041,7 @@ void RowReader::storeValue(int column, std::string_view text, Arena arena) {
     slot.omitted = false;
     slot.is_null = false;
     size_t before = canonical_.size();
-    switch (row_types_[column]->check(text, canonical_, problem_)) {
+    switch (row_types_[column].check(text, canonical_, problem_)) {
         case ValueType::Verdict::Valid:
             slot.arena = arena;
             if (arena == Arena::Input) {
@@ -1029,7 +1062,7 @@ void RowReader::storeValue(int column, std::string_view text, Arena arena) {
 }
 
 void RowReader::storeNull(int column, std::string_view marker) {
-    if (!row_types_[column]->nullable()) {
+    if (!row_types_[column].nullable()) {
         storeDefault(column, marker);
         return;
     }
@@ -1044,7 +1077,7 @@ void RowReader::storeDefault(int column, std::string_view marker) {
             column, marker,
             fmt::format("{}; NULL and empty values stand for 0 when the column has no DEFAULT, and 0 is "
                         "not an element",
-                        row_types_[column]->problemOfZero()));
+                        row_types_[column].problemOfZero()));
     }
     Slot& slot = slots_[column];
     slot.is_null = false;
@@ -1061,7 +1094,7 @@ void RowReader::failRow(std::string message) const {
 void RowReader::failValue(int column, std::string_view text, std::string_view problem) const {
     throw RowError(rows_ + 1, row_names_[column],
                    fmt::format("Cannot parse input: row {}, column `{}` ({}): {}, got {}", rows_ + 1,
-                               row_names_[column], row_types_[column]->name(), problem, shown(text)));
+                               row_names_[column], row_types_[column].name(), problem, shown(text)));
 }
 
 void RowReader::failHeader(std::string message) const {

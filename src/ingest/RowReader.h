@@ -76,6 +76,25 @@ class RowReader {
     size_t rowsRead() const { return rows_; }
     InputFormat format() const { return format_; }
 
+    /// Reading one body on several threads (RequestRouter cuts it into stretches at line ends):
+    ///
+    /// True once a copy of this reader can read on from a row boundary: the header of a *WithNames format
+    /// and the start of a JSON body are read, and the rows are not the elements of one JSON array (whose
+    /// commas tie each row to the one before).
+    bool splittable() const;
+    /// Takes the data fed but not parsed yet (the start of an incomplete row); the reader holds none after.
+    std::string takeUnparsed();
+    /// A reader with this one's columns and state, to read from a row boundary on with buffers of its own;
+    /// its rows are numbered from `rows_before` + 1 in errors.
+    RowReader continuation(size_t rows_before) const;
+    /// Reads `data`, which starts at a row boundary, in place (no copy): as feed() would when `final` is
+    /// false, as feed() then finish() would when it is true. Returns the bytes the complete rows took; the
+    /// rest is the start of a row that goes on after `data`, or what may lie between rows.
+    size_t readStretch(std::string_view data, bool final, const RowCallback& on_row);
+    /// True when `rest`, the end of a stretch after its complete rows, is only what may lie between rows
+    /// (nothing; whitespace in JSONEachRow), so that the next stretch starts at a row boundary.
+    bool onlyBetweenRows(std::string_view rest) const;
+
   private:
     enum class Step { Row, Header, End };
     enum class Arena : uint8_t { Input, Unescaped, Canonical };
@@ -157,7 +176,7 @@ class RowReader {
     text::StringMap<int> allowed_index_;
 
     std::vector<std::string> row_names_;
-    std::vector<const ValueType*> row_types_;
+    std::vector<ValueType> row_types_;
     std::vector<ColumnDefault> row_defaults_;
     std::vector<int> row_allowed_;   ///< row column -> allowed column
     std::vector<int> field_column_;  ///< field position of a line -> row column, -1 to skip (TSV/CSV)

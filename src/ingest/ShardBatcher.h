@@ -43,12 +43,12 @@ struct BatchObserver {
 ///
 /// In sync mode a sender that is free takes the oldest open batch at once, so at low load rows go out
 /// without waiting; while every sender is busy, batches fill up. A batch is sealed when it reaches batch_rows
-/// or batch_bytes, or batch_wait after its first slice (in async mode, only then). A slice as large as a batch is sent alone. Before a batch is sent
-/// the ledger records which slices it holds; once the shard confirmed it, the slices are committed (their
-/// requests are told, their spool segments released). In sync mode a failed batch fails its requests (each
-/// client retries; deduplication keeps a retry from writing twice what did land). In async mode it is kept
-/// and retried with a growing pause (at most 5 s) until its shard takes it, so a shard or region that was
-/// down is drained when it returns.
+/// or batch_bytes, or batch_wait after its first slice (in async mode, only then). A slice as large as a
+/// batch is sent alone. Before a batch is sent the ledger records which slices it holds; once the shard
+/// confirmed it, the slices are committed (their requests are told, their spool segments released). In sync
+/// mode a failed batch fails its requests (each client retries; deduplication keeps a retry from writing
+/// twice what did land). In async mode it is kept and retried with a growing pause (at most 5 s) until its
+/// shard takes it, so a shard or region that was down is drained when it returns.
 class ShardBatcher {
   public:
     ShardBatcher(BatcherOptions options, ShardWriter& writer, Ledger& ledger, Spool* spool,

@@ -75,9 +75,8 @@ void ShardWriter::write(const ShardTarget& target, std::string_view rows, const 
     auto now = std::chrono::steady_clock::now();
     {
         std::lock_guard lock(mutex_);
-        size_t first = turn_++;
-        for (int i = 0; i < region.replicas; ++i) {
-            const auto* node = region.node(target.shard, static_cast<int>((first + i) % region.replicas) + 1);
+        for (int replica = 1; replica <= region.replicas; ++replica) {
+            const auto* node = region.node(target.shard, replica);
             if (node == nullptr) {
                 continue;
             }

@@ -449,8 +449,9 @@ TEST(Ingest, AReplicaDownIsPassedOverForTheOtherReplicaOfItsShard) {
     std::string down = region->node(2, 1)->name;
     std::string up = region->node(2, 2)->name;
     fleet().sandbox().kill(down);
-    for (int request = 0; request < 4;
-         ++request) {  // replicas take turns: some batches try the dead one first
+    // The first replica, which takes every batch while it is up, is down: the first batch finds it so, the
+    // next ones pass it over.
+    for (int request = 0; request < 4; ++request) {
         auto answer = ingest.post("INSERT INTO teei.events FORMAT JSONEachRow", eventRow(company, request));
         ASSERT_TRUE(answer);
         EXPECT_EQ(answer->status, 200) << answer->body;

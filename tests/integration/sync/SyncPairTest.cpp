@@ -439,22 +439,27 @@ TEST_F(SyncPair, AnExistingChSyncEnvironmentWorksUnchanged) {
 namespace {
 
 TEST_F(SyncPair, ColumnsNamedLikeInternalAliasesAreComparedAndCopiedRight) {
-    // ClickHouse aliases shadow columns of the same name: chfleet's own aliases must never meet a user's column.
+    // ClickHouse aliases shadow columns of the same name: chfleet's own aliases must never meet a user's
+    // column.
     for (const auto& node : {kPrimary, kDr}) {
-        ch::execute(*fleet().connect(node),
-                    "CREATE TABLE telemetry.short_names (d Date, p String, c UInt64, h UInt64, s String, t String, "
-                    "n UInt8) ENGINE = MergeTree PARTITION BY d ORDER BY c");
+        ch::execute(
+            *fleet().connect(node),
+            "CREATE TABLE telemetry.short_names (d Date, p String, c UInt64, h UInt64, s String, t String, "
+            "n UInt8) ENGINE = MergeTree PARTITION BY d ORDER BY c");
     }
     auto primary = fleet().connect(kPrimary);
-    ch::execute(*primary, "INSERT INTO telemetry.short_names SELECT today() - number % 2, 'p', number, number * 3, "
-                          "'s', 't', 1 FROM system.numbers LIMIT 1000");
-    ch::execute(*fleet().connect(kDr), "INSERT INTO telemetry.short_names SELECT today(), 'p', 1, 1, 's', 't', 2 "
-                                       "FROM system.numbers LIMIT 1");
+    ch::execute(*primary,
+                "INSERT INTO telemetry.short_names SELECT today() - number % 2, 'p', number, number * 3, "
+                "'s', 't', 1 FROM system.numbers LIMIT 1000");
+    ch::execute(*fleet().connect(kDr),
+                "INSERT INTO telemetry.short_names SELECT today(), 'p', 1, 1, 's', 't', 2 "
+                "FROM system.numbers LIMIT 1");
     auto run = sync({"run", "--once", "--active", "primary", "--policy", "mirror"});
     EXPECT_EQ(run.exit_code, 0) << run.output;
     auto sums = [&](const std::string& node) {
-        return fleet().scalar(node, "SELECT concat(toString(count()), '/', toString(sum(cityHash64(d, p, c, h, s, "
-                                    "t, n)))) FROM telemetry.short_names");
+        return fleet().scalar(node,
+                              "SELECT concat(toString(count()), '/', toString(sum(cityHash64(d, p, c, h, s, "
+                              "t, n)))) FROM telemetry.short_names");
     };
     EXPECT_EQ(sums(kDr), sums(kPrimary));
     EXPECT_EQ(sync({"check", "--active", "primary"}).exit_code, 0);

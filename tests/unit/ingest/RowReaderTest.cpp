@@ -566,5 +566,47 @@ TEST(RowReaderTest, ChunkingNeverChangesTheOutcome) {
     }
 }
 
+TEST(RowReader, ContinuesInAStretchFromARowBoundaryWithTheRowsBeforeCounted) {
+    auto ignore = [](std::span<const FieldValue>) {};
+    RowReader json(InputFormat::JSONEachRow, two_columns, {}, false, 1);
+    EXPECT_FALSE(json.splittable()) << "the start of the body is not read yet";
+    json.feed("{\"a\":1,\"b\":\"x\"}\n{\"a\":2", ignore);
+    EXPECT_TRUE(json.splittable());
+    EXPECT_EQ(json.takeUnparsed(), "\n{\"a\":2");
+    EXPECT_TRUE(json.onlyBetweenRows(" \r\n\t"));
+    EXPECT_FALSE(json.onlyBetweenRows(",\n")) << "a comma is read with the row after it";
+
+    RowReader piece = json.continuation(41);
+    std::string tsv;
+    auto keep = [&](std::span<const FieldValue> row) { piece.appendTabSeparated(tsv, row); };
+    std::string stretch = "{\"a\":2,\"b\":\"y\"}\n{\"b\":\"z\",\n\"a\":3}\n{\"a\":4,";
+    size_t consumed = piece.readStretch(stretch, false, keep);
+    EXPECT_EQ(stretch.substr(consumed), "\n{\"a\":4,") << "the last row goes on in the next stretch";
+    EXPECT_EQ(tsv, "2\ty\n3\tz\n");
+    EXPECT_EQ(piece.rowsRead(), 43u);
+    try {
+        piece.continuation(43).readStretch("{\"a\":300}\n", true, ignore);
+        FAIL() << "300 is not a UInt8";
+    } catch (const RowError& error) {
+        EXPECT_EQ(error.row(), 44u);
+    }
+
+    RowReader array(InputFormat::JSONEachRow, two_columns, {}, false, 1);
+    array.feed("[{\"a\":1},\n{\"a\":2}", ignore);
+    EXPECT_FALSE(array.splittable()) << "the rows of one array are tied by commas";
+
+    RowReader named(InputFormat::TabSeparatedWithNames, two_columns, {}, false, 1);
+    named.feed("b\t", ignore);
+    EXPECT_FALSE(named.splittable());
+    named.feed("a\nx\t1\n", ignore);
+    EXPECT_TRUE(named.splittable());
+    EXPECT_TRUE(named.onlyBetweenRows(""));
+    EXPECT_FALSE(named.onlyBetweenRows("\n")) << "an empty line in TabSeparated is a row";
+    tsv.clear();
+    named.continuation(0).readStretch(
+        "y\t2\n", true, [&](std::span<const FieldValue> row) { named.appendTabSeparated(tsv, row); });
+    EXPECT_EQ(tsv, "y\t2\n") << "a continuation keeps the header's column order";
+}
+
 }  // namespace
 }  // namespace chfleet::ingest
