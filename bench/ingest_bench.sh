@@ -30,7 +30,7 @@ ROWS_PER_RUN=${ROWS_PER_RUN:-300000}
 MIN_BATCHES=${MIN_BATCHES:-4}
 MAX_BATCHES=${MAX_BATCHES:-60}
 COMPANIES=${COMPANIES:-1000}
-# A round of 50 clients leaves a few GB in up to a million files (18.16 writes two files per column per part;
+# A run of 50 clients leaves a few GB in up to a million files (18.16 writes two files per column per part;
 # see check_and_drop), and deleting them takes minutes on a disk mounted with `discard`. In memory (/dev/shm,
 # when it has 8 GiB free) it takes seconds; TMPDIR chooses the place.
 if [ -z "${TMPDIR:-}" ] && [ "$(df -k --output=avail /dev/shm 2>/dev/null | tail -n 1)" -gt $((8 << 20)) ] 2>/dev/null; then
@@ -177,10 +177,11 @@ run_load() {  # mode clients batch_rows batches -> the load generator's JSON lin
   echo "$out"
 }
 
-# After each round: every acknowledged row is in the fleet and no EU row sits on a US shard (counted here),
-# then the rows are dropped, so the sandbox holds one round's data at a time (the parts of the whole sequence,
-# with the merged-away copies ClickHouse keeps for 8 minutes, came to 15 GB and filled the memory), and every
-# round starts on empty tables.
+# After each run: every acknowledged row is in the fleet and no EU row sits on a US shard (counted here), then
+# the rows are dropped. So every run starts on empty tables (not on the parts, and the merges, of the run
+# before it, which is always of another path), and the sandbox holds one run's data at a time (the parts of
+# the whole sequence, with the merged-away copies ClickHouse keeps for 8 minutes, came to 15 GB and filled
+# the memory).
 stored_direct=0
 stored_ingest=0
 misplaced=0
@@ -231,6 +232,7 @@ for c in $CLIENTS; do
           echo "$cpu $rows" | awk '{printf "%.3f\n", $1 * 1e6 / $2}' >>"$WORK/cpu-$mode-$key.txt"
         fi
         echo "$line" >>"$WORK/$mode-$key.jsonl"
+        check_and_drop
         e=$(echo "$line" | json_field errors)
         failed[$mode]=$((failed[$mode] + e))
         acknowledged[$mode]=$((acknowledged[$mode] + rows))
@@ -242,7 +244,6 @@ for c in $CLIENTS; do
         paste -d' ' <(tail -n 1 "$WORK/committed-$mode-$key.txt") <(tail -n 1 "$WORK/committed-direct-$key.txt") |
           awk '{printf "%.4f\n", $1 / $2}' >>"$WORK/ratio-$mode-$key.txt"
       done
-      check_and_drop
     done
   done
 done
@@ -285,7 +286,7 @@ for c in $CLIENTS; do
 done
 
 echo
-echo "== every acknowledged row is in the fleet; no EU row on a US shard (counted after each round)"
+echo "== every acknowledged row is in the fleet; no EU row on a US shard (counted after each run)"
 # A failed batch may have been written in part (a Distributed INSERT is not atomic across shards), so rows
 # stored can exceed rows acknowledged; fewer would be rows lost.
 printf '%-7s %14s %14s %14s\n' mode acknowledged stored failed_batches
