@@ -69,6 +69,7 @@ void RequestRouter::locateKeyColumns() {
     for (const auto& name : sharding_key_.columns()) {
         sharding_indexes_.push_back(indexOf(name));
     }
+    routed_.key_values.resize(sharding_indexes_.size());
     columns_sql_ = "(";
     for (size_t i = 0; i < columns.size(); ++i) {
         columns_sql_ += (i == 0 ? "" : ", ") + clickhouse::quoteIdentifier(columns[i]);
@@ -87,7 +88,7 @@ void RequestRouter::feed(std::string_view chunk) {
         reader_.feed(chunk, [this](std::span<const FieldValue> values) { route(routed_, reader_, values); });
         if (canSplit()) {
             splitting_ = true;
-            pending_.reserve(kPieceBytes + (64 << 10));
+            pending_.reserve(kPendingCapacity);
             pending_ += reader_.takeUnparsed();
             auto line_end = pending_.rfind('\n');
             pending_line_end_ = line_end == std::string::npos ? 0 : line_end + 1;
@@ -110,7 +111,7 @@ void RequestRouter::cutPiece(bool final) {
     piece->data = std::move(pending_);
     pending_ = std::string();
     if (!final) {
-        pending_.reserve(kPieceBytes + (64 << 10));
+        pending_.reserve(kPendingCapacity);
         pending_.assign(piece->data, pending_line_end_);
         piece->data.resize(pending_line_end_);
     }
@@ -128,6 +129,7 @@ void RequestRouter::readPiece(Piece& piece, size_t rows_before) {
     piece.reader.emplace(reader_.continuation(rows_before));
     piece.routed = Routed{};
     piece.routed.rows_before = rows_before;
+    piece.routed.key_values.resize(sharding_indexes_.size());
     piece.error = nullptr;
     try {
         piece.consumed = piece.reader->readStretch(
@@ -201,7 +203,6 @@ void RequestRouter::route(Routed& routed, const RowReader& reader, std::span<con
                        fmt::format("row {}: the row has no {}: ingest cannot tell which region owns it",
                                    row_number, table_.region_key));
     }
-    routed.key_values.resize(sharding_indexes_.size());
     for (size_t i = 0; i < sharding_indexes_.size(); ++i) {
         const FieldValue& value = values[sharding_indexes_[i]];
         if (value.omitted || value.is_null) {

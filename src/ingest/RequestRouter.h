@@ -78,6 +78,8 @@ class RequestRouter {
     };
 
     static constexpr size_t kPieceBytes = 256 << 10;
+    /// What the data waiting for its piece may grow to: a piece, plus the reads that fill it past its size.
+    static constexpr size_t kPendingCapacity = kPieceBytes + (64 << 10);
     /// Pieces of one request given to the readers and not yet taken (bounds the memory of a request).
     static constexpr size_t kPiecesInFlight = 8;
 

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "../../unit/support/FreePort.h"
+#include "MapCompanies.h"
 #include "TestFleet.h"
 #include "clickhouse/HttpConnection.h"
 #include "clickhouse/Quoting.h"
@@ -24,6 +25,7 @@
 #include "common/Process.h"
 
 using chfleet::testing::FleetEnvironment;
+using chfleet::testing::mapCompanies;
 namespace ch = chfleet::clickhouse;
 namespace process = chfleet::process;
 
@@ -112,20 +114,6 @@ class IngestProcess {
     std::string log_;
     pid_t pid_ = 0;
 };
-
-/// Maps companies to regions through `chfleet residency import`.
-void mapCompanies(const std::vector<std::pair<std::string, std::string>>& companies) {
-    std::string path = fleet().sandbox().dir() + "/companies-" + std::to_string(::getpid()) + "-" +
-                       std::to_string(std::rand()) + ".csv";
-    {
-        std::ofstream out(path);
-        for (const auto& [company, region] : companies) {
-            out << company << "," << region << "\n";
-        }
-    }
-    auto imported = fleet().chfleet({"residency", "import", "-f", fleet().fleetPath(), path});
-    ASSERT_EQ(imported.exit_code, 0) << imported.output;
-}
 
 std::string eventRow(const std::string& company, int n, const std::string& region = "x") {
     return fmt::format(

@@ -5,10 +5,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <map>
 #include <random>
 
+#include "MapCompanies.h"
 #include "TestFleet.h"
 #include "common/Exception.h"
 #include "common/WorkerPool.h"
@@ -30,15 +30,11 @@ chfleet::testing::TestFleet& fleet() {
 /// The company map of the primary site, with the "pieces-" companies imported once.
 ingest::RegionMap& regionMap() {
     static ingest::RegionMap* map = [] {
-        std::string path = fleet().sandbox().dir() + "/pieces-companies.csv";
-        {
-            std::ofstream out(path);
-            for (int i = 0; i < kCompanies; ++i) {
-                out << fmt::format("pieces-{:02},{}\n", i, i % 2 == 0 ? "us-east-1" : "eu-central-1");
-            }
+        std::vector<std::pair<std::string, std::string>> companies;
+        for (int i = 0; i < kCompanies; ++i) {
+            companies.emplace_back(fmt::format("pieces-{:02}", i), i % 2 == 0 ? "us-east-1" : "eu-central-1");
         }
-        auto imported = fleet().chfleet({"residency", "import", "-f", fleet().fleetPath(), path});
-        EXPECT_EQ(imported.exit_code, 0) << imported.output;
+        chfleet::testing::mapCompanies(companies);
         auto* loaded = new ingest::RegionMap(fleet().fleet(), "primary", std::chrono::seconds(600));
         loaded->load();
         return loaded;
