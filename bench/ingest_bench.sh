@@ -11,13 +11,19 @@
 #    committed in ClickHouse, so it compares with the direct path like for like; its latency is the answer's.
 # For CLIENTS x BATCH_ROWS in (1, 50) x (1000, 10000); each run sends ROWS_PER_RUN / (clients x batch)
 # batches per client, at least MIN_BATCHES and at most MAX_BATCHES (a lone client's runs are long enough for
-# a few slow inserts not to decide its figure). Prints the medians, the median ratios to direct (the figures that
-# survive a noisy machine), the ingest servers' CPU seconds per million rows and peak RSS (VmHWM), and the CPU
-# seconds per million rows of the whole fleet (every server and keeper of the sandbox, plus the ingest servers)
-# for each path, counted until the fleet has settled after the run: on a machine the load saturates, that is
-# what decides throughput. Each run starts on a settled fleet. Then checks that every
-# acknowledged row is in the fleet, and that no EU row sits on a US shard; exits 1 if not. About 8 minutes on
-# 2 cores.
+# a few slow inserts not to decide its figure).
+# Each configuration runs in two CPU layouts (LAYOUTS):
+#  - split: the fleet (every ClickHouse server and ZooKeeper) on the first half of the CPUs, the ingest servers
+#    and the load generator on the other half, with taskset. ClickHouse has the same CPUs in both paths, and
+#    ingest runs on CPUs of its own, as an ingest tier on hosts of its own does: this compares the paths.
+#  - shared: every process on every CPU. Ingest's CPU is then taken from ClickHouse's; on a machine the load
+#    saturates, that is what decides a lone client's throughput (see docs/ingest.md).
+# Prints the medians, the median ratios to direct (the figures that survive a noisy machine), the ingest
+# servers' CPU seconds per million rows and peak RSS (VmHWM), and the CPU seconds per million rows of the
+# whole fleet (every server and keeper of the sandbox, plus the ingest servers) for each path, counted until
+# the fleet has settled after the run. Each run starts on a settled fleet and on empty tables. Then checks that
+# every acknowledged row is in the fleet, and that no EU row sits on a US shard; exits 1 if not. About 25
+# minutes on 2 cores.
 # Usage: bench/ingest_bench.sh [BUILD/chfleet]   (chfleet_ingest_load is taken from the same folder)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +36,14 @@ ROWS_PER_RUN=${ROWS_PER_RUN:-300000}
 MIN_BATCHES=${MIN_BATCHES:-4}
 MAX_BATCHES=${MAX_BATCHES:-60}
 COMPANIES=${COMPANIES:-1000}
+LAYOUTS=${LAYOUTS:-"split shared"}
+CPUS=$(nproc)
+if [ "$CPUS" -lt 2 ]; then
+  LAYOUTS=shared  # nothing to split
+fi
+ALL_CPUS=0-$((CPUS - 1))
+FLEET_CPUS=0-$((CPUS / 2 - 1))
+TIER_CPUS=$((CPUS / 2))-$((CPUS - 1))
 # A run of 50 clients leaves a few GB in up to a million files (18.16 writes two files per column per part;
 # see check_and_drop), and deleting them takes minutes on a disk mounted with `discard`. In memory (/dev/shm,
 # when it has 8 GiB free) it takes seconds; TMPDIR chooses the place.
@@ -167,12 +181,24 @@ settle() {  # at most 10 s
     awk -v a="$after" -v b="$before" -v idle="$idle_rate" 'BEGIN {exit !((a - b) / 0.5 <= idle + 0.1)}' && return
   done
 }
+# The CPUs of each layout: the fleet's processes (all their threads; threads started later inherit it) and
+# the ingest servers are moved with taskset; the load generator starts on LOAD_CPUS.
+use_layout() {  # split | shared
+  local fleet=$ALL_CPUS tier=$ALL_CPUS pid
+  if [ "$1" = split ]; then
+    fleet=$FLEET_CPUS
+    tier=$TIER_CPUS
+  fi
+  for pid in "${fleet_pids[@]}"; do taskset -a -c -p "$fleet" "$pid" >/dev/null; done
+  for pid in "$INGEST_PID" "$ASYNC_PID"; do taskset -a -c -p "$tier" "$pid" >/dev/null; done
+  LOAD_CPUS=$tier
+}
 run_load() {  # mode clients batch_rows batches -> the load generator's JSON line
   local mode=$1 out
   local -a args=("${ingest_args[@]}")
   [ "$mode" = direct ] && args=("${direct_args[@]}")
   [ "$mode" = async ] && args=("${async_args[@]}")
-  out=$("$LOAD" "${args[@]}" "${common[@]}" --clients "$2" --batch-rows "$3" --batches-per-client "$4") || true
+  out=$(taskset -c "$LOAD_CPUS" "$LOAD" "${args[@]}" "${common[@]}" --clients "$2" --batch-rows "$3" --batches-per-client "$4") || true
   [ -n "$out" ] || { echo "ingest_bench: the load generator failed ($mode)" >&2; exit 1; }
   echo "$out"
 }
@@ -198,73 +224,80 @@ check_and_drop() {
   q --all --site primary "TRUNCATE TABLE teei.events_local" >/dev/null
 }
 
-echo "== runs: $ROUNDS rounds of (direct, ingest, async) per configuration"
-printf '%-6s %7s %10s %7s %6s %11s %9s %9s %6s %10s %11s\n' mode clients batch_rows batches round rows_per_s p50_ms \
-  p99_ms errors srv_cpu_s committed/s
-for c in $CLIENTS; do
-  for b in $BATCH_ROWS; do
-    n=$((ROWS_PER_RUN / (c * b)))
-    [ "$n" -ge "$MIN_BATCHES" ] || n=$MIN_BATCHES
-    [ "$n" -le "$MAX_BATCHES" ] || n=$MAX_BATCHES
-    key="$c-$b"
-    for round in $(seq 1 "$ROUNDS"); do
-      for mode in direct ingest async; do
-        server=$INGEST_PID
-        [ "$mode" = async ] && server=$ASYNC_PID
-        settle
-        cpu_before=$(cpu_seconds "$server")
-        fleet_before=$(fleet_cpu)
-        line=$(run_load "$mode" "$c" "$b" "$n") || exit 1
-        rows=$(echo "$line" | json_field rows)
-        # Rows per second until committed in ClickHouse: for async, until its spool is drained.
-        committed=$(echo "$line" | json_field rows_per_s)
-        if [ "$mode" = async ]; then
-          drain=$(wait_drained)
-          committed=$(echo "$rows / ($(echo "$line" | json_field seconds) + $drain)" | bc -l)
-        fi
-        echo "$committed" >>"$WORK/committed-$mode-$key.txt"
-        settle
-        echo "$(fleet_cpu) $fleet_before $rows" |
-          awk '{printf "%.3f\n", ($1 - $2) * 1e6 / $3}' >>"$WORK/fleetcpu-$mode-$key.txt"
-        cpu="-"
-        if [ "$mode" != direct ]; then
-          cpu=$(printf '%.2f' "$(echo "$(cpu_seconds "$server") - $cpu_before" | bc -l)")
-          echo "$cpu $rows" | awk '{printf "%.3f\n", $1 * 1e6 / $2}' >>"$WORK/cpu-$mode-$key.txt"
-        fi
-        echo "$line" >>"$WORK/$mode-$key.jsonl"
-        check_and_drop
-        e=$(echo "$line" | json_field errors)
-        failed[$mode]=$((failed[$mode] + e))
-        acknowledged[$mode]=$((acknowledged[$mode] + rows))
-        printf '%-6s %7s %10s %7s %6s %11.0f %9.1f %9.1f %6s %10s %11.0f\n' "$mode" "$c" "$b" "$n" "$round" \
-          "$(echo "$line" | json_field rows_per_s)" "$(echo "$line" | json_field p50_ms)" \
-          "$(echo "$line" | json_field p99_ms)" "$e" "$cpu" "$committed"
-      done
-      for mode in ingest async; do
-        paste -d' ' <(tail -n 1 "$WORK/committed-$mode-$key.txt") <(tail -n 1 "$WORK/committed-direct-$key.txt") |
-          awk '{printf "%.4f\n", $1 / $2}' >>"$WORK/ratio-$mode-$key.txt"
+echo "== runs: $ROUNDS rounds of (direct, ingest, async) per configuration and layout"
+printf '%-6s %-6s %7s %10s %7s %6s %11s %9s %9s %6s %10s %11s\n' layout mode clients batch_rows batches round \
+  rows_per_s p50_ms p99_ms errors srv_cpu_s committed/s
+for layout in $LAYOUTS; do
+  use_layout "$layout"
+  for c in $CLIENTS; do
+    for b in $BATCH_ROWS; do
+      n=$((ROWS_PER_RUN / (c * b)))
+      [ "$n" -ge "$MIN_BATCHES" ] || n=$MIN_BATCHES
+      [ "$n" -le "$MAX_BATCHES" ] || n=$MAX_BATCHES
+      key="$layout-$c-$b"
+      for round in $(seq 1 "$ROUNDS"); do
+        for mode in direct ingest async; do
+          server=$INGEST_PID
+          [ "$mode" = async ] && server=$ASYNC_PID
+          settle
+          cpu_before=$(cpu_seconds "$server")
+          fleet_before=$(fleet_cpu)
+          line=$(run_load "$mode" "$c" "$b" "$n") || exit 1
+          rows=$(echo "$line" | json_field rows)
+          # Rows per second until committed in ClickHouse: for async, until its spool is drained.
+          committed=$(echo "$line" | json_field rows_per_s)
+          if [ "$mode" = async ]; then
+            drain=$(wait_drained)
+            committed=$(echo "$rows / ($(echo "$line" | json_field seconds) + $drain)" | bc -l)
+          fi
+          echo "$committed" >>"$WORK/committed-$mode-$key.txt"
+          settle
+          echo "$(fleet_cpu) $fleet_before $rows" |
+            awk '{printf "%.3f\n", ($1 - $2) * 1e6 / $3}' >>"$WORK/fleetcpu-$mode-$key.txt"
+          cpu="-"
+          if [ "$mode" != direct ]; then
+            cpu=$(printf '%.2f' "$(echo "$(cpu_seconds "$server") - $cpu_before" | bc -l)")
+            echo "$cpu $rows" | awk '{printf "%.3f\n", $1 * 1e6 / $2}' >>"$WORK/cpu-$mode-$key.txt"
+          fi
+          echo "$line" >>"$WORK/$mode-$key.jsonl"
+          check_and_drop
+          e=$(echo "$line" | json_field errors)
+          failed[$mode]=$((failed[$mode] + e))
+          acknowledged[$mode]=$((acknowledged[$mode] + rows))
+          printf '%-6s %-6s %7s %10s %7s %6s %11.0f %9.1f %9.1f %6s %10s %11.0f\n' "$layout" "$mode" "$c" "$b" "$n" "$round" \
+            "$(echo "$line" | json_field rows_per_s)" "$(echo "$line" | json_field p50_ms)" \
+            "$(echo "$line" | json_field p99_ms)" "$e" "$cpu" "$committed"
+        done
+        for mode in ingest async; do
+          paste -d' ' <(tail -n 1 "$WORK/committed-$mode-$key.txt") <(tail -n 1 "$WORK/committed-direct-$key.txt") |
+            awk '{printf "%.4f\n", $1 / $2}' >>"$WORK/ratio-$mode-$key.txt"
+        done
       done
     done
   done
 done
+use_layout shared
 rss_mib() { awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 
 echo
 echo "== medians of $ROUNDS rounds (rows/s committed in ClickHouse; latency of one INSERT of a batch, in ms; err:"
 echo "   failed batches, all rounds; cpu: the ingest server's CPU seconds per million rows)"
-printf '%7s %10s | %9s %7s %7s %3s | %9s %7s %7s %3s %4s %5s | %9s %7s %7s %3s %4s %5s\n' clients batch_rows \
-  direct p50 p99 err sync p50 p99 err cpu ratio async ack_p50 ack_p99 err cpu ratio
-for c in $CLIENTS; do
-  for b in $BATCH_ROWS; do
-    key="$c-$b"
-    row=("$c" "$b" "$(median <"$WORK/committed-direct-$key.txt")" "$(med direct "$key" p50_ms)"
-      "$(med direct "$key" p99_ms)" "$(sum direct "$key" errors)")
-    for mode in ingest async; do
-      row+=("$(median <"$WORK/committed-$mode-$key.txt")" "$(med "$mode" "$key" p50_ms)" "$(med "$mode" "$key" p99_ms)"
-        "$(sum "$mode" "$key" errors)" "$(median <"$WORK/cpu-$mode-$key.txt")" "$(median <"$WORK/ratio-$mode-$key.txt")")
+printf '%-6s %7s %10s | %9s %7s %7s %3s | %9s %7s %7s %3s %4s %5s | %9s %7s %7s %3s %4s %5s\n' layout clients \
+  batch_rows direct p50 p99 err sync p50 p99 err cpu ratio async ack_p50 ack_p99 err cpu ratio
+for layout in $LAYOUTS; do
+  for c in $CLIENTS; do
+    for b in $BATCH_ROWS; do
+      key="$layout-$c-$b"
+      row=("$layout" "$c" "$b" "$(median <"$WORK/committed-direct-$key.txt")" "$(med direct "$key" p50_ms)"
+        "$(med direct "$key" p99_ms)" "$(sum direct "$key" errors)")
+      for mode in ingest async; do
+        row+=("$(median <"$WORK/committed-$mode-$key.txt")" "$(med "$mode" "$key" p50_ms)"
+          "$(med "$mode" "$key" p99_ms)" "$(sum "$mode" "$key" errors)" "$(median <"$WORK/cpu-$mode-$key.txt")"
+          "$(median <"$WORK/ratio-$mode-$key.txt")")
+      done
+      printf '%-6s %7s %10s | %9.0f %7.1f %7.1f %3s | %9.0f %7.1f %7.1f %3s %4.1f %5.2f | %9.0f %7.1f %7.1f %3s %4.1f %5.2f\n' \
+        "${row[@]}"
     done
-    printf '%7s %10s | %9.0f %7.1f %7.1f %3s | %9.0f %7.1f %7.1f %3s %4.1f %5.2f | %9.0f %7.1f %7.1f %3s %4.1f %5.2f\n' \
-      "${row[@]}"
   done
 done
 echo "(ratio: rows/s committed through chfleet ingest over rows/s of the direct path, median of the rounds' ratios)"
@@ -273,15 +306,18 @@ printf 'peak RSS (VmHWM) of chfleet ingest serve: sync %s MiB, async %s MiB\n' "
 
 echo
 echo "== fleet CPU seconds per million rows (all servers and keepers, plus the ingest servers; medians)"
-printf '%7s %10s | %8s %8s %8s | %11s %12s\n' clients batch_rows direct sync async sync/direct async/direct
-for c in $CLIENTS; do
-  for b in $BATCH_ROWS; do
-    key="$c-$b"
-    d=$(median <"$WORK/fleetcpu-direct-$key.txt")
-    i=$(median <"$WORK/fleetcpu-ingest-$key.txt")
-    a=$(median <"$WORK/fleetcpu-async-$key.txt")
-    printf '%7s %10s | %8.1f %8.1f %8.1f | %11.2f %12.2f\n' "$c" "$b" "$d" "$i" "$a" "$(echo "$i / $d" | bc -l)" \
-      "$(echo "$a / $d" | bc -l)"
+printf '%-6s %7s %10s | %8s %8s %8s | %11s %12s\n' layout clients batch_rows direct sync async sync/direct \
+  async/direct
+for layout in $LAYOUTS; do
+  for c in $CLIENTS; do
+    for b in $BATCH_ROWS; do
+      key="$layout-$c-$b"
+      d=$(median <"$WORK/fleetcpu-direct-$key.txt")
+      i=$(median <"$WORK/fleetcpu-ingest-$key.txt")
+      a=$(median <"$WORK/fleetcpu-async-$key.txt")
+      printf '%-6s %7s %10s | %8.1f %8.1f %8.1f | %11.2f %12.2f\n' "$layout" "$c" "$b" "$d" "$i" "$a" \
+        "$(echo "$i / $d" | bc -l)" "$(echo "$a / $d" | bc -l)"
+    done
   done
 done
 

@@ -1,4 +1,6 @@
 // `chfleet ingest serve`: the ClickHouse-compatible write endpoint.
+#include <malloc.h>
+
 #include <iostream>
 
 #include "common/Command.h"
@@ -9,6 +11,20 @@
 #include "topology/Fleet.h"
 
 namespace chfleet {
+namespace {
+
+/// Each request allocates its body's pieces and slices afresh, megabytes of them. By default glibc hands
+/// blocks over 128 KiB out as fresh mappings and returns freed memory above 128 KiB at the heap's top to the
+/// kernel, so every request paid again for zeroed pages: about 1,200 page faults per 10,000-row request,
+/// some 5% of the server's CPU (perf stat -e page-faults). Blocks up to 32 MiB now come from the heap, which
+/// keeps up to 256 MiB of freed memory for the next requests. Memory stays bounded by --max-buffered-bytes
+/// and the requests in flight; what is kept is reused, not added to.
+void keepFreedMemoryForReuse() {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
+}  // namespace
 
 int ingestMain(const std::vector<std::string>& args) {
     CLI::App app{
@@ -86,6 +102,7 @@ int ingestMain(const std::vector<std::string>& args) {
         log::get("ingest")->info("chfleet {} ingest starting; fleet {} ({})", CHFLEET_VERSION, fleet.name,
                                  fleet.source_path);
         signals::installStopHandlers();
+        keepFreedMemoryForReuse();
         ingest::IngestServer server(fleet, options);
         server.start();
         std::cout << "listening on port " << server.port() << std::endl;
