@@ -1,5 +1,6 @@
 #include "clickhouse/CityHash.h"
 
+#include <cstddef>
 #include <cstring>
 #include <utility>
 
@@ -90,6 +91,21 @@ std::pair<uint64_t, uint64_t> weakHashLen32WithSeeds(const char* s, uint64_t a, 
     return weakHashLen32WithSeeds(fetch64(s), fetch64(s + 8), fetch64(s + 16), fetch64(s + 24), a, b);
 }
 
+/// One 64-byte round of the loop over long inputs, the same in CityHash64 and CityHash128: mixes the chunk at
+/// `s` into the state (x, y, z, v, w) and moves `s` past it.
+void longRound(const char*& s, uint64_t& x, uint64_t& y, uint64_t& z, std::pair<uint64_t, uint64_t>& v,
+               std::pair<uint64_t, uint64_t>& w) {
+    x = rotate(x + y + v.first + fetch64(s + 16), 37) * k1;
+    y = rotate(y + v.second + fetch64(s + 48), 42) * k1;
+    x ^= w.second;
+    y ^= v.first;
+    z = rotate(z ^ w.first, 33);
+    v = weakHashLen32WithSeeds(s, v.second * k1, x + w.first);
+    w = weakHashLen32WithSeeds(s + 32, z + w.second, y);
+    std::swap(z, x);
+    s += 64;
+}
+
 uint64_t hashLen33to64(const char* s, size_t len) {
     uint64_t z = fetch64(s + 24);
     uint64_t a = fetch64(s) + (len + fetch64(s + len - 16)) * k0;
@@ -111,6 +127,73 @@ uint64_t hashLen33to64(const char* s, size_t len) {
     uint64_t ws = b + rotate(a, 31) + c;
     uint64_t r = shiftMix((vf + ws) * k2 + (wf + vs) * k0);
     return shiftMix(r * k0 + vs) * k2;
+}
+
+using Hash128 = std::pair<uint64_t, uint64_t>;  // low, high
+
+// CityHash128 of inputs under 128 bytes (CityHash 1.0.2's CityMurmur).
+Hash128 cityMurmur(const char* s, size_t len, Hash128 seed) {
+    uint64_t a = seed.first;
+    uint64_t b = seed.second;
+    uint64_t c = 0;
+    uint64_t d = 0;
+    if (len <= 16) {
+        a = shiftMix(a * k1) * k1;
+        c = b * k1 + hashLen0to16(s, len);
+        d = shiftMix(a + (len >= 8 ? fetch64(s) : c));
+    } else {
+        c = hashLen16(fetch64(s + len - 8) + k1, a);
+        d = hashLen16(b + len, c + fetch64(s + len - 16));
+        a += d;
+        auto left = static_cast<std::ptrdiff_t>(len) - 16;
+        do {
+            a ^= shiftMix(fetch64(s) * k1) * k1;
+            a *= k1;
+            b ^= a;
+            c ^= shiftMix(fetch64(s + 8) * k1) * k1;
+            c *= k1;
+            d ^= c;
+            s += 16;
+            left -= 16;
+        } while (left > 0);
+    }
+    a = hashLen16(a, c);
+    b = hashLen16(d, b);
+    return {a ^ b, hashLen16(b, a)};
+}
+
+Hash128 cityHash128WithSeed(const char* s, size_t len, Hash128 seed) {
+    if (len < 128) {
+        return cityMurmur(s, len, seed);
+    }
+    // 128 bytes at a time with 56 bytes of state (v, w, x, y, z), then the last 0 to 127 bytes from the end.
+    uint64_t x = seed.first;
+    uint64_t y = seed.second;
+    uint64_t z = len * k1;
+    std::pair<uint64_t, uint64_t> v;
+    std::pair<uint64_t, uint64_t> w;
+    v.first = rotate(y ^ k1, 49) * k1 + fetch64(s);
+    v.second = rotate(v.first, 42) * k1 + fetch64(s + 8);
+    w.first = rotate(y + z, 35) * k1 + x;
+    w.second = rotate(x + fetch64(s + 88), 53) * k1;
+    do {
+        longRound(s, x, y, z, v, w);
+        longRound(s, x, y, z, v, w);
+        len -= 128;
+    } while (len >= 128);
+    y += rotate(w.first, 37) * k0 + z;
+    x += rotate(v.first + z, 49) * k0;
+    for (size_t tail_done = 0; tail_done < len;) {
+        tail_done += 32;
+        y = rotate(y - x, 42) * k0 + v.second;
+        w.first += fetch64(s + len - tail_done + 16);
+        x = rotate(x, 49) * k0 + w.first;
+        w.first += v.first;
+        v = weakHashLen32WithSeeds(s + len - tail_done, v.first, v.second);
+    }
+    x = hashLen16(x, v.first);
+    y = hashLen16(y, w.first);
+    return {hashLen16(x + v.second, w.second) + y, hashLen16(x + w.second, y + v.second)};
 }
 
 // ClickHouse's intHash64: MurmurHash3's 64-bit finalizer.
@@ -168,18 +251,22 @@ uint64_t cityHash64(std::string_view data) {
     y = rotate(y, 33) * k1;
     len = (len - 1) & ~static_cast<size_t>(63);
     do {
-        x = rotate(x + y + v.first + fetch64(s + 16), 37) * k1;
-        y = rotate(y + v.second + fetch64(s + 48), 42) * k1;
-        x ^= w.second;
-        y ^= v.first;
-        z = rotate(z ^ w.first, 33);
-        v = weakHashLen32WithSeeds(s, v.second * k1, x + w.first);
-        w = weakHashLen32WithSeeds(s + 32, z + w.second, y);
-        std::swap(z, x);
-        s += 64;
+        longRound(s, x, y, z, v, w);
         len -= 64;
     } while (len != 0);
     return hashLen16(hashLen16(v.first, w.first) + shiftMix(y) * k1 + z, hashLen16(v.second, w.second) + x);
+}
+
+std::pair<uint64_t, uint64_t> cityHash128(std::string_view data) {
+    const char* s = data.data();
+    size_t len = data.size();
+    if (len >= 16) {
+        return cityHash128WithSeed(s + 16, len - 16, {fetch64(s) ^ k3, fetch64(s + 8)});
+    }
+    if (len >= 8) {
+        return cityHash128WithSeed(nullptr, 0, {fetch64(s) ^ (len * k0), fetch64(s + len - 8) ^ k1});
+    }
+    return cityHash128WithSeed(s, len, {k0, k1});
 }
 
 }  // namespace chfleet::clickhouse

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <utility>
 
 namespace chfleet::clickhouse {
 
@@ -10,6 +11,10 @@ namespace chfleet::clickhouse {
 /// asking the server (ingest routing, sync's shard checks) must hash exactly what the table's sharding key
 /// hashes; tests compare this function with the server's own on many values.
 uint64_t cityHash64(std::string_view data);
+
+/// CityHash128 as in CityHash 1.0.2: the checksum of a block in ClickHouse's compression format, which the
+/// server verifies before it reads the block. `first` is the low half, written first.
+std::pair<uint64_t, uint64_t> cityHash128(std::string_view data);
 
 /*
  * cityHash64 of arguments that are not one String, as ClickHouse's FunctionsHashing computes it (identical on

@@ -17,11 +17,11 @@ namespace {
 /// blocks over 128 KiB out as fresh mappings and returns freed memory above 128 KiB at the heap's top to the
 /// kernel, so every request paid again for zeroed pages: about 1,200 page faults per 10,000-row request,
 /// some 5% of the server's CPU (perf stat -e page-faults). Blocks up to 32 MiB now come from the heap, which
-/// keeps up to 256 MiB of freed memory for the next requests. Memory stays bounded by --max-buffered-bytes
-/// and the requests in flight; what is kept is reused, not added to.
+/// keeps up to 64 MiB of freed memory (per malloc arena) for the next requests. Memory stays bounded by
+/// --max-buffered-bytes and the requests in flight; what is kept is reused, not added to.
 void keepFreedMemoryForReuse() {
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }
 
 }  // namespace

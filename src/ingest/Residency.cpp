@@ -10,6 +10,7 @@
 #include "clickhouse/HttpConnection.h"
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
+#include "clickhouse/WholeBody.h"
 #include "common/Exception.h"
 #include "common/Log.h"
 #include "ingest/RegionMap.h"
@@ -120,12 +121,15 @@ std::optional<int64_t> newestUpdatedAt(const topology::Fleet& fleet, const Targe
     return std::nullopt;
 }
 
+/// Writes `body`, rows framed as one block (clickhouse::wholeBody), with `insert` on the first node of
+/// `target` that answers.
 RegionWrite writeTarget(const std::string& insert, const std::string& body, const Target& target) {
     RegionWrite write{target.site, target.region, target.table, "", false, {}};
     for (const auto& [name, endpoint] : target.nodes) {
         try {
             clickhouse::HttpConnection connection(endpoint);
-            connection.execute(insert, body, {{"insert_distributed_sync", "1"}});
+            connection.execute(insert, body,
+                               {{"insert_distributed_sync", "1"}, {clickhouse::kDecompressParameter, "1"}});
             write.node = name;
             write.ok = true;
             return write;
@@ -322,7 +326,8 @@ std::vector<RegionWrite> writeMapping(const topology::Fleet& fleet, const std::v
     std::string columns =
         fmt::format("{}, {}, {}", clickhouse::quoteIdentifier(table.region_key),
                     clickhouse::quoteIdentifier("region"), clickhouse::quoteIdentifier("updated_at"));
-    std::string body = mappingTsv(rows, updated_at);
+    // One block (WholeBody.h): a write cut short stores nothing, never a company or region name cut short.
+    std::string body = clickhouse::wholeBody(mappingTsv(rows, updated_at));
     std::vector<std::future<RegionWrite>> pending;
     for (const auto& target : targets) {
         std::string insert =

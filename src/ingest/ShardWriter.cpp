@@ -4,6 +4,7 @@
 #include "clickhouse/HttpConnection.h"
 #include "clickhouse/Quoting.h"
 #include "clickhouse/RetryPolicy.h"
+#include "clickhouse/WholeBody.h"
 #include "common/Log.h"
 #include "topology/NodeConnection.h"
 
@@ -43,7 +44,7 @@ void ShardWriter::giveBack(const topology::Node& node, std::unique_ptr<clickhous
     }
 }
 
-void ShardWriter::writeTo(const topology::Node& node, const ShardTarget& target, std::string_view rows,
+void ShardWriter::writeTo(const topology::Node& node, const ShardTarget& target, std::string_view body,
                           const std::string& batch_id) {
     auto connection = take(node);
     std::optional<bool> has_token;
@@ -61,10 +62,11 @@ void ShardWriter::writeTo(const topology::Node& node, const ShardTarget& target,
     if (*has_token && !batch_id.empty()) {
         settings.emplace_back("insert_deduplication_token", batch_id);
     }
+    settings.emplace_back(clickhouse::kDecompressParameter, "1");
     std::string sql = "INSERT INTO " +
                       clickhouse::qualifiedName(fleet_.schema.database, target.table->localName()) +
                       (target.columns.empty() ? "" : " " + target.columns) + " FORMAT TabSeparated";
-    connection->execute(sql, rows, settings);
+    connection->execute(sql, body, settings);
     giveBack(node, std::move(connection));
 }
 
@@ -84,10 +86,14 @@ void ShardWriter::write(const ShardTarget& target, std::string_view rows, const 
         }
     }
     healthy.insert(healthy.end(), avoided.begin(), avoided.end());
+    // One block of the compression format: a batch cut short by a dropped connection or a timeout is refused
+    // whole instead of committed in part (WholeBody.h), so the retry on this or another replica cannot add
+    // duplicates, nor a row whose last value was cut.
+    const std::string body = clickhouse::wholeBody(rows);
     std::exception_ptr last_failure;
     for (const auto* node : healthy) {
         try {
-            writeTo(*node, target, rows, batch_id);
+            writeTo(*node, target, body, batch_id);
             std::lock_guard lock(mutex_);
             nodes_[node->name].avoid_until = {};
             return;

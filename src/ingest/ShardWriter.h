@@ -25,7 +25,8 @@ class ShardWriter {
     ShardWriter(const topology::Fleet& fleet, std::chrono::milliseconds timeout);
     ~ShardWriter();
 
-    /// Inserts `rows` (TabSeparated) into the target's local table. `batch_id` becomes the
+    /// Inserts `rows` (TabSeparated) into the target's local table, sent as one block that the server takes
+    /// whole or not at all (clickhouse/WholeBody.h). `batch_id` becomes the
     /// insert_deduplication_token on servers that have that setting. Throws the last replica's failure when
     /// none took the rows: ServerException for a refusal, Exception(ConnectionFailed/Timeout) otherwise.
     void write(const ShardTarget& target, std::string_view rows, const std::string& batch_id);
@@ -42,7 +43,8 @@ class ShardWriter {
 
     std::unique_ptr<clickhouse::Connection> take(const topology::Node& node);
     void giveBack(const topology::Node& node, std::unique_ptr<clickhouse::Connection> connection);
-    void writeTo(const topology::Node& node, const ShardTarget& target, std::string_view rows,
+    /// `body`: the rows framed as one block (clickhouse::wholeBody).
+    void writeTo(const topology::Node& node, const ShardTarget& target, std::string_view body,
                  const std::string& batch_id);
 
     const topology::Fleet& fleet_;
