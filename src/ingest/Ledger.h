@@ -18,8 +18,10 @@ namespace chfleet::ingest {
 /// slices, in order, are appended to the file ("B"); after the shard confirmed it, a "C" line. A batch
 /// begun but not confirmed when the process died is rebuilt after the restart from the very same slices in
 /// the same order, so the shard receives a byte-identical block that Replicated*MergeTree deduplication (and
-/// insert_deduplication_token, same batch id) drops if the first attempt had landed. Lines are written with
-/// write(2) and survive a killed process; a torn last line is ignored.
+/// insert_deduplication_token, same batch id) drops if the first attempt had landed. A first attempt cut
+/// short landed nothing: batches are sent as one block the server takes whole or not at all
+/// (clickhouse/WholeBody.h). Lines are written with write(2) and survive a killed process; a torn last line
+/// is ignored.
 class Ledger {
   public:
     /// A batch that was begun but not confirmed before a restart.
