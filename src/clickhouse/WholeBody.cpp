@@ -22,19 +22,27 @@ void storeLittleEndian(char* at, uint64_t value, size_t bytes) {
 
 }  // namespace
 
-std::string wholeBody(std::string_view data) {
-    if (data.size() > kMaxWholeBodyData) {
+std::string wholeBody(std::span<const std::string_view> parts) {
+    size_t size = 0;
+    for (auto part : parts) {
+        size += part.size();
+    }
+    if (size > kMaxWholeBodyData) {
         throw Exception(ErrorCode::BadArguments,
                         "an INSERT body of {} bytes is over the {} bytes one compressed block may carry",
-                        data.size(), kMaxWholeBodyData);
+                        size, kMaxWholeBodyData);
     }
-    std::string body(kChecksumBytes + kHeaderBytes + data.size(), '\0');
+    std::string body(kChecksumBytes + kHeaderBytes + size, '\0');
     char* block = body.data() + kChecksumBytes;
     block[0] = static_cast<char>(kMethodNone);
-    storeLittleEndian(block + 1, kHeaderBytes + data.size(), 4);
-    storeLittleEndian(block + 5, data.size(), 4);
-    std::memcpy(block + kHeaderBytes, data.data(), data.size());
-    auto [low, high] = cityHash128(std::string_view(block, kHeaderBytes + data.size()));
+    storeLittleEndian(block + 1, kHeaderBytes + size, 4);
+    storeLittleEndian(block + 5, size, 4);
+    char* at = block + kHeaderBytes;
+    for (auto part : parts) {
+        std::memcpy(at, part.data(), part.size());
+        at += part.size();
+    }
+    auto [low, high] = cityHash128(std::string_view(block, kHeaderBytes + size));
     storeLittleEndian(body.data(), low, 8);
     storeLittleEndian(body.data() + 8, high, 8);
     return body;

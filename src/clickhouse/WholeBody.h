@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -28,7 +29,11 @@ inline constexpr const char* kDecompressParameter = "decompress";
 /// The largest data one block carries (the server refuses larger blocks as corrupted).
 inline constexpr size_t kMaxWholeBodyData = (size_t{1} << 30) - 9;
 
-/// `data` framed as one stored block. Throws Exception(BadArguments) when it exceeds kMaxWholeBodyData.
-std::string wholeBody(std::string_view data);
+/// `parts`, one after the other, framed as one stored block (the only copy of the data made: the checksum
+/// needs it in one piece). Throws Exception(BadArguments) when they exceed kMaxWholeBodyData.
+std::string wholeBody(std::span<const std::string_view> parts);
+inline std::string wholeBody(std::string_view data) {
+    return wholeBody(std::span<const std::string_view>(&data, 1));
+}
 
 }  // namespace chfleet::clickhouse

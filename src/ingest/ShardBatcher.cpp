@@ -196,26 +196,18 @@ void ShardBatcher::senderLoop() {
 
 void ShardBatcher::send(Batch& batch) {
     std::vector<std::string> ids;
+    std::vector<std::string_view> rows;  // joined once, by the writer's framing
     ids.reserve(batch.slices.size());
+    rows.reserve(batch.slices.size());
     for (const auto& slice : batch.slices) {
         ids.push_back(slice.id);
-    }
-    std::string joined;
-    std::string_view body;
-    if (batch.slices.size() == 1) {
-        body = batch.slices.front().rows;
-    } else {
-        joined.reserve(batch.bytes);
-        for (const auto& slice : batch.slices) {
-            joined += slice.rows;
-        }
-        body = joined;
+        rows.push_back(slice.rows);
     }
     try {
         if (batch.attempts == 0) {
             ledger_.begin(batch.id, ids);
         }
-        writer_.write(batch.target, body, batch.id);
+        writer_.write(batch.target, rows, batch.id);
     } catch (const Exception& error) {
         if (observer_.failed) {
             observer_.failed(batch.target, error.what());

@@ -70,7 +70,8 @@ void ShardWriter::writeTo(const topology::Node& node, const ShardTarget& target,
     giveBack(node, std::move(connection));
 }
 
-void ShardWriter::write(const ShardTarget& target, std::string_view rows, const std::string& batch_id) {
+void ShardWriter::write(const ShardTarget& target, std::span<const std::string_view> rows,
+                        const std::string& batch_id) {
     const auto& region = *target.region;
     std::vector<const topology::Node*> healthy;
     std::vector<const topology::Node*> avoided;

@@ -5,7 +5,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "clickhouse/Connection.h"
@@ -25,11 +27,12 @@ class ShardWriter {
     ShardWriter(const topology::Fleet& fleet, std::chrono::milliseconds timeout);
     ~ShardWriter();
 
-    /// Inserts `rows` (TabSeparated) into the target's local table, sent as one block that the server takes
-    /// whole or not at all (clickhouse/WholeBody.h). `batch_id` becomes the
+    /// Inserts `rows` (TabSeparated, the batch's slices in order) into the target's local table, sent as one
+    /// block that the server takes whole or not at all (clickhouse/WholeBody.h). `batch_id` becomes the
     /// insert_deduplication_token on servers that have that setting. Throws the last replica's failure when
     /// none took the rows: ServerException for a refusal, Exception(ConnectionFailed/Timeout) otherwise.
-    void write(const ShardTarget& target, std::string_view rows, const std::string& batch_id);
+    void write(const ShardTarget& target, std::span<const std::string_view> rows,
+               const std::string& batch_id);
 
     /// True when some replica of the shard is not marked unhealthy (for /healthz and the drain loop).
     bool anyReplicaHealthy(const topology::Region& region, int shard) const;
