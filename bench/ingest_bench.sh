@@ -75,7 +75,23 @@ trap 'echo "ingest_bench: line $LINENO failed (status $?): $BASH_COMMAND" >&2' E
 
 [ -x "$LOAD" ] || { echo "ingest_bench: $LOAD not found: build it (make build)" >&2; exit 1; }
 started=$(date +%s)
-q() { "$CHFLEET" query -f "$FLEET" --log-level warn "$@"; }
+# A burst of direct inserts can expire a server's ZooKeeper session: its replicated tables are read-only until it
+# reconnects, so a statement that fails is tried again for up to a minute, and its output is shown if it never
+# succeeds (`chfleet query --all` names each node's error on stdout).
+q() {
+  local out
+  for _ in $(seq 1 30); do
+    if out=$("$CHFLEET" query -f "$FLEET" --log-level warn "$@" 2>"$WORK/query.err"); then
+      printf '%s\n' "$out"
+      return 0
+    fi
+    sleep 2
+  done
+  echo "ingest_bench: chfleet query $* failed for a minute:" >&2
+  printf '%s\n' "$out" >&2
+  cat "$WORK/query.err" >&2
+  return 1
+}
 http_port() { grep "name: $1," "$FLEET" | grep -o 'http_port: [0-9]*' | awk '{print $2}'; }
 median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 json_field() { grep -o "\"$1\":[0-9.e+-]*" | head -n 1 | cut -d: -f2; }
@@ -214,35 +230,18 @@ run_load() {  # mode clients batch_rows batches -> the load generator's JSON lin
 stored_direct=0
 stored_ingest=0
 misplaced=0
-# A burst of direct inserts can expire a server's ZooKeeper session: its replicated tables are read-only until it
-# reconnects, so a statement that fails is tried again for up to a minute, and its output is shown if it never
-# succeeds (`chfleet query --all` names each node's error on stdout).
-q_retried() {
-  local out
-  for _ in $(seq 1 30); do
-    if out=$(q "$@" 2>"$WORK/query.err"); then
-      printf '%s\n' "$out"
-      return 0
-    fi
-    sleep 2
-  done
-  echo "ingest_bench: chfleet query $* failed for a minute:" >&2
-  printf '%s\n' "$out" >&2
-  cat "$WORK/query.err" >&2
-  return 1
-}
 check_and_drop() {
   local counts d i m
-  q_retried --all --site primary "SYSTEM SYNC REPLICA teei.events_local" >/dev/null
-  counts=$(q_retried clickhouse-us-0 "SELECT countIf(position(payload, 'bench-direct') > 0),
+  q --all --site primary "SYSTEM SYNC REPLICA teei.events_local" >/dev/null
+  counts=$(q clickhouse-us-0 "SELECT countIf(position(payload, 'bench-direct') > 0),
     countIf(position(payload, 'bench-ingest') > 0) FROM teei.events_distributed WHERE company_id LIKE 'bench-%'")
   read -r d i <<<"$counts"
-  m=$(q_retried --all --region us-east-1 --site primary \
+  m=$(q --all --region us-east-1 --site primary \
     "SELECT count() FROM teei.events_local WHERE company_id LIKE 'bench-eu-%'" | awk -F'\t' '{s += $6} END {print s + 0}')
   stored_direct=$((stored_direct + d))
   stored_ingest=$((stored_ingest + i))
   misplaced=$((misplaced + m))
-  q_retried --all --site primary "TRUNCATE TABLE teei.events_local" >/dev/null
+  q --all --site primary "TRUNCATE TABLE teei.events_local" >/dev/null
 }
 
 echo "== runs: $ROUNDS rounds of (direct, ingest, async) per configuration and layout"
