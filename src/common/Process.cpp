@@ -1,11 +1,13 @@
 #include "common/Process.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -198,7 +200,7 @@ void stop(pid_t pid, const std::string& marker, std::chrono::milliseconds grace)
 }
 
 Finished run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-             const std::string& input) {
+             const std::string& input, std::chrono::milliseconds timeout) {
     // A child that exits before reading all of its input must not kill us with SIGPIPE.
     static const bool sigpipe_ignored = (::signal(SIGPIPE, SIG_IGN), true);
     (void)sigpipe_ignored;
@@ -216,6 +218,7 @@ Finished run(const std::vector<std::string>& argv, const std::map<std::string, s
         throw Exception(ErrorCode::Failed, "fork: {}", std::strerror(errno));
     }
     if (child == 0) {
+        ::setpgid(0, 0);  // its own process group: a timeout kills whatever it started along with it
         ::dup2(in_pipe[0], STDIN_FILENO);
         ::dup2(out_pipe[1], STDOUT_FILENO);
         ::dup2(out_pipe[1], STDERR_FILENO);
@@ -224,6 +227,7 @@ Finished run(const std::vector<std::string>& argv, const std::map<std::string, s
         writeAll(STDERR_FILENO, message, sizeof(message) - 1);
         _exit(127);
     }
+    ::setpgid(child, child);  // also here, so that the group exists before any kill below
     ::close(out_pipe[1]);
     ::close(in_pipe[0]);
     // Feed stdin from a thread so a child that writes a lot before reading cannot deadlock us.
@@ -232,8 +236,30 @@ Finished run(const std::vector<std::string>& argv, const std::map<std::string, s
         ::close(fd);
     });
     Finished result;
+    bool timed_out = false;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
     char buffer[65536];
     for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                          std::chrono::steady_clock::now());
+        pollfd readable{out_pipe[0], POLLIN, 0};
+        int ready = left.count() > 0
+                        ? ::poll(&readable, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000 * 1000)))
+                        : 0;
+        if (ready < 0 && errno == EINTR) {
+            continue;
+        }
+        if (ready == 0 && std::chrono::steady_clock::now() >= deadline) {
+            timed_out = true;
+            ::kill(-child, SIGKILL);
+            break;
+        }
+        if (ready < 0) {
+            break;
+        }
+        if (ready == 0) {
+            continue;
+        }
         ssize_t n = ::read(out_pipe[0], buffer, sizeof(buffer));
         if (n < 0 && errno == EINTR) {
             continue;
@@ -244,11 +270,30 @@ Finished run(const std::vector<std::string>& argv, const std::map<std::string, s
         result.output.append(buffer, static_cast<size_t>(n));
     }
     ::close(out_pipe[0]);
-    feeder.join();
+    // A child may close its output and still run: the deadline holds for its exit too.
     int status = 0;
-    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    while (!timed_out) {
+        pid_t reaped = ::waitpid(child, &status, WNOHANG);
+        if (reaped == child || (reaped < 0 && errno != EINTR)) {
+            break;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            timed_out = true;
+            ::kill(-child, SIGKILL);
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    if (timed_out) {
+        while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+        }
+    }
+    feeder.join();  // the child is gone: a write it never read fails with EPIPE and ends the feeder
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (timed_out) {
+        result.output +=
+            fmt::format("\n[{} was killed: still running after {} ms]\n", argv.at(0), timeout.count());
+    }
     return result;
 }
 

@@ -37,9 +37,15 @@ struct Finished {
     std::string output;  ///< stdout and stderr interleaved
 };
 
+/// How long run() lets a child take by default: far more than any command of the tests needs, and bounded,
+/// so that a hung child fails its test instead of holding the caller (and the servers of its fixture)
+/// forever.
+inline constexpr std::chrono::minutes kDefaultRunTimeout{10};
+
 /// Runs `argv` (no shell) to completion with stdin from `input`, capturing stdout+stderr.
-/// `env` entries are added to (or replace in) this process's environment.
+/// `env` entries are added to (or replace in) this process's environment. A child still running after
+/// `timeout` is killed with its process group (exit code 128 + SIGKILL) and the output says so.
 Finished run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
-             const std::string& input = {});
+             const std::string& input = {}, std::chrono::milliseconds timeout = kDefaultRunTimeout);
 
 }  // namespace chfleet::process

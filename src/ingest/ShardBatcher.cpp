@@ -236,6 +236,11 @@ void ShardBatcher::send(Batch& batch) {
         return;
     }
     ledger_.commit(batch.id, ids);
+    // The batch is counted before any waiting request is released: a client that reads /metrics after its
+    // INSERT was acknowledged sees its rows.
+    if (observer_.written) {
+        observer_.written(batch.target, batch.rows, batch.bytes);
+    }
     for (auto& slice : batch.slices) {
         if (slice.ticket) {
             slice.ticket->sliceCommitted();
@@ -245,9 +250,6 @@ void ShardBatcher::send(Batch& batch) {
         }
     }
     buffered_bytes_ -= batch.bytes;
-    if (observer_.written) {
-        observer_.written(batch.target, batch.rows, batch.bytes);
-    }
 }
 
 }  // namespace chfleet::ingest

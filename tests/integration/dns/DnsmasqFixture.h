@@ -19,29 +19,10 @@
 #include <vector>
 
 #include "common/Process.h"
+#include "shared/FreePort.h"
+#include "shared/WaitUntil.h"
 
 namespace chfleet::testing {
-
-/// A loopback port that is free for both UDP and TCP right now (dnsmasq binds both).
-inline uint16_t freeLoopbackDnsPort() {
-    for (int attempt = 0; attempt < 50; ++attempt) {
-        int udp = ::socket(AF_INET, SOCK_DGRAM, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t length = sizeof(address);
-        bool bound = ::bind(udp, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-                     ::getsockname(udp, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-        int tcp = ::socket(AF_INET, SOCK_STREAM, 0);
-        bound = bound && ::bind(tcp, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-        ::close(tcp);
-        ::close(udp);
-        if (bound) {
-            return ntohs(address.sin_port);
-        }
-    }
-    throw std::runtime_error("no free loopback port for a DNS server");
-}
 
 /// A UDP socket on a loopback port that receives queries and never answers: a DNS server that times out.
 class SilentDnsServer {
@@ -156,7 +137,7 @@ class DnsmasqFixture {
         }
     }
 
-    /// Sends a query for "ready.invalid" until any answer (REFUSED is one) comes back, for at most 10 s.
+    /// Sends a query for "ready.invalid" until any answer (REFUSED is one) comes back.
     void waitUntilAnswering() {
         // Header: id 0x4348, recursion desired, one question; then QNAME, QTYPE A, QCLASS IN.
         const unsigned char query[] = {0x43, 0x48, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -166,8 +147,7 @@ class DnsmasqFixture {
         address.sin_family = AF_INET;
         address.sin_port = htons(port_);
         address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        while (std::chrono::steady_clock::now() < deadline) {
+        bool answering = waitUntil([&] {
             if (!process::isRunning(pid_, marker())) {
                 throw std::runtime_error("dnsmasq exited at start:\n" + log());
             }
@@ -178,12 +158,11 @@ class DnsmasqFixture {
             bool answered = ::poll(&wait, 1, 100) == 1 && ::recv(fd, answer, sizeof(answer), 0) >= 2 &&
                             answer[0] == 0x43 && answer[1] == 0x48;
             ::close(fd);
-            if (answered) {
-                return;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            return answered;
+        });
+        if (!answering) {
+            throw std::runtime_error("dnsmasq does not answer on " + server() + ":\n" + log());
         }
-        throw std::runtime_error("dnsmasq does not answer on " + server() + ":\n" + log());
     }
 
     std::string binary_;

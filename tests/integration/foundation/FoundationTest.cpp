@@ -1,7 +1,10 @@
 // The foundation on the real sandbox of examples/teei: 12 clickhouse-server 18.16 processes and 2 ZooKeepers.
-// Tests run in file order and share the fleet; each leaves it as it found it.
+// The environment applies the schema once; every test stands alone on the shared fleet and leaves it as it
+// found it.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -17,8 +20,23 @@ namespace ch = chfleet::clickhouse;
 
 namespace {
 
-auto* const environment =
-    ::testing::AddGlobalTestEnvironment(new FleetEnvironment("examples/teei/fleet.yaml"));
+/// The teei sandbox with its schema applied by `chfleet schema apply --json`, whose report is kept for the
+/// test of that first apply.
+class FoundationEnvironment : public FleetEnvironment {
+  public:
+    FoundationEnvironment() : FleetEnvironment("examples/teei/fleet.yaml") {}
+    void SetUp() override {
+        FleetEnvironment::SetUp();
+        first_apply = fleet().chfleet({"schema", "apply", "-f", fleet().fleetPath(), "--json"});
+        if (first_apply.exit_code != 0) {
+            std::cerr << "schema apply failed:\n" << first_apply.output;
+            std::abort();
+        }
+    }
+    static inline chfleet::process::Finished first_apply;
+};
+
+auto* const environment = ::testing::AddGlobalTestEnvironment(new FoundationEnvironment());
 
 chfleet::testing::TestFleet& fleet() {
     return FleetEnvironment::fleet();
@@ -91,11 +109,21 @@ TEST(Foundation, SystemClustersShowTheThreeClusters) {
 }
 
 TEST(Foundation, SchemaApplyTwiceIsANoOpTheSecondTime) {
-    auto first = fleet().chfleet({"schema", "apply", "-f", fleet().fleetPath(), "--json"});
+    const auto& first = FoundationEnvironment::first_apply;  // on the fresh fleet, before any test
     ASSERT_EQ(first.exit_code, 0) << first.output;
     auto first_json = nlohmann::json::parse(first.output.substr(first.output.find('{')));
     EXPECT_GT(first_json["created"].get<int>(), 100);
     EXPECT_EQ(first_json["failed_nodes"].get<int>(), 0);
+    // What it reports created is there: every primary node has the tables and views of its region.
+    for (const auto* node : fleet().fleet().site("primary")->nodes()) {
+        std::string alias = node->region == "us-east-1" ? "us" : "eu";
+        EXPECT_EQ(fleet().scalar(node->name,
+                                 "SELECT count() FROM system.tables WHERE database = 'teei' AND name IN "
+                                 "('events_local', 'events_distributed', 'events_" +
+                                     alias + "_distributed', 'mv_daily_company_metrics_local')"),
+                  "4")
+            << node->name;
+    }
 
     auto second = fleet().chfleet({"schema", "apply", "-f", fleet().fleetPath()});
     ASSERT_EQ(second.exit_code, 0) << second.output;
@@ -189,6 +217,15 @@ TEST(Foundation, SchemaDiffFindsAColumnDroppedOnOneReplica) {
 }
 
 TEST(Foundation, AKilledReplicaRejoinsAndCatchesUp) {
+    struct StartedAgainAtTheEnd {  // whatever fails below, the next test finds every server up
+        ~StartedAgainAtTheEnd() {
+            for (const auto& status : fleet().sandbox().status()) {
+                if (!status.alive) {
+                    fleet().sandbox().start(status.record.name);
+                }
+            }
+        }
+    } started_again_at_the_end;
     fleet().sandbox().kill("clickhouse-us-3");
     // Rows for shard 2 while its second replica is down: they land on clickhouse-us-2.
     insertEvents("clickhouse-us-2", "events_local", eventRows("us-killed", 7, 700));

@@ -16,16 +16,20 @@
 #include <fstream>
 #include <thread>
 
-#include "../../unit/support/FreePort.h"
 #include "MapCompanies.h"
 #include "TestFleet.h"
 #include "clickhouse/HttpConnection.h"
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
 #include "common/Process.h"
+#include "shared/FreePort.h"
+#include "shared/WaitUntil.h"
+#include "topology/NodeConnection.h"
 
+using chfleet::testing::eventually;
 using chfleet::testing::FleetEnvironment;
 using chfleet::testing::mapCompanies;
+using chfleet::testing::waitUntil;
 namespace ch = chfleet::clickhouse;
 namespace process = chfleet::process;
 
@@ -72,26 +76,22 @@ class IngestProcess {
         }
         argv.insert(argv.end(), extra.begin(), extra.end());
         pid_ = process::spawnDetached(argv, log_, fleet().sandbox().dir());
-        for (int i = 0; i < 200; ++i) {
+        bool answering = waitUntil([&] {
             httplib::Client client("127.0.0.1", port_);
-            if (auto answer = client.Get("/ping"); answer && answer->body == "Ok.\n") {
-                return;
-            }
-            if (!process::isRunning(pid_, listen_)) {
-                break;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            auto answer = client.Get("/ping");
+            return (answer && answer->body == "Ok.\n") || !process::isRunning(pid_, listen_);
+        });
+        if (!answering || !process::isRunning(pid_, listen_)) {
+            ADD_FAILURE() << "ingest server did not start:\n" << logText();
         }
-        ADD_FAILURE() << "ingest server did not start:\n" << logText();
     }
     ~IngestProcess() { stop(); }
 
     void stop() { process::stop(pid_, listen_, std::chrono::seconds(10)); }
     void kill9() {
         process::signalIfRunning(pid_, listen_, SIGKILL);
-        for (int i = 0; i < 100 && process::isRunning(pid_, listen_); ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
+        EXPECT_TRUE(waitUntil([&] { return !process::isRunning(pid_, listen_); }))
+            << "kill -9 did not end it";
     }
     uint16_t port() const { return port_; }
     std::string logText() const {
@@ -393,19 +393,25 @@ TEST(Ingest, RetriedRequestsNeverDuplicate) {
     EXPECT_EQ(regionalCount("dup-us"), 25u + 2);
 }
 
-/// Stops both replicas of EU shard 1 (the one holding `company`) and starts them again at the end.
-class ShardOutage {
+/// Kills servers (kill -9) and starts them again at the end, whatever happens in between.
+class Outage {
   public:
-    explicit ShardOutage(int shard) {
-        const auto* region = fleet().fleet().site("primary")->region("eu-central-1");
-        for (int replica = 1; replica <= region->replicas; ++replica) {
-            nodes_.push_back(region->node(shard, replica)->name);
-        }
+    explicit Outage(std::vector<std::string> nodes) : nodes_(std::move(nodes)) {
         for (const auto& node : nodes_) {
             fleet().sandbox().kill(node);
         }
     }
-    ~ShardOutage() { restore(); }
+    /// Both replicas of a primary EU shard.
+    static Outage ofEuShard(int shard) {
+        const auto* region = fleet().fleet().site("primary")->region("eu-central-1");
+        std::vector<std::string> nodes;
+        for (int replica = 1; replica <= region->replicas; ++replica) {
+            nodes.push_back(region->node(shard, replica)->name);
+        }
+        return Outage(std::move(nodes));
+    }
+    Outage(Outage&& other) noexcept : nodes_(std::move(other.nodes_)) { other.nodes_.clear(); }
+    ~Outage() { restore(); }
     void restore() {
         for (const auto& node : nodes_) {
             fleet().sandbox().start(node);
@@ -436,7 +442,7 @@ TEST(Ingest, AReplicaDownIsPassedOverForTheOtherReplicaOfItsShard) {
     const auto* region = fleet().fleet().site("primary")->region("eu-central-1");
     std::string down = region->node(2, 1)->name;
     std::string up = region->node(2, 2)->name;
-    fleet().sandbox().kill(down);
+    Outage outage({down});
     // The first replica, which takes every batch while it is up, is down: the first batch finds it so, the
     // next ones pass it over.
     for (int request = 0; request < 4; ++request) {
@@ -447,7 +453,7 @@ TEST(Ingest, AReplicaDownIsPassedOverForTheOtherReplicaOfItsShard) {
     EXPECT_EQ(fleet().scalar(
                   up, "SELECT count() FROM teei.events_local WHERE company_id = " + ch::quoteString(company)),
               "4");
-    fleet().sandbox().start(down);
+    outage.restore();
     EXPECT_EQ(regionalCount(company), 4u);
 }
 
@@ -461,7 +467,7 @@ TEST(Ingest, SyncModeFailsWhileAShardIsDownAndARetrySucceedsWithoutDuplicates) {
         body += eventRow(i % 3 == 0 ? down : i % 3 == 1 ? up : "out-sync-us", i);
     }
     {
-        ShardOutage outage(1);
+        auto outage = Outage::ofEuShard(1);
         auto failed = ingest.post("INSERT INTO teei.events FORMAT JSONEachRow", body);
         ASSERT_TRUE(failed);
         EXPECT_GE(failed->status, 500) << failed->body;
@@ -482,7 +488,7 @@ TEST(Ingest, AsyncModeKeepsAcknowledgedRowsThroughAnOutageAndAKill) {
     size_t acknowledged = 0;
     {
         auto ingest = std::make_unique<IngestProcess>(args, port);
-        ShardOutage outage(1);
+        auto outage = Outage::ofEuShard(1);
         // Acknowledged while the shard is down: the rows wait in the spool.
         for (int request = 0; request < 20; ++request) {
             std::string body;
@@ -498,12 +504,9 @@ TEST(Ingest, AsyncModeKeepsAcknowledgedRowsThroughAnOutageAndAKill) {
         ingest->kill9();
         outage.restore();
         IngestProcess restarted(args, port);
-        uint64_t landed = 0;
-        for (int i = 0; i < 300 && landed < acknowledged; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            landed = regionalCount("out-async-%");
-        }
-        EXPECT_EQ(landed, acknowledged) << restarted.logText();
+        EXPECT_EQ(eventually([] { return regionalCount("out-async-%"); }, uint64_t{acknowledged}),
+                  acknowledged)
+            << restarted.logText();
     }
     // Drained: the spool keeps no segment.
     size_t segments = 0;
@@ -513,12 +516,31 @@ TEST(Ingest, AsyncModeKeepsAcknowledgedRowsThroughAnOutageAndAKill) {
     EXPECT_LE(segments, 1u);
 }
 
+/// Parts of `company`'s rows on the first replica of its US shard: with merges stopped there, one per INSERT
+/// that reached the shard (every batch chfleet sends is one INSERT, one part).
+uint64_t partsHolding(const std::string& company) {
+    auto shard = std::stoi(
+        fleet().scalar("clickhouse-us-0", "SELECT cityHash64(" + ch::quoteString(company) + ") % 3 + 1"));
+    std::string node = fleet().fleet().site("primary")->region("us-east-1")->node(shard, 1)->name;
+    return std::stoull(fleet().scalar(
+        node,
+        "SELECT uniqExact(_part) FROM teei.events_local WHERE company_id = " + ch::quoteString(company)));
+}
+
 TEST(Ingest, AsyncModeWritesManySmallRequestsAsFewBatches) {
     // The clients have their answers at once; the rows reach ClickHouse in a few large parts, not one per
-    // request (each part costs files, ZooKeeper commits, a replica fetch and merges).
+    // request (each part costs files, ZooKeeper commits, a replica fetch and merges). The batch closes at 300
+    // rows (all 30 requests) or after a wait far longer than 30 requests take even on a loaded machine.
     mapCompanies({{"few-us", "us-east-1"}});
+    auto us = fleet().fleet().site("primary")->region("us-east-1");
+    for (const auto* node : fleet().fleet().site("primary")->nodes()) {
+        if (node->region == us->name) {
+            ch::execute(*fleet().connect(node->name), "SYSTEM STOP MERGES teei.events_local");
+        }
+    }
     std::string spool = fleet().sandbox().dir() + "/spool-few";
-    IngestProcess ingest({"--mode", "async", "--spool-dir", spool, "--batch-wait-ms", "2000"});
+    IngestProcess ingest(
+        {"--mode", "async", "--spool-dir", spool, "--batch-rows", "300", "--batch-wait-ms", "60000"});
     constexpr int requests = 30;
     for (int request = 0; request < requests; ++request) {
         std::string body;
@@ -529,37 +551,36 @@ TEST(Ingest, AsyncModeWritesManySmallRequestsAsFewBatches) {
         ASSERT_TRUE(answer);
         ASSERT_EQ(answer->status, 200) << answer->body;
     }
-    uint64_t landed = 0;
-    for (int i = 0; i < 200 && landed < requests * 10; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        landed = regionalCount("few-us");
+    EXPECT_EQ(eventually([] { return regionalCount("few-us"); }, uint64_t{requests * 10}), requests * 10u)
+        << ingest.logText();
+    EXPECT_EQ(partsHolding("few-us"), 1u) << "30 requests for one shard were not written as one batch";
+    for (const auto* node : fleet().fleet().site("primary")->nodes()) {
+        if (node->region == us->name) {
+            ch::execute(*fleet().connect(node->name), "SYSTEM START MERGES teei.events_local");
+        }
     }
-    ASSERT_EQ(landed, requests * 10u) << ingest.logText();
-    httplib::Client client("127.0.0.1", ingest.port());
-    auto metrics = client.Get("/metrics");
-    ASSERT_TRUE(metrics);
-    std::string_view body = metrics->body;
-    size_t at = body.find("\nchfleet_ingest_batch_rows_count ");
-    ASSERT_NE(at, std::string_view::npos) << body;
-    double batches =
-        std::stod(std::string(body.substr(at + std::strlen("\nchfleet_ingest_batch_rows_count "))));
-    EXPECT_GE(batches, 1);
-    EXPECT_LE(batches, 3) << "30 requests for one shard within the 2 s batch wait were not coalesced";
 }
 
 TEST(Ingest, MetricsCountRowsPerRegionAndShard) {
     mapCompanies({{"met-eu", "eu-central-1"}});
     IngestProcess ingest;
-    auto answer = ingest.post("INSERT INTO teei.events FORMAT JSONEachRow", eventRow("met-eu", 1));
+    std::string body = eventRow("met-eu", 1) + eventRow("met-eu", 2) + eventRow("met-eu", 3);
+    auto answer = ingest.post("INSERT INTO teei.events FORMAT JSONEachRow", body);
     ASSERT_TRUE(answer);
     ASSERT_EQ(answer->status, 200);
+    // Read right after the answer: rows are counted before a request is released, so they must be there, on
+    // the shard the server itself names.
+    auto shard = fleet().scalar("clickhouse-eu-0", "SELECT cityHash64('met-eu') % 2 + 1");
     httplib::Client client("127.0.0.1", ingest.port());
     auto metrics = client.Get("/metrics");
     ASSERT_TRUE(metrics);
-    EXPECT_NE(metrics->body.find("chfleet_ingest_rows_total{region=\"eu-central-1\",shard=\""),
-              std::string::npos)
+    EXPECT_NE(
+        metrics->body.find("chfleet_ingest_rows_total{region=\"eu-central-1\",shard=\"" + shard + "\"} 3\n"),
+        std::string::npos)
         << metrics->body;
-    EXPECT_NE(metrics->body.find("chfleet_ingest_request_duration_seconds_bucket"), std::string::npos);
+    EXPECT_NE(metrics->body.find("\nchfleet_ingest_request_duration_seconds_count 1\n"), std::string::npos)
+        << metrics->body;
+    EXPECT_EQ(regionalCount("met-eu"), 3u);
 }
 
 TEST(Ingest, CurlAndTheOfficialNodeClientWriteThroughIt) {
@@ -572,9 +593,10 @@ TEST(Ingest, CurlAndTheOfficialNodeClientWriteThroughIt) {
         std::ofstream out(headers);
         out << "X-ClickHouse-User: app\nX-ClickHouse-Key: " << kPassword << "\n";
     }
-    auto curl = process::run({"/usr/bin/env", "curl", "-sS", "-f", "-H", "@" + headers, "--data-binary", "@-",
-                              url + "/?query=INSERT%20INTO%20teei.events%20FORMAT%20JSONEachRow"},
-                             {}, eventRow("lib-us", 1) + eventRow("lib-eu", 2));
+    auto curl = process::run(
+        {"/usr/bin/env", "curl", "-sS", "-f", "--max-time", "120", "-H", "@" + headers, "--data-binary", "@-",
+         url + "/?query=INSERT%20INTO%20teei.events%20FORMAT%20JSONEachRow"},
+        {}, eventRow("lib-us", 1) + eventRow("lib-eu", 2));
     EXPECT_EQ(curl.exit_code, 0) << curl.output;
     EXPECT_EQ(regionalCount("lib-%"), 2u);
 
@@ -585,9 +607,118 @@ TEST(Ingest, CurlAndTheOfficialNodeClientWriteThroughIt) {
     }
     auto node = process::run({"/usr/bin/env", "node", script, "--url", url, "--user", kUser, "--password-env",
                               "CHFLEET_INGEST_PASSWORD", "--companies", "lib-us,lib-eu"},
-                             {{"CHFLEET_INGEST_PASSWORD", kPassword}});
+                             {{"CHFLEET_INGEST_PASSWORD", kPassword}}, {},
+                             chfleet::testing::TestFleet::kChfleetTimeout);
     EXPECT_EQ(node.exit_code, 0) << node.output;
     EXPECT_EQ(regionalCount("lib-%"), 102u) << node.output;
+}
+
+}  // namespace
+
+namespace {
+
+/// count and, per column, the sum of the hash of its text: what "the same rows" means column by column.
+std::map<std::string, std::string> columnChecksums(const std::string& node, const std::string& table,
+                                                   const std::vector<std::string>& columns,
+                                                   const std::string& where) {
+    std::map<std::string, std::string> sums;
+    sums["count()"] = fleet().scalar(node, "SELECT count() FROM " + table + " WHERE " + where);
+    for (const auto& column : columns) {
+        sums[column] = fleet().scalar(node, "SELECT sum(cityHash64(toString(" + ch::quoteIdentifier(column) +
+                                                "))) FROM " + table + " WHERE " + where);
+    }
+    return sums;
+}
+
+// The 18.16 oracle for ingest's value reading: the same bodies, inserted straight into a plain table of the
+// same structure on a real 18.16 server and through ingest into the fleet, give the same values, column by
+// column (the embedded 26.x engine is the other oracle, in the unit tests). Where 18.16 and current servers
+// read a body differently, ingest reads it as current servers do, and the body is not used here: a field
+// left out of a JSON row gets the column's DEFAULT expression (18.16: the type's zero value), and a
+// single-quoted CSV field keeps its quotes (18.16 strips them); 18.16 also refuses quoted decimals.
+TEST(Ingest, ValuesAreStoredAsA1816ServerStoresTheSameBody) {
+    mapCompanies({{"oracle-us", "us-east-1"}, {"oracle-eu", "eu-central-1"}});
+    IngestProcess ingest;
+    struct Table {
+        std::string name;
+        std::vector<std::string> columns;
+        std::vector<std::pair<std::string, std::string>> bodies;  // format, body
+    };
+    const std::vector<Table> tables{
+        {"sroi_calculations",
+         {"calculation_id", "company_id", "period_start", "period_end", "total_investment", "social_value",
+          "sroi_ratio", "region", "created_at"},
+         {{"JSONEachRow",
+           R"({"calculation_id":"j1","company_id":"oracle-us","period_start":"2026-01-01","period_end":"2026-03-31","total_investment":1000.5,"social_value":2500.25,"sroi_ratio":2.4987,"region":"us","created_at":"2026-11-01 10:00:00"})"
+           "\n"
+           R"({"calculation_id":"j2 \"q\" \\ \t\n\u00e9\ud83d\ude80/","company_id":"oracle-eu","period_start":"2026-02-28","total_investment":-12.34,"sroi_ratio":-0.000001,"created_at":"2026-11-02 23:59:59"})"
+           "\n"
+           R"({"calculation_id":"j3","company_id":"oracle-us","sroi_ratio":1e300,"social_value":0,"total_investment":99999.99})"
+           "\n"
+           R"({"company_id":"oracle-eu","calculation_id":"j4","region":"","sroi_ratio":0.1,"period_end":"2027-12-31"})"
+           "\n"},
+          {"TabSeparated",
+           "t1\toracle-us\t2026-04-01\t2026-06-30\t0.01\t123456789.99\t3.141592653589793\tus\t2026-11-03 "
+           "00:00:00\n"
+           "t2 \\t tab \\n nl \\\\ bs \\' "
+           "q\toracle-eu\t2026-05-05\t2026-05-06\t-0.5\t7\t-2.5\teu\t2026-11-04 "
+           "12:00:00\n"},
+          {"CSV",
+           "\"c1, with \"\"quotes\"\"\",oracle-us,2026-07-01,2026-09-30,10.10,20.20,2,us,\"2026-11-05 "
+           "08:30:00\"\n"
+           "c2,\"oracle-eu\",\"2026-08-01\",\"2026-08-31\",-1.1,1,1e-10,\"eu\",2026-11-06 06:06:06\n"}}},
+        {"events",
+         {"event_id", "company_id", "user_id", "event_type", "region", "timestamp", "payload"},
+         {{"JSONEachRow",
+           R"({"event_id":"3F2504E0-4F89-11D3-9A0C-0305E82C3301","company_id":"oracle-us","user_id":"u1","event_type":"click","timestamp":"2026-11-07 01:02:03","payload":""})"
+           "\n"
+           R"({"event_id":"00000000-0000-4000-8000-000000000042","company_id":"oracle-eu","payload":"{\"k\": [1, 2]}","timestamp":"2026-11-08 00:00:00"})"
+           "\n"},
+          {"TabSeparated",
+           "c0a80101-0000-4000-8000-00000000abcd\toracle-eu\tu2\tview\teu\t2026-11-09 "
+           "09:09:09\t{\"x\":\"\\\\u00e9\"}\n"}}},
+        {"user_activity",
+         {"company_id", "user_id", "session_id", "activity_type", "region", "duration_ms", "timestamp"},
+         {{"JSONEachRow",
+           R"({"company_id":"oracle-us","user_id":"a1","duration_ms":4294967295,"timestamp":"2026-11-10 10:10:10"})"
+           "\n"
+           R"({"company_id":"oracle-eu","user_id":"a2","duration_ms":17,"timestamp":"2026-11-11 11:11:11"})"
+           "\n"},
+          {"CSV", "oracle-us,a3,s3,\"scroll, fast\",us,0,2026-11-12 12:12:12\n"}}},
+    };
+    const std::string node = "clickhouse-us-0";
+    auto server = fleet().connect(node);
+    ch::execute(*server, "DROP DATABASE IF EXISTS ingest_oracle");
+    ch::execute(*server, "CREATE DATABASE ingest_oracle");
+    for (const auto& table : tables) {
+        std::string direct = "ingest_oracle." + table.name;
+        ch::execute(*server, "CREATE TABLE " + direct + " AS teei." + table.name +
+                                 "_local ENGINE = MergeTree ORDER BY tuple()");
+        for (const auto& [format, body] : table.bodies) {
+            // Straight into 18.16: the server's own reading of the body.
+            try {
+                ch::HttpConnection(
+                    chfleet::topology::endpointFor(fleet().fleet(), *fleet().fleet().node(node)))
+                    .execute("INSERT INTO " + direct + " FORMAT " + format, body);
+            } catch (const chfleet::Exception& refused) {
+                FAIL() << "18.16 refuses the test's " << format << " body for " << table.name << ": "
+                       << refused.what();
+            }
+            auto answer = ingest.post("INSERT INTO teei." + table.name + " FORMAT " + format, body);
+            ASSERT_TRUE(answer);
+            ASSERT_EQ(answer->status, 200) << table.name << " " << format << ": " << answer->body;
+        }
+        for (const auto* each : fleet().fleet().site("primary")->nodes()) {
+            ch::execute(*fleet().connect(each->name), "SYSTEM SYNC REPLICA teei." + table.name + "_local");
+        }
+        std::string where = "company_id LIKE 'oracle-%'";
+        auto expected = columnChecksums(node, direct, table.columns, where);
+        EXPECT_NE(expected["count()"], "0");
+        EXPECT_EQ(columnChecksums(node, "teei." + table.name + "_distributed", table.columns, where),
+                  expected)
+            << table.name;
+    }
+    ch::execute(*server, "DROP DATABASE IF EXISTS ingest_oracle");
 }
 
 }  // namespace

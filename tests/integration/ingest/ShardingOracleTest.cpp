@@ -6,6 +6,7 @@
 // the other tests expect them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <filesystem>
@@ -25,6 +26,7 @@
 #include "clickhouse/Result.h"
 #include "common/Exception.h"
 #include "ingest/ShardingKey.h"
+#include "shared/WaitUntil.h"
 
 namespace {
 
@@ -69,13 +71,39 @@ int serverCodeOf(ch::Connection& server, const std::string& sql) {
 }
 
 TEST(ShardingOracle, EveryShardedTableOfTheFleetHasAKeyChfleetEvaluates) {
+    // The fleet file's own sharding expressions, evaluated by the 18.16 server on sample values of the
+    // columns they read, and by chfleet: the same value for every sample of every table.
+    auto server = fleet().connect("clickhouse-us-0");
+    Sequence random(17);
+    size_t tables_checked = 0;
     for (const auto& table : fleet().fleet().schema.tables) {
         if (table.sharding_key.empty()) {
             continue;
         }
         auto key = ShardingKey::parse(table);
-        EXPECT_FALSE(key.columns().empty()) << table.name;
+        ASSERT_FALSE(key.columns().empty()) << table.name;
+        for (const auto& column : key.columns()) {
+            auto found = std::find_if(table.columns.begin(), table.columns.end(),
+                                      [&](const auto& c) { return c.name == column; });
+            ASSERT_NE(found, table.columns.end()) << table.name << ": the key reads no column " << column;
+            ASSERT_EQ(found->type, "String") << table.name << ": this check samples String keys only";
+        }
+        for (int sample = 0; sample < 200; ++sample) {
+            std::vector<std::string> values;
+            std::string select;
+            for (const auto& column : key.columns()) {
+                values.push_back(sample % 2 ? uuidText(random) : randomBytes(random, sample % 40));
+                select += (select.empty() ? "" : ", ") + ch::quoteString(values.back()) + " AS " +
+                          ch::quoteIdentifier(column);
+            }
+            std::vector<std::string_view> views(values.begin(), values.end());
+            auto expected = ch::scalar(
+                *server, "SELECT toString(" + table.sharding_key + ") FROM (SELECT " + select + ")");
+            ASSERT_EQ(std::to_string(key.evaluate(views)), expected) << table.name << " sample " << sample;
+        }
+        ++tables_checked;
     }
+    EXPECT_GE(tables_checked, 5u) << "the teei fleet shards every regional table";
 }
 
 TEST(ShardingOracle, IntegersHashAsOnThe1816Server) {
@@ -329,13 +357,13 @@ class WeightedCluster {
     void waitForClusterRows(size_t expected) {
         auto connection = fleet().connect(entry_);
         ch::execute(*connection, "SYSTEM RELOAD CONFIG");
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (ch::scalar(*connection, std::string("SELECT count() FROM system.clusters WHERE cluster = '") +
-                                            kName + "'") == std::to_string(expected)) {
-                return;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        bool shown = chfleet::testing::waitUntil([&] {
+            return ch::scalar(*connection,
+                              std::string("SELECT count() FROM system.clusters WHERE cluster = '") + kName +
+                                  "'") == std::to_string(expected);
+        });
+        if (shown) {
+            return;
         }
         throw chfleet::Exception(chfleet::ErrorCode::Timeout, "{} never showed cluster {} with {} shards",
                                  entry_, kName, expected);

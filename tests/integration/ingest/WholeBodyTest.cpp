@@ -5,12 +5,11 @@
 // binary's environment brings up (IngestTest.cpp); its table lives in a scratch database, dropped at the end.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "TestFleet.h"
@@ -18,6 +17,7 @@
 #include "clickhouse/Result.h"
 #include "clickhouse/WholeBody.h"
 #include "common/Exception.h"
+#include "shared/WaitUntil.h"
 #include "topology/NodeConnection.h"
 
 namespace {
@@ -64,8 +64,10 @@ std::string tsvRows(int first, int rows) {
     return data;
 }
 
-/// Sends an INSERT whose headers announce `body` whole but only its first `sent` bytes, then closes the
-/// connection, as a sender that dies mid-body does; waits until the server is done with it.
+/// Sends an INSERT whose headers announce `body` whole but only its first `sent` bytes, then ends the stream,
+/// as a sender that dies mid-body does. The server sees the end of the body as it would see a dropped
+/// connection; half-closing (instead of closing) lets this test read the server's answer, so it returns once
+/// the server has ended that INSERT, whatever the machine's speed.
 void sendCutShort(const std::string& body, size_t sent, bool whole_body) {
     auto where = endpoint();
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -82,9 +84,24 @@ void sendCutShort(const std::string& body, size_t sent, bool whole_body) {
                           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
                           body.substr(0, sent);
     ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the server has read what there is
+    ::shutdown(fd, SHUT_WR);
+    std::string answer;
+    bool ended = chfleet::testing::waitUntil(
+        [&] {
+            pollfd readable{fd, POLLIN, 0};
+            if (::poll(&readable, 1, 100) != 1) {
+                return false;
+            }
+            char buffer[4096];
+            ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+            if (n > 0) {
+                answer.append(buffer, static_cast<size_t>(n));
+            }
+            return n <= 0;  // the server closed the connection: the INSERT is over
+        },
+        chfleet::testing::kDefaultWait, std::chrono::milliseconds(0));
     ::close(fd);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // ... and ended the INSERT
+    ASSERT_TRUE(ended) << "the server never ended the INSERT of a body cut short; it answered: " << answer;
 }
 
 TEST_F(WholeBody, TheServerTakesTheBlockChecksumOfEveryLength) {

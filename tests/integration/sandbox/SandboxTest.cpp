@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "TestFleet.h"
 #include "clickhouse/Capabilities.h"
 #include "clickhouse/HttpConnection.h"
 #include "clickhouse/Result.h"
@@ -26,7 +27,7 @@ namespace ch = chfleet::clickhouse;
 chfleet::process::Finished chfleet(const std::vector<std::string>& args) {
     std::vector<std::string> argv{CHFLEET_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
-    return chfleet::process::run(argv);
+    return chfleet::process::run(argv, {}, {}, chfleet::testing::TestFleet::kChfleetTimeout);
 }
 
 std::string cmdline(int pid) {

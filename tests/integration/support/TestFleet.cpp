@@ -1,6 +1,11 @@
 #include "TestFleet.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "clickhouse/Result.h"
@@ -10,12 +15,56 @@
 namespace chfleet::testing {
 
 namespace {
+
 TestFleet* shared_fleet = nullptr;
+
+constexpr const char* kFleetDirPrefix = "chfleet-it-";
+constexpr const char* kOwnerFile = "owner.pid";
+/// Every integration test binary is named chfleet_it_<capability>: what an owner pid must still run.
+constexpr const char* kTestBinaryMarker = "chfleet_it_";
+
+/// Ends what a test binary that died without tearing down (killed by ctest's timeout, a crash, kill -9) left
+/// running: every process whose working folder lies in that run's fleet folder (its servers, keepers, ingest
+/// and sync daemons all start there), found and killed by pid; then the folder goes.
+void cleanUpDeadRuns() {
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator("/tmp", error)) {
+        std::string name = entry.path().filename().string();
+        auto owner_file = entry.path() / kOwnerFile;
+        if (name.rfind(kFleetDirPrefix, 0) != 0 || !std::filesystem::exists(owner_file, error)) {
+            continue;
+        }
+        pid_t owner = 0;
+        std::ifstream(owner_file) >> owner;
+        if (owner <= 0 || process::isRunning(owner, kTestBinaryMarker)) {
+            continue;
+        }
+        std::string dead_dir = entry.path().string();
+        for (const auto& proc : std::filesystem::directory_iterator("/proc", error)) {
+            std::error_code unreadable;
+            auto cwd = std::filesystem::read_symlink(proc.path() / "cwd", unreadable).string();
+            if (!unreadable && cwd.rfind(dead_dir, 0) == 0) {
+                pid_t pid = std::atoi(proc.path().filename().c_str());
+                if (pid > 0 && pid != ::getpid()) {
+                    std::cerr << "stopping pid " << pid << ", left running by a dead test run in " << dead_dir
+                              << "\n";
+                    ::kill(pid, SIGKILL);
+                }
+            }
+        }
+        std::filesystem::remove_all(dead_dir, error);
+    }
 }
 
+}  // namespace
+
 TestFleet::TestFleet(const std::string& fleet_file) {
-    char pattern[] = "/tmp/chfleet-it-XXXXXX";
-    dir_ = ::mkdtemp(pattern);
+    cleanUpDeadRuns();
+    std::string pattern_text = std::string("/tmp/") + kFleetDirPrefix + "XXXXXX";
+    std::vector<char> pattern(pattern_text.begin(), pattern_text.end());
+    pattern.push_back('\0');
+    dir_ = ::mkdtemp(pattern.data());
+    std::ofstream(dir_ + "/" + kOwnerFile) << ::getpid() << "\n";
     sandbox::UpOptions options;
     options.fleet_file = std::string(CHFLEET_SOURCE_DIR) + "/" + fleet_file;
     options.dir = dir_;
@@ -48,7 +97,7 @@ std::string TestFleet::scalar(const std::string& node, const std::string& sql) c
 process::Finished TestFleet::chfleet(const std::vector<std::string>& args) const {
     std::vector<std::string> argv{CHFLEET_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
-    return process::run(argv);
+    return process::run(argv, {}, {}, kChfleetTimeout);
 }
 
 void TestFleet::printLogs() const {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,10 @@ class TestFleet {
     std::unique_ptr<clickhouse::Connection> connect(const std::string& node) const;
     /// One value of a query on a node.
     std::string scalar(const std::string& node, const std::string& sql) const;
+    /// How long one chfleet command of a test may run before it is killed (and the test fails on its exit
+    /// code): far beyond what any needs, well inside ctest's limit for the binary.
+    static constexpr std::chrono::minutes kChfleetTimeout{4};
+
     /// Runs the chfleet binary with `args` (stdout and stderr together in `output`).
     process::Finished chfleet(const std::vector<std::string>& args) const;
     /// Prints the end of every server's error log (called when a test failed).

@@ -19,8 +19,12 @@
 #include "clickhouse/RetryPolicy.h"
 #include "common/Files.h"
 #include "common/Process.h"
+#include "shared/FreePort.h"
+#include "shared/WaitUntil.h"
 
+using chfleet::testing::eventually;
 using chfleet::testing::FleetEnvironment;
+using chfleet::testing::waitUntil;
 namespace ch = chfleet::clickhouse;
 
 namespace {
@@ -102,7 +106,7 @@ class SyncPair : public ::testing::Test {
         std::vector<std::string> argv{CHFLEET_BINARY, "sync"};
         argv.insert(argv.end(), args.begin(), args.end());
         argv.insert(argv.end(), {"-f", fleet().fleetPath(), "--state-file", statePath()});
-        return chfleet::process::run(argv, env);
+        return chfleet::process::run(argv, env, {}, chfleet::testing::TestFleet::kChfleetTimeout);
     }
 
     nlohmann::json state() { return nlohmann::json::parse(chfleet::files::read(statePath())); }
@@ -115,12 +119,18 @@ TEST_F(SyncPair, Scenario1DualWriteIsCleanAndFailbackReadyAfterThreeCleanCycles)
     insertRows(kDr, 3000, 1);
     auto check = sync({"check", "--active", "primary"});
     EXPECT_EQ(check.exit_code, 0) << check.output;
+    auto before = contents(kDr);
     for (int cycle = 1; cycle <= 3; ++cycle) {
         auto run = sync({"run", "--once", "--active", "primary"});
         ASSERT_EQ(run.exit_code, 0) << run.output;
         EXPECT_EQ(state()["consecutive_clean"].get<int>(), cycle);
     }
     EXPECT_TRUE(state()["failback_ready"].get<bool>());
+    // What the state says is what the servers show: both sites hold the same 3000 rows, and nothing was
+    // copied (the DR's rows are the very ones it had).
+    EXPECT_EQ(fleet().scalar(kPrimary, "SELECT count() FROM " + kTable), "3000");
+    EXPECT_EQ(contents(kDr), contents(kPrimary));
+    EXPECT_EQ(contents(kDr), before);
     EXPECT_EQ(state()["partitions_synced"].get<int>(), 0);
     EXPECT_TRUE(state()["last_error"].is_null());
     EXPECT_EQ(state()["active_site"], "primary");
@@ -190,11 +200,13 @@ TEST_F(SyncPair, EqualCountDivergentPartitionIsFoundAndRepaired) {
     // One row changed on the DR: same count, other content.
     ch::execute(*fleet().connect(kDr),
                 "ALTER TABLE " + kTable + " UPDATE latency_ms = 4242 WHERE latency_ms = 7");
-    for (int i = 0;
-         i < 50 && fleet().scalar(kDr, "SELECT count() FROM " + kTable + " WHERE latency_ms = 4242") == "0";
-         ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    // latency_ms = number % 977 is 7 for numbers 7, 984 and 1961.
+    ASSERT_EQ(
+        eventually(
+            [&] { return fleet().scalar(kDr, "SELECT count() FROM " + kTable + " WHERE latency_ms = 4242"); },
+            std::string("3")),
+        "3")
+        << "the mutation that makes the DR differ never ran";
     ASSERT_EQ(fleet().scalar(kPrimary, "SELECT count() FROM " + kTable),
               fleet().scalar(kDr, "SELECT count() FROM " + kTable));
     auto check = sync({"check", "--active", "primary", "--json"});
@@ -225,20 +237,51 @@ TEST_F(SyncPair, PassiveOnlyRowsAreKeptUnderUnionAndRemovedOnlyUnderMirror) {
     EXPECT_EQ(state()["rows_removed"].get<int>(), 200);
 }
 
+/// True while the DR server runs a repair's copy into a staging table (the statement is visible there).
+bool copyRunningOnDr() {
+    return fleet().scalar(kDr,
+                          "SELECT count() FROM system.processes WHERE query LIKE 'INSERT INTO %' AND "
+                          "position(query, '_chfleet_stage_') > 0") != "0";
+}
+
+/// True once a staging table exists on the DR (the repair has begun and the table is still untouched).
+bool stagingTableOnDr() {
+    return fleet().scalar(kDr,
+                          "SELECT count() FROM system.tables WHERE database = 'telemetry' AND "
+                          "startsWith(name, '_chfleet_stage_')") != "0";
+}
+
 TEST_F(SyncPair, KillingChfleetInTheMiddleOfARepairThenRerunningConverges) {
     insertRows(kPrimary, 3'000'000, 10, 2);
-    for (int delay_ms : {150, 400, 900}) {
+    struct KillPoint {
+        const char* name;
+        bool (*reached)();
+    };
+    // Each kill lands once the repair has visibly started on the DR, at a different step of it.
+    for (KillPoint point : {KillPoint{"while a staging table exists", stagingTableOnDr},
+                            KillPoint{"while the copy statement runs", copyRunningOnDr},
+                            KillPoint{"while the copy statement runs (again)", copyRunningOnDr}}) {
         std::vector<std::string> argv{CHFLEET_BINARY, "sync",     "run", "--once",
                                       "--active",     "primary",  "-f",  fleet().fleetPath(),
                                       "--state-file", statePath()};
         auto pid = chfleet::process::spawnDetached(argv, state_dir_ + "/killed.log", state_dir_);
-        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-        chfleet::process::signalIfRunning(pid, statePath(), SIGKILL);
-        // Whatever the instant: each partition is as it was or as repaired, never half or double.
+        bool reached =
+            waitUntil([&] { return point.reached() || !chfleet::process::isRunning(pid, statePath()); });
+        bool killed = reached && chfleet::process::signalIfRunning(pid, statePath(), SIGKILL);
+        ASSERT_TRUE(waitUntil([&] { return !chfleet::process::isRunning(pid, statePath()); }))
+            << "chfleet still runs after SIGKILL";
+        // The server may finish a copy the dead chfleet started (into a staging table, never into the table).
+        ASSERT_TRUE(waitUntil([] { return !copyRunningOnDr(); })) << "an orphaned copy never ended";
         auto rows = std::stoull(fleet().scalar(kDr, "SELECT count() FROM " + kTable));
-        EXPECT_TRUE(rows == 0 || rows == 1'500'000 || rows == 3'000'000)
-            << "after a kill at " << delay_ms << " ms";
-        if (delay_ms == 150) {
+        if (!killed) {
+            // The run ended by itself before the step was seen: only possible once an earlier kill left
+            // nothing to repair. It must then have completed everything.
+            EXPECT_EQ(rows, 3'000'000u) << point.name << ": the run ended early without repairing";
+            continue;
+        }
+        // Whatever the instant: each partition is as it was or as repaired, never half or double.
+        EXPECT_TRUE(rows == 0 || rows == 1'500'000 || rows == 3'000'000) << "after a kill " << point.name;
+        if (std::string(point.name) == "while a staging table exists") {
             EXPECT_LT(rows, 3'000'000u)
                 << "the first kill must land before the repair ends, or it proves nothing";
         }
@@ -259,15 +302,18 @@ TEST_F(SyncPair, KillingTheDestinationServerDuringARepairLosesNothing) {
                                   "--active",     "primary",  "-f",  fleet().fleetPath(),
                                   "--state-file", statePath()};
     auto pid = chfleet::process::spawnDetached(argv, state_dir_ + "/run.log", state_dir_);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_TRUE(waitUntil(copyRunningOnDr)) << "the repair never started copying on the DR";
     fleet().sandbox().kill(kDr);
-    for (int i = 0; i < 100 && chfleet::process::isRunning(pid, statePath()); ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    // chfleet notices the lost server, gives up this cycle and exits (its retries are bounded).
+    EXPECT_TRUE(
+        waitUntil([&] { return !chfleet::process::isRunning(pid, statePath()); }, std::chrono::minutes(5)))
+        << "sync run still runs minutes after its destination died";
+    chfleet::process::signalIfRunning(pid, statePath(), SIGKILL);
     fleet().sandbox().start(kDr);
     auto rerun = sync({"run", "--once", "--active", "primary"});
     EXPECT_EQ(rerun.exit_code, 0) << rerun.output;
     EXPECT_EQ(contents(kDr), contents(kPrimary));
+    EXPECT_EQ(fleet().scalar(kDr, "SELECT count() FROM " + kTable), "3000000");
 }
 
 TEST_F(SyncPair, TheActiveSiteComesFromDnsAndAnUnknownAnswerMeansNoRepair) {
@@ -341,7 +387,7 @@ namespace {
 
 TEST_F(SyncPair, TheDaemonServesMetricsAndHealthAndStopsCleanlyOnSigterm) {
     insertRows(kPrimary, 600, 15);
-    int port = chfleet::testing::freeLoopbackDnsPort();  // free for TCP (and UDP) now: the daemon's /metrics
+    int port = chfleet::testing::freeLoopbackPort();  // the daemon's /metrics
     std::vector<std::string> argv{CHFLEET_BINARY,
                                   "sync",
                                   "run",
@@ -360,30 +406,36 @@ TEST_F(SyncPair, TheDaemonServesMetricsAndHealthAndStopsCleanlyOnSigterm) {
     httplib::Client client("127.0.0.1", port);
     client.set_connection_timeout(1);
     client.set_read_timeout(5);
+    // Cycle 1 repairs the 3 partitions; cycles 2 to 4 are clean, and after the third clean one the daemon
+    // says failback is ready (the gauge starts at 0: only a 1 shows it changed).
     std::string metrics;
-    for (int i = 0; i < 100; ++i) {
+    bool ready = waitUntil([&] {
         auto response = client.Get("/metrics");
-        if (response && response->body.find("chfleet_sync_cycles_total 2") != std::string::npos) {
-            metrics = response->body;
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+        metrics = response ? response->body : std::string();
+        return metrics.find("\nchfleet_sync_failback_ready 1\n") != std::string::npos;  // not the HELP line
+    });
+    ASSERT_TRUE(ready) << metrics << chfleet::files::read(state_dir_ + "/daemon.log");
     EXPECT_NE(
-        metrics.find("chfleet_sync_partitions_repaired_total{table=\"telemetry.http_telemetry_local\"} 3"),
+        metrics.find("\nchfleet_sync_partitions_repaired_total{table=\"telemetry.http_telemetry_local\"} 3\n"),
         std::string::npos)
         << metrics;
-    EXPECT_NE(metrics.find("chfleet_sync_seconds_since_last_clean_cycle"), std::string::npos) << metrics;
-    EXPECT_NE(metrics.find("chfleet_sync_failback_ready 0"), std::string::npos) << metrics;
+    // The last cycle was clean, a moment ago (the gauge exists from the start: its value is what counts).
+    const std::string since = "\nchfleet_sync_seconds_since_last_clean_cycle ";
+    auto at = metrics.find(since);
+    ASSERT_NE(at, std::string::npos) << metrics;
+    double seconds = std::stod(metrics.substr(at + since.size()));
+    EXPECT_GE(seconds, 0.0) << metrics;
+    EXPECT_LT(seconds, 60.0) << metrics;
+    EXPECT_EQ(contents(kDr), contents(kPrimary));
+    EXPECT_EQ(fleet().scalar(kDr, "SELECT count() FROM " + kTable), "600");
     auto health = client.Get("/healthz");
     ASSERT_TRUE(health);
     EXPECT_EQ(health->status, 200) << health->body;
 
-    ::kill(pid, SIGTERM);
-    for (int i = 0; i < 100 && chfleet::process::isRunning(pid, statePath()); ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    EXPECT_FALSE(chfleet::process::isRunning(pid, statePath())) << "the daemon ignored SIGTERM";
+    chfleet::process::signalIfRunning(pid, statePath(), SIGTERM);
+    EXPECT_TRUE(waitUntil([&] { return !chfleet::process::isRunning(pid, statePath()); }))
+        << "the daemon ignored SIGTERM";
+    chfleet::process::signalIfRunning(pid, statePath(), SIGKILL);
     auto log = chfleet::files::read(state_dir_ + "/daemon.log");
     EXPECT_NE(log.find("stopping: signal received"), std::string::npos) << log;
     EXPECT_NE(log.find("stopped"), std::string::npos) << log;
@@ -423,13 +475,15 @@ TEST_F(SyncPair, AnExistingChSyncEnvironmentWorksUnchanged) {
                               "STATE_FILE={}\nCHSYNC_ACTIVE=primary\nLOG_LEVEL=INFO\n",
                               dr.http_port, primary.http_port, primary.tcp_port, statePath()));
     auto run = chfleet::process::run({CHFLEET_BINARY, "sync", "run", "--once", "--env-file", env_file},
-                                     {{"LOCAL_CH_PASSWORD", password}, {"REMOTE_CH_PASSWORD", password}});
+                                     {{"LOCAL_CH_PASSWORD", password}, {"REMOTE_CH_PASSWORD", password}}, {},
+                                     chfleet::testing::TestFleet::kChfleetTimeout);
     EXPECT_EQ(run.exit_code, 0) << run.output;
     EXPECT_EQ(run.output.find(password), std::string::npos) << "a password was printed";
     EXPECT_EQ(chfleet::files::read(statePath()).find(password), std::string::npos)
         << "a password in the state";
     EXPECT_EQ(contents(kDr), contents(kPrimary));
-    auto status = chfleet::process::run({CHFLEET_BINARY, "sync", "status", "--env-file", env_file, "--json"});
+    auto status = chfleet::process::run({CHFLEET_BINARY, "sync", "status", "--env-file", env_file, "--json"},
+                                        {}, {}, chfleet::testing::TestFleet::kChfleetTimeout);
     EXPECT_EQ(status.exit_code, 0) << status.output;
     EXPECT_EQ(nlohmann::json::parse(status.output)["rows_synced"].get<int>(), 700);
 }

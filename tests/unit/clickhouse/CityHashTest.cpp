@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/EmbeddedEngine.h"
 #include "../support/ShardingSamples.h"
 #include "clickhouse/CityHash.h"
 #include "clickhouse/EmbeddedConnection.h"
@@ -36,9 +37,7 @@ std::string sample(size_t length, size_t seed) {
 
 // The modern engine as the oracle for every length (the integration tests do the same against 18.16).
 TEST(CityHash, EqualsTheEmbeddedEngineForEveryLengthUpTo300) {
-    if (!EmbeddedConnection::available()) {
-        GTEST_SKIP() << EmbeddedConnection::unavailableReason();
-    }
+    CHFLEET_REQUIRE_EMBEDDED_ENGINE();
     EmbeddedConnection engine;
     std::string values;
     for (size_t length = 0; length <= 300; ++length) {
@@ -106,9 +105,7 @@ std::vector<uint64_t> integerSamples(size_t count) {
 // Every integer type of every width, from the same 64-bit patterns truncated by the engine's toIntN/toUIntN
 // (which wrap), against integerBits + cityHash64Integer and intHash64.
 TEST(CityHash, EqualsTheEmbeddedEngineForEveryIntegerType) {
-    if (!EmbeddedConnection::available()) {
-        GTEST_SKIP() << EmbeddedConnection::unavailableReason();
-    }
+    CHFLEET_REQUIRE_EMBEDDED_ENGINE();
     EmbeddedConnection engine;
     auto samples = integerSamples(2000);
     std::string values;
@@ -138,9 +135,7 @@ TEST(CityHash, EqualsTheEmbeddedEngineForEveryIntegerType) {
 
 // UUIDs (26.5 only: 18.16 refuses cityHash64 of a UUID) and several String arguments.
 TEST(CityHash, EqualsTheEmbeddedEngineForUuidsAndSeveralArguments) {
-    if (!EmbeddedConnection::available()) {
-        GTEST_SKIP() << EmbeddedConnection::unavailableReason();
-    }
+    CHFLEET_REQUIRE_EMBEDDED_ENGINE();
     EmbeddedConnection engine;
     auto samples = integerSamples(1500);
     std::string pairs;

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "../support/EmbeddedEngine.h"
 #include "clickhouse/Capabilities.h"
 #include "clickhouse/EmbeddedConnection.h"
 #include "clickhouse/Quoting.h"
@@ -13,16 +14,11 @@ namespace {
 
 using namespace std::string_literals;
 
-/// Checks against the ClickHouse 26.5 engine embedded in the process (chDB); skipped when libchdb.so is
-/// absent.
+/// Checks against the ClickHouse 26.5 engine embedded in the process (chDB); fails when libchdb.so is absent
+/// (skipped only with CHFLEET_SKIP_EMBEDDED_ENGINE=1).
 class EmbeddedEngineTest : public ::testing::Test {
   protected:
-    void SetUp() override {
-        if (!EmbeddedConnection::available()) {
-            GTEST_SKIP() << "embedded ClickHouse engine not available: "
-                         << EmbeddedConnection::unavailableReason();
-        }
-    }
+    void SetUp() override { CHFLEET_REQUIRE_EMBEDDED_ENGINE(); }
 };
 
 const std::string hostile_values[] = {
@@ -122,6 +118,7 @@ TEST_F(EmbeddedEngineTest, HostileIdentifiersRoundTrip) {
 
 TEST_F(EmbeddedEngineTest, InsertWithTsvData) {
     EmbeddedConnection connection;
+    execute(connection, "DROP TABLE IF EXISTS tsv_insert");
     execute(connection, "CREATE TABLE tsv_insert (id UInt64, s String) ENGINE = Memory");
     std::string data;
     for (size_t i = 0; i < std::size(hostile_values); ++i) {
@@ -138,10 +135,15 @@ TEST_F(EmbeddedEngineTest, InsertWithTsvData) {
 
 TEST_F(EmbeddedEngineTest, SettingsApplyToOneStatement) {
     EmbeddedConnection connection;
+    const std::string max_threads = scalar(connection, "SELECT getSetting('max_threads')");
+    const std::string log_comment = scalar(connection, "SELECT getSetting('log_comment')");
+    ASSERT_NE(max_threads, "3");
     EXPECT_EQ(scalar(connection, "SELECT getSetting('max_threads')", {{"max_threads", "3"}}), "3");
     EXPECT_EQ(scalar(connection, "SELECT getSetting('log_comment')", {{"log_comment", "it's \\ odd"}}),
               "it's \\ odd");
-    EXPECT_NE(scalar(connection, "SELECT getSetting('max_threads')"), "3");
+    // Back to what they were before, for the next statement.
+    EXPECT_EQ(scalar(connection, "SELECT getSetting('max_threads')"), max_threads);
+    EXPECT_EQ(scalar(connection, "SELECT getSetting('log_comment')"), log_comment);
     EXPECT_EQ(scalar(connection, "SELECT 1", {{"wait_end_of_query", "1"}}), "1");
     EXPECT_THROW(scalar(connection, "SELECT 1", {{"max_threads; DROP", "1"}}), Exception);
     EXPECT_THROW(scalar(connection, "SELECT 1", {{"no_such_setting_x", "1"}}), ServerException);

@@ -9,6 +9,7 @@
 
 #include "clickhouse/HttpConnection.h"
 #include "common/Exception.h"
+#include "shared/FreePort.h"
 
 namespace chfleet::clickhouse {
 namespace {
@@ -109,7 +110,8 @@ TEST(HttpConnectionTest, CurlErrorClassification) {
 }
 
 TEST(HttpConnectionTest, RefusedConnectionIsConnectionFailed) {
-    uint16_t port = LoopbackSocket(false).port();  // bound, then closed: nothing listens there
+    chfleet::testing::RefusingPort refusing;  // held for the whole test: nothing else can listen there
+    uint16_t port = refusing.port();
     HttpConnection connection(localEndpoint(port));
     try {
         connection.execute("SELECT 1");

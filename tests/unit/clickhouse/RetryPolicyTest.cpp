@@ -79,15 +79,31 @@ TEST(RetryPolicyTest, OtherErrorsFailAtOnce) {
 }
 
 TEST(RetryPolicyTest, DeadlineStopsRetrying) {
+    // Pauses far apart so that the count does not depend on the jitter or on how loaded the machine is: the
+    // first pause is 10..20 ms and fits into the 1 s deadline; the second is 1..2 s and never fits, however
+    // fast the first attempts were. Far fewer than max_attempts run.
     RetryPolicy policy = fastPolicy(100);
-    policy.initial_delay = milliseconds(30);
-    policy.max_delay = milliseconds(30);
-    policy.deadline = milliseconds(50);
+    policy.initial_delay = milliseconds(20);
+    policy.multiplier = 100.0;
+    policy.max_delay = milliseconds(10000);
+    policy.deadline = milliseconds(1000);
+    EXPECT_EQ(retryDelay(policy, 1, 1.0), milliseconds(20));
+    EXPECT_EQ(retryDelay(policy, 2, 0.0), milliseconds(1000));
     FailingFunction<Exception> fn{100, Exception(ErrorCode::ConnectionFailed, "refused")};
-    EXPECT_THROW(withRetry(policy, "n1", [&] { return fn(); }), Exception);
-    // Pauses of 15..30 ms: at most three attempts fit into 50 ms.
-    EXPECT_GE(fn.calls, 1);
-    EXPECT_LE(fn.calls, 4);
+    try {
+        withRetry(policy, "n1", [&] { return fn(); });
+        FAIL() << "expected the error";
+    } catch (const Exception& e) {
+        EXPECT_EQ(e.code(), ErrorCode::ConnectionFailed);
+        EXPECT_STREQ(e.what(), "refused");
+    }
+    EXPECT_EQ(fn.calls, 2) << "one retry within the deadline, then the last error";
+
+    // A first pause that alone overruns the deadline: no retry at all.
+    policy.initial_delay = milliseconds(4000);
+    FailingFunction<Exception> once{100, Exception(ErrorCode::Timeout, "slow")};
+    EXPECT_THROW(withRetry(policy, "n1", [&] { return once(); }), Exception);
+    EXPECT_EQ(once.calls, 1);
 }
 
 TEST(RetryPolicyTest, VoidFunctions) {

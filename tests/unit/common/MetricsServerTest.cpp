@@ -65,6 +65,7 @@ TEST(MetricsServer, HealthWithoutCallbackIsOk) {
     auto health = httplib::Client("127.0.0.1", server.port()).Get("/healthz");
     ASSERT_TRUE(health);
     EXPECT_EQ(health->status, 200);
+    EXPECT_EQ(health->body, "ok\n");
 }
 
 TEST(MetricsServer, StopsAndFreesThePort) {

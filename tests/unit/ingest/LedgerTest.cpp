@@ -1,19 +1,12 @@
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
 
+#include "../support/TempDir.h"
 #include "ingest/Ledger.h"
 
 namespace chfleet::ingest {
 namespace {
-
-std::string tempFile() {
-    char pattern[] = "/tmp/chfleet-ledger-XXXXXX";
-    std::string dir = ::mkdtemp(pattern);
-    return dir + "/ledger.log";
-}
 
 TEST(Ledger, ClaimsCommitsAndReleases) {
     Ledger ledger(100);
@@ -35,7 +28,8 @@ TEST(Ledger, ForgetsTheOldestBeyondItsWindow) {
 }
 
 TEST(Ledger, AfterARestartKnowsCommittedSlicesAndBatchesBegunButNotConfirmed) {
-    std::string path = tempFile();
+    chfleet::testing::TempDir dir("chfleet-ledger");
+    std::string path = (dir / "ledger.log").string();
     {
         Ledger ledger(100);
         EXPECT_TRUE(ledger.attach(path).empty());
@@ -60,7 +54,6 @@ TEST(Ledger, AfterARestartKnowsCommittedSlicesAndBatchesBegunButNotConfirmed) {
     Ledger third(100);
     EXPECT_TRUE(third.attach(path).empty());
     EXPECT_TRUE(third.isCommitted("d"));
-    std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
 
 }  // namespace

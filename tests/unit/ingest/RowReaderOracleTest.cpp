@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/EmbeddedEngine.h"
 #include "clickhouse/EmbeddedConnection.h"
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
@@ -99,15 +100,11 @@ std::optional<std::string> ingestRows(EmbeddedConnection& engine, const Body& bo
         {}, {{"date_time_input_format", "basic"}});
 }
 
-/// Checks against the ClickHouse 26.5 engine embedded in the process; skipped when libchdb.so is absent.
+/// Checks against the ClickHouse 26.5 engine embedded in the process; fails when libchdb.so is absent
+/// (skipped only with CHFLEET_SKIP_EMBEDDED_ENGINE=1).
 class RowReaderOracleTest : public ::testing::Test {
   protected:
-    void SetUp() override {
-        if (!EmbeddedConnection::available()) {
-            GTEST_SKIP() << "embedded ClickHouse engine not available: "
-                         << EmbeddedConnection::unavailableReason();
-        }
-    }
+    void SetUp() override { CHFLEET_REQUIRE_EMBEDDED_ENGINE(); }
 };
 
 TEST_F(RowReaderOracleTest, WhatClickHouseAcceptsIsStoredAlike) {
@@ -374,9 +371,12 @@ TEST_F(RowReaderOracleTest, WhatClickHouseMangles) {
 /// Where ingest accepts what 26.5 refuses, or stores what 18.16 and 26.5's basic mode store.
 TEST_F(RowReaderOracleTest, WhereIngestFollowsTheOlderServers) {
     EmbeddedConnection engine;
-    // 26.5's best_effort parsing reads the zero DateTime of 18.16 as 2026-01-01; its basic mode, 18.16 and
-    // ingest read it as the zero time.
+    // 26.5's best_effort parsing reads the zero DateTime of 18.16 as a date without year, month and day:
+    // January 1st of the current year (2026-01-01 in 2026); its basic mode, 18.16 and ingest read it as the
+    // zero time.
     Body zero{"t DateTime", InputFormat::TabSeparated, "0000-00-00 00:00:00\n"};
+    EXPECT_EQ(engineRows(engine, zero),
+              engine.execute("SELECT toString(toDateTime(toStartOfYear(today()))) FORMAT TSV"));
     EXPECT_NE(engineRows(engine, zero), "1970-01-01 00:00:00\n");
     EXPECT_EQ(engine.execute("SELECT * FROM format(TSV, 't DateTime', '0000-00-00 00:00:00') FORMAT TSV", {},
                              {{"date_time_input_format", "basic"}}),

@@ -425,22 +425,28 @@ TEST(RowReaderTest, RowsMayStraddleChunksAnywhere) {
         InputFormat format;
         std::vector<topology::Column> columns;
         std::string body;
+        std::string rows;  ///< what the whole body gives at once, as TabSeparated
     };
     const std::vector<Case> cases = {
         {InputFormat::JSONEachRow, event_columns,
          "\xEF\xBB\xBF[{\"event_id\":\"3f2504e0-4f89-11d3-9a0c-0305e82c3301\",\"company_id\":"
          "\"c\\u00e9\\ud83d\\ude80\","
          "\"ts\":1706704496,\"amount\":1.5,\"count\":true,\"note\":null,\"payload\":\"\\\"x\\\"\"},\n"
-         "{\"company_id\":\"c2\",\"skip\":[1,{\"a\":\"]\"}],\"count\":12}]\n"},
-        {InputFormat::TabSeparated, two_columns, "1\ta\\tb\\\\\n2\t\\N\n3\tline\\\nbreak\n\n"},
-        {InputFormat::CSV, two_columns, "1,\"a,\"\"b\"\r\n2,\\N\n 3 ,\"multi\r\nline\"\r\n4,x"},
-        {InputFormat::CSVWithNames, two_columns, "b,a\r\n\"x\"\"\",1\n"},
-        {InputFormat::TabSeparatedWithNames, two_columns, "b\ta\nx\t1\n"},
+         "{\"company_id\":\"c2\",\"skip\":[1,{\"a\":\"]\"}],\"count\":12}]\n",
+         "3f2504e0-4f89-11d3-9a0c-0305e82c3301\tc\xC3\xA9\xF0\x9F\x9A\x80\tclick\t1706704496\t1."
+         "5\t1\t\\N\t\"x\"\n"
+         "00000000-0000-0000-0000-000000000000\tc2\tclick\t0000000000\t0\t12\t\\N\t{}\n"},
+        {InputFormat::TabSeparated, two_columns, "1\ta\\tb\\\\\n2\t\\N\n3\tline\\\nbreak\n\n",
+         "1\ta\\tb\\\\\n2\t\n3\tline\\nbreak\n"},
+        {InputFormat::CSV, two_columns, "1,\"a,\"\"b\"\r\n2,\\N\n 3 ,\"multi\r\nline\"\r\n4,x",
+         "1\ta,\"b\n2\t\n3\tmulti\\r\\nline\n4\tx\n"},
+        {InputFormat::CSVWithNames, two_columns, "b,a\r\n\"x\"\"\",1\n", "x\"\t1\n"},
+        {InputFormat::TabSeparatedWithNames, two_columns, "b\ta\nx\t1\n", "x\t1\n"},
     };
     for (const auto& test : cases) {
         bool skip = test.format == InputFormat::JSONEachRow;
         std::string whole = readBody(test.format, test.columns, test.body, 0, {}, skip).tsv;
-        ASSERT_FALSE(whole.empty());
+        EXPECT_EQ(whole, test.rows) << formatName(test.format);
         for (size_t chunk : {1, 2, 3, 7, 16}) {
             EXPECT_EQ(readBody(test.format, test.columns, test.body, chunk, {}, skip).tsv, whole)
                 << formatName(test.format) << " in chunks of " << chunk;

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "../support/EmbeddedEngine.h"
 #include "clickhouse/EmbeddedConnection.h"
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
@@ -112,9 +113,7 @@ TEST(SchemaDiff, CompareShapesNamesEachDifference) {
 
 // Every statement the plan generates must parse on a current ClickHouse (the embedded 26.x engine).
 TEST(SchemaPlan, EveryStatementParsesOnModernClickHouse) {
-    if (!clickhouse::EmbeddedConnection::available()) {
-        GTEST_SKIP() << clickhouse::EmbeddedConnection::unavailableReason();
-    }
+    CHFLEET_REQUIRE_EMBEDDED_ENGINE();
     clickhouse::EmbeddedConnection engine;
     std::vector<std::string> statements{createDatabaseSql(teei())};
     for (const auto& site : teei().sites) {
@@ -122,6 +121,9 @@ TEST(SchemaPlan, EveryStatementParsesOnModernClickHouse) {
             statements.push_back(object.create_sql);
         }
     }
+    // The database, then for each of the 2 sites and each of the 9 tables and views: the local table or view,
+    // one regional Distributed table per region (2) and the site's Distributed table.
+    EXPECT_EQ(statements.size(), 73u);
     for (const auto& sql : statements) {
         EXPECT_NO_THROW(
             clickhouse::scalar(engine, "SELECT formatQuery(" + clickhouse::quoteString(sql) + ")"))

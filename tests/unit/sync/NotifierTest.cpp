@@ -9,9 +9,10 @@
 #include <sstream>
 #include <thread>
 
-#include "../support/FreePort.h"
 #include "../support/LogCapture.h"
 #include "common/Log.h"
+#include "shared/FreePort.h"
+#include "shared/WaitUntil.h"
 #include "sync/Notifier.h"
 
 namespace chfleet::sync {
@@ -35,8 +36,8 @@ class Receiver {
                      });
         port_ = server_.bind_to_any_port("127.0.0.1");
         thread_ = std::thread([this] { server_.listen_after_bind(); });
-        while (!server_.is_running()) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        if (!chfleet::testing::waitUntil([this] { return server_.is_running(); })) {
+            throw std::runtime_error("the webhook receiver never started");
         }
     }
     ~Receiver() {
@@ -70,11 +71,6 @@ class Receiver {
 };
 
 using chfleet::testing::LogCapture;
-
-/// A loopback port with nothing listening on it.
-int closedPort() {
-    return chfleet::testing::freeLoopbackPort();
-}
 
 SyncSettings settingsFor(const std::string& webhook) {
     SyncSettings settings;
@@ -166,7 +162,8 @@ TEST(Notifier, HttpErrorIsAWarningWithoutTheToken) {
 
 TEST(Notifier, ClosedPortIsAWarningNotAnException) {
     LogCapture capture;
-    Notifier notifier(settingsFor("http://127.0.0.1:" + std::to_string(closedPort()) + "/hook/t0k3n"));
+    chfleet::testing::RefusingPort refusing;
+    Notifier notifier(settingsFor("http://127.0.0.1:" + std::to_string(refusing.port()) + "/hook/t0k3n"));
     EXPECT_NO_THROW(EXPECT_FALSE(notifier.gapDetected({"db.t"})));
     EXPECT_NE(capture.text().find("warning"), std::string::npos) << capture.text();
     EXPECT_EQ(capture.text().find("t0k3n"), std::string::npos) << capture.text();

@@ -1,9 +1,8 @@
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
 
+#include "../support/TempDir.h"
 #include "common/Exception.h"
 #include "sync/SyncSettings.h"
 
@@ -27,21 +26,14 @@ bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
 }
 
-/// A temporary .env file, removed at the end of the test.
+/// A temporary .env file (mkstemp), removed at the end of the test.
 class EnvFile {
   public:
-    explicit EnvFile(const std::string& content) {
-        char pattern[] = "/tmp/chfleet-env-XXXXXX";
-        int fd = ::mkstemp(pattern);
-        ::close(fd);
-        path_ = pattern;
-        std::ofstream(path_) << content;
-    }
-    ~EnvFile() { std::filesystem::remove(path_); }
-    const std::string& path() const { return path_; }
+    explicit EnvFile(const std::string& content) { std::ofstream(file_.path()) << content; }
+    const std::string& path() const { return file_.path(); }
 
   private:
-    std::string path_;
+    chfleet::testing::TempFile file_{"chfleet-env"};
 };
 
 TEST(SyncSettings, DefaultsAreTheSeedsAndChfleets) {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "../support/LogCapture.h"
+#include "../support/TempDir.h"
 #include "common/Files.h"
 #include "common/Log.h"
 #include "sync/SyncState.h"
@@ -21,12 +22,7 @@ using chfleet::testing::LogCapture;
 
 class SyncStateFile : public ::testing::Test {
   protected:
-    void SetUp() override {
-        char pattern[] = "/tmp/chfleet-state-XXXXXX";
-        dir_ = ::mkdtemp(pattern);
-        path_ = dir_ + "/sync-state.json";
-    }
-    void TearDown() override { fs::remove_all(dir_); }
+    chfleet::testing::TempDir temp_{"chfleet-state"};  ///< removed with the fixture
     void write(const std::string& content) { std::ofstream(path_, std::ios::binary) << content; }
     std::vector<fs::path> corruptCopies() const {
         std::vector<fs::path> out;
@@ -54,8 +50,8 @@ class SyncStateFile : public ::testing::Test {
         fs::remove(copies[0]);
     }
 
-    std::string dir_;
-    std::string path_;
+    std::string dir_ = temp_.string();
+    std::string path_ = dir_ + "/sync-state.json";
 };
 
 SyncState sampleState() {

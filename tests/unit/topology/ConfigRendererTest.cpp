@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../support/TempDir.h"
 #include "common/Digest.h"
 #include "common/Exception.h"
 #include "topology/ConfigRenderer.h"
@@ -265,8 +266,8 @@ TEST(ConfigRenderer, Sha256) {
 
 TEST(ConfigRenderer, WritesPrivateFilesForEveryNode) {
     Fleet fleet = teei();
-    auto dir = std::filesystem::temp_directory_path() / "chfleet-render-test";
-    std::filesystem::remove_all(dir);
+    chfleet::testing::TempDir temp("chfleet-render-test");
+    auto dir = temp / "configs";  // not there yet: the writer makes it
     auto written = writeNodeConfig(fleet, *fleet.node("clickhouse-eu-1"), dir.string(), "pw");
     ASSERT_EQ(written.size(), 2u);
     EXPECT_EQ(written[0], (dir / "clickhouse-eu-1/config.d/chfleet.xml").string());
@@ -294,7 +295,6 @@ TEST(ConfigRenderer, WritesPrivateFilesForEveryNode) {
     struct stat status {};
     ASSERT_EQ(::stat(written[1].c_str(), &status), 0);
     EXPECT_EQ(status.st_mode & 0777, 0600u);
-    std::filesystem::remove_all(dir);
 }
 
 }  // namespace

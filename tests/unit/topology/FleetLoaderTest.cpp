@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../support/TempDir.h"
 #include "common/Exception.h"
 #include "topology/Fleet.h"
 
@@ -241,13 +242,11 @@ TEST(FleetLoader, ExamplesLoadWithoutErrors) {
 }
 
 TEST(FleetLoader, RelativePasswordFileIsTakenFromTheFleetFileDirectory) {
-    auto dir = std::filesystem::temp_directory_path() / "chfleet-loader-test";
-    std::filesystem::create_directories(dir);
+    chfleet::testing::TempDir dir("chfleet-loader-test");
     std::ofstream(dir / "fleet.yaml")
         << edit(base_fleet, "fleet: t\n", "fleet: t\ncredentials: {user: u, password_file: secrets/pw}\n");
     Fleet fleet = loadFleet((dir / "fleet.yaml").string());
     EXPECT_EQ(fleet.credentials.password.file, (dir / "secrets/pw").string());
-    std::filesystem::remove_all(dir);
 }
 
 // ---- one test per kind of problem ----
@@ -700,7 +699,8 @@ TEST(FleetSecret, FromEnvironment) {
 }
 
 TEST(FleetSecret, FromFileTrimsOneNewline) {
-    auto path = std::filesystem::temp_directory_path() / "chfleet-secret-test";
+    chfleet::testing::TempDir dir("chfleet-secret-test");
+    auto path = dir / "secret";
     std::ofstream(path) << "pass word\n\n";
     std::filesystem::permissions(path,
                                  std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);

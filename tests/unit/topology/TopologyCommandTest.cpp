@@ -4,7 +4,10 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
+
+#include "../support/TempDir.h"
 
 namespace chfleet {
 int topologyMain(const std::vector<std::string>& args);
@@ -24,20 +27,39 @@ struct Outcome {
 };
 
 Outcome run(int (*main)(const std::vector<std::string>&), const std::vector<std::string>& args) {
-    testing::internal::CaptureStdout();
-    testing::internal::CaptureStderr();
+    ::testing::internal::CaptureStdout();
+    ::testing::internal::CaptureStderr();
     int code = main(args);
-    std::string out = testing::internal::GetCapturedStdout();
-    std::string err = testing::internal::GetCapturedStderr();
+    std::string out = ::testing::internal::GetCapturedStdout();
+    std::string err = ::testing::internal::GetCapturedStderr();
     return {code, out, err};
 }
 
-std::filesystem::path scratch(const std::string& name) {
-    auto dir = std::filesystem::temp_directory_path() / ("chfleet-command-test-" + name);
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    return dir;
-}
+/// Sets (or, with nullopt, unsets) an environment variable while it lives; then puts back what was there, so
+/// that no other test sees it, whatever the order the tests run in.
+class ScopedEnv {
+  public:
+    ScopedEnv(std::string name, const std::optional<std::string>& value) : name_(std::move(name)) {
+        if (const char* before = std::getenv(name_.c_str())) {
+            before_ = before;
+        }
+        set(value);
+    }
+    ~ScopedEnv() { set(before_); }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+    void set(const std::optional<std::string>& value) {
+        if (value) {
+            ::setenv(name_.c_str(), value->c_str(), 1);
+        } else {
+            ::unsetenv(name_.c_str());
+        }
+    }
+
+  private:
+    std::string name_;
+    std::optional<std::string> before_;
+};
 
 TEST(TopologyCommand, CheckSummarisesTheTeeiFleet) {
     Outcome result = run(topologyMain, {"check", "-f", teei_file});
@@ -78,7 +100,8 @@ TEST(TopologyCommand, CheckJson) {
 }
 
 TEST(TopologyCommand, CheckReportsEveryProblemAndExits4) {
-    auto dir = scratch("check");
+    chfleet::testing::TempDir temp("chfleet-command-test");
+    const auto& dir = temp.path();
     std::ifstream in(pair_file);
     std::stringstream text;
     text << in.rdbuf();
@@ -108,7 +131,6 @@ TEST(TopologyCommand, CheckReportsEveryProblemAndExits4) {
     EXPECT_EQ(parsed["problems"].size(), 2u);
     EXPECT_EQ(parsed["problems"][0]["line"], 23);
     EXPECT_EQ(parsed["problems"][0]["path"], "sites[1].regions[0].shards");
-    std::filesystem::remove_all(dir);
 }
 
 TEST(TopologyCommand, MissingFileAndBadArguments) {
@@ -122,8 +144,9 @@ TEST(TopologyCommand, MissingFileAndBadArguments) {
 }
 
 TEST(ConfigCommand, RenderWritesFilesAndNoSecret) {
-    auto dir = scratch("render");
-    ::setenv("CHFLEET_PASSWORD", "render-test-password", 1);
+    chfleet::testing::TempDir temp("chfleet-command-test");
+    const auto& dir = temp.path();
+    ScopedEnv password("CHFLEET_PASSWORD", "render-test-password");
     Outcome result =
         run(configMain, {"render", "-f", teei_file, "-o", dir.string(), "--node", "clickhouse-us-4"});
     ASSERT_EQ(result.code, 0) << result.err;
@@ -141,11 +164,10 @@ TEST(ConfigCommand, RenderWritesFilesAndNoSecret) {
     EXPECT_EQ(nlohmann::json::parse(all.out)["files"].size(), 4u);
 
     EXPECT_EQ(run(configMain, {"render", "-f", teei_file, "-o", dir.string(), "--node", "nope"}).code, 2);
-    ::unsetenv("CHFLEET_PASSWORD");
+    password.set(std::nullopt);
     Outcome no_password = run(configMain, {"render", "-f", teei_file, "-o", dir.string()});
     EXPECT_EQ(no_password.code, 4);
     EXPECT_NE(no_password.err.find("CHFLEET_PASSWORD"), std::string::npos);
-    std::filesystem::remove_all(dir);
 }
 
 }  // namespace
