@@ -415,9 +415,9 @@ TEST_F(SyncPair, TheDaemonServesMetricsAndHealthAndStopsCleanlyOnSigterm) {
         return metrics.find("\nchfleet_sync_failback_ready 1\n") != std::string::npos;  // not the HELP line
     });
     ASSERT_TRUE(ready) << metrics << chfleet::files::read(state_dir_ + "/daemon.log");
-    EXPECT_NE(
-        metrics.find("\nchfleet_sync_partitions_repaired_total{table=\"telemetry.http_telemetry_local\"} 3\n"),
-        std::string::npos)
+    EXPECT_NE(metrics.find(
+                  "\nchfleet_sync_partitions_repaired_total{table=\"telemetry.http_telemetry_local\"} 3\n"),
+              std::string::npos)
         << metrics;
     // The last cycle was clean, a moment ago (the gauge exists from the start: its value is what counts).
     const std::string since = "\nchfleet_sync_seconds_since_last_clean_cycle ";
