@@ -1,11 +1,11 @@
 # chfleet front-end. `make test` and `make demo` work on a fresh Debian 12 machine as root: each installs
-# what is missing first (scripts/install-deps.sh), then builds, then runs.
-BUILD_DIR ?= build
-ASAN_DIR ?= build-asan
+# what is missing first (scripts/install-deps.sh), then builds, then runs. The build is configured one way:
+# the presets of CMakePresets.json (default: build/, asan: build-asan/).
+BUILD_DIR := build
+ASAN_DIR := build-asan
 JOBS ?= $(shell nproc)
-CMAKE_FLAGS ?=
 
-.PHONY: all deps build test unit integration asan demo bench format clean
+.PHONY: all deps build binary test unit integration asan demo bench format clean
 
 all: build
 
@@ -13,10 +13,14 @@ deps:
 	bash scripts/install-deps.sh
 
 $(BUILD_DIR)/build.ninja:
-	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake --preset default
 
 build: $(BUILD_DIR)/build.ninja
-	cmake --build $(BUILD_DIR) -j $(JOBS)
+	cmake --build --preset default -j $(JOBS)
+
+# The chfleet binary alone (what the demo runs): no tests, no benchmarks.
+binary: $(BUILD_DIR)/build.ninja
+	cmake --build --preset default -j $(JOBS) --target chfleet
 
 # Everything: unit tests (no servers), then integration tests on real ZooKeeper + clickhouse-server sandboxes.
 test: deps build
@@ -38,7 +42,7 @@ asan: deps
 	cd $(ASAN_DIR) && CHFLEET_SKIP_EMBEDDED_ENGINE=1 CHFLEET_CHDB_LIB=/nonexistent/libchdb.so ctest --output-on-failure -L unit
 	cd $(ASAN_DIR) && ctest --output-on-failure -R integration.sandbox
 
-demo: deps build
+demo: deps binary
 	bash scripts/demo.sh $(BUILD_DIR)/chfleet
 
 bench: deps build

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything chfleet needs to build, test and run its demo on Debian 12:
 # the build toolchain and libraries, the real components (ClickHouse 18.16, ZooKeeper,
-# dnsmasq, nftables), the embedded ClickHouse 26.x engine (libchdb.so from npm) and the
+# dnsmasq, nftables), the embedded ClickHouse 26.5 engine (libchdb.so from npm, pinned) and the
 # official ClickHouse Node.js client for the ingest compatibility check (npm ci).
 # Idempotent: does nothing that is already done. Run as root.
 set -euo pipefail
@@ -37,18 +37,26 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Embedded ClickHouse 26.x engine for the modern-server tests: chDB's shared library from npm.
+# Embedded ClickHouse engine for the modern-server tests: chDB's shared library from npm, pinned. The package
+# version is chDB's own: 26.5.3 carries ClickHouse 26.5.1.1 (SELECT version()), the engine the tests are
+# written against. $CHDB_DIR/VERSION names the package the installed library came from; a library without it,
+# or from another version, is replaced.
+CHDB_PACKAGE=@chdb/lib-linux-x64-gnu
+CHDB_VERSION=26.5.3
 CHDB_DIR=third_party/chdb
-if [ ! -f "$CHDB_DIR/libchdb.so" ]; then
-  echo "install-deps: fetching @chdb/lib-linux-x64-gnu"
+if [ ! -f "$CHDB_DIR/libchdb.so" ] || [ "$(cat "$CHDB_DIR/VERSION" 2>/dev/null)" != "$CHDB_VERSION" ]; then
+  echo "install-deps: fetching $CHDB_PACKAGE@$CHDB_VERSION"
   tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack --silent @chdb/lib-linux-x64-gnu >/dev/null && tar xzf ./*.tgz)
+  (cd "$tmp" && npm pack --silent "$CHDB_PACKAGE@$CHDB_VERSION" >/dev/null && tar xzf ./*.tgz)
   mkdir -p "$CHDB_DIR"
   lib=$(find "$tmp/package" -name 'libchdb.so' | head -n 1)
   [ -n "$lib" ] || { echo "install-deps: libchdb.so not found in the npm package" >&2; exit 1; }
-  cp "$lib" "$CHDB_DIR/libchdb.so"
+  rm -f "$CHDB_DIR/VERSION" "$CHDB_DIR/chdb.h"
+  cp "$lib" "$CHDB_DIR/libchdb.so.tmp"
+  mv "$CHDB_DIR/libchdb.so.tmp" "$CHDB_DIR/libchdb.so"
   hdr=$(find "$tmp/package" -name 'chdb.h' | head -n 1)
   [ -z "$hdr" ] || cp "$hdr" "$CHDB_DIR/chdb.h"
+  echo "$CHDB_VERSION" >"$CHDB_DIR/VERSION"
   rm -rf "$tmp"
 fi
 # The official ClickHouse Node.js client, for the check that an unmodified client works against chfleet ingest.

@@ -39,12 +39,12 @@ uint64_t shiftMix(uint64_t value) {
 }
 
 uint64_t hashLen16(uint64_t u, uint64_t v) {
-    constexpr uint64_t multiplier = 0x9ddfea08eb382d69ULL;
-    uint64_t a = (u ^ v) * multiplier;
+    constexpr uint64_t kMultiplier = 0x9ddfea08eb382d69ULL;
+    uint64_t a = (u ^ v) * kMultiplier;
     a ^= (a >> 47);
-    uint64_t b = (v ^ a) * multiplier;
+    uint64_t b = (v ^ a) * kMultiplier;
     b ^= (b >> 47);
-    return b * multiplier;
+    return b * kMultiplier;
 }
 
 uint64_t hashLen0to16(const char* s, size_t len) {

@@ -147,8 +147,9 @@ class Engine {
 
     /// Runs one statement; the caller holds mutex_.
     std::string query(std::string_view text) {
-        static constexpr std::string_view format = "TabSeparated";
-        chdb_result* result = query_n_(*connection_, text.data(), text.size(), format.data(), format.size());
+        static constexpr std::string_view kFormat = "TabSeparated";
+        chdb_result* result =
+            query_n_(*connection_, text.data(), text.size(), kFormat.data(), kFormat.size());
         if (result == nullptr) {
             throw Exception(ErrorCode::ServerError, "the embedded ClickHouse engine returned no result");
         }
@@ -159,7 +160,7 @@ class Engine {
             if (auto parsed = parseExceptionText(message)) {
                 throw ServerException(parsed->code, std::move(parsed->message), "embedded");
             }
-            throw ServerException(unknown_exception_code, std::move(message), "embedded");
+            throw ServerException(server_code::kUnknownException, std::move(message), "embedded");
         }
         const char* buffer = result_buffer_(result);
         std::string answer = buffer == nullptr ? std::string() : std::string(buffer, result_length_(result));

@@ -41,10 +41,7 @@ size_t onHeader(char* data, size_t size, size_t count, void* user) {
     size_t colon = line.find(':');
     if (colon != std::string_view::npos) {
         std::string_view name = line.substr(0, colon);
-        std::string_view value = line.substr(colon + 1);
-        size_t begin = value.find_first_not_of(" \t");
-        size_t end = value.find_last_not_of(" \t\r\n");
-        value = begin == std::string_view::npos ? std::string_view{} : value.substr(begin, end - begin + 1);
+        std::string_view value = text::trim(line.substr(colon + 1));
         if (text::equalsIgnoreCase(name, "X-ClickHouse-Exception-Code")) {
             state->exception_code = value;
         } else if (text::equalsIgnoreCase(name, "X-ClickHouse-Exception-Tag")) {
@@ -80,7 +77,7 @@ struct HeaderList {
 }  // namespace
 
 std::string urlEncode(std::string_view text) {
-    constexpr char hex[] = "0123456789ABCDEF";
+    constexpr char kHex[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(text.size());
     for (char c : text) {
@@ -91,8 +88,8 @@ std::string urlEncode(std::string_view text) {
             out += c;
         } else {
             out += '%';
-            out += hex[byte >> 4];
-            out += hex[byte & 0x0F];
+            out += kHex[byte >> 4];
+            out += kHex[byte & 0x0F];
         }
     }
     return out;

@@ -7,7 +7,7 @@ namespace chfleet::clickhouse {
 
 namespace {
 
-constexpr char hex_digits[] = "0123456789ABCDEF";
+constexpr char kHexDigits[] = "0123456789ABCDEF";
 
 /// The escape both literals and TSV fields use for backslash and the control bytes that have a letter
 /// (\\ \0 \b \f \n \r \t); nullptr for any other byte.
@@ -43,8 +43,8 @@ void appendEscapedLiteral(std::string& out, std::string_view value, char quote) 
             out += c;
         } else if (byte < 0x20 || byte == 0x7F) {
             out += "\\x";
-            out += hex_digits[byte >> 4];
-            out += hex_digits[byte & 0x0F];
+            out += kHexDigits[byte >> 4];
+            out += kHexDigits[byte & 0x0F];
         } else {
             out += c;
         }

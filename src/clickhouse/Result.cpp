@@ -12,7 +12,7 @@ namespace chfleet::clickhouse {
 
 namespace {
 
-constexpr std::string_view null_marker = "\\N";
+constexpr std::string_view kNullMarker = "\\N";
 
 std::vector<std::string_view> splitFields(std::string_view line) {
     std::vector<std::string_view> fields;
@@ -124,7 +124,7 @@ Result Result::parse(std::string_view body, std::string source) {
             throw fail(i, fmt::format("line {} is cut off (no line end)", i + 1));
         }
         for (auto field : fields) {
-            bool is_null = field == null_marker;
+            bool is_null = field == kNullMarker;
             result.nulls_.push_back(is_null);
             result.cells_.push_back(is_null ? std::string() : unescapeTsvField(field));
         }

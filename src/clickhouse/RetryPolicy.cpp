@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 
+#include "clickhouse/ServerError.h"
 #include "common/Log.h"
 
 namespace chfleet::clickhouse {
@@ -15,30 +16,44 @@ namespace {
 /// only when the condition passes by itself. Left out on purpose: 164 READONLY (a user setting, not a state),
 /// 241 MEMORY_LIMIT_EXCEEDED (the same statement usually needs the same memory again), 107 FILE_DOESNT_EXIST
 /// and 1002 UNKNOWN_EXCEPTION (too vague).
-constexpr int retryable_codes[] = {
-    3,    // UNEXPECTED_END_OF_FILE: a connection between servers dropped mid-transfer
-    159,  // TIMEOUT_EXCEEDED: distributed DDL still running on some host after distributed_ddl_task_timeout
-    202,  // TOO_MANY_SIMULTANEOUS_QUERIES: max_concurrent_queries reached, frees up as queries end
-    203,  // NO_FREE_CONNECTION: a connection pool to another server is exhausted for now
-    209,  // SOCKET_TIMEOUT: a server-to-server socket timed out
-    210,  // NETWORK_ERROR: a server-to-server connection failed (refused, reset)
-    225,  // NO_ZOOKEEPER: the server has no keeper session at the moment
-    242,  // TABLE_IS_READ_ONLY: a Replicated table lost its keeper session; writable ~3 s after it returns
-    252,  // TOO_MANY_PARTS: inserts are throttled until merges catch up
-    279,  // ALL_CONNECTION_TRIES_FAILED: every replica of a shard was unreachable (restart, network blip)
-    285,  // TOO_FEW_LIVE_REPLICAS: insert_quorum cannot be met while a replica is down
-    319,  // UNKNOWN_STATUS_OF_INSERT: keeper lost during an insert; retrying is safe with insert
-          // deduplication
-    425,  // SYSTEM_ERROR: a system call failed (EAGAIN and the like)
-    292,  // LEADERSHIP_CHANGED: a replicated ALTER/TRUNCATE met a leader election (after a replica restart)
-    999,  // KEEPER_EXCEPTION: keeper session expired or connection lost (ON CLUSTER DDL, mutations)
+constexpr int kRetryableCodes[] = {
+    // a connection between servers dropped mid-transfer
+    server_code::kUnexpectedEndOfFile,
+    // distributed DDL still running on some host after distributed_ddl_task_timeout
+    server_code::kTimeoutExceeded,
+    // max_concurrent_queries reached, frees up as queries end
+    server_code::kTooManySimultaneousQueries,
+    // a connection pool to another server is exhausted for now
+    server_code::kNoFreeConnection,
+    // a server-to-server socket timed out
+    server_code::kSocketTimeout,
+    // a server-to-server connection failed (refused, reset)
+    server_code::kNetworkError,
+    // the server has no keeper session at the moment
+    server_code::kNoZookeeper,
+    // a Replicated table lost its keeper session; writable ~3 s after it returns
+    server_code::kTableIsReadOnly,
+    // inserts are throttled until merges catch up
+    server_code::kTooManyParts,
+    // every replica of a shard was unreachable (restart, network blip)
+    server_code::kAllConnectionTriesFailed,
+    // insert_quorum cannot be met while a replica is down
+    server_code::kTooFewLiveReplicas,
+    // keeper lost during an insert; retrying is safe with insert deduplication
+    server_code::kUnknownStatusOfInsert,
+    // a system call failed (EAGAIN and the like)
+    server_code::kSystemError,
+    // a replicated ALTER/TRUNCATE met a leader election (after a replica restart)
+    server_code::kLeadershipChanged,
+    // keeper session expired or connection lost (ON CLUSTER DDL, mutations)
+    server_code::kKeeperException,
 };
 
 }  // namespace
 
 bool isRetryableServerCode(int code) {
-    return std::find(std::begin(retryable_codes), std::end(retryable_codes), code) !=
-           std::end(retryable_codes);
+    return std::find(std::begin(kRetryableCodes), std::end(kRetryableCodes), code) !=
+           std::end(kRetryableCodes);
 }
 
 bool isRetryable(const std::exception& error) {

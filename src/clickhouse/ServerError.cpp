@@ -2,21 +2,15 @@
 
 #include <charconv>
 
+#include "common/Text.h"
+
 namespace chfleet::clickhouse {
 
 namespace {
 
-constexpr size_t max_excerpt = 4096;
+constexpr size_t kMaxExcerpt = 4096;
 
-std::string_view trim(std::string_view text) {
-    constexpr std::string_view spaces = " \t\r\n";
-    size_t begin = text.find_first_not_of(spaces);
-    if (begin == std::string_view::npos) {
-        return {};
-    }
-    size_t end = text.find_last_not_of(spaces);
-    return text.substr(begin, end - begin + 1);
-}
+using text::trim;
 
 bool consumePrefix(std::string_view& text, std::string_view prefix) {
     if (text.substr(0, prefix.size()) != prefix) {
@@ -39,10 +33,10 @@ std::optional<int> parseCode(std::string_view text) {
 /// Text that is not ClickHouse's, shortened for a message.
 std::string excerpt(std::string_view text) {
     text = trim(text);
-    if (text.size() <= max_excerpt) {
+    if (text.size() <= kMaxExcerpt) {
         return std::string(text);
     }
-    return std::string(text.substr(0, max_excerpt)) + " ...";
+    return std::string(text.substr(0, kMaxExcerpt)) + " ...";
 }
 
 }  // namespace
@@ -115,7 +109,7 @@ std::optional<ServerException> findStreamedException(std::string_view body, std:
         if (auto parsed = parseExceptionText(text)) {
             return ServerException(header_code.value_or(parsed->code), std::move(parsed->message), endpoint);
         }
-        return ServerException(header_code.value_or(unknown_exception_code),
+        return ServerException(header_code.value_or(server_code::kUnknownException),
                                "error after the answer began: " + excerpt(text), endpoint);
     };
 

@@ -26,11 +26,24 @@ std::string read(const std::string& path) {
 
 void writeAtomically(const std::string& path, const std::string& content, unsigned mode) {
     std::string tmp = path + ".tmp";
+    // Created with `mode` (and set to it, whatever the umask) before a byte is written: a secret is never
+    // readable by others, not even for a moment.
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0) {
         throw Exception(ErrorCode::IoError, "cannot write {}: {}", tmp, std::strerror(errno));
     }
-    ::fchmod(fd, mode);
+    // A failure leaves no temporary file behind.
+    auto fail = [&](const char* what, const std::string& message_path) {
+        int error = errno;
+        if (fd >= 0) {
+            ::close(fd);
+        }
+        ::unlink(tmp.c_str());
+        throw Exception(ErrorCode::IoError, "cannot {} {}: {}", what, message_path, std::strerror(error));
+    };
+    if (::fchmod(fd, mode) != 0) {
+        fail("set the mode of", tmp);
+    }
     const char* p = content.data();
     size_t left = content.size();
     while (left > 0) {
@@ -39,18 +52,21 @@ void writeAtomically(const std::string& path, const std::string& content, unsign
             continue;
         }
         if (n < 0) {
-            int error = errno;
-            ::close(fd);
-            throw Exception(ErrorCode::IoError, "cannot write {}: {}", tmp, std::strerror(error));
+            fail("write", tmp);
         }
         p += n;
         left -= static_cast<size_t>(n);
     }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        throw Exception(ErrorCode::IoError, "cannot flush {}: {}", tmp, std::strerror(errno));
+    if (::fsync(fd) != 0) {
+        fail("flush", tmp);
+    }
+    int closed = ::close(fd);
+    fd = -1;
+    if (closed != 0) {
+        fail("flush", tmp);
     }
     if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        throw Exception(ErrorCode::IoError, "cannot rename {} to {}: {}", tmp, path, std::strerror(errno));
+        fail("rename", tmp + " to " + path);
     }
     auto folder = std::filesystem::path(path).parent_path();
     int dir_fd = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

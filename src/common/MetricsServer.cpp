@@ -1,12 +1,9 @@
 #include "common/MetricsServer.h"
 
 #include <httplib.h>
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstring>
 
@@ -17,30 +14,14 @@ namespace chfleet {
 
 namespace {
 
-constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
-
-struct ListenAddress {
-    std::string host;
-    int port = 0;
-};
-
-ListenAddress parseAddress(const std::string& address) {
-    ListenAddress out;
-    size_t colon = address.rfind(':');
-    bool bracketed = !address.empty() && address.front() == '[';
-    if (colon == std::string::npos || colon == 0 || (bracketed && address[colon - 1] != ']')) {
-        throw Exception(ErrorCode::InvalidConfig,
-                        "metrics address '{}' is not host:port, e.g. 127.0.0.1:9464", address);
+/// The address to serve on. It comes from the sync settings (CHSYNC_METRICS_LISTEN or --metrics-listen), so
+/// a malformed one is a configuration error.
+http::ListenAddress parseAddress(const std::string& address) {
+    try {
+        return http::parseListenAddress(address, "metrics address", "127.0.0.1:9464");
+    } catch (const Exception& error) {
+        throw Exception(ErrorCode::InvalidConfig, std::string(error.what()));
     }
-    out.host = bracketed ? address.substr(1, colon - 2) : address.substr(0, colon);
-    std::string_view port_text = std::string_view(address).substr(colon + 1);
-    auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), out.port);
-    if (out.host.empty() || port_text.empty() || error != std::errc() ||
-        end != port_text.data() + port_text.size() || out.port < 0 || out.port > 65535) {
-        throw Exception(ErrorCode::InvalidConfig,
-                        "metrics address '{}' is not host:port, e.g. 127.0.0.1:9464", address);
-    }
-    return out;
 }
 
 }  // namespace
@@ -69,15 +50,7 @@ void MetricsServer::start() {
         int yes = 1;
         ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     });
-    server->Get("/metrics", [registry = registry_](const httplib::Request&, httplib::Response& response) {
-        response.set_content(prometheus::TextSerializer().Serialize(registry->Collect()),
-                             kMetricsContentType);
-    });
-    server->Get("/healthz", [health = health_](const httplib::Request&, httplib::Response& response) {
-        Health result = health ? health() : Health{true, "ok"};
-        response.status = result.healthy ? 200 : 503;
-        response.set_content(result.text + "\n", "text/plain; charset=utf-8");
-    });
+    http::addMetricsAndHealth(*server, registry_, health_);
 
     errno = 0;
     int bound = listen.port == 0 ? server->bind_to_any_port(listen.host)

@@ -7,28 +7,17 @@
 #include <string>
 #include <thread>
 
-namespace httplib {
-class Server;
-}
-
-namespace prometheus {
-class Registry;
-}
+#include "common/HttpEndpoints.h"
 
 namespace chfleet {
 
-/// A small HTTP server for a daemon's observability endpoints, on its own thread:
-/// - GET /metrics: the registry in the Prometheus text format (`text/plain; version=0.0.4`);
-/// - GET /healthz: 200 or 503 with the text of the health callback (200 "ok" without one);
-/// anything else is 404. The registry is read at every scrape; the daemon only updates its metrics.
+/// A small HTTP server for a daemon's observability endpoints, on its own thread: GET /metrics and
+/// GET /healthz as http::addMetricsAndHealth serves them; anything else is 404. The registry is read at every
+/// scrape; the daemon only updates its metrics.
 class MetricsServer {
   public:
-    /// The answer of a health check.
-    struct Health {
-        bool healthy = true;
-        std::string text;  ///< one line or a few, for a person or a probe's log
-    };
-    using HealthCheck = std::function<Health()>;
+    using Health = http::Health;
+    using HealthCheck = http::HealthCheck;
 
     /// `address` is "host:port" or "[v6]:port"; port 0 picks a free port (see port()). Nothing is bound yet.
     MetricsServer(std::string address, std::shared_ptr<prometheus::Registry> registry,

@@ -13,7 +13,7 @@ namespace chfleet::text {
 /// The value of a hexadecimal digit (0-9, a-f, A-F), or -1 for any other character. Inline: the value
 /// readers call it for every digit of every UUID and escape.
 inline int hexDigitValue(char c) {
-    static constexpr std::array<int8_t, 256> values = [] {
+    static constexpr std::array<int8_t, 256> kValues = [] {
         std::array<int8_t, 256> table{};
         table.fill(-1);
         for (int i = 0; i < 10; ++i) {
@@ -25,11 +25,22 @@ inline int hexDigitValue(char c) {
         }
         return table;
     }();
-    return values[static_cast<unsigned char>(c)];
+    return kValues[static_cast<unsigned char>(c)];
 }
 
-/// ASCII case-insensitive equality (SQL keywords, HTTP header names).
+/// The ASCII lower-case form of a character (A-Z become a-z; every other byte is kept, whatever the locale).
+inline char toLower(char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+/// The ASCII lower-case form of a text (see toLower(char)).
+std::string toLower(std::string_view text);
+
+/// ASCII case-insensitive equality (SQL keywords, type names, HTTP header names, setting values).
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
+
+/// `text` without the spaces, tabs, carriage returns and line feeds at its start and end.
+std::string_view trim(std::string_view text);
 
 /// A hash map keyed by strings that is searched with a std::string_view as it is (no std::string is built
 /// for a lookup).

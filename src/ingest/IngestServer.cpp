@@ -3,22 +3,23 @@
 #include <httplib.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <prometheus/text_serializer.h>
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <map>
 #include <set>
 
 #include "clickhouse/HttpConnection.h"
 #include "clickhouse/Quoting.h"
+#include "clickhouse/ServerError.h"
 #include "common/Digest.h"
 #include "common/Exception.h"
 #include "common/Files.h"
+#include "common/HttpEndpoints.h"
 #include "common/Log.h"
 #include "ingest/IngestMetrics.h"
+#include "ingest/IngestSection.h"
 #include "ingest/InsertStatement.h"
 #include "ingest/Ledger.h"
 #include "ingest/RegionMap.h"
@@ -33,48 +34,38 @@ namespace {
 /// Enough of a body to hold the statement when it comes first in the body.
 constexpr size_t kStatementPrefixBytes = 256 << 10;
 
-/// ClickHouse's error codes for what ingest refuses.
-constexpr int kCannotParseInput = 27;
-constexpr int kBadArguments = 36;
-constexpr int kNotImplemented = 48;
-constexpr int kUnknownTable = 60;
-constexpr int kSyntaxError = 62;
-constexpr int kUnknownFormat = 73;
-constexpr int kUnknownDatabase = 81;
-constexpr int kReadonly = 164;
-constexpr int kTooManySimultaneousQueries = 202;
-constexpr int kNetworkError = 210;
-constexpr int kTooLarge = 396;
-constexpr int kAuthenticationFailed = 516;
+/// ClickHouse's error codes: those ingest answers with, and those of the servers it passes on.
+namespace server_code = clickhouse::server_code;
+
+/// ClickHouse's name of an error code, which client libraries read from the end of the message; "" for a
+/// code ingest does not name.
+std::string_view errorCodeName(int code) {
+    static const std::map<int, std::string_view> kNames{
+        {server_code::kCannotParseInputAssertionFailed, "CANNOT_PARSE_INPUT_ASSERTION_FAILED"},
+        {server_code::kBadArguments, "BAD_ARGUMENTS"},
+        {server_code::kNotImplemented, "NOT_IMPLEMENTED"},
+        {server_code::kUnknownTable, "UNKNOWN_TABLE"},
+        {server_code::kSyntaxError, "SYNTAX_ERROR"},
+        {server_code::kUnknownFormat, "UNKNOWN_FORMAT"},
+        {server_code::kUnknownDatabase, "UNKNOWN_DATABASE"},
+        {server_code::kTimeoutExceeded, "TIMEOUT_EXCEEDED"},
+        {server_code::kReadonly, "READONLY"},
+        {server_code::kTooManySimultaneousQueries, "TOO_MANY_SIMULTANEOUS_QUERIES"},
+        {server_code::kSocketTimeout, "SOCKET_TIMEOUT"},
+        {server_code::kNetworkError, "NETWORK_ERROR"},
+        {server_code::kTableIsReadOnly, "TABLE_IS_READ_ONLY"},
+        {server_code::kTooManyParts, "TOO_MANY_PARTS"},
+        {server_code::kTooManyRowsOrBytes, "TOO_MANY_ROWS_OR_BYTES"},
+        {server_code::kAuthenticationFailed, "AUTHENTICATION_FAILED"},
+        {server_code::kStdException, "STD_EXCEPTION"},
+        {server_code::kUnknownException, "UNKNOWN_EXCEPTION"},
+    };
+    auto it = kNames.find(code);
+    return it == kNames.end() ? std::string_view() : it->second;
+}
 
 /// An error answered the way ClickHouse answers it: the HTTP status, the code header and a
 /// `Code: N. DB::Exception: ...` body, which ClickHouse client libraries parse.
-/// ClickHouse's name of an error code, which client libraries read from the end of the message.
-std::string_view errorCodeName(int code) {
-    static const std::map<int, std::string_view> names{
-        {27, "CANNOT_PARSE_INPUT_ASSERTION_FAILED"},
-        {36, "BAD_ARGUMENTS"},
-        {48, "NOT_IMPLEMENTED"},
-        {60, "UNKNOWN_TABLE"},
-        {62, "SYNTAX_ERROR"},
-        {73, "UNKNOWN_FORMAT"},
-        {81, "UNKNOWN_DATABASE"},
-        {159, "TIMEOUT_EXCEEDED"},
-        {164, "READONLY"},
-        {202, "TOO_MANY_SIMULTANEOUS_QUERIES"},
-        {209, "SOCKET_TIMEOUT"},
-        {210, "NETWORK_ERROR"},
-        {242, "TABLE_IS_READ_ONLY"},
-        {252, "TOO_MANY_PARTS"},
-        {396, "TOO_MANY_ROWS_OR_BYTES"},
-        {516, "AUTHENTICATION_FAILED"},
-        {1001, "STD_EXCEPTION"},
-        {1002, "UNKNOWN_EXCEPTION"},
-    };
-    auto it = names.find(code);
-    return it == names.end() ? std::string_view() : it->second;
-}
-
 void answerError(httplib::Response& response, int status, int code, std::string_view message) {
     response.status = status;
     if (status == 503) {
@@ -124,28 +115,6 @@ struct WriteSettings {
     }
 };
 
-/// Reads "host:port" (or "[v6]:port").
-std::pair<std::string, int> parseListen(const std::string& address) {
-    size_t colon = address.rfind(':');
-    int port = -1;
-    if (colon != std::string::npos && colon > 0) {
-        std::string_view text = std::string_view(address).substr(colon + 1);
-        auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), port);
-        if (error != std::errc() || end != text.data() + text.size() || text.empty()) {
-            port = -1;
-        }
-    }
-    if (port < 0 || port > 65535) {
-        throw Exception(ErrorCode::BadArguments, "--listen '{}' is not host:port, e.g. 127.0.0.1:8123",
-                        address);
-    }
-    std::string host = address.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[') {
-        host = host.substr(1, host.size() - 2);
-    }
-    return {host, port};
-}
-
 /// A refusal of the request: its answer and the metric reason.
 struct Refusal {
     int status;
@@ -170,14 +139,14 @@ void IngestServer::start() {
     if (site_ == nullptr) {
         throw Exception(ErrorCode::BadArguments, "--site {}: the fleet has no such site", options_.site);
     }
-    if (fleet_.ingest.mapping_table.empty()) {
+    if (ingestConfig(fleet_).mapping_table.empty()) {
         throw Exception(
             ErrorCode::InvalidConfig,
             "{}: the schema has no company -> region mapping table (ingest.mapping_table): ingest "
             "cannot route rows",
             fleet_.source_path);
     }
-    if (fleet_.ingest.users.empty()) {
+    if (ingestConfig(fleet_).users.empty()) {
         log->warn("the fleet file declares no ingest users (ingest.users): every write will be refused");
     }
     regions_ = std::make_unique<RegionMap>(fleet_, site_->name, options_.mapping_refresh);
@@ -211,7 +180,7 @@ void IngestServer::start() {
     }
     batcher_->start();
 
-    auto [host, port] = parseListen(options_.listen);
+    auto [host, port] = http::parseListenAddress(options_.listen, "--listen", "127.0.0.1:8123");
     server_ = std::make_unique<httplib::Server>();
     size_t threads = options_.threads;
     server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -229,19 +198,13 @@ void IngestServer::start() {
     server_->Get("/ping", [](const httplib::Request&, httplib::Response& response) {
         response.set_content("Ok.\n", "text/plain; charset=UTF-8");
     });
-    server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
-        metrics_->setDepths(batcher_->bufferedBytes() + request_bytes_.load(), batcher_->queuedBatches(),
-                            spool_ ? spool_->outstandingSlices() : 0, spool_ ? spool_->bytesOnDisk() : 0,
-                            regions_->size());
-        response.set_content(prometheus::TextSerializer().Serialize(metrics_->registry()->Collect()),
-                             "text/plain; version=0.0.4; charset=utf-8");
-    });
-    server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& response) {
-        bool mapped = regions_->size() > 0;
-        response.status = mapped ? 200 : 503;
-        response.set_content(mapped ? "ok\n" : "the company -> region map is empty or not loaded\n",
-                             "text/plain; charset=utf-8");
-    });
+    http::addMetricsAndHealth(
+        *server_, metrics_->registry(), [this] { return health(); },
+        [this] {
+            metrics_->setDepths(batcher_->bufferedBytes() + request_bytes_.load(), batcher_->queuedBatches(),
+                                spool_ ? spool_->outstandingSlices() : 0, spool_ ? spool_->bytesOnDisk() : 0,
+                                regions_->size());
+        });
     server_->Get("/", [this](const httplib::Request& request, httplib::Response& response) {
         handleQuery(request, response, nullptr);
     });
@@ -255,7 +218,7 @@ void IngestServer::start() {
             } catch (const std::exception& e) {
                 text = e.what();
             }
-            answerError(response, 500, 1001, text);
+            answerError(response, 500, server_code::kStdException, text);
         });
     errno = 0;
     int bound = port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
@@ -276,6 +239,23 @@ void IngestServer::start() {
     log->info("ingest serving on {}:{} for site {} ({} mode{}), {} companies mapped", host, port_,
               site_->name, options_.mode == AckMode::Sync ? "sync" : "async",
               spool_ ? ", spool " + options_.spool_dir : std::string(), regions_->size());
+}
+
+http::Health IngestServer::health() const {
+    std::string problems;
+    if (regions_->size() == 0) {
+        problems += "the company -> region map is empty or not loaded";
+    }
+    for (const auto& region : site_->regions) {
+        for (int shard = 1; shard <= region.shards; ++shard) {
+            if (!writer_->anyReplicaHealthy(region, shard)) {
+                problems +=
+                    fmt::format("{}region {} shard {}: no healthy replica (the last write to each failed)",
+                                problems.empty() ? "" : "\n", region.name, shard);
+            }
+        }
+    }
+    return problems.empty() ? http::Health{true, "ok"} : http::Health{false, std::move(problems)};
 }
 
 void IngestServer::stop(std::chrono::milliseconds drain) {
@@ -381,13 +361,13 @@ std::string IngestServer::authenticate(const httplib::Request& request, httplib:
     if (user.empty()) {
         user = "default";
     }
-    const topology::IngestUser* known = fleet_.ingest.user(user);
+    const IngestUser* known = ingestConfig(fleet_).user(user);
     std::string hash = sha256Hex(password);
     if (known == nullptr || known->password_sha256.size() != hash.size() ||
         CRYPTO_memcmp(known->password_sha256.data(), hash.data(), hash.size()) != 0) {
         metrics_->rejected("auth");
         answerError(
-            response, 401, kAuthenticationFailed,
+            response, 401, server_code::kAuthenticationFailed,
             fmt::format("{}: Authentication failed: password is incorrect, or there is no user with such "
                         "name (ingest users are declared in the fleet file's ingest.users)",
                         user));
@@ -454,13 +434,13 @@ struct IngestServer::PendingInsert {
         } catch (const Refusal& r) {
             refusal = r;
         } catch (const RowError& error) {
-            refusal = Refusal{400, kCannotParseInput, error.what(), "bad_row"};
+            refusal = Refusal{400, server_code::kCannotParseInputAssertionFailed, error.what(), "bad_row"};
         } catch (const UnmappedCompany& error) {
-            refusal = Refusal{400, kBadArguments, error.what(), "unmapped"};
+            refusal = Refusal{400, server_code::kBadArguments, error.what(), "unmapped"};
         } catch (const Exception& error) {
             bool syntax = std::string_view(error.what()).starts_with("Syntax error");
-            refusal = Refusal{400, syntax ? kSyntaxError : kBadArguments, error.what(),
-                              syntax ? "syntax" : "bad_row"};
+            refusal = Refusal{400, syntax ? server_code::kSyntaxError : server_code::kBadArguments,
+                              error.what(), syntax ? "syntax" : "bad_row"};
         }
         return !refusal;
     }
@@ -472,7 +452,7 @@ struct IngestServer::PendingInsert {
             database = "default";
         }
         if (database != fleet.schema.database) {
-            throw Refusal{404, kUnknownDatabase,
+            throw Refusal{404, server_code::kUnknownDatabase,
                           fmt::format("Database {} doesn't exist (this ingest server writes database {})",
                                       clickhouse::quoteIdentifier(database), fleet.schema.database),
                           "unknown_table"};
@@ -485,7 +465,7 @@ struct IngestServer::PendingInsert {
         }
         if (table == nullptr) {
             throw Refusal{
-                404, kUnknownTable,
+                404, server_code::kUnknownTable,
                 fmt::format("Table {}.{} doesn't exist (ingest takes the logical tables of the fleet "
                             "file, e.g. {}.{})",
                             database, clickhouse::quoteIdentifier(statement.table), database,
@@ -493,7 +473,7 @@ struct IngestServer::PendingInsert {
                 "unknown_table"};
         }
         if (table->kind != topology::TableKind::Table || table->region_key.empty()) {
-            throw Refusal{400, kNotImplemented,
+            throw Refusal{400, server_code::kNotImplemented,
                           fmt::format("{}.{} is not written through ingest (a materialized view or a table "
                                       "without a region key)",
                                       database, table->name),
@@ -501,7 +481,7 @@ struct IngestServer::PendingInsert {
         }
         auto format = parseFormatName(statement.format);
         if (!format) {
-            throw Refusal{400, kUnknownFormat,
+            throw Refusal{400, server_code::kUnknownFormat,
                           fmt::format("Unknown or unsupported input format {} (ingest reads {})",
                                       statement.format, supportedFormatNames()),
                           "syntax"};
@@ -531,7 +511,7 @@ struct IngestServer::PendingInsert {
         server.request_bytes_ += chunk.size();
         if (held > server.options_.max_body_bytes) {
             throw Refusal{
-                413, kTooLarge,
+                413, server_code::kTooManyRowsOrBytes,
                 fmt::format("the request body is larger than {} bytes (--max-body-bytes); split it into "
                             "several INSERTs",
                             server.options_.max_body_bytes),
@@ -540,7 +520,7 @@ struct IngestServer::PendingInsert {
         if (server.request_bytes_.load() + server.batcher_->bufferedBytes() >
             server.options_.max_buffered_bytes) {
             throw Refusal{
-                503, kTooManySimultaneousQueries,
+                503, server_code::kTooManySimultaneousQueries,
                 "ingest is holding as many rows as it may (--max-buffered-bytes); retry after the time in "
                 "Retry-After",
                 "overloaded"};
@@ -567,7 +547,7 @@ void IngestServer::handleQuery(const httplib::Request& request, httplib::Respons
             response.set_content("Ok.\n", "text/plain; charset=UTF-8");
         } else if (isInsert(query)) {
             metrics_->rejected("syntax");
-            answerError(response, 400, kReadonly,
+            answerError(response, 400, server_code::kReadonly,
                         "Cannot execute query in readonly mode: an INSERT is sent with POST");
         } else {
             forward(request, response, query, {});
@@ -606,7 +586,8 @@ void IngestServer::handleQuery(const httplib::Request& request, httplib::Respons
     });
     if (too_long) {
         metrics_->rejected("too_large");
-        answerError(response, 413, kTooLarge, "a query other than INSERT is longer than 256 KiB");
+        answerError(response, 413, server_code::kTooManyRowsOrBytes,
+                    "a query other than INSERT is longer than 256 KiB");
         return;
     }
     if (!decided) {
@@ -668,8 +649,8 @@ void IngestServer::commitInsert(PendingInsert& insert, httplib::Response& respon
                 for (const auto& [target, slice] : slices) {
                     ledger_->release(slice.id);
                 }
-                refuse({500, 1002, fmt::format("the rows could not be spooled: {}", error.what()),
-                        "write_failed"});
+                refuse({500, server_code::kUnknownException,
+                        fmt::format("the rows could not be spooled: {}", error.what()), "write_failed"});
                 return;
             }
             for (auto& [target, slice] : slices) {
@@ -691,11 +672,11 @@ void IngestServer::commitInsert(PendingInsert& insert, httplib::Response& respon
                 auto claim = ledger_->claim(id);
                 if (claim == Ledger::Claim::Claimed) {
                     ledger_->release(id);
-                    failure = WriteFailure{kNetworkError, 503,
+                    failure = WriteFailure{server_code::kNetworkError, 503,
                                            "an earlier attempt of this request failed on a shard; retry it"};
                 } else if (std::chrono::steady_clock::now() > deadline) {
-                    failure =
-                        WriteFailure{159, 504, "an earlier attempt of this request is still being written"};
+                    failure = WriteFailure{server_code::kTimeoutExceeded, 504,
+                                           "an earlier attempt of this request is still being written"};
                 } else if (claim == Ledger::Claim::InFlight) {
                     std::this_thread::sleep_for(std::chrono::milliseconds(10));
                 }
@@ -759,7 +740,7 @@ void IngestServer::forward(const httplib::Request& request, httplib::Response& r
         return;
     }
     metrics_->rejected("forward_failed");
-    answerError(response, 503, kNetworkError,
+    answerError(response, 503, server_code::kNetworkError,
                 fmt::format("no node of site {} answered; the query was not run", site_->name));
 }
 

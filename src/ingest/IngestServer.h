@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "clickhouse/Connection.h"
+#include "common/HttpEndpoints.h"
 #include "common/WorkerPool.h"
 #include "ingest/ShardBatcher.h"
 #include "topology/Fleet.h"
@@ -81,6 +82,9 @@ class IngestServer {
     /// The authenticated user, or empty after answering 401.
     std::string authenticate(const httplib::Request& request, httplib::Response& response);
     void recoverSpool();
+    /// The answer of /healthz: unhealthy while the company -> region map is empty and while some shard of the
+    /// site has no healthy replica (ShardWriter::anyReplicaHealthy), naming each such shard.
+    http::Health health() const;
 
     const topology::Fleet& fleet_;
     IngestOptions options_;

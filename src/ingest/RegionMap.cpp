@@ -9,6 +9,7 @@
 #include "clickhouse/Result.h"
 #include "common/Exception.h"
 #include "common/Log.h"
+#include "ingest/IngestSection.h"
 #include "topology/NodeConnection.h"
 
 namespace chfleet::ingest {
@@ -21,7 +22,7 @@ auto logger() {
 
 /// A mapping read is small (one row per company); a server that takes longer than this is treated as not
 /// answering, so that the next copy is tried.
-constexpr std::chrono::seconds mapping_read_timeout{60};
+constexpr std::chrono::seconds kMappingReadTimeout{60};
 
 std::string regionNames(const topology::Site& site) {
     std::string names;
@@ -43,8 +44,9 @@ bool nodeUnreachable(const Exception& error) {
 }
 
 const topology::Table& mappingTable(const topology::Fleet& fleet) {
-    const topology::Table* table =
-        fleet.ingest.mapping_table.empty() ? nullptr : fleet.schema.table(fleet.ingest.mapping_table);
+    const topology::Table* table = ingestConfig(fleet).mapping_table.empty()
+                                       ? nullptr
+                                       : fleet.schema.table(ingestConfig(fleet).mapping_table);
     if (table == nullptr) {
         throw Exception(ErrorCode::InvalidConfig,
                         "{}: the fleet has no company -> region mapping table; add a table "
@@ -85,7 +87,7 @@ std::vector<MappingSource> mappingSources(const topology::Fleet& fleet, const st
         source.table = table.regionalName(copy);
         for (const auto& node : copy.nodes) {
             auto endpoint = topology::endpointFor(fleet, node);
-            endpoint.total_timeout = mapping_read_timeout;
+            endpoint.total_timeout = kMappingReadTimeout;
             source.nodes.push_back(std::move(endpoint));
         }
         sources.push_back(std::move(source));
@@ -147,7 +149,7 @@ std::optional<std::string> RegionMap::checkedRegion(const std::string& value) {
         logger()->warn(
             "the mapping table {} names region '{}', which is not a region of the fleet; its companies are "
             "treated as unmapped. Correct them with chfleet residency set",
-            fleet_.ingest.mapping_table, value);
+            ingestConfig(fleet_).mapping_table, value);
     }
     return std::nullopt;
 }
@@ -235,11 +237,11 @@ size_t RegionMap::lookUp(const std::vector<std::string>& companies) {
     {
         std::shared_lock map_lock(map_mutex_);
         std::lock_guard lock(lookup_mutex_);
-        if (lookup_failed_at_ && now - *lookup_failed_at_ < lookup_interval) {
+        if (lookup_failed_at_ && now - *lookup_failed_at_ < kLookupInterval) {
             throw Exception(ErrorCode::ConnectionFailed,
                             "the company -> region mapping could not be read from any region less than {} "
                             "seconds ago; not asking again yet",
-                            lookup_interval.count());
+                            kLookupInterval.count());
         }
         std::set<std::string_view> seen;
         for (const auto& company : companies) {
@@ -247,7 +249,7 @@ size_t RegionMap::lookUp(const std::vector<std::string>& companies) {
                 continue;
             }
             auto absent = absent_since_.find(company);
-            if (absent != absent_since_.end() && now - absent->second < lookup_interval) {
+            if (absent != absent_since_.end() && now - absent->second < kLookupInterval) {
                 continue;
             }
             wanted.push_back(company);
@@ -281,7 +283,7 @@ size_t RegionMap::lookUp(const std::vector<std::string>& companies) {
         lookup_failed_at_.reset();
         // Forget companies found absent long ago, so that the set does not grow without bound.
         for (auto it = absent_since_.begin(); it != absent_since_.end();) {
-            it = now - it->second >= lookup_interval ? absent_since_.erase(it) : std::next(it);
+            it = now - it->second >= kLookupInterval ? absent_since_.erase(it) : std::next(it);
         }
         for (const auto& company : wanted) {
             if (found.find(company) == found.end()) {

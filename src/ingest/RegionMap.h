@@ -71,7 +71,7 @@ class RegionMap {
   public:
     /// How long a company looked up and not found is not asked for again, and how long after a failed
     /// look-up the next one fails at once instead of waiting for servers that did not answer.
-    static constexpr std::chrono::seconds lookup_interval{5};
+    static constexpr std::chrono::seconds kLookupInterval{5};
 
     /// `site`: whose regions to read first (the ingest server's own site); `region`: read first of all.
     RegionMap(const topology::Fleet& fleet, std::string site, std::chrono::seconds refresh_interval,
@@ -88,9 +88,9 @@ class RegionMap {
     std::optional<std::string> regionOf(std::string_view company) const;
 
     /// For companies not in the cache: one query for all of them (WHERE company IN (...)), skipping those
-    /// found absent less than lookup_interval ago; adds what it finds and returns how many were found. After
-    /// it returns, a company still unknown has no mapping (as of at most lookup_interval ago). Throws
-    /// Exception(ConnectionFailed) when no copy answers (and, for lookup_interval after such a failure, at
+    /// found absent less than kLookupInterval ago; adds what it finds and returns how many were found. After
+    /// it returns, a company still unknown has no mapping (as of at most kLookupInterval ago). Throws
+    /// Exception(ConnectionFailed) when no copy answers (and, for kLookupInterval after such a failure, at
     /// once): the caller must not take "unknown" for "unmapped" then.
     size_t lookUp(const std::vector<std::string>& companies);
 

@@ -5,6 +5,7 @@
 
 #include "clickhouse/Quoting.h"
 #include "common/Exception.h"
+#include "ingest/IngestSection.h"
 #include "ingest/RegionMap.h"
 
 namespace chfleet::ingest {
@@ -43,8 +44,8 @@ RequestRouter::RequestRouter(const RoutingContext& context, const topology::Tabl
       table_(table),
       sharding_key_(context.shardingKey(table)),
       reader_(format, table.columns, std::move(insert_columns), skip_unknown_fields) {
-    if (!table.default_region.empty()) {
-        default_region_ = context.region(table.default_region);
+    if (!defaultRegion(table).empty()) {
+        default_region_ = context.region(defaultRegion(table));
     }
 }
 

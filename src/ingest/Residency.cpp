@@ -13,6 +13,8 @@
 #include "clickhouse/WholeBody.h"
 #include "common/Exception.h"
 #include "common/Log.h"
+#include "common/Text.h"
+#include "ingest/IngestSection.h"
 #include "ingest/RegionMap.h"
 #include "topology/NodeConnection.h"
 
@@ -24,14 +26,7 @@ auto logger() {
     return log::get("residency");
 }
 
-constexpr size_t max_reported_lines = 50;
-
-std::string lower(std::string_view text) {
-    std::string result(text);
-    std::transform(result.begin(), result.end(), result.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return result;
-}
+constexpr size_t kMaxReportedLines = 50;
 
 /// Splits one CSV record (RFC 4180, without line breaks inside quotes) into `fields`; returns what is wrong
 /// with it, or "".
@@ -191,7 +186,7 @@ std::string companyProblem(std::string_view company) {
 
 std::vector<MappingRow> parseMappingCsv(std::string_view text, const std::string& file_name,
                                         const topology::Fleet& fleet) {
-    const std::string key = lower(mappingTable(fleet).region_key);
+    const std::string& key = mappingTable(fleet).region_key;
     if (text.substr(0, 3) == "\xEF\xBB\xBF") {
         text.remove_prefix(3);  // a UTF-8 byte order mark, as spreadsheets write it
     }
@@ -200,7 +195,7 @@ std::vector<MappingRow> parseMappingCsv(std::string_view text, const std::string
     std::vector<std::string> problems;
     size_t problem_count = 0;
     auto report = [&](int line, const std::string& what) {
-        if (++problem_count <= max_reported_lines) {
+        if (++problem_count <= kMaxReportedLines) {
             problems.push_back(fmt::format("{}:{}: {}", file_name, line, what));
         }
     };
@@ -227,9 +222,9 @@ std::vector<MappingRow> parseMappingCsv(std::string_view text, const std::string
         }
         if (first_record) {
             first_record = false;
-            if (fields.size() == 2 && lower(fields[1]) == "region" &&
-                (lower(fields[0]) == key || lower(fields[0]) == "company_id" ||
-                 lower(fields[0]) == "company")) {
+            if (fields.size() == 2 && text::equalsIgnoreCase(fields[1], "region") &&
+                (text::equalsIgnoreCase(fields[0], key) || text::equalsIgnoreCase(fields[0], "company_id") ||
+                 text::equalsIgnoreCase(fields[0], "company"))) {
                 continue;  // the header
             }
         }
@@ -345,7 +340,7 @@ std::vector<RegionWrite> writeMapping(const topology::Fleet& fleet, const std::v
 std::vector<const topology::Table*> auditedTables(const topology::Fleet& fleet) {
     std::vector<const topology::Table*> tables;
     for (const auto& table : fleet.schema.tables) {
-        if (!table.region_key.empty() && table.name != fleet.ingest.mapping_table) {
+        if (!table.region_key.empty() && table.name != ingestConfig(fleet).mapping_table) {
             tables.push_back(&table);
         }
     }
@@ -364,8 +359,8 @@ void classifyShardRows(const ShardLocation& where, const topology::Table& table,
                 report.violations.push_back(std::move(finding));
             }
         } else {
-            finding.expected_region = table.default_region;
-            if (!table.default_region.empty() && table.default_region != where.region) {
+            finding.expected_region = defaultRegion(table);
+            if (!defaultRegion(table).empty() && defaultRegion(table) != where.region) {
                 report.violations.push_back(std::move(finding));
             } else {
                 report.unmapped.push_back(std::move(finding));

@@ -13,20 +13,19 @@
 #include "common/Command.h"
 #include "common/Exception.h"
 #include "common/Log.h"
+#include "ingest/IngestSection.h"
 #include "ingest/RegionMap.h"
 #include "ingest/Residency.h"
 
-namespace chfleet {
+namespace chfleet::ingest {
 
 namespace {
-
-using namespace ingest;
 
 auto logger() {
     return log::get("residency");
 }
 
-constexpr size_t dry_run_rows_shown = 20;
+constexpr size_t kDryRunRowsShown = 20;
 
 /// "1 row", "2 rows".
 std::string rowCount(uint64_t rows) {
@@ -58,17 +57,17 @@ int reportWrites(const topology::Fleet& fleet, const std::vector<MappingRow>& ro
         std::cout << fmt::format("dry run: would write {} of the mapping ({})", rowCount(rows.size()),
                                  counts);
         std::cout << fmt::format(", with one new updated_at, into every copy of {}:\n",
-                                 fleet.ingest.mapping_table);
+                                 ingestConfig(fleet).mapping_table);
         for (const auto& write : writes) {
             std::cout << fmt::format("  {:<10} {:<16} {}.{} (insert_distributed_sync=1)\n", write.site,
                                      write.region, fleet.schema.database, write.table);
         }
         std::cout << "rows:\n";
-        for (size_t i = 0; i < rows.size() && i < dry_run_rows_shown; ++i) {
+        for (size_t i = 0; i < rows.size() && i < kDryRunRowsShown; ++i) {
             std::cout << fmt::format("  {}\t{}\n", rows[i].company, rows[i].region);
         }
-        if (rows.size() > dry_run_rows_shown) {
-            std::cout << fmt::format("  ... and {} more\n", rows.size() - dry_run_rows_shown);
+        if (rows.size() > kDryRunRowsShown) {
+            std::cout << fmt::format("  ... and {} more\n", rows.size() - kDryRunRowsShown);
         }
         return 0;
     }
@@ -179,9 +178,8 @@ void printAudit(const AuditReport& report) {
         report.violations.size(), rowCount(violating_rows), unmapped.size(), report.unreachable.size());
 }
 
-}  // namespace
-
-int residencyMain(const std::vector<std::string>& args) {
+/// `chfleet residency` (residencyMain below is the entry main.cpp dispatches to).
+int residencyCommand(const std::vector<std::string>& args) {
     CLI::App app{
         "Manages the company -> region mapping that decides where each company's rows live, and audits that\n"
         "every stored row is in its company's region.\n\n"
@@ -293,6 +291,16 @@ int residencyMain(const std::vector<std::string>& args) {
         }
         return report.clean() ? 0 : static_cast<int>(ErrorCode::Failed);
     });
+}
+
+}  // namespace
+
+}  // namespace chfleet::ingest
+
+namespace chfleet {
+
+int residencyMain(const std::vector<std::string>& args) {
+    return ingest::residencyCommand(args);
 }
 
 }  // namespace chfleet

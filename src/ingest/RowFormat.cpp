@@ -18,7 +18,7 @@ struct FormatAlias {
 };
 
 /// Canonical names first; then the aliases ClickHouse 26.5 lists in system.formats for the same readers.
-constexpr std::array<FormatAlias, 14> format_names = {{
+constexpr std::array<FormatAlias, 14> kFormatNames = {{
     {"JSONEachRow", InputFormat::JSONEachRow},
     {"TabSeparated", InputFormat::TabSeparated},
     {"TabSeparatedRaw", InputFormat::TabSeparatedRaw},
@@ -42,7 +42,7 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
 }
 
 /// Bytes escapeTsvField changes; others are copied as they are.
-constexpr std::array<bool, 256> needs_escape = [] {
+constexpr std::array<bool, 256> kNeedsEscape = [] {
     std::array<bool, 256> table{};
     for (unsigned char c : {'\\', '\0', '\b', '\f', '\n', '\r', '\t', '\''}) {
         table[c] = true;
@@ -53,15 +53,15 @@ constexpr std::array<bool, 256> needs_escape = [] {
 /// Whether one of the 8 bytes at `p` may need an escape: a byte under 14 (the control characters among
 /// them), a backslash or a quote (the zero-byte test, a word at a time; it may say yes for a plain byte).
 bool mayNeedEscape(const char* p) {
-    constexpr uint64_t ones = 0x0101010101010101ULL;
-    constexpr uint64_t highs = 0x8080808080808080ULL;
+    constexpr uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr uint64_t kHighs = 0x8080808080808080ULL;
     uint64_t word = 0;
     std::memcpy(&word, p, sizeof(word));
-    uint64_t backslashes = word ^ (ones * '\\');
-    uint64_t quotes = word ^ (ones * '\'');
-    return (((word - ones * 14) & ~word) | ((backslashes - ones) & ~backslashes) |
-            ((quotes - ones) & ~quotes)) &
-           highs;
+    uint64_t backslashes = word ^ (kOnes * '\\');
+    uint64_t quotes = word ^ (kOnes * '\'');
+    return (((word - kOnes * 14) & ~word) | ((backslashes - kOnes) & ~backslashes) |
+            ((quotes - kOnes) & ~quotes)) &
+           kHighs;
 }
 
 void appendEscaped(std::string& out, std::string_view value) {
@@ -70,7 +70,7 @@ void appendEscaped(std::string& out, std::string_view value) {
         i += 8;
     }
     bool plain = std::none_of(value.begin() + static_cast<ptrdiff_t>(i), value.end(),
-                              [](char c) { return needs_escape[static_cast<unsigned char>(c)]; });
+                              [](char c) { return kNeedsEscape[static_cast<unsigned char>(c)]; });
     if (plain) {
         out.append(value);
     } else {
@@ -119,7 +119,7 @@ bool isNumberLiteral(std::string_view literal) {
 }  // namespace
 
 std::optional<InputFormat> parseFormatName(std::string_view name) {
-    for (const auto& alias : format_names) {
+    for (const auto& alias : kFormatNames) {
         if (equalsIgnoreCase(alias.name, name)) {
             return alias.format;
         }
@@ -128,7 +128,7 @@ std::optional<InputFormat> parseFormatName(std::string_view name) {
 }
 
 std::string_view formatName(InputFormat format) {
-    for (const auto& alias : format_names) {
+    for (const auto& alias : kFormatNames) {
         if (alias.format == format) {
             return alias.name;
         }
@@ -139,11 +139,11 @@ std::string_view formatName(InputFormat format) {
 std::string supportedFormatNames() {
     std::string names;
     for (size_t i = 0; i < 7; ++i) {
-        names += (i == 0 ? "" : ", ") + std::string(format_names[i].name);
+        names += (i == 0 ? "" : ", ") + std::string(kFormatNames[i].name);
         std::string aliases;
-        for (size_t j = 7; j < format_names.size(); ++j) {
-            if (format_names[j].format == format_names[i].format) {
-                aliases += (aliases.empty() ? "" : ", ") + std::string(format_names[j].name);
+        for (size_t j = 7; j < kFormatNames.size(); ++j) {
+            if (kFormatNames[j].format == kFormatNames[i].format) {
+                aliases += (aliases.empty() ? "" : ", ") + std::string(kFormatNames[j].name);
             }
         }
         if (!aliases.empty()) {

@@ -27,14 +27,14 @@ namespace {
  * when the row is incomplete. */
 struct NeedMoreData {};
 
-constexpr size_t shown_bytes = 40;
-constexpr std::string_view byte_order_mark = "\xEF\xBB\xBF";
+constexpr size_t kShownBytes = 40;
+constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
 
 std::string shown(std::string_view text) {
-    if (text.size() <= shown_bytes) {
+    if (text.size() <= kShownBytes) {
         return clickhouse::quoteString(text);
     }
-    return clickhouse::quoteString(text.substr(0, shown_bytes)) + "...";
+    return clickhouse::quoteString(text.substr(0, kShownBytes)) + "...";
 }
 
 std::string shownAt(const char* p, const char* end) {
@@ -56,14 +56,14 @@ bool isJsonDelimiter(char c) {
 /// The first '"' or '\\' in [p, end), or `end`: eight bytes at a time (the zero-byte test of each XOR; its
 /// lowest flagged byte is always a true match), then byte by byte for the last few.
 const char* findQuoteOrBackslash(const char* p, const char* end) {
-    constexpr uint64_t ones = 0x0101010101010101ULL;
-    constexpr uint64_t highs = 0x8080808080808080ULL;
+    constexpr uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr uint64_t kHighs = 0x8080808080808080ULL;
     for (; end - p >= 8; p += 8) {
         uint64_t word = 0;
         std::memcpy(&word, p, sizeof(word));
-        uint64_t quotes = word ^ (ones * '"');
-        uint64_t backslashes = word ^ (ones * '\\');
-        uint64_t found = (((quotes - ones) & ~quotes) | ((backslashes - ones) & ~backslashes)) & highs;
+        uint64_t quotes = word ^ (kOnes * '"');
+        uint64_t backslashes = word ^ (kOnes * '\\');
+        uint64_t found = (((quotes - kOnes) & ~quotes) | ((backslashes - kOnes) & ~backslashes)) & kHighs;
         if (found != 0) {
             return p + std::countr_zero(found) / 8;
         }
@@ -646,10 +646,10 @@ RowReader::Step RowReader::readJsonRow(const char*& p, const char* end, bool fin
     bool closing = false;
     if (!prefix_read) {
         auto available = static_cast<size_t>(end - p);
-        if (available >= byte_order_mark.size() && std::string_view(p, 3) == byte_order_mark) {
-            p += byte_order_mark.size();
-        } else if (!final && available < byte_order_mark.size() &&
-                   std::string_view(p, available) == byte_order_mark.substr(0, available)) {
+        if (available >= kByteOrderMark.size() && std::string_view(p, 3) == kByteOrderMark) {
+            p += kByteOrderMark.size();
+        } else if (!final && available < kByteOrderMark.size() &&
+                   std::string_view(p, available) == kByteOrderMark.substr(0, available)) {
             throw NeedMoreData{};
         }
         skipSpace();

@@ -68,9 +68,8 @@ class RowReader {
     /// The columns each row carries: the INSERT's column list (or all columns of the table), or for the
     /// *WithNames formats the columns the header names, once the header was read.
     const std::vector<std::string>& rowColumns() const { return row_names_; }
-    /// What an omitted value of each of rowColumns() is written as.
-    const std::vector<ColumnDefault>& rowDefaults() const { return row_defaults_; }
-    /// Appends a row as on_row received it as a TabSeparated line (appendTabSeparatedRow with rowDefaults()).
+    /// Appends a row as on_row received it as a TabSeparated line (appendTabSeparatedRow with, for each of
+    /// rowColumns(), what an omitted value is written as).
     void appendTabSeparated(std::string& out, std::span<const FieldValue> row) const;
 
     size_t rowsRead() const { return rows_; }

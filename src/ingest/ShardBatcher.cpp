@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 
+#include "clickhouse/ServerError.h"
 #include "common/Exception.h"
 #include "common/Log.h"
 #include "ingest/Ledger.h"
@@ -24,7 +25,9 @@ WriteFailure failureOf(const Exception& error) {
                 fmt::format("{} (while writing to {})", server->serverMessage(), server->endpoint())};
     }
     // No server answered: ClickHouse's NETWORK_ERROR / TIMEOUT_EXCEEDED, and 503 so that clients retry.
-    return {error.code() == ErrorCode::Timeout ? 159 : 210, 503, error.what()};
+    return {error.code() == ErrorCode::Timeout ? clickhouse::server_code::kTimeoutExceeded
+                                               : clickhouse::server_code::kNetworkError,
+            503, error.what()};
 }
 
 }  // namespace
@@ -73,7 +76,8 @@ void ShardBatcher::stop(std::chrono::milliseconds drain) {
         for (auto& slice : batch.slices) {
             ledger_.release(slice.id);
             if (slice.ticket) {
-                slice.ticket->sliceFailed({210, 503, "the ingest server is stopping; retry the request"});
+                slice.ticket->sliceFailed({clickhouse::server_code::kNetworkError, 503,
+                                           "the ingest server is stopping; retry the request"});
             }
         }
     }

@@ -137,9 +137,9 @@ std::optional<uint32_t> parseDate(std::string_view text) {
         !digitsAt(text, 5, 2, month) || !digitsAt(text, 8, 2, day)) {
         return std::nullopt;
     }
-    static constexpr std::array<unsigned, 12> month_days{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static constexpr std::array<unsigned, 12> kMonthDays{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (month < 1 || month > 12 || day < 1 ||
-        day > month_days[month - 1] + (month == 2 && isLeapYear(year) ? 1 : 0)) {
+        day > kMonthDays[month - 1] + (month == 2 && isLeapYear(year) ? 1 : 0)) {
         return std::nullopt;
     }
     int64_t days = daysFromCivil(year, month, day);
@@ -196,7 +196,7 @@ bool parseUuid(std::string_view text, uint64_t& high, uint64_t& low) {
 
 /// ClickHouse's text of a UUID: lower-case hex with dashes.
 void formatUuid(uint64_t high, uint64_t low, char (&out)[36]) {
-    static constexpr char hex[] = "0123456789abcdef";
+    static constexpr char kHex[] = "0123456789abcdef";
     size_t pos = 0;
     for (int digit = 0; digit < 32; ++digit) {
         if (digit == 8 || digit == 12 || digit == 16 || digit == 20) {
@@ -204,7 +204,7 @@ void formatUuid(uint64_t high, uint64_t low, char (&out)[36]) {
         }
         uint64_t half = digit < 16 ? high : low;
         int shift = 60 - 4 * (digit % 16);
-        out[pos++] = hex[(half >> shift) & 0xf];
+        out[pos++] = kHex[(half >> shift) & 0xf];
     }
 }
 
@@ -249,7 +249,7 @@ std::optional<uint64_t> parseUnsigned(std::string_view text, int width) {
 
 /// Bytes and signedness of an integer type name; width 0 when `type` is not one.
 std::pair<int, bool> integerType(std::string_view type) {
-    static constexpr std::array<std::pair<std::string_view, std::pair<int, bool>>, 8> types{{
+    static constexpr std::array<std::pair<std::string_view, std::pair<int, bool>>, 8> kTypes{{
         {"UInt8", {1, false}},
         {"UInt16", {2, false}},
         {"UInt32", {4, false}},
@@ -259,7 +259,7 @@ std::pair<int, bool> integerType(std::string_view type) {
         {"Int32", {4, true}},
         {"Int64", {8, true}},
     }};
-    for (const auto& [name, info] : types) {
+    for (const auto& [name, info] : kTypes) {
         if (name == type) {
             return info;
         }
@@ -269,11 +269,11 @@ std::pair<int, bool> integerType(std::string_view type) {
 
 /// N of "FixedString(N)", 0 when `type` is not one.
 size_t fixedStringSize(std::string_view type) {
-    constexpr std::string_view prefix = "FixedString(";
-    if (!type.starts_with(prefix) || !type.ends_with(")")) {
+    constexpr std::string_view kPrefix = "FixedString(";
+    if (!type.starts_with(kPrefix) || !type.ends_with(")")) {
         return 0;
     }
-    auto digits = type.substr(prefix.size(), type.size() - prefix.size() - 1);
+    auto digits = type.substr(kPrefix.size(), type.size() - kPrefix.size() - 1);
     size_t size = 0;
     auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), size);
     return error == std::errc() && end == digits.data() + digits.size() ? size : 0;
@@ -531,13 +531,13 @@ uint64_t ShardingKey::hashArgument(const Argument& argument, std::string_view te
 }
 
 void ShardingKey::badValue(const Argument& argument, std::string_view text, std::string_view expected) const {
-    constexpr size_t shown = 80;
+    constexpr size_t kShown = 80;
     throw Exception(
         ErrorCode::BadArguments,
         "table {}: column {} ({}) holds '{}'{}, which is not {}: the row's shard (sharding key {}) "
         "cannot be computed; fix the value",
-        table_, argument.column, argument.column_type, text.substr(0, shown),
-        text.size() > shown ? "..." : "", expected, expression_);
+        table_, argument.column, argument.column_type, text.substr(0, kShown),
+        text.size() > kShown ? "..." : "", expected, expression_);
 }
 
 int shardFor(uint64_t key, const topology::Region& region) {

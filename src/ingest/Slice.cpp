@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "clickhouse/ServerError.h"
+
 namespace chfleet::ingest {
 
 std::string ShardTarget::key() const {
@@ -28,7 +30,7 @@ void RequestTicket::sliceFailed(const WriteFailure& failure) {
 std::optional<WriteFailure> RequestTicket::wait(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
     if (!done_.wait_for(lock, timeout, [this] { return outstanding_ == 0; })) {
-        return WriteFailure{159, 504,
+        return WriteFailure{clickhouse::server_code::kTimeoutExceeded, 504,
                             "Timeout exceeded: the shards did not confirm the rows in time; retrying the "
                             "same request is safe (it is deduplicated)"};
     }

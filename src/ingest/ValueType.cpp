@@ -14,14 +14,16 @@ namespace chfleet::ingest {
 
 namespace {
 
-constexpr std::string_view supported_types =
+using text::trim;
+
+constexpr std::string_view kSupportedTypes =
     "String, FixedString(N), UUID, Date, DateTime, DateTime('tz'), UInt8-UInt64, Int8-Int64, Float32, "
     "Float64, Decimal(P, S), Decimal32/64/128(S), Enum8, Enum16, each possibly Nullable or LowCardinality";
 
 /// 1970-01-01 .. 2149-06-06 (the Date range) and the last day a DateTime reaches (2106-02-07).
-constexpr int64_t max_date_day = 65535;
-constexpr int64_t max_datetime_day = 49710;
-constexpr uint64_t max_datetime = 4294967295ULL;
+constexpr int64_t kMaxDateDay = 65535;
+constexpr int64_t kMaxDatetimeDay = 49710;
+constexpr uint64_t kMaxDatetime = 4294967295ULL;
 
 bool isDigit(char c) {
     return c >= '0' && c <= '9';
@@ -29,25 +31,6 @@ bool isDigit(char c) {
 
 bool allDigits(std::string_view text) {
     return std::all_of(text.begin(), text.end(), isDigit);
-}
-
-char lower(char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
-
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.front() == '\n')) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\n')) {
-        text.remove_suffix(1);
-    }
-    return text;
 }
 
 /// Days from 1970-01-01 to a proleptic Gregorian date (the usual era-based civil calendar arithmetic).
@@ -80,9 +63,9 @@ CivilDate civilFromDays(int64_t days) {
 }
 
 unsigned daysInMonth(int64_t year, unsigned month) {
-    static constexpr std::array<unsigned, 12> days = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static constexpr std::array<unsigned, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    return month == 2 && leap ? 29 : days[month - 1];
+    return month == 2 && leap ? 29 : kDays[month - 1];
 }
 
 /// Reads 1..max_digits digits at `pos`; false when there is none.
@@ -298,7 +281,7 @@ ValueType ValueType::parse(std::string_view type) {
     std::string_view rest = trim(type);
     auto unsupported = [&]() {
         return Exception(ErrorCode::BadArguments, "type {} is not supported by ingest (supported: {})",
-                         result.name_, supported_types);
+                         result.name_, kSupportedTypes);
     };
     auto unwrap = [&](std::string_view wrapper) {
         if (rest.size() > wrapper.size() + 2 && rest.substr(0, wrapper.size()) == wrapper &&
@@ -330,14 +313,14 @@ ValueType ValueType::parse(std::string_view type) {
         has_arguments = true;
     }
 
-    static constexpr std::pair<std::string_view, TypeKind> simple[] = {
+    static constexpr std::pair<std::string_view, TypeKind> kSimple[] = {
         {"String", TypeKind::String},   {"UUID", TypeKind::UUID},     {"Date", TypeKind::Date},
         {"UInt8", TypeKind::UInt8},     {"UInt16", TypeKind::UInt16}, {"UInt32", TypeKind::UInt32},
         {"UInt64", TypeKind::UInt64},   {"Int8", TypeKind::Int8},     {"Int16", TypeKind::Int16},
         {"Int32", TypeKind::Int32},     {"Int64", TypeKind::Int64},   {"Float32", TypeKind::Float32},
         {"Float64", TypeKind::Float64},
     };
-    for (const auto& [type_name, kind] : simple) {
+    for (const auto& [type_name, kind] : kSimple) {
         if (base == type_name) {
             if (has_arguments) {
                 throw unsupported();
@@ -376,9 +359,9 @@ ValueType ValueType::parse(std::string_view type) {
         }
         return result;
     }
-    static constexpr std::pair<std::string_view, uint32_t> sized_decimals[] = {
+    static constexpr std::pair<std::string_view, uint32_t> kSizedDecimals[] = {
         {"Decimal32", 9}, {"Decimal64", 18}, {"Decimal128", 38}};
-    for (const auto& [type_name, precision] : sized_decimals) {
+    for (const auto& [type_name, precision] : kSizedDecimals) {
         if (base == type_name && has_arguments) {
             result.kind_ = TypeKind::Decimal;
             result.precision_ = precision;
@@ -519,10 +502,10 @@ ValueType::Verdict ValueType::checkFloat(std::string_view text, std::string& out
         ++pos;
     }
     std::string_view body = text.substr(pos);
-    if (equalsIgnoreCase(body, "inf") || equalsIgnoreCase(body, "infinity")) {
+    if (text::equalsIgnoreCase(body, "inf") || text::equalsIgnoreCase(body, "infinity")) {
         return emit(text, negative ? "-inf" : "inf", out);
     }
-    if (equalsIgnoreCase(body, "nan")) {
+    if (text::equalsIgnoreCase(body, "nan")) {
         return emit(text, "nan", out);
     }
     size_t int_start = pos;
@@ -701,7 +684,7 @@ bool ValueType::isCanonicalDecimal(std::string_view text) const {
 ValueType::Verdict ValueType::checkDate(std::string_view text, std::string& out, std::string& problem) const {
     if (hasShape(text, "9999-99-99")) {
         int64_t days = canonicalDateDays(text);
-        if (days >= 0 && days <= max_date_day) {
+        if (days >= 0 && days <= kMaxDateDay) {
             return Verdict::Valid;
         }
     }
@@ -727,7 +710,7 @@ ValueType::Verdict ValueType::checkDate(std::string_view text, std::string& out,
     } else {
         parsed = readDate(text, pos, days) && pos == text.size();
     }
-    if (!parsed || days < 0 || days > max_date_day) {
+    if (!parsed || days < 0 || days > kMaxDateDay) {
         problem = "expected a date YYYY-MM-DD from 1970-01-01 to 2149-06-06";
         return Verdict::Invalid;
     }
@@ -739,7 +722,7 @@ ValueType::Verdict ValueType::checkDate(std::string_view text, std::string& out,
 bool ValueType::checkDayNumber(std::string_view digits, std::string& out, std::string& problem) const {
     uint64_t days = 0;
     if (digits.empty() || digits.size() > 5 || !allDigits(digits) || !parseUnsigned(digits, days) ||
-        days > static_cast<uint64_t>(max_date_day)) {
+        days > static_cast<uint64_t>(kMaxDateDay)) {
         problem = "expected a date YYYY-MM-DD from 1970-01-01 to 2149-06-06 or a day number up to 65535";
         return false;
     }
@@ -761,7 +744,7 @@ ValueType::Verdict ValueType::checkDateTime(std::string_view text, std::string& 
     };
     if (hasShape(text, "9999-99-99 99:99:99")) {
         int64_t days = canonicalDateDays(text);
-        if (days >= 0 && days <= max_datetime_day && twoDigits(text, 11) <= 23 && twoDigits(text, 14) <= 59 &&
+        if (days >= 0 && days <= kMaxDatetimeDay && twoDigits(text, 11) <= 23 && twoDigits(text, 14) <= 59 &&
             twoDigits(text, 17) <= 59) {
             return Verdict::Valid;
         }
@@ -773,7 +756,7 @@ ValueType::Verdict ValueType::checkDateTime(std::string_view text, std::string& 
     if (!text.empty() && allDigits(text)) {
         uint64_t timestamp = 0;
         if (text.size() < 9 || text.size() > 10 || !parseUnsigned(text, timestamp) ||
-            timestamp > max_datetime) {
+            timestamp > kMaxDatetime) {
             return invalid();
         }
         if (text.size() == 10) {
@@ -865,13 +848,13 @@ ValueType::Verdict ValueType::checkDateTime(std::string_view text, std::string& 
     }
     if (has_offset) {
         int64_t timestamp = days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
-        if (timestamp < 0 || static_cast<uint64_t>(timestamp) > max_datetime) {
+        if (timestamp < 0 || static_cast<uint64_t>(timestamp) > kMaxDatetime) {
             return invalid();
         }
         appendPadded(out, static_cast<uint64_t>(timestamp), 10);
         return Verdict::Rewritten;
     }
-    if (days < 0 || days > max_datetime_day) {
+    if (days < 0 || days > kMaxDatetimeDay) {
         return invalid();
     }
     std::string canonical;
@@ -911,7 +894,7 @@ ValueType::Verdict ValueType::checkUuid(std::string_view text, std::string& out,
             if (digits == 8 || digits == 12 || digits == 16 || digits == 20) {
                 out += '-';
             }
-            out += lower(c);
+            out += text::toLower(c);
             ++digits;
         }
     }

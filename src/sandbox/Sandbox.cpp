@@ -124,10 +124,10 @@ bool isLoopback(const std::string& host) {
 
 std::string randomSecret() {
     std::random_device device;
-    static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     std::string secret;
     for (int i = 0; i < 32; ++i) {
-        secret += alphabet[device() % (sizeof(alphabet) - 1)];
+        secret += kAlphabet[device() % (sizeof(kAlphabet) - 1)];
     }
     return secret;
 }
@@ -306,7 +306,7 @@ Sandbox Sandbox::up(const UpOptions& options) {
     topology::Fleet fleet = topology::loadFleet(options.fleet_file, load);
     for (auto& site : fleet.sites) {
         // Short keeper sessions: a server killed with -9 can rejoin ~6 s later instead of ~30 s.
-        if (site.keeper_session_timeout_ms == topology::Site::default_keeper_session_timeout_ms) {
+        if (site.keeper_session_timeout_ms == topology::Site::kDefaultKeeperSessionTimeoutMs) {
             site.keeper_session_timeout_ms = 6000;
         }
         if (site.keepers.size() != 1) {

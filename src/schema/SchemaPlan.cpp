@@ -91,20 +91,6 @@ std::string replaceAll(std::string text, std::string_view from, const std::strin
 
 }  // namespace
 
-std::string_view objectKindName(ObjectKind kind) {
-    switch (kind) {
-        case ObjectKind::LocalTable:
-            return "local";
-        case ObjectKind::MaterializedView:
-            return "materialized_view";
-        case ObjectKind::RegionalDistributed:
-            return "regional_distributed";
-        case ObjectKind::GlobalDistributed:
-            return "global_distributed";
-    }
-    return "unknown";
-}
-
 std::string replicaPath(const topology::Table& table) {
     return "/clickhouse/tables/{region}/{shard}/" + table.name;
 }

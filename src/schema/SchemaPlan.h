@@ -10,8 +10,6 @@ namespace chfleet::schema {
 
 enum class ObjectKind { LocalTable, MaterializedView, RegionalDistributed, GlobalDistributed };
 
-std::string_view objectKindName(ObjectKind kind);
-
 struct ColumnShape {
     std::string name;
     std::string type;

@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -23,11 +24,9 @@
 #include "sync/SyncState.h"
 #include "topology/NodeConnection.h"
 
-namespace chfleet {
+namespace chfleet::sync {
 
 namespace {
-
-using namespace sync;
 
 auto logger() {
     return log::get("sync");
@@ -476,9 +475,8 @@ void printState(const SyncState& state, bool json) {
     }
 }
 
-}  // namespace
-
-int syncMain(const std::vector<std::string>& args) {
+/// `chfleet sync` (syncMain below is the entry main.cpp dispatches to).
+int syncCommand(const std::vector<std::string>& args) {
     CLI::App app{
         "Keeps two sites' ClickHouse data in step (what CH-Sync did, without losing rows). A cycle "
         "inventories\n"
@@ -572,11 +570,13 @@ int syncMain(const std::vector<std::string>& args) {
         auto state = loadSyncState(setup.settings.state_file);
         Notifier notifier(setup.settings);
         SyncMetrics metrics;
-        int last_code = 0;
+        // Written by this loop, read by /healthz on the metrics server's threads.
+        std::atomic<int> last_code = 0;
         std::unique_ptr<MetricsServer> server;
         if (!setup.settings.metrics_listen.empty()) {
             server = std::make_unique<MetricsServer>(setup.settings.metrics_listen, metrics.registry, [&] {
-                return MetricsServer::Health{last_code == 0, last_code == 0 ? "ok" : "last cycle not clean"};
+                bool clean = last_code.load() == 0;
+                return MetricsServer::Health{clean, clean ? "ok" : "last cycle not clean"};
             });
             server->start();
         }
@@ -604,6 +604,16 @@ int syncMain(const std::vector<std::string>& args) {
         logger()->info("stopped");
         return 0;
     });
+}
+
+}  // namespace
+
+}  // namespace chfleet::sync
+
+namespace chfleet {
+
+int syncMain(const std::vector<std::string>& args) {
+    return sync::syncCommand(args);
 }
 
 }  // namespace chfleet

@@ -12,6 +12,7 @@
 #include "clickhouse/Result.h"
 #include "common/Exception.h"
 #include "common/Log.h"
+#include "retention/RetentionPolicy.h"
 #include "sync/PartitionInventory.h"
 #include "sync/SyncSettings.h"
 #include "topology/NodeConnection.h"
@@ -99,12 +100,12 @@ const topology::Table* logicalTable(const topology::Fleet& fleet, const std::str
         return nullptr;
     }
     std::string name = table.rfind(".inner.", 0) == 0 ? table.substr(7) : table;
-    constexpr std::string_view suffix = "_local";
-    if (name.size() <= suffix.size() ||
-        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    constexpr std::string_view kSuffix = "_local";
+    if (name.size() <= kSuffix.size() ||
+        name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
         return nullptr;
     }
-    return fleet.schema.table(name.substr(0, name.size() - suffix.size()));
+    return fleet.schema.table(name.substr(0, name.size() - kSuffix.size()));
 }
 
 std::unique_ptr<clickhouse::Connection> connectCounting(const SyncOptions& options,
@@ -425,13 +426,13 @@ std::string shardExpression(const topology::Region& region, const std::string& s
 }
 
 std::string stagingEngine(const std::string& engine_full) {
-    constexpr std::string_view replicated = "Replicated";
-    if (engine_full.rfind(replicated, 0) != 0) {
+    constexpr std::string_view kReplicated = "Replicated";
+    if (engine_full.rfind(kReplicated, 0) != 0) {
         return engine_full;
     }
     auto open = engine_full.find('(');
     if (open == std::string::npos) {
-        return engine_full.substr(replicated.size());
+        return engine_full.substr(kReplicated.size());
     }
     // Split the engine's arguments at top-level commas, minding quotes and parentheses; drop the keeper path
     // and the replica name.
@@ -473,7 +474,7 @@ std::string stagingEngine(const std::string& engine_full) {
         auto start = arguments[i].find_first_not_of(' ');
         kept += (kept.empty() ? "" : ", ") + arguments[i].substr(start == std::string::npos ? 0 : start);
     }
-    std::string name = engine_full.substr(replicated.size(), open - replicated.size());
+    std::string name = engine_full.substr(kReplicated.size(), open - kReplicated.size());
     std::string rest = close == std::string::npos ? "" : engine_full.substr(close + 1);
     return name + (kept.empty() ? "" : "(" + kept + ")") + rest;
 }
@@ -652,9 +653,8 @@ CycleReport SyncEngine::runCycle() {
                     "not compared");
                 continue;
             }
-            int retention_days = logical != nullptr && logical->retention
-                                     ? logical->retention->daysFor(regions[0]->region->name)
-                                     : 0;
+            const retention::Retention* policy = logical != nullptr ? retention::policyOf(*logical) : nullptr;
+            int retention_days = policy != nullptr ? policy->daysFor(regions[0]->region->name) : 0;
             // Partition metadata per side and shard.
             std::map<std::string, bool> candidates;  // partition id -> needs a checksum
             std::map<std::string, std::string> fingerprints;

@@ -16,13 +16,12 @@
 namespace chfleet::sync {
 
 struct SyncOptions {
-    /// What a repair makes of a partition that differs.
-    ///  - Union (default): both sites end with every row either had, each as many times as the site that had
-    ///  it
-    ///    most often; nothing is ever removed. Rows only the passive site took (after a failover, under
-    ///    dual-write) are kept and copied to the active site.
-    ///  - Mirror (opt-in): the passive site becomes an exact copy of the active one; rows only it had are
-    ///  removed.
+    /// What a repair makes of a partition that differs:
+    /// - Union (default): both sites end with every row either had, each as many times as the site that
+    ///   had it most often; nothing is ever removed. Rows only the passive site took (after a failover,
+    ///   under dual-write) are kept and copied to the active site.
+    /// - Mirror (opt-in): the passive site becomes an exact copy of the active one; rows only it had are
+    ///   removed.
     SyncPolicy policy = SyncPolicy::Union;
     /// The active site's name; unset when it could not be determined: then differences are reported, never
     /// repaired.
@@ -100,24 +99,22 @@ struct CycleReport {
 /// One sync cycle between the two sites of a fleet.
 ///
 /// How a cycle decides (see docs/sync.md):
-///  1. Inventory: on every shard of both sites, one healthy replica answers two queries (its MergeTree
-///  tables,
-///     and system.parts grouped by table and partition). That is the whole cost of a clean cycle.
-///  2. Tables on one site only are reported (and created from the other site's definition with
-///     auto_create_tables); tables matching an exclusion pattern are never looked at.
-///  3. Per table and partition: different row totals settle it; otherwise, if every shard's parts are the
-///  ones
-///     a previous cycle verified, it is equal; otherwise a content checksum (count and sum of cityHash64 over
-///     all columns) is computed on each shard, grouped by the shard the row belongs to on the other site (the
-///     table's sharding key, weights honoured), so sites with different shard counts compare shard by shard.
-///     Partitions older than the table's retention are skipped: they are never copied back.
-///  4. Repairs run on the shard that differs, server to server: a staging table (plain MergeTree of the same
-///     structure) is filled from the other site with INSERT ... SELECT (through a cluster defined in the
-///     server's config when there is one, else remote()), its count and checksum are verified, and then it is
-///     swapped in with one atomic ALTER: ATTACH PARTITION ... FROM (union: the staging holds only the missing
-///     rows, so rows written meanwhile are untouched) or REPLACE PARTITION ... FROM (mirror). A crash at any
-///     instant leaves the partition as it was or as repaired; the next cycle recomputes from scratch and
-///     drops leftover staging tables, so reruns converge without doubles.
+/// 1. Inventory: on every shard of both sites, one healthy replica answers two queries (its MergeTree
+///    tables, and system.parts grouped by table and partition). That is the whole cost of a clean cycle.
+/// 2. Tables on one site only are reported (and created from the other site's definition with
+///    auto_create_tables); tables matching an exclusion pattern are never looked at.
+/// 3. Per table and partition: different row totals settle it; otherwise, if every shard's parts are the
+///    ones a previous cycle verified, it is equal; otherwise a content checksum (count and sum of
+///    cityHash64 over all columns) is computed on each shard, grouped by the shard the row belongs to on the
+///    other site (the table's sharding key, weights honoured), so sites with different shard counts compare
+///    shard by shard. Partitions older than the table's retention are skipped: they are never copied back.
+/// 4. Repairs run on the shard that differs, server to server: a staging table (plain MergeTree of the
+///    same structure) is filled from the other site with INSERT ... SELECT (through a cluster defined in
+///    the server's config when there is one, else remote()), its count and checksum are verified, and then
+///    it is swapped in with one atomic ALTER: ATTACH PARTITION ... FROM (union: the staging holds only the
+///    missing rows, so rows written meanwhile are untouched) or REPLACE PARTITION ... FROM (mirror). A crash
+///    at any instant leaves the partition as it was or as repaired; the next cycle recomputes from scratch
+///    and drops leftover staging tables, so reruns converge without doubles.
 class SyncEngine {
   public:
     SyncEngine(const topology::Fleet& fleet, SyncOptions options,

@@ -12,32 +12,20 @@
 #include <fstream>
 
 #include "common/Exception.h"
+#include "common/Text.h"
 
 namespace chfleet::sync {
 
 namespace {
 
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
-
-std::string_view trim(std::string_view text) {
-    size_t begin = text.find_first_not_of(" \t\r\n");
-    if (begin == std::string_view::npos) {
-        return {};
-    }
-    size_t end = text.find_last_not_of(" \t\r\n");
-    return text.substr(begin, end - begin + 1);
-}
+using text::trim;
 
 [[noreturn]] void badValue(std::string_view name, std::string_view value, std::string_view expected) {
     throw Exception(ErrorCode::InvalidConfig, "{}='{}' is not valid: expected {}", name, value, expected);
 }
 
 bool parseBool(std::string_view name, const std::string& value) {
-    std::string v = lower(value);
+    std::string v = text::toLower(value);
     if (v == "true" || v == "1" || v == "yes") {
         return true;
     }
@@ -59,7 +47,7 @@ uint64_t parseNumber(std::string_view name, const std::string& value, uint64_t m
 }
 
 SiteRole parseRole(std::string_view name, const std::string& value) {
-    std::string v = lower(trim(value));
+    std::string v = text::toLower(trim(value));
     if (v == "primary") {
         return SiteRole::Primary;
     }
@@ -83,7 +71,7 @@ struct ParsedUrl {
 /// Parses a ClickHouse HTTP URL; throws Exception(InvalidConfig) naming `name`. A URL carrying credentials is
 /// refused without being shown: they belong in the *_USER / *_PASSWORD settings.
 ParsedUrl parseUrl(std::string_view name, const std::string& value) {
-    constexpr std::string_view expected = "http(s)://host:port, e.g. http://localhost:8123";
+    constexpr std::string_view kExpected = "http(s)://host:port, e.g. http://localhost:8123";
     ParsedUrl url;
     std::string_view rest = value;
     if (rest.rfind("http://", 0) == 0) {
@@ -92,7 +80,7 @@ ParsedUrl parseUrl(std::string_view name, const std::string& value) {
         rest.remove_prefix(8);
         url.secure = true;
     } else {
-        badValue(name, value, expected);
+        badValue(name, value, kExpected);
     }
     size_t end = rest.find_first_of("/?#");
     std::string_view authority = rest.substr(0, end);
@@ -104,11 +92,11 @@ ParsedUrl parseUrl(std::string_view name, const std::string& value) {
             name, redactUrl(value));
     }
     if (end != std::string_view::npos && rest.substr(end) != "/") {
-        badValue(name, value, fmt::format("{} without a path or query", expected));
+        badValue(name, value, fmt::format("{} without a path or query", kExpected));
     }
     auto host_port = parseHostPort(authority, url.secure ? 8443 : 8123);
     if (!host_port || host_port->port == 0) {
-        badValue(name, value, expected);
+        badValue(name, value, kExpected);
     }
     url.host_port = *host_port;
     return url;
@@ -142,7 +130,7 @@ std::string joinPatterns(const std::vector<std::string>& patterns) {
 }
 
 std::string normaliseLogLevel(std::string_view name, const std::string& value) {
-    std::string v = lower(trim(value));
+    std::string v = text::toLower(trim(value));
     if (v == "warning") {
         return "warn";
     }
@@ -327,7 +315,7 @@ const std::vector<Variable>& variables() {
          [](const SyncSettings& s) { return s.log_level; }},
         {"CHSYNC_POLICY", false,
          [](SyncSettings& s, const std::string& v) {
-             std::string policy = lower(trim(v));
+             std::string policy = text::toLower(trim(v));
              if (policy == "union") {
                  s.policy = SyncPolicy::Union;
              } else if (policy == "mirror") {

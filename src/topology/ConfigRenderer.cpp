@@ -1,23 +1,18 @@
 #include "topology/ConfigRenderer.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cctype>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 
 #include "common/Digest.h"
 #include "common/Exception.h"
+#include "common/Files.h"
 
 namespace chfleet::topology {
 
 namespace {
 
-constexpr std::string_view ddl_queue_path = "/clickhouse/task_queue/ddl";
-constexpr std::string_view generated_notice =
+constexpr std::string_view kDdlQueuePath = "/clickhouse/task_queue/ddl";
+constexpr std::string_view kGeneratedNotice =
     "Written by chfleet config render from the fleet file. Do not edit: change the fleet file and render "
     "again.";
 
@@ -120,52 +115,6 @@ void writeShard(XmlWriter& xml, const Fleet& fleet, const Region& region, int sh
     xml.close();
 }
 
-/// Writes `text` to `path` with mode 0600 through a temporary file renamed over it, so a reader never sees a
-/// half-written file and the password is never readable by others, not even for a moment.
-void writePrivateFile(const std::filesystem::path& path, const std::string& text) {
-    std::filesystem::path temporary = path;
-    temporary += ".tmp";
-    int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        throw Exception(ErrorCode::IoError, "cannot create {}: {}", temporary.string(), std::strerror(errno));
-    }
-    auto fail = [&](const char* action) {
-        int error = errno;
-        ::close(fd);
-        ::unlink(temporary.c_str());
-        throw Exception(ErrorCode::IoError, "cannot {} {}: {}", action, temporary.string(),
-                        std::strerror(error));
-    };
-    if (::fchmod(fd, 0600) != 0) {
-        fail("set mode 0600 on");
-    }
-    size_t written = 0;
-    while (written < text.size()) {
-        ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            fail("write");
-        }
-        written += static_cast<size_t>(n);
-    }
-    if (::fsync(fd) != 0) {
-        fail("sync");
-    }
-    if (::close(fd) != 0) {
-        int error = errno;
-        ::unlink(temporary.c_str());
-        throw Exception(ErrorCode::IoError, "cannot write {}: {}", temporary.string(), std::strerror(error));
-    }
-    if (::rename(temporary.c_str(), path.c_str()) != 0) {
-        int error = errno;
-        ::unlink(temporary.c_str());
-        throw Exception(ErrorCode::IoError, "cannot rename {} to {}: {}", temporary.string(), path.string(),
-                        std::strerror(error));
-    }
-}
-
 }  // namespace
 
 std::string xmlEscape(std::string_view text, std::string_view what) {
@@ -203,7 +152,7 @@ std::string renderServerConfig(const Fleet& fleet, const Node& node, const std::
     const Site& site = siteOf(fleet, node);
     const Region& region = *site.region(node.region);
     XmlWriter xml;
-    xml.comment(generated_notice);
+    xml.comment(kGeneratedNotice);
     xml.open("yandex", "root");
 
     xml.element("http_port", node.http_port);
@@ -258,14 +207,14 @@ std::string renderServerConfig(const Fleet& fleet, const Node& node, const std::
     xml.close();
 
     xml.open("distributed_ddl", "distributed_ddl");
-    xml.element("path", ddl_queue_path, "path");
+    xml.element("path", kDdlQueuePath, "path");
     xml.close();
     return xml.finish();
 }
 
 std::string renderUsersConfig(const Fleet& fleet, const std::string& password) {
     XmlWriter xml;
-    xml.comment(generated_notice);
+    xml.comment(kGeneratedNotice);
     xml.open("yandex", "root");
     xml.open("users", "users");
     xml.open(fleet.credentials.user, "fleet user name", "replace=\"replace\"");
@@ -304,7 +253,9 @@ std::vector<std::string> writeNodeConfig(const Fleet& fleet, const Node& node, c
             throw Exception(ErrorCode::IoError, "cannot create directory {}: {}", path.parent_path().string(),
                             error.message());
         }
-        writePrivateFile(path, text);
+        // Mode 0600 from the start: the file holds the fleet password. Atomic: a server reading its config
+        // never sees half of it.
+        files::writeAtomically(path.string(), text, 0600);
         written.push_back(path.string());
     }
     return written;

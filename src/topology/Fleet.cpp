@@ -119,13 +119,17 @@ const Column* Table::column(const std::string& column_name) const {
     return nullptr;
 }
 
-const IngestUser* IngestConfig::user(const std::string& user_name) const {
-    for (const auto& candidate : users) {
-        if (candidate.name == user_name) {
-            return &candidate;
+bool ExtensionSet::operator==(const ExtensionSet& other) const {
+    if (items_.size() != other.items_.size()) {
+        return false;
+    }
+    for (const auto& [key, value] : items_) {
+        auto it = other.items_.find(key);
+        if (it == other.items_.end() || !value->equals(*it->second)) {
+            return false;
         }
     }
-    return nullptr;
+    return true;
 }
 
 const Table* Schema::table(const std::string& table_name) const {
@@ -185,7 +189,7 @@ std::vector<uint16_t> Fleet::ports() const {
 
 bool Fleet::operator==(const Fleet& other) const {
     return name == other.name && credentials == other.credentials && sites == other.sites &&
-           schema == other.schema && ingest == other.ingest;
+           schema == other.schema && sections == other.sections;
 }
 
 std::string FleetProblem::text() const {

@@ -2,8 +2,10 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chfleet::topology {
@@ -66,14 +68,14 @@ struct Region {
 
 /// A site (data centre, e.g. primary or dr): its keeper ensemble, its regions and its global read cluster.
 struct Site {
-    static constexpr int default_keeper_session_timeout_ms = 30000;
+    static constexpr int kDefaultKeeperSessionTimeoutMs = 30000;
 
     std::string name;
     std::string global_cluster;  ///< every shard of every region of this site, for reads
     std::vector<Keeper> keepers;
     /// The servers' keeper session timeout: how long a killed server's session (and so its replica's
     /// "already active" mark) outlives it.
-    int keeper_session_timeout_ms = default_keeper_session_timeout_ms;
+    int keeper_session_timeout_ms = kDefaultKeeperSessionTimeoutMs;
     std::vector<Region> regions;
     SourceMark mark;
 
@@ -107,6 +109,58 @@ struct FleetCredentials {
     bool operator==(const FleetCredentials&) const = default;
 };
 
+/// Values that capabilities keep in the core model: a capability's fleet-file section (in Fleet::sections) or
+/// its field of a table entry (in Table::fields). The core model holds them without knowing their types; the
+/// owning capability stores and reads them with its own type T, which names its key as
+/// `static constexpr std::string_view kExtensionKey` and compares with ==. Copies of a fleet share the
+/// values; findMutable copies a shared value before it is changed.
+class ExtensionSet {
+  public:
+    template <class T>
+    const T* find() const {
+        auto it = items_.find(T::kExtensionKey);
+        return it == items_.end() ? nullptr : &static_cast<const Holder<T>&>(*it->second).value;
+    }
+    template <class T>
+    T* findMutable() {
+        auto it = items_.find(T::kExtensionKey);
+        if (it == items_.end()) {
+            return nullptr;
+        }
+        if (it->second.use_count() > 1) {
+            it->second = it->second->clone();
+        }
+        return &static_cast<Holder<T>&>(*it->second).value;
+    }
+    template <class T>
+    T& set(T value) {
+        auto holder = std::make_shared<Holder<T>>(std::move(value));
+        T& stored = holder->value;
+        items_[std::string(T::kExtensionKey)] = std::move(holder);
+        return stored;
+    }
+    /// The same keys with equal values.
+    bool operator==(const ExtensionSet& other) const;
+
+  private:
+    struct Base {
+        virtual ~Base() = default;
+        virtual bool equals(const Base& other) const = 0;
+        virtual std::shared_ptr<Base> clone() const = 0;
+    };
+    template <class T>
+    struct Holder : Base {
+        explicit Holder(T v) : value(std::move(v)) {}
+        bool equals(const Base& other) const override {
+            const auto* same = dynamic_cast<const Holder<T>*>(&other);
+            return same != nullptr && same->value == value;
+        }
+        std::shared_ptr<Base> clone() const override { return std::make_shared<Holder<T>>(value); }
+        T value;
+    };
+    std::map<std::string, std::shared_ptr<Base>, std::less<>> items_;
+};
+
 struct Column {
     std::string name;
     std::string type;  ///< as ClickHouse prints it in system.columns, e.g. DateTime, Nullable(String)
@@ -116,20 +170,6 @@ struct Column {
 };
 
 enum class TableKind { Table, MaterializedView };
-
-/// How long a table's rows are kept: `days` by default, overridden per region.
-struct Retention {
-    std::string column;  ///< the Date/DateTime column the age is measured on
-    int days = 0;
-    std::map<std::string, int> region_days;
-
-    int daysFor(const std::string& region) const {
-        auto it = region_days.find(region);
-        return it == region_days.end() ? days : it->second;
-    }
-
-    bool operator==(const Retention&) const = default;
-};
 
 /// A logical table of the schema. chfleet creates, on every node, `<name>_local` (Replicated*MergeTree,
 /// or the materialized view), per region `<name>_<alias>_distributed` sharded by `sharding_key`, and per site
@@ -144,12 +184,11 @@ struct Table {
     std::string order_by;
     std::string region_key;    ///< column naming the company whose region owns the row, e.g. company_id
     std::string sharding_key;  ///< expression; default cityHash64(<region_key>)
-    std::optional<Retention> retention;
-    /// Ingest: the region that receives rows of a company with no mapping; empty: such rows are rejected.
-    std::string default_region;
     // Materialized views only:
     std::string from;    ///< the source table (a logical name of this schema)
     std::string select;  ///< SELECT text; "{from}" stands for the source's local table
+    /// The fields of this table entry that other capabilities own (retention, default_region, ...).
+    ExtensionSet fields;
     SourceMark mark;
 
     const Column* column(const std::string& name) const;
@@ -171,32 +210,6 @@ struct Schema {
     bool operator==(const Schema&) const = default;
 };
 
-/// An account allowed to write through `chfleet ingest serve`. Only a hash of its password is kept, as
-/// ClickHouse's own users.xml keeps password_sha256_hex.
-struct IngestUser {
-    std::string name;
-    std::string password_sha256;  ///< lower-case hex SHA-256 of the password
-    SourceMark mark;
-
-    bool operator==(const IngestUser& other) const {
-        return name == other.name && password_sha256 == other.password_sha256;
-    }
-};
-
-/// The `ingest:` section: who may write through chfleet ingest and where the company -> region mapping is.
-struct IngestConfig {
-    static constexpr const char* default_mapping_table = "company_region_mapping";
-
-    /// Logical name of the mapping table (columns: the region key, `region`, `updated_at`); empty when the
-    /// schema has none (ingest then routes nothing and refuses to start).
-    std::string mapping_table;
-    std::vector<IngestUser> users;
-
-    const IngestUser* user(const std::string& name) const;
-
-    bool operator==(const IngestConfig&) const = default;
-};
-
 /// The whole fleet as the fleet file describes it, with derived nodes and keepers filled in.
 struct Fleet {
     std::string name;
@@ -205,7 +218,8 @@ struct Fleet {
     uint16_t base_port = 0;  ///< first port of derived nodes and keepers (0: none derived)
     std::vector<Site> sites;
     Schema schema;
-    IngestConfig ingest;
+    /// The fleet-file sections that capabilities own (ingest, ...): see topology/FleetSection.h.
+    ExtensionSet sections;
 
     const Site* site(const std::string& name) const;
     const Node* node(const std::string& name) const;

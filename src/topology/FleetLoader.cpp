@@ -16,166 +16,20 @@
 
 #include "common/Exception.h"
 #include "topology/Fleet.h"
+#include "topology/FleetFile.h"
+#include "topology/FleetSection.h"
 
 namespace chfleet::topology {
 
 namespace {
 
-constexpr uint16_t default_http_port = 8123;
-constexpr uint16_t default_tcp_port = 9000;
-constexpr uint16_t default_interserver_port = 9009;
-constexpr uint16_t default_keeper_port = 2181;
-constexpr std::string_view derived_host = "127.0.0.1";
-constexpr int ports_per_node = 3;
-constexpr int max_shards_or_replicas = 1000;
-
-// ---- names ----
-
-bool isAsciiAlnum(char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0;
-}
-
-/// Database, table, column, cluster and alias names: usable unquoted in ClickHouse SQL and as XML elements.
-bool isSqlIdentifier(std::string_view s) {
-    if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) {
-        return false;
-    }
-    return std::all_of(s.begin(), s.end(), [](char c) { return isAsciiAlnum(c) || c == '_'; });
-}
-
-/// Region names (us-east-1): a macro value and a keeper path component.
-bool isRegionName(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-        return isAsciiAlnum(c) || c == '_' || c == '.' || c == '-';
-    });
-}
-
-/// Fleet, site and node names: also directory names of rendered configs, so they start with a letter or
-/// digit.
-bool isObjectName(std::string_view s) {
-    return !s.empty() && isAsciiAlnum(s[0]) && isRegionName(s);
-}
-
-/// The fleet user: an XML element name in users.d.
-bool isUserName(std::string_view s) {
-    return !s.empty() && (std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_') && isRegionName(s);
-}
-
-/// A host name, IPv4 or IPv6 address.
-bool isHostName(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-        return isAsciiAlnum(c) || c == '.' || c == '-' || c == ':' || c == '_';
-    });
-}
-
-size_t editDistance(std::string_view a, std::string_view b) {
-    std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) {
-        row[j] = j;
-    }
-    for (size_t i = 1; i <= a.size(); ++i) {
-        size_t diagonal = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= b.size(); ++j) {
-            size_t above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
-}
-
-/// The candidate closest to `word` when it is close enough to be a likely typo, else "".
-std::string closest(std::string_view word, const std::vector<std::string>& candidates) {
-    std::string best;
-    size_t best_distance = word.size() <= 3 ? 1 : 2;
-    for (const auto& candidate : candidates) {
-        size_t distance = editDistance(word, candidate);
-        if (distance <= best_distance && (best.empty() || distance < editDistance(word, best))) {
-            best = candidate;
-        }
-    }
-    return best;
-}
-
-std::string joinNames(const std::vector<std::string>& names) {
-    std::string result;
-    for (const auto& name : names) {
-        result += result.empty() ? name : ", " + name;
-    }
-    return result;
-}
-
-// ---- column references in expressions ----
-
-/// Words that may stand bare in a key expression without being columns.
-bool isSqlKeyword(std::string_view word) {
-    static const std::set<std::string, std::less<>> keywords = {
-        "and",    "or",     "not",  "in",  "is",   "null",  "like",    "ilike", "between", "interval",
-        "second", "minute", "hour", "day", "week", "month", "quarter", "year",  "as",      "case",
-        "when",   "then",   "else", "end", "true", "false", "asc",     "desc",  "cast",    "global"};
-    std::string lower(word);
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return keywords.count(lower) > 0;
-}
-
-/// The names an expression uses as columns: bare identifiers that are not function names, keywords, or parts
-/// of a dotted name. String literals and numbers are skipped; `quoted` identifiers count as names.
-std::vector<std::string> columnReferences(std::string_view expression) {
-    std::vector<std::string> names;
-    size_t i = 0;
-    auto next_significant = [&](size_t from) {
-        while (from < expression.size() && std::isspace(static_cast<unsigned char>(expression[from]))) {
-            ++from;
-        }
-        return from < expression.size() ? expression[from] : '\0';
-    };
-    char previous = '\0';
-    while (i < expression.size()) {
-        char c = expression[i];
-        if (c == '\'' || c == '"') {
-            size_t end = i + 1;
-            while (end < expression.size() && expression[end] != c) {
-                end += expression[end] == '\\' ? 2 : 1;
-            }
-            i = end + 1;
-            previous = c;
-        } else if (c == '`') {
-            size_t end = expression.find('`', i + 1);
-            if (end == std::string_view::npos) {
-                break;
-            }
-            if (next_significant(end + 1) != '(' && previous != '.') {
-                names.emplace_back(expression.substr(i + 1, end - i - 1));
-            }
-            i = end + 1;
-            previous = '`';
-        } else if (std::isdigit(static_cast<unsigned char>(c))) {
-            while (i < expression.size() && (isAsciiAlnum(expression[i]) || expression[i] == '.')) {
-                ++i;
-            }
-            previous = '0';
-        } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
-            size_t end = i;
-            while (end < expression.size() && (isAsciiAlnum(expression[end]) || expression[end] == '_')) {
-                ++end;
-            }
-            std::string_view word = expression.substr(i, end - i);
-            if (next_significant(end) != '(' && previous != '.' && !isSqlKeyword(word)) {
-                names.emplace_back(word);
-            }
-            i = end;
-            previous = 'a';
-        } else {
-            if (!std::isspace(static_cast<unsigned char>(c))) {
-                previous = c;
-            }
-            ++i;
-        }
-    }
-    return names;
-}
+constexpr uint16_t kDefaultHttpPort = 8123;
+constexpr uint16_t kDefaultTcpPort = 9000;
+constexpr uint16_t kDefaultInterserverPort = 9009;
+constexpr uint16_t kDefaultKeeperPort = 2181;
+constexpr std::string_view kDerivedHost = "127.0.0.1";
+constexpr int kPortsPerNode = 3;
+constexpr int kMaxShardsOrReplicas = 1000;
 
 bool isMergeTreeFamily(std::string_view engine_name) {
     static const std::set<std::string, std::less<>> family = {
@@ -184,207 +38,12 @@ bool isMergeTreeFamily(std::string_view engine_name) {
     return family.count(engine_name) > 0;
 }
 
-// ---- problems and mappings ----
-
-int lineOf(const YAML::Node& node) {
-    YAML::Mark mark = node.Mark();
-    return mark.is_null() ? 0 : mark.line + 1;
-}
-
-/// Collects the problems found in one file.
-class Problems {
-  public:
-    explicit Problems(std::string file) : file_(std::move(file)) {}
-
-    void add(int line, std::string path, std::string message) {
-        problems_.push_back(FleetProblem{file_, line, std::move(path), std::move(message)});
-    }
-
-    /// The problems in file order (a problem found by a cross-check goes where the thing it is about was
-    /// written).
-    std::vector<FleetProblem> take() {
-        std::stable_sort(problems_.begin(), problems_.end(),
-                         [](const FleetProblem& a, const FleetProblem& b) { return a.line < b.line; });
-        return std::move(problems_);
-    }
-
-  private:
-    std::string file_;
-    std::vector<FleetProblem> problems_;
-};
-
-std::string childPath(const std::string& parent, std::string_view key) {
-    return parent.empty() ? std::string(key) : parent + "." + std::string(key);
-}
-
-std::string itemPath(const std::string& parent, size_t index) {
-    return fmt::format("{}[{}]", parent, index);
-}
-
-/// One YAML mapping of the fleet file being read. Reports unknown and repeated keys when it is made, missing
-/// required fields and ill-typed values when they are read. Values that are wrong come back empty, so one
-/// mistake is reported once rather than again by every check that depends on it.
-class MapReader {
-  public:
-    MapReader(const YAML::Node& node, std::string path, Problems& problems, std::vector<std::string> known)
-        : node_(node), path_(std::move(path)), problems_(problems), known_(std::move(known)) {
-        for (auto it = node.begin(); it != node.end(); ++it) {
-            std::string key = it->first.IsScalar() ? it->first.Scalar() : std::string();
-            if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
-                reportUnknown(key, it->first);
-                continue;
-            }
-            if (entries_.count(key) > 0) {
-                problems_.add(lineOf(it->first), childPath(path_, key),
-                              fmt::format("field given twice (first at line {})", lineOf(entries_.at(key))));
-                continue;
-            }
-            entries_.emplace(key, it->second);
-        }
-    }
-
-    int line() const { return lineOf(node_); }
-    std::string path(std::string_view key) const { return childPath(path_, key); }
-    bool has(const std::string& key) const { return entries_.count(key) > 0; }
-
-    /// The value of `key`, or nullptr when absent (reported when `required`).
-    const YAML::Node* get(const std::string& key, bool required) const {
-        auto it = entries_.find(key);
-        if (it == entries_.end() || it->second.IsNull()) {
-            if (required) {
-                problems_.add(
-                    it == entries_.end() ? line() : lineOf(it->second), path(key),
-                    it == entries_.end() ? "required field is missing" : "required field has no value");
-            }
-            return nullptr;
-        }
-        return &it->second;
-    }
-
-    int lineAt(const std::string& key) const {
-        auto it = entries_.find(key);
-        return it == entries_.end() ? line() : lineOf(it->second);
-    }
-
-    std::optional<std::string> string(const std::string& key, bool required) const {
-        const YAML::Node* value = get(key, required);
-        if (value == nullptr) {
-            return std::nullopt;
-        }
-        if (!value->IsScalar()) {
-            problems_.add(lineOf(*value), path(key), "expected a text value");
-            return std::nullopt;
-        }
-        if (value->Scalar().empty()) {
-            if (required) {
-                problems_.add(lineOf(*value), path(key), "must not be empty");
-            }
-            return std::nullopt;
-        }
-        return value->Scalar();
-    }
-
-    /// A string that must satisfy `valid`; `rule` says what a valid one looks like.
-    std::optional<std::string> name(const std::string& key, bool required, bool (*valid)(std::string_view),
-                                    std::string_view rule) const {
-        auto value = string(key, required);
-        if (value && !valid(*value)) {
-            problems_.add(lineAt(key), path(key), fmt::format("'{}' is not a valid name: {}", *value, rule));
-            return std::nullopt;
-        }
-        return value;
-    }
-
-    std::optional<long long> integer(const std::string& key, bool required, long long min,
-                                     long long max) const {
-        const YAML::Node* value = get(key, required);
-        if (value == nullptr) {
-            return std::nullopt;
-        }
-        return readInteger(*value, path(key), min, max);
-    }
-
-    std::optional<long long> readInteger(const YAML::Node& value, const std::string& value_path,
-                                         long long min, long long max) const {
-        long long result = 0;
-        if (!parseInteger(value, result)) {
-            problems_.add(lineOf(value), value_path,
-                          fmt::format("expected a whole number, got '{}'",
-                                      value.IsScalar() ? value.Scalar() : "a list or mapping"));
-            return std::nullopt;
-        }
-        if (result < min || result > max) {
-            problems_.add(lineOf(value), value_path,
-                          fmt::format("{} is out of range ({}..{})", result, min, max));
-            return std::nullopt;
-        }
-        return result;
-    }
-
-    std::optional<uint16_t> port(const std::string& key, bool required) const {
-        auto value = integer(key, required, 1, 65535);
-        return value ? std::optional<uint16_t>(static_cast<uint16_t>(*value)) : std::nullopt;
-    }
-
-    /// The sequence under `key` (nullptr when absent or not a sequence, which is reported).
-    const YAML::Node* sequence(const std::string& key, bool required, bool allow_empty) const {
-        const YAML::Node* value = get(key, required);
-        if (value == nullptr) {
-            return nullptr;
-        }
-        if (!value->IsSequence()) {
-            problems_.add(lineOf(*value), path(key), "expected a list");
-            return nullptr;
-        }
-        if (!allow_empty && value->size() == 0) {
-            problems_.add(lineOf(*value), path(key), "must list at least one item");
-            return nullptr;
-        }
-        return value;
-    }
-
-    static bool parseInteger(const YAML::Node& value, long long& result) {
-        if (!value.IsScalar()) {
-            return false;
-        }
-        const std::string& text = value.Scalar();
-        auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), result);
-        return error == std::errc() && end == text.data() + text.size() && !text.empty();
-    }
-
-  private:
-    void reportUnknown(const std::string& key, const YAML::Node& key_node) {
-        std::string suggestion = closest(key, known_);
-        if (!suggestion.empty()) {
-            problems_.add(lineOf(key_node), path(key),
-                          fmt::format("unknown field; did you mean '{}'?", suggestion));
-        } else {
-            problems_.add(lineOf(key_node), path(key),
-                          fmt::format("unknown field (fields here: {})", joinNames(known_)));
-        }
-    }
-
-    YAML::Node node_;
-    std::string path_;
-    Problems& problems_;
-    std::vector<std::string> known_;
-    std::map<std::string, YAML::Node> entries_;
-};
-
-constexpr std::string_view sql_identifier_rule = "letters, digits and _, not starting with a digit";
-constexpr std::string_view region_name_rule = "letters, digits, '_', '.' and '-'";
-constexpr std::string_view object_name_rule =
-    "letters, digits, '_', '.' and '-', starting with a letter or digit";
-constexpr std::string_view user_name_rule =
-    "letters, digits, '_', '.' and '-', starting with a letter or '_'";
-constexpr std::string_view host_rule = "a host name or an IP address";
-
 // ---- reading ----
 
 /// What the reader remembers about where things were written, beyond the marks the model keeps.
 struct NodeSource {
     std::string path;  ///< sites[i].regions[j].nodes[k], or sites[i].regions[j] for derived nodes
-    int port_lines[ports_per_node] = {0, 0, 0};
+    int port_lines[kPortsPerNode] = {0, 0, 0};
 };
 
 struct RegionSource {
@@ -407,7 +66,14 @@ struct SiteSource {
 class FleetReader {
   public:
     FleetReader(std::string file, const LoadOptions& options)
-        : problems_(file), file_(std::move(file)), options_(options) {}
+        : problems_(file), file_(file), options_(options), reading_(fleet_, problems_, std::move(file)) {
+        for (const auto& section : fleetSections()) {
+            section_readers_.push_back(section.new_reader());
+        }
+        for (const auto& field : tableFields()) {
+            field_readers_.push_back(field.new_reader());
+        }
+    }
 
     FleetCheck read(const std::string& text) {
         YAML::Node root;
@@ -426,9 +92,12 @@ class FleetReader {
             return finish();
         }
         fleet_.source_path = file_;
-        MapReader top(root, "", problems_,
-                      {"fleet", "base_port", "credentials", "sites", "schema", "ingest"});
-        if (auto name = top.name("fleet", true, isObjectName, object_name_rule)) {
+        std::vector<std::string> top_keys = {"fleet", "base_port", "credentials", "sites", "schema"};
+        for (const auto& section : fleetSections()) {
+            top_keys.push_back(section.key);
+        }
+        MapReader top(root, "", problems_, std::move(top_keys));
+        if (auto name = top.name("fleet", true, isObjectName, kObjectNameRule)) {
             fleet_.name = *name;
         }
         if (auto base = top.port("base_port", false)) {
@@ -449,14 +118,22 @@ class FleetReader {
         if (const YAML::Node* schema = top.get("schema", true)) {
             readSchema(*schema, "schema");
         }
-        if (const YAML::Node* ingest = top.get("ingest", false)) {
-            readIngest(*ingest, "ingest");
+        for (size_t i = 0; i < section_readers_.size(); ++i) {
+            const std::string& key = fleetSections()[i].key;
+            if (const YAML::Node* section = top.get(key, false)) {
+                section_readers_[i]->read(*section, key, reading_);
+            }
         }
         deriveKeepersAndNodes();
         checkSites();
         checkAddresses();
         checkTableNames();
-        checkIngest();
+        for (auto& reader : field_readers_) {
+            reader->check(reading_);
+        }
+        for (auto& reader : section_readers_) {
+            reader->check(reading_);
+        }
         for (auto& site : fleet_.sites) {
             for (auto& region : site.regions) {
                 std::stable_sort(region.nodes.begin(), region.nodes.end(), [](const Node& a, const Node& b) {
@@ -479,22 +156,17 @@ class FleetReader {
 
     std::optional<MapReader> mapping(const YAML::Node& node, const std::string& path,
                                      std::vector<std::string> known) {
-        if (!node.IsMap()) {
-            problems_.add(lineOf(node), path,
-                          fmt::format("expected a mapping with fields {}", joinNames(known)));
-            return std::nullopt;
-        }
-        return std::make_optional<MapReader>(node, path, problems_, std::move(known));
+        return reading_.mapping(node, path, std::move(known));
     }
 
-    SourceMark markOf(const YAML::Node& node) const { return SourceMark{file_, lineOf(node)}; }
+    SourceMark markOf(const YAML::Node& node) const { return reading_.markOf(node); }
 
     void readCredentials(const YAML::Node& node, const std::string& path) {
         auto map = mapping(node, path, {"user", "password_env", "password_file", "password"});
         if (!map) {
             return;
         }
-        if (auto user = map->name("user", false, isUserName, user_name_rule)) {
+        if (auto user = map->name("user", false, isUserName, kUserNameRule)) {
             fleet_.credentials.user = *user;
         }
         if (map->has("password")) {
@@ -523,9 +195,9 @@ class FleetReader {
         source.path = path;
         site.mark = markOf(node);
         if (map) {
-            site.name = map->name("name", true, isObjectName, object_name_rule).value_or("");
+            site.name = map->name("name", true, isObjectName, kObjectNameRule).value_or("");
             site.global_cluster =
-                map->name("global_cluster", true, isSqlIdentifier, sql_identifier_rule).value_or("");
+                map->name("global_cluster", true, isSqlIdentifier, kSqlIdentifierRule).value_or("");
             if (auto timeout = map->integer("keeper_session_timeout_ms", false, 1000, 600000)) {
                 site.keeper_session_timeout_ms = static_cast<int>(*timeout);
             }
@@ -554,8 +226,8 @@ class FleetReader {
         }
         Keeper keeper;
         keeper.mark = markOf(node);
-        keeper.host = map->name("host", true, isHostName, host_rule).value_or("");
-        keeper.port = map->has("port") ? map->port("port", true).value_or(0) : default_keeper_port;
+        keeper.host = map->name("host", true, isHostName, kHostRule).value_or("");
+        keeper.port = map->has("port") ? map->port("port", true).value_or(0) : kDefaultKeeperPort;
         source.keeper_paths.push_back(path);
         source.keeper_lines.push_back(map->lineAt("port"));
         site.keepers.push_back(std::move(keeper));
@@ -570,24 +242,24 @@ class FleetReader {
         source.path = path;
         region.mark = markOf(node);
         if (map) {
-            region.name = map->name("name", true, isRegionName, region_name_rule).value_or("");
+            region.name = map->name("name", true, isRegionName, kRegionNameRule).value_or("");
             if (map->has("alias")) {
-                region.alias = map->name("alias", true, isSqlIdentifier, sql_identifier_rule).value_or("");
+                region.alias = map->name("alias", true, isSqlIdentifier, kSqlIdentifierRule).value_or("");
             } else {
                 region.alias = region.name;
                 std::replace_if(
                     region.alias.begin(), region.alias.end(), [](char c) { return c == '-' || c == '.'; },
                     '_');
             }
-            region.cluster = map->name("cluster", true, isSqlIdentifier, sql_identifier_rule).value_or("");
-            auto shards = map->integer("shards", true, 1, max_shards_or_replicas);
-            auto replicas = map->integer("replicas", true, 1, max_shards_or_replicas);
+            region.cluster = map->name("cluster", true, isSqlIdentifier, kSqlIdentifierRule).value_or("");
+            auto shards = map->integer("shards", true, 1, kMaxShardsOrReplicas);
+            auto replicas = map->integer("replicas", true, 1, kMaxShardsOrReplicas);
             region.shards = static_cast<int>(shards.value_or(0));
             region.replicas = static_cast<int>(replicas.value_or(0));
             source.counts_valid = shards && replicas;
             readWeights(*map, region);
             source.node_prefix =
-                map->name("node_prefix", false, isObjectName, object_name_rule)
+                map->name("node_prefix", false, isObjectName, kObjectNameRule)
                     .value_or(site.name.empty() || region.alias.empty() ? ""
                                                                         : site.name + "-" + region.alias);
             if (const YAML::Node* nodes = map->sequence("nodes", false, false)) {
@@ -648,9 +320,8 @@ class FleetReader {
         result.site = site.name;
         result.region = region.name;
         // 0 stands for "not read" (the problem is reported) from here on.
-        result.shard = static_cast<int>(map->integer("shard", true, 1, max_shards_or_replicas).value_or(0));
-        result.replica =
-            static_cast<int>(map->integer("replica", true, 1, max_shards_or_replicas).value_or(0));
+        result.shard = static_cast<int>(map->integer("shard", true, 1, kMaxShardsOrReplicas).value_or(0));
+        result.replica = static_cast<int>(map->integer("replica", true, 1, kMaxShardsOrReplicas).value_or(0));
         if (region.shards > 0 && result.shard > region.shards) {
             problems_.add(map->lineAt("shard"), map->path("shard"),
                           fmt::format("shard {} is out of range: the region has {} shards (1..{})",
@@ -665,17 +336,17 @@ class FleetReader {
             result.replica = 0;
         }
         if (map->has("name")) {
-            result.name = map->name("name", true, isObjectName, object_name_rule).value_or("");
+            result.name = map->name("name", true, isObjectName, kObjectNameRule).value_or("");
         } else if (result.shard > 0 && result.replica > 0 && !source.node_prefix.empty()) {
             result.name = derivedNodeName(source.node_prefix, region, result.shard, result.replica);
         }
-        result.host = map->name("host", true, isHostName, host_rule).value_or("");
-        const std::pair<const char*, uint16_t> port_fields[ports_per_node] = {
-            {"http_port", default_http_port},
-            {"tcp_port", default_tcp_port},
-            {"interserver_port", default_interserver_port}};
-        uint16_t* ports[ports_per_node] = {&result.http_port, &result.tcp_port, &result.interserver_port};
-        for (int p = 0; p < ports_per_node; ++p) {
+        result.host = map->name("host", true, isHostName, kHostRule).value_or("");
+        const std::pair<const char*, uint16_t> port_fields[kPortsPerNode] = {
+            {"http_port", kDefaultHttpPort},
+            {"tcp_port", kDefaultTcpPort},
+            {"interserver_port", kDefaultInterserverPort}};
+        uint16_t* ports[kPortsPerNode] = {&result.http_port, &result.tcp_port, &result.interserver_port};
+        for (int p = 0; p < kPortsPerNode; ++p) {
             const char* field = port_fields[p].first;
             *ports[p] = map->has(field) ? map->port(field, true).value_or(0) : port_fields[p].second;
             node_source.port_lines[p] = map->lineAt(field);
@@ -722,7 +393,7 @@ class FleetReader {
             return;
         }
         fleet_.schema.database =
-            map->name("database", true, isSqlIdentifier, sql_identifier_rule).value_or("");
+            map->name("database", true, isSqlIdentifier, kSqlIdentifierRule).value_or("");
         if (const YAML::Node* tables = map->sequence("tables", false, true)) {
             for (size_t i = 0; i < tables->size(); ++i) {
                 readTable((*tables)[i], itemPath(map->path("tables"), i));
@@ -735,14 +406,16 @@ class FleetReader {
         std::string path;
         int from_line = 0;
         std::string from_path;
-        int default_region_line = 0;
-        std::string default_region_path;
     };
 
     void readTable(const YAML::Node& node, const std::string& path) {
-        auto map = mapping(node, path,
-                           {"name", "kind", "columns", "engine", "partition_by", "order_by", "region_key",
-                            "sharding_key", "retention", "default_region", "from", "select"});
+        std::vector<std::string> keys = {"name",         "kind",     "columns",    "engine",
+                                         "partition_by", "order_by", "region_key", "sharding_key"};
+        for (const auto& field : tableFields()) {
+            keys.push_back(field.key);
+        }
+        keys.insert(keys.end(), {"from", "select"});
+        auto map = mapping(node, path, std::move(keys));
         Table table;
         TableSource source;
         source.path = path;
@@ -752,7 +425,7 @@ class FleetReader {
             table_sources_.push_back(std::move(source));
             return;
         }
-        table.name = map->name("name", true, isSqlIdentifier, sql_identifier_rule).value_or("");
+        table.name = map->name("name", true, isSqlIdentifier, kSqlIdentifierRule).value_or("");
         if (auto kind = map->string("kind", false)) {
             if (*kind == "materialized_view") {
                 table.kind = TableKind::MaterializedView;
@@ -781,7 +454,7 @@ class FleetReader {
                                 "VersionedCollapsingMergeTree, GraphiteMergeTree)",
                                 engine_name));
             } else if (columns_read && engine->find('(') != std::string::npos) {
-                checkColumnReferences(*map, "engine", table, engine->substr(engine->find('(')));
+                map->checkColumnReferences("engine", table, engine->substr(engine->find('(')));
             }
         }
         table.partition_by = map->string("partition_by", false).value_or("");
@@ -790,7 +463,7 @@ class FleetReader {
         if (auto region_key = map->string("region_key", table.kind == TableKind::Table)) {
             table.region_key = *region_key;
             if (columns_read && table.column(*region_key) == nullptr) {
-                unknownColumn(*map, "region_key", table, *region_key);
+                map->unknownColumn("region_key", table, *region_key);
             }
         }
         if (auto sharding_key = map->string("sharding_key", false)) {
@@ -799,26 +472,14 @@ class FleetReader {
             table.sharding_key = "cityHash64(" + table.region_key + ")";
         }
         if (columns_read) {
-            checkColumnReferences(*map, "partition_by", table, table.partition_by);
-            checkColumnReferences(*map, "order_by", table, table.order_by);
+            map->checkColumnReferences("partition_by", table, table.partition_by);
+            map->checkColumnReferences("order_by", table, table.order_by);
             if (map->has("sharding_key")) {
-                checkColumnReferences(*map, "sharding_key", table, table.sharding_key);
+                map->checkColumnReferences("sharding_key", table, table.sharding_key);
             }
         }
-        if (const YAML::Node* retention = map->get("retention", false)) {
-            readRetention(*retention, map->path("retention"), table, columns_read);
-        }
-        if (auto default_region = map->name("default_region", false, isRegionName, region_name_rule)) {
-            if (table.kind == TableKind::MaterializedView) {
-                problems_.add(map->lineAt("default_region"), map->path("default_region"),
-                              "only a table has this field: ingest writes to tables, and a materialized "
-                              "view's rows follow its source's");
-            } else {
-                // A region name or alias; checkIngest() resolves it to the name once every site is read.
-                table.default_region = *default_region;
-                source.default_region_line = map->lineAt("default_region");
-                source.default_region_path = map->path("default_region");
-            }
+        for (auto& reader : field_readers_) {
+            reader->read(*map, fleet_.schema.tables.size(), table, columns_read, reading_);
         }
         readViewFields(*map, table, source);
         fleet_.schema.tables.push_back(std::move(table));
@@ -841,7 +502,7 @@ class FleetReader {
                 continue;
             }
             Column column;
-            auto name = column_map->name("name", true, isSqlIdentifier, sql_identifier_rule);
+            auto name = column_map->name("name", true, isSqlIdentifier, kSqlIdentifierRule);
             auto type = column_map->string("type", true);
             column.default_expression = column_map->string("default", false).value_or("");
             if (!name || !type) {
@@ -860,74 +521,6 @@ class FleetReader {
             table.columns.push_back(std::move(column));
         }
         return all_read;
-    }
-
-    void unknownColumn(const MapReader& map, const std::string& field, const Table& table,
-                       const std::string& name) {
-        std::vector<std::string> names;
-        for (const auto& column : table.columns) {
-            names.push_back(column.name);
-        }
-        std::string suggestion = closest(name, names);
-        problems_.add(map.lineAt(field), map.path(field),
-                      suggestion.empty()
-                          ? fmt::format("unknown column '{}' (columns: {})", name, joinNames(names))
-                          : fmt::format("unknown column '{}'; did you mean '{}'?", name, suggestion));
-    }
-
-    void checkColumnReferences(const MapReader& map, const std::string& field, const Table& table,
-                               const std::string& expression) {
-        std::set<std::string> reported;
-        for (const auto& name : columnReferences(expression)) {
-            if (table.column(name) == nullptr && reported.insert(name).second) {
-                unknownColumn(map, field, table, name);
-            }
-        }
-    }
-
-    void readRetention(const YAML::Node& node, const std::string& path, Table& table, bool columns_read) {
-        auto map = mapping(node, path, {"column", "days", "regions"});
-        if (!map) {
-            return;
-        }
-        Retention retention;
-        auto column = map->string("column", true);
-        auto days = map->integer("days", true, 1, 100000);
-        if (column && columns_read) {
-            auto partition_columns = columnReferences(table.partition_by);
-            if (table.column(*column) == nullptr) {
-                unknownColumn(*map, "column", table, *column);
-            } else if (std::find(partition_columns.begin(), partition_columns.end(), *column) ==
-                       partition_columns.end()) {
-                // Retention drops whole partitions (18.16 has no TTL): a partition must expire all at once.
-                problems_.add(
-                    map->lineAt("column"), map->path("column"),
-                    fmt::format("partition_by ({}) does not use '{}': expired rows are dropped by whole "
-                                "partitions, so partition by the retention column, e.g. toYYYYMM({})",
-                                table.partition_by.empty() ? "none" : table.partition_by, *column, *column));
-            }
-        }
-        retention.column = column.value_or("");
-        retention.days = static_cast<int>(days.value_or(0));
-        if (const YAML::Node* regions = map->get("regions", false)) {
-            if (!regions->IsMap()) {
-                problems_.add(lineOf(*regions), map->path("regions"),
-                              "expected a mapping of region name to days");
-            } else {
-                for (auto it = regions->begin(); it != regions->end(); ++it) {
-                    std::string region = it->first.IsScalar() ? it->first.Scalar() : "";
-                    std::string region_path = map->path("regions") + "." + region;
-                    auto region_days = map->readInteger(it->second, region_path, 1, 100000);
-                    if (retention.region_days.count(region) > 0) {
-                        problems_.add(lineOf(it->first), region_path, "region given twice");
-                    } else if (region_days) {
-                        retention.region_days[region] = static_cast<int>(*region_days);
-                        retention_regions_.push_back({region, lineOf(it->first), region_path});
-                    }
-                }
-            }
-        }
-        table.retention = std::move(retention);
     }
 
     void readViewFields(const MapReader& map, Table& table, TableSource& source) {
@@ -992,161 +585,6 @@ class FleetReader {
         }
     }
 
-    // ---- ingest ----
-
-    void readIngest(const YAML::Node& node, const std::string& path) {
-        auto map = mapping(node, path, {"mapping_table", "users"});
-        if (!map) {
-            return;
-        }
-        if (map->has("mapping_table")) {
-            mapping_table_given_ = true;
-            mapping_table_line_ = map->lineAt("mapping_table");
-            fleet_.ingest.mapping_table =
-                map->name("mapping_table", true, isSqlIdentifier, sql_identifier_rule).value_or("");
-        }
-        if (const YAML::Node* users = map->sequence("users", false, true)) {
-            std::map<std::string, int> seen;
-            for (size_t i = 0; i < users->size(); ++i) {
-                readIngestUser((*users)[i], itemPath(map->path("users"), i), seen);
-            }
-        }
-    }
-
-    static bool isSha256Hex(std::string_view s) {
-        return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-                   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-               });
-    }
-
-    void readIngestUser(const YAML::Node& node, const std::string& path, std::map<std::string, int>& seen) {
-        auto map = mapping(node, path, {"name", "password_sha256", "password"});
-        if (!map) {
-            return;
-        }
-        IngestUser user;
-        user.mark = markOf(node);
-        if (map->has("password")) {
-            problems_.add(map->lineAt("password"), map->path("password"),
-                          "an inline password is not allowed: fleet files are shared and committed; give "
-                          "password_sha256, the SHA-256 of the password in hex (printf %s 'secret' | "
-                          "sha256sum)");
-        }
-        auto name = map->name("name", true, isUserName, user_name_rule);
-        auto hash = map->string("password_sha256", true);
-        if (hash && !isSha256Hex(*hash)) {
-            problems_.add(map->lineAt("password_sha256"), map->path("password_sha256"),
-                          fmt::format("expected 64 lower-case hex digits (the SHA-256 of the password, as "
-                                      "printed by: printf %s 'secret' | sha256sum), got {} characters",
-                                      hash->size()));
-            hash.reset();
-        }
-        if (name) {
-            auto [it, inserted] = seen.emplace(*name, map->lineAt("name"));
-            if (!inserted) {
-                problems_.add(
-                    map->lineAt("name"), map->path("name"),
-                    fmt::format("duplicate ingest user '{}' (first at line {})", *name, it->second));
-                return;
-            }
-        }
-        user.name = name.value_or("");
-        user.password_sha256 = hash.value_or("");
-        fleet_.ingest.users.push_back(std::move(user));
-    }
-
-    /// The mapping table (given, or company_region_mapping when the schema has it) is a table with the
-    /// columns ingest and residency read and write; every default_region names a region of every site and is
-    /// stored as the region's name.
-    void checkIngest() {
-        IngestConfig& ingest = fleet_.ingest;
-        const auto& tables = fleet_.schema.tables;
-        if (mapping_table_given_) {
-            if (!ingest.mapping_table.empty()) {
-                const Table* table = fleet_.schema.table(ingest.mapping_table);
-                if (table == nullptr) {
-                    std::vector<std::string> names;
-                    for (const auto& other : tables) {
-                        if (other.kind == TableKind::Table && !other.name.empty()) {
-                            names.push_back(other.name);
-                        }
-                    }
-                    std::string suggestion = closest(ingest.mapping_table, names);
-                    problems_.add(mapping_table_line_, "ingest.mapping_table",
-                                  suggestion.empty() ? fmt::format("unknown table '{}' (tables: {})",
-                                                                   ingest.mapping_table, joinNames(names))
-                                                     : fmt::format("unknown table '{}'; did you mean '{}'?",
-                                                                   ingest.mapping_table, suggestion));
-                } else {
-                    checkMappingTable(*table, mapping_table_line_, "ingest.mapping_table", "");
-                }
-            }
-        } else if (const Table* table = fleet_.schema.table(IngestConfig::default_mapping_table)) {
-            ingest.mapping_table = table->name;
-            size_t index = static_cast<size_t>(table - tables.data());
-            checkMappingTable(*table, table->mark.line, table_sources_[index].path + ".name",
-                              " (ingest takes it as its mapping table because of its name; fix it, rename "
-                              "it, or name another table in ingest.mapping_table)");
-        }
-        for (size_t i = 0; i < tables.size(); ++i) {
-            Table& table = fleet_.schema.tables[i];
-            if (table.default_region.empty() || fleet_.sites.empty()) {
-                continue;
-            }
-            const Region* region = findRegion(fleet_.sites.front(), table.default_region);
-            if (region == nullptr) {
-                std::vector<std::string> known;
-                for (const auto& candidate : fleet_.sites.front().regions) {
-                    known.push_back(candidate.name == candidate.alias
-                                        ? candidate.name
-                                        : fmt::format("{} (alias {})", candidate.name, candidate.alias));
-                }
-                problems_.add(
-                    table_sources_[i].default_region_line, table_sources_[i].default_region_path,
-                    fmt::format("unknown region '{}' (regions: {})", table.default_region, joinNames(known)));
-                table.default_region.clear();
-                continue;
-            }
-            // Every site has the first site's regions (checkMirroredRegions reports it otherwise).
-            table.default_region = region->name;
-        }
-    }
-
-    static const Region* findRegion(const Site& site, const std::string& name_or_alias) {
-        if (const Region* region = site.region(name_or_alias)) {
-            return region;
-        }
-        for (const auto& region : site.regions) {
-            if (region.alias == name_or_alias) {
-                return &region;
-            }
-        }
-        return nullptr;
-    }
-
-    void checkMappingTable(const Table& table, int line, const std::string& path, const std::string& why) {
-        if (table.kind != TableKind::Table) {
-            problems_.add(line, path,
-                          fmt::format("'{}' is a materialized view; the mapping table must be a table, "
-                                      "which chfleet residency writes to{}",
-                                      table.name, why));
-            return;
-        }
-        const std::pair<const char*, const char*> needed[] = {{"region", "String"},
-                                                              {"updated_at", "DateTime"}};
-        for (const auto& [column_name, type] : needed) {
-            const Column* column = table.column(column_name);
-            if (column == nullptr || column->type != type) {
-                problems_.add(
-                    line, path,
-                    fmt::format("the mapping table '{}' needs a column '{}' of type {}{}{}", table.name,
-                                column_name, type,
-                                column == nullptr ? std::string() : fmt::format(" (it is {})", column->type),
-                                why));
-            }
-        }
-    }
-
     // ---- derivation and fleet-wide checks ----
 
     /// Derived addresses: in site order, the site's keeper (one client port) when it lists none, then the
@@ -1166,7 +604,7 @@ class FleetReader {
                         "site's keepers or set base_port");
                 } else {
                     Keeper keeper;
-                    keeper.host = derived_host;
+                    keeper.host = kDerivedHost;
                     keeper.port = static_cast<uint16_t>(std::min(next_port, 65535LL));
                     keeper.derived = true;
                     keeper.mark = SourceMark{file_, 0};
@@ -1200,7 +638,7 @@ class FleetReader {
                         node.region = region.name;
                         node.shard = shard;
                         node.replica = replica;
-                        node.host = derived_host;
+                        node.host = kDerivedHost;
                         node.http_port = static_cast<uint16_t>(std::min(next_port, 65535LL));
                         node.tcp_port = static_cast<uint16_t>(std::min(next_port + 1, 65535LL));
                         node.interserver_port = static_cast<uint16_t>(std::min(next_port + 2, 65535LL));
@@ -1212,7 +650,7 @@ class FleetReader {
                         std::fill(std::begin(node_source.port_lines), std::end(node_source.port_lines),
                                   region.mark.line);
                         source.nodes.push_back(node_source);
-                        next_port += ports_per_node;
+                        next_port += kPortsPerNode;
                     }
                 }
             }
@@ -1374,8 +812,8 @@ class FleetReader {
                                           it->second.what, it->second.line));
             }
         };
-        static constexpr const char* port_names[ports_per_node] = {"http_port", "tcp_port",
-                                                                   "interserver_port"};
+        static constexpr const char* kPortNames[kPortsPerNode] = {"http_port", "tcp_port",
+                                                                  "interserver_port"};
         for (size_t s = 0; s < fleet_.sites.size(); ++s) {
             const Site& site = fleet_.sites[s];
             const SiteSource& site_source = site_sources_[s];
@@ -1390,12 +828,12 @@ class FleetReader {
                 const RegionSource& source = site_source.regions[r];
                 for (size_t n = 0; n < region.nodes.size(); ++n) {
                     const Node& node = region.nodes[n];
-                    const uint16_t ports[ports_per_node] = {node.http_port, node.tcp_port,
-                                                            node.interserver_port};
-                    for (int p = 0; p < ports_per_node; ++p) {
-                        claim(node.host, ports[p], fmt::format("the {} of node {}", port_names[p], node.name),
+                    const uint16_t ports[kPortsPerNode] = {node.http_port, node.tcp_port,
+                                                           node.interserver_port};
+                    for (int p = 0; p < kPortsPerNode; ++p) {
+                        claim(node.host, ports[p], fmt::format("the {} of node {}", kPortNames[p], node.name),
                               source.nodes[n].port_lines[p],
-                              source.nodes[n].path + (node.derived ? "" : std::string(".") + port_names[p]));
+                              source.nodes[n].path + (node.derived ? "" : std::string(".") + kPortNames[p]));
                     }
                 }
             }
@@ -1436,39 +874,19 @@ class FleetReader {
                 }
             }
         }
-        std::set<std::string> region_names;
-        for (const auto& site : fleet_.sites) {
-            for (const auto& region : site.regions) {
-                region_names.insert(region.name);
-            }
-        }
-        for (const auto& reference : retention_regions_) {
-            if (region_names.count(reference.region) == 0) {
-                std::vector<std::string> known(region_names.begin(), region_names.end());
-                problems_.add(
-                    reference.line, reference.path,
-                    fmt::format("unknown region '{}' (regions: {})", reference.region, joinNames(known)));
-            }
-        }
     }
-
-    struct RetentionRegion {
-        std::string region;
-        int line;
-        std::string path;
-    };
 
     Problems problems_;
     std::string file_;
     LoadOptions options_;
     Fleet fleet_;
+    FleetReading reading_;
+    std::vector<std::unique_ptr<SectionReader>> section_readers_;   ///< parallel to fleetSections()
+    std::vector<std::unique_ptr<TableFieldReader>> field_readers_;  ///< parallel to tableFields()
     int base_port_line_ = 1;
-    bool mapping_table_given_ = false;
-    int mapping_table_line_ = 0;
     bool derived_ports_valid_ = true;
     std::vector<SiteSource> site_sources_;
     std::vector<TableSource> table_sources_;
-    std::vector<RetentionRegion> retention_regions_;
 };
 
 std::string readTextFile(const std::string& path) {
@@ -1480,16 +898,6 @@ std::string readTextFile(const std::string& path) {
     std::ostringstream content;
     content << in.rdbuf();
     return content.str();
-}
-
-// ---- writing ----
-
-void emitScalar(YAML::Emitter& out, const std::string& value) {
-    if (value.find('\n') != std::string::npos) {
-        out << YAML::Literal << value;
-    } else {
-        out << value;
-    }
 }
 
 }  // namespace
@@ -1549,7 +957,7 @@ std::string dumpFleet(const Fleet& fleet) {
         out << YAML::BeginMap;
         out << YAML::Key << "name" << YAML::Value << site.name;
         out << YAML::Key << "global_cluster" << YAML::Value << site.global_cluster;
-        if (site.keeper_session_timeout_ms != Site::default_keeper_session_timeout_ms) {
+        if (site.keeper_session_timeout_ms != Site::kDefaultKeeperSessionTimeoutMs) {
             out << YAML::Key << "keeper_session_timeout_ms" << YAML::Value << site.keeper_session_timeout_ms;
         }
         out << YAML::Key << "keepers" << YAML::Value << YAML::BeginSeq;
@@ -1616,21 +1024,8 @@ std::string dumpFleet(const Fleet& fleet) {
         out << YAML::Key << "order_by" << YAML::Value << table.order_by;
         out << YAML::Key << "region_key" << YAML::Value << table.region_key;
         out << YAML::Key << "sharding_key" << YAML::Value << table.sharding_key;
-        if (table.retention) {
-            out << YAML::Key << "retention" << YAML::Value << YAML::BeginMap;
-            out << YAML::Key << "column" << YAML::Value << table.retention->column;
-            out << YAML::Key << "days" << YAML::Value << table.retention->days;
-            if (!table.retention->region_days.empty()) {
-                out << YAML::Key << "regions" << YAML::Value << YAML::BeginMap;
-                for (const auto& [region, days] : table.retention->region_days) {
-                    out << YAML::Key << region << YAML::Value << days;
-                }
-                out << YAML::EndMap;
-            }
-            out << YAML::EndMap;
-        }
-        if (!table.default_region.empty()) {
-            out << YAML::Key << "default_region" << YAML::Value << table.default_region;
+        for (const auto& field : tableFields()) {
+            field.dump(table, out);
         }
         if (table.kind == TableKind::MaterializedView) {
             out << YAML::Key << "select" << YAML::Value;
@@ -1640,22 +1035,8 @@ std::string dumpFleet(const Fleet& fleet) {
     }
     out << YAML::EndSeq;
     out << YAML::EndMap;
-    if (!fleet.ingest.mapping_table.empty() || !fleet.ingest.users.empty()) {
-        out << YAML::Key << "ingest" << YAML::Value << YAML::BeginMap;
-        if (!fleet.ingest.mapping_table.empty()) {
-            out << YAML::Key << "mapping_table" << YAML::Value << fleet.ingest.mapping_table;
-        }
-        if (!fleet.ingest.users.empty()) {
-            out << YAML::Key << "users" << YAML::Value << YAML::BeginSeq;
-            for (const auto& user : fleet.ingest.users) {
-                out << YAML::Flow << YAML::BeginMap;
-                out << YAML::Key << "name" << YAML::Value << user.name;
-                out << YAML::Key << "password_sha256" << YAML::Value << user.password_sha256;
-                out << YAML::EndMap;
-            }
-            out << YAML::EndSeq;
-        }
-        out << YAML::EndMap;
+    for (const auto& section : fleetSections()) {
+        section.dump(fleet, out);
     }
     out << YAML::EndMap;
     return std::string(out.c_str()) + "\n";

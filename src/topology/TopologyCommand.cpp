@@ -8,6 +8,7 @@
 #include "common/Exception.h"
 #include "topology/ConfigRenderer.h"
 #include "topology/Fleet.h"
+#include "topology/FleetSection.h"
 
 namespace chfleet {
 
@@ -18,8 +19,8 @@ using topology::Node;
 using topology::Region;
 using topology::TableKind;
 
-constexpr const char* file_option_help = "the fleet file (YAML; reference: docs/fleet-file.md)";
-constexpr const char* base_port_option_help =
+constexpr const char* kFileOptionHelp = "the fleet file (YAML; reference: docs/fleet-file.md)";
+constexpr const char* kBasePortOptionHelp =
     "first port for nodes and keepers the file does not list, overriding the file's base_port";
 
 topology::LoadOptions loadOptions(int base_port) {
@@ -123,10 +124,9 @@ void printSummary(const Fleet& fleet, std::ostream& out) {
             table.engine);
         out << (table.sharding_key.empty() ? std::string("no sharding key (read only)")
                                            : "sharded by " + table.sharding_key);
-        if (table.retention) {
-            out << fmt::format(", retention {} days on {}", table.retention->days, table.retention->column);
-            for (const auto& [region, days] : table.retention->region_days) {
-                out << fmt::format(" ({}: {} days)", region, days);
+        for (const auto& field : topology::tableFields()) {
+            if (field.summary) {
+                out << field.summary(table);
             }
         }
         std::string regional;
@@ -199,10 +199,10 @@ nlohmann::json summaryJson(const Fleet& fleet) {
         if (table.kind == TableKind::MaterializedView) {
             entry["from"] = table.from;
         }
-        if (table.retention) {
-            entry["retention"] = {{"column", table.retention->column},
-                                  {"days", table.retention->days},
-                                  {"regions", table.retention->region_days}};
+        for (const auto& field : topology::tableFields()) {
+            if (field.summary_json) {
+                field.summary_json(table, entry);
+            }
         }
         tables.push_back(entry);
     }
@@ -300,8 +300,8 @@ int topologyMain(const std::vector<std::string>& args) {
     bool json = false;
     CLI::App* check =
         app.add_subcommand("check", "validate the fleet file; print its sites, clusters, nodes and tables");
-    check->add_option("-f,--file", file, file_option_help)->required()->envname("CHFLEET_FILE");
-    check->add_option("--base-port", base_port, base_port_option_help)->check(CLI::Range(1, 65535));
+    check->add_option("-f,--file", file, kFileOptionHelp)->required()->envname("CHFLEET_FILE");
+    check->add_option("--base-port", base_port, kBasePortOptionHelp)->check(CLI::Range(1, 65535));
     check->add_flag(
         "--json", json,
         "print the result as JSON on stdout: the resolved fleet, or {\"valid\": false, \"problems\": "
@@ -352,12 +352,12 @@ int configMain(const std::vector<std::string>& args) {
     bool json = false;
     CLI::App* render = app.add_subcommand(
         "render", "write every node's config.d/chfleet.xml and users.d/chfleet.xml from the fleet file");
-    render->add_option("-f,--file", file, file_option_help)->required()->envname("CHFLEET_FILE");
+    render->add_option("-f,--file", file, kFileOptionHelp)->required()->envname("CHFLEET_FILE");
     render->add_option("-o,--output", out_dir, "the directory to write into (created if missing)")
         ->required();
     render->add_option("--node", node_names,
                        "render only this node (repeat for several); default every node");
-    render->add_option("--base-port", base_port, base_port_option_help)->check(CLI::Range(1, 65535));
+    render->add_option("--base-port", base_port, kBasePortOptionHelp)->check(CLI::Range(1, 65535));
     render->add_flag("--json", json, "print the files written as JSON: {\"files\": [{node, path}]}");
     render->footer(
         "Writes, for each node, two files to merge into its clickhouse-server configuration:\n"

@@ -294,7 +294,7 @@ TEST(Residency, RegionMapLoadsLooksUpAndRefreshes) {
                 "INSERT INTO teei.company_region_mapping_local (company_id, region, updated_at) VALUES "
                 "('residency-map-never', 'eu-central-1', now())");
     auto found_again = map.lookUp({"residency-map-never"});
-    if (std::chrono::steady_clock::now() - found_absent < ingest::RegionMap::lookup_interval) {
+    if (std::chrono::steady_clock::now() - found_absent < ingest::RegionMap::kLookupInterval) {
         EXPECT_EQ(found_again, 0u);
     }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/Exception.h"
+#include "ingest/IngestSection.h"
 #include "ingest/RegionMap.h"
 #include "shared/WaitUntil.h"
 
@@ -137,7 +138,7 @@ TEST(RegionMap, SourcesOwnSiteFirstThenTheOthers) {
 
 TEST(RegionMap, NoMappingTableIsAConfigError) {
     auto fleet = unreachableTeei();
-    fleet.ingest.mapping_table.clear();
+    ingest::mutableIngestConfig(fleet).mapping_table.clear();
     try {
         mappingSources(fleet, "");
         FAIL() << "no exception";

@@ -6,6 +6,8 @@
 
 #include "../support/TempDir.h"
 #include "common/Exception.h"
+#include "ingest/IngestSection.h"
+#include "retention/RetentionPolicy.h"
 #include "topology/Fleet.h"
 
 namespace chfleet::topology {
@@ -168,8 +170,8 @@ ingest:
     - {name: batch, password_sha256: 2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b}
 )";
     Fleet fleet = parseFleet(yaml, "fleet.yaml");
-    ASSERT_EQ(fleet.ingest.users.size(), 2u);
-    EXPECT_EQ(fleet.schema.tables[0].default_region, "r1");
+    ASSERT_EQ(ingest::ingestConfig(fleet).users.size(), 2u);
+    EXPECT_EQ(ingest::defaultRegion(fleet.schema.tables[0]), "r1");
     std::string dumped = dumpFleet(fleet);
     EXPECT_EQ(dumped.find("base_port"), std::string::npos) << dumped;
     Fleet again = parseFleet(dumped, "dumped.yaml");
@@ -179,17 +181,18 @@ ingest:
     EXPECT_EQ(again.sites[0].keeper_session_timeout_ms, 6000);
     EXPECT_EQ(again.schema.tables[1].select, fleet.schema.tables[1].select);
     EXPECT_EQ(dumpFleet(again), dumped);
-    EXPECT_EQ(again.ingest.mapping_table, "owners");
-    EXPECT_EQ(again.ingest.user("batch")->password_sha256, fleet.ingest.user("batch")->password_sha256);
-    EXPECT_EQ(again.schema.tables[0].default_region, "r1");
+    EXPECT_EQ(ingest::ingestConfig(again).mapping_table, "owners");
+    EXPECT_EQ(ingest::ingestConfig(again).user("batch")->password_sha256,
+              ingest::ingestConfig(fleet).user("batch")->password_sha256);
+    EXPECT_EQ(ingest::defaultRegion(again.schema.tables[0]), "r1");
     // And it is a real comparison.
     again.sites[0].regions[0].nodes[1].tcp_port += 100;
     EXPECT_FALSE(again == fleet);
     again = fleet;
-    again.ingest.users[1].password_sha256[0] = '0';
+    ingest::mutableIngestConfig(again).users[1].password_sha256[0] = '0';
     EXPECT_FALSE(again == fleet);
     again = fleet;
-    again.schema.tables[0].default_region.clear();
+    again.schema.tables[0].fields.findMutable<ingest::DefaultRegion>()->region.clear();
     EXPECT_FALSE(again == fleet);
 }
 
@@ -222,19 +225,19 @@ TEST(FleetLoader, ExamplesLoadWithoutErrors) {
     EXPECT_EQ(fleet.schema.tables.size(), 9u);
     const Table* metrics = fleet.schema.table("metrics_company_period");
     ASSERT_NE(metrics, nullptr);
-    EXPECT_EQ(metrics->retention->daysFor("eu-central-1"), 730);
-    EXPECT_EQ(metrics->retention->daysFor("us-east-1"), 2555);
+    EXPECT_EQ(retention::policyOf(*metrics)->daysFor("eu-central-1"), 730);
+    EXPECT_EQ(retention::policyOf(*metrics)->daysFor("us-east-1"), 2555);
     EXPECT_EQ(metrics->regionalName(*primary.region("eu-central-1")),
               "metrics_company_period_eu_distributed");
     EXPECT_EQ(fleet.schema.table("mv_daily_company_metrics")->from, "events");
-    EXPECT_EQ(fleet.ingest.mapping_table, "company_region_mapping");
-    ASSERT_EQ(fleet.ingest.users.size(), 1u);
-    EXPECT_EQ(fleet.ingest.users[0].name, "app");
+    EXPECT_EQ(ingest::ingestConfig(fleet).mapping_table, "company_region_mapping");
+    ASSERT_EQ(ingest::ingestConfig(fleet).users.size(), 1u);
+    EXPECT_EQ(ingest::ingestConfig(fleet).users[0].name, "app");
     // printf %s ingest-demo | sha256sum
-    EXPECT_EQ(fleet.ingest.user("app")->password_sha256,
+    EXPECT_EQ(ingest::ingestConfig(fleet).user("app")->password_sha256,
               "02318a69cb256384b43e1fb78543fcf8b494330cbf5b0c78f7dcf0749b332685");
-    EXPECT_EQ(fleet.schema.table("query_log")->default_region, "us-east-1");
-    EXPECT_EQ(fleet.schema.table("events")->default_region, "");
+    EXPECT_EQ(ingest::defaultRegion(*fleet.schema.table("query_log")), "us-east-1");
+    EXPECT_EQ(ingest::defaultRegion(*fleet.schema.table("events")), "");
 
     FleetCheck pair = checkFleet(std::string(CHFLEET_SOURCE_DIR) + "/examples/pair/fleet.yaml");
     ASSERT_TRUE(pair.valid()) << pair.describeProblems();
@@ -583,11 +586,11 @@ const std::string mapping_table = R"(    - name: company_region_mapping
 const std::string app_hash = "02318a69cb256384b43e1fb78543fcf8b494330cbf5b0c78f7dcf0749b332685";
 
 TEST(FleetLoader, IngestDefaultsToTheMappingTableByName) {
-    EXPECT_EQ(parseFleet(base_fleet, "fleet.yaml").ingest.mapping_table, "");
+    EXPECT_EQ(ingest::ingestConfig(parseFleet(base_fleet, "fleet.yaml")).mapping_table, "");
     Fleet fleet = parseFleet(base_fleet + mapping_table, "fleet.yaml");
-    EXPECT_EQ(fleet.ingest.mapping_table, "company_region_mapping");
-    EXPECT_TRUE(fleet.ingest.users.empty());
-    EXPECT_EQ(fleet.ingest.user("app"), nullptr);
+    EXPECT_EQ(ingest::ingestConfig(fleet).mapping_table, "company_region_mapping");
+    EXPECT_TRUE(ingest::ingestConfig(fleet).users.empty());
+    EXPECT_EQ(ingest::ingestConfig(fleet).user("app"), nullptr);
     EXPECT_EQ(
         problems(base_fleet + edit(mapping_table, "type: DateTime}]", "type: Date}]")),
         "fleet.yaml:22: schema.tables[1].name: the mapping table 'company_region_mapping' needs a column "
@@ -601,9 +604,9 @@ TEST(FleetLoader, IngestUsersAndMappingTable) {
                                  "    - {name: app, password_sha256: " +
                                  app_hash + "}\n",
                              "fleet.yaml");
-    ASSERT_NE(fleet.ingest.user("app"), nullptr);
-    EXPECT_EQ(fleet.ingest.user("app")->password_sha256, app_hash);
-    EXPECT_EQ(fleet.ingest.user("app")->mark.line, 30);
+    ASSERT_NE(ingest::ingestConfig(fleet).user("app"), nullptr);
+    EXPECT_EQ(ingest::ingestConfig(fleet).user("app")->password_sha256, app_hash);
+    EXPECT_EQ(ingest::ingestConfig(fleet).user("app")->mark.line, 30);
 }
 
 TEST(FleetLoader, IngestUserProblems) {
@@ -654,7 +657,7 @@ TEST(FleetLoader, IngestMappingTableProblems) {
                        "type: String}, {name: updated_at, type: DateTime}]\n      order_by: k\n"
                        "      region_key: k\ningest: {mapping_table: owners}\n",
                    "fleet.yaml");
-    EXPECT_EQ(fleet.ingest.mapping_table, "owners");
+    EXPECT_EQ(ingest::ingestConfig(fleet).mapping_table, "owners");
 }
 
 TEST(FleetLoader, DefaultRegion) {
@@ -665,11 +668,11 @@ TEST(FleetLoader, DefaultRegion) {
     Fleet by_alias = parseFleet(
         edit(two_regions, "      region_key: k\n", "      region_key: k\n      default_region: us\n"),
         "fleet.yaml");
-    EXPECT_EQ(by_alias.schema.tables[0].default_region, "us-east-1");
+    EXPECT_EQ(ingest::defaultRegion(by_alias.schema.tables[0]), "us-east-1");
     Fleet by_name = parseFleet(
         edit(two_regions, "      region_key: k\n", "      region_key: k\n      default_region: us-east-1\n"),
         "fleet.yaml");
-    EXPECT_EQ(by_name.schema.tables[0].default_region, "us-east-1");
+    EXPECT_EQ(ingest::defaultRegion(by_name.schema.tables[0]), "us-east-1");
     EXPECT_EQ(by_name, by_alias);
     EXPECT_EQ(problems(edit(two_regions, "      region_key: k\n",
                             "      region_key: k\n      default_region: eu\n")),
