@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "clickhouse/WholeBody.h"
-#include "ingest/RowReader.h"
+#include "ingest/format/RowReader.h"
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include "common/Exception.h"
 #include "common/Log.h"
 #include "common/Signals.h"
-#include "ingest/IngestServer.h"
+#include "ingest/protocol/IngestServer.h"
 #include "topology/Fleet.h"
 
 namespace chfleet {

@@ -12,8 +12,8 @@
 #include "TestFleet.h"
 #include "common/Exception.h"
 #include "common/WorkerPool.h"
-#include "ingest/RegionMap.h"
-#include "ingest/RequestRouter.h"
+#include "ingest/route/RegionMap.h"
+#include "ingest/route/RequestRouter.h"
 
 using chfleet::testing::FleetEnvironment;
 namespace ingest = chfleet::ingest;

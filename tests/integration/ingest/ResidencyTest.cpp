@@ -15,7 +15,7 @@
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
 #include "common/Exception.h"
-#include "ingest/RegionMap.h"
+#include "ingest/route/RegionMap.h"
 #include "shared/WaitUntil.h"
 
 using chfleet::testing::FleetEnvironment;

@@ -25,7 +25,7 @@
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
 #include "common/Exception.h"
-#include "ingest/ShardingKey.h"
+#include "ingest/route/ShardingKey.h"
 #include "shared/WaitUntil.h"
 
 namespace {

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "common/Exception.h"
-#include "ingest/InsertStatement.h"
+#include "ingest/protocol/InsertStatement.h"
 
 namespace chfleet::ingest {
 namespace {

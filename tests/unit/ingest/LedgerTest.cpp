@@ -3,7 +3,7 @@
 #include <fstream>
 
 #include "../support/TempDir.h"
-#include "ingest/Ledger.h"
+#include "ingest/write/Ledger.h"
 
 namespace chfleet::ingest {
 namespace {

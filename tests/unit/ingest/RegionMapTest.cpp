@@ -12,7 +12,7 @@
 
 #include "common/Exception.h"
 #include "ingest/IngestSection.h"
-#include "ingest/RegionMap.h"
+#include "ingest/route/RegionMap.h"
 #include "shared/WaitUntil.h"
 
 namespace chfleet::ingest {

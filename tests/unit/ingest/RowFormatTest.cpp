@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "ingest/RowFormat.h"
+#include "ingest/format/RowFormat.h"
 
 namespace chfleet::ingest {
 namespace {

@@ -10,7 +10,7 @@
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
 #include "common/Exception.h"
-#include "ingest/RowReader.h"
+#include "ingest/format/RowReader.h"
 
 namespace chfleet::ingest {
 namespace {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/Exception.h"
-#include "ingest/RowReader.h"
+#include "ingest/format/RowReader.h"
 
 namespace chfleet::ingest {
 namespace {

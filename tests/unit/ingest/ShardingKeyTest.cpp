@@ -16,7 +16,7 @@
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
 #include "common/Exception.h"
-#include "ingest/ShardingKey.h"
+#include "ingest/route/ShardingKey.h"
 
 namespace chfleet::ingest {
 namespace {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "../support/TempDir.h"
-#include "ingest/Spool.h"
+#include "ingest/write/Spool.h"
 
 namespace chfleet::ingest {
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "common/Exception.h"
-#include "ingest/ValueType.h"
+#include "ingest/format/ValueType.h"
 
 namespace chfleet::ingest {
 namespace {

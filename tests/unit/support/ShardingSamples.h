@@ -13,7 +13,7 @@
 #include "clickhouse/Connection.h"
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
-#include "ingest/ShardingKey.h"
+#include "ingest/route/ShardingKey.h"
 #include "topology/Fleet.h"
 
 /// Builders and checks shared by the sharding-key tests (unit tests against the embedded engine, integration

@@ -1,4 +1,4 @@
-#include "ingest/ShardingKey.h"
+#include "ingest/route/ShardingKey.h"
 
 #include <array>
 #include <cctype>

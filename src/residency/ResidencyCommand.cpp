@@ -14,10 +14,14 @@
 #include "common/Exception.h"
 #include "common/Log.h"
 #include "ingest/IngestSection.h"
-#include "ingest/RegionMap.h"
-#include "ingest/Residency.h"
+#include "ingest/route/RegionMap.h"
+#include "residency/Residency.h"
 
-namespace chfleet::ingest {
+namespace chfleet::residency {
+
+using ingest::ingestConfig;
+using ingest::mappingTable;
+using ingest::RegionMap;
 
 namespace {
 
@@ -295,12 +299,12 @@ int residencyCommand(const std::vector<std::string>& args) {
 
 }  // namespace
 
-}  // namespace chfleet::ingest
+}  // namespace chfleet::residency
 
 namespace chfleet {
 
 int residencyMain(const std::vector<std::string>& args) {
-    return ingest::residencyCommand(args);
+    return residency::residencyCommand(args);
 }
 
 }  // namespace chfleet

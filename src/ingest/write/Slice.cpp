@@ -1,4 +1,4 @@
-#include "ingest/Slice.h"
+#include "ingest/write/Slice.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "ingest/Ledger.h"
+#include "ingest/write/Ledger.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
 #include "common/Exception.h"
-#include "ingest/Residency.h"
+#include "residency/Residency.h"
 
-namespace chfleet::ingest {
+namespace chfleet::residency {
 namespace {
 
 const topology::Fleet& teei() {
@@ -197,4 +197,4 @@ TEST(Residency, AuditJsonShape) {
 }
 
 }  // namespace
-}  // namespace chfleet::ingest
+}  // namespace chfleet::residency

@@ -11,7 +11,7 @@
 #include "clickhouse/Connection.h"
 #include "common/HttpEndpoints.h"
 #include "common/WorkerPool.h"
-#include "ingest/ShardBatcher.h"
+#include "ingest/write/ShardBatcher.h"
 #include "topology/Fleet.h"
 
 namespace httplib {

@@ -1,4 +1,4 @@
-#include "ingest/InsertStatement.h"
+#include "ingest/protocol/InsertStatement.h"
 
 #include <cctype>
 

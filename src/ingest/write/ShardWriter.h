@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "clickhouse/Connection.h"
-#include "ingest/Slice.h"
+#include "ingest/write/Slice.h"
 #include "topology/Fleet.h"
 
 namespace chfleet::ingest {

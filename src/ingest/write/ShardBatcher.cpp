@@ -1,4 +1,4 @@
-#include "ingest/ShardBatcher.h"
+#include "ingest/write/ShardBatcher.h"
 
 #include <fmt/format.h>
 
@@ -8,9 +8,9 @@
 #include "clickhouse/ServerError.h"
 #include "common/Exception.h"
 #include "common/Log.h"
-#include "ingest/Ledger.h"
-#include "ingest/ShardWriter.h"
-#include "ingest/Spool.h"
+#include "ingest/write/Ledger.h"
+#include "ingest/write/ShardWriter.h"
+#include "ingest/write/Spool.h"
 
 namespace chfleet::ingest {
 namespace {

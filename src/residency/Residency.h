@@ -12,7 +12,7 @@
 
 /// What `chfleet residency` does besides parsing its command line: writing the company -> region mapping to
 /// every copy of it, reading mapping files, and auditing where each company's rows are stored.
-namespace chfleet::ingest {
+namespace chfleet::residency {
 
 /// The region name for a region name or alias of the fleet; nullopt when there is none.
 std::optional<std::string> resolveRegion(const topology::Fleet& fleet, std::string_view name_or_alias);
@@ -125,4 +125,4 @@ AuditReport auditResidency(const topology::Fleet& fleet, const AuditOptions& opt
 /// The report as `chfleet residency audit --json` prints it (the shape is documented in docs/ingest.md).
 nlohmann::json auditJson(const AuditReport& report);
 
-}  // namespace chfleet::ingest
+}  // namespace chfleet::residency

@@ -1,4 +1,4 @@
-#include "ingest/RequestRouter.h"
+#include "ingest/route/RequestRouter.h"
 
 #include <algorithm>
 #include <cstring>
@@ -6,7 +6,7 @@
 #include "clickhouse/Quoting.h"
 #include "common/Exception.h"
 #include "ingest/IngestSection.h"
-#include "ingest/RegionMap.h"
+#include "ingest/route/RegionMap.h"
 
 namespace chfleet::ingest {
 

@@ -1,4 +1,4 @@
-#include "ingest/IngestServer.h"
+#include "ingest/protocol/IngestServer.h"
 
 #include <httplib.h>
 #include <openssl/crypto.h>
@@ -18,14 +18,14 @@
 #include "common/Files.h"
 #include "common/HttpEndpoints.h"
 #include "common/Log.h"
-#include "ingest/IngestMetrics.h"
 #include "ingest/IngestSection.h"
-#include "ingest/InsertStatement.h"
-#include "ingest/Ledger.h"
-#include "ingest/RegionMap.h"
-#include "ingest/RequestRouter.h"
-#include "ingest/ShardWriter.h"
-#include "ingest/Spool.h"
+#include "ingest/protocol/IngestMetrics.h"
+#include "ingest/protocol/InsertStatement.h"
+#include "ingest/route/RegionMap.h"
+#include "ingest/route/RequestRouter.h"
+#include "ingest/write/Ledger.h"
+#include "ingest/write/ShardWriter.h"
+#include "ingest/write/Spool.h"
 #include "topology/NodeConnection.h"
 
 namespace chfleet::ingest {

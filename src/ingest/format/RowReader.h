@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "common/Text.h"
-#include "ingest/RowFormat.h"
-#include "ingest/ValueType.h"
+#include "ingest/format/RowFormat.h"
+#include "ingest/format/ValueType.h"
 #include "topology/Fleet.h"
 
 namespace chfleet::ingest {

@@ -1,4 +1,4 @@
-#include "ingest/IngestMetrics.h"
+#include "ingest/protocol/IngestMetrics.h"
 
 namespace chfleet::ingest {
 namespace {

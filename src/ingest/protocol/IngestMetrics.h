@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "ingest/Slice.h"
+#include "ingest/write/Slice.h"
 
 namespace chfleet::ingest {
 

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "ingest/Slice.h"
+#include "ingest/write/Slice.h"
 
 namespace chfleet::ingest {
 

@@ -1,4 +1,4 @@
-#include "ingest/Residency.h"
+#include "residency/Residency.h"
 
 #include <algorithm>
 #include <cctype>
@@ -15,10 +15,17 @@
 #include "common/Log.h"
 #include "common/Text.h"
 #include "ingest/IngestSection.h"
-#include "ingest/RegionMap.h"
+#include "ingest/route/RegionMap.h"
 #include "topology/NodeConnection.h"
 
-namespace chfleet::ingest {
+namespace chfleet::residency {
+
+using ingest::briefError;
+using ingest::defaultRegion;
+using ingest::ingestConfig;
+using ingest::mappingTable;
+using ingest::nodeUnreachable;
+using ingest::RegionMap;
 
 namespace {
 
@@ -489,4 +496,4 @@ nlohmann::json auditJson(const AuditReport& report) {
           {"unreachable_shards", report.unreachable.size()}}}};
 }
 
-}  // namespace chfleet::ingest
+}  // namespace chfleet::residency

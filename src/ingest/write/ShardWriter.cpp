@@ -1,4 +1,4 @@
-#include "ingest/ShardWriter.h"
+#include "ingest/write/ShardWriter.h"
 
 #include "clickhouse/Capabilities.h"
 #include "clickhouse/HttpConnection.h"

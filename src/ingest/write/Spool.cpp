@@ -1,4 +1,4 @@
-#include "ingest/Spool.h"
+#include "ingest/write/Spool.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "ingest/RegionMap.h"
+#include "ingest/route/RegionMap.h"
 
 #include <fmt/chrono.h>
 

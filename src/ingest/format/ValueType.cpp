@@ -1,4 +1,4 @@
-#include "ingest/ValueType.h"
+#include "ingest/format/ValueType.h"
 
 #include <fmt/format.h>
 

@@ -15,9 +15,9 @@
 #include "common/Exception.h"
 #include "common/Text.h"
 #include "common/WorkerPool.h"
-#include "ingest/RowReader.h"
-#include "ingest/ShardingKey.h"
-#include "ingest/Slice.h"
+#include "ingest/format/RowReader.h"
+#include "ingest/route/ShardingKey.h"
+#include "ingest/write/Slice.h"
 #include "topology/Fleet.h"
 
 namespace chfleet::ingest {

@@ -1,4 +1,4 @@
-#include "ingest/RowReader.h"
+#include "ingest/format/RowReader.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

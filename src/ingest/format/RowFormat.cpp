@@ -1,4 +1,4 @@
-#include "ingest/RowFormat.h"
+#include "ingest/format/RowFormat.h"
 
 #include <algorithm>
 #include <array>
@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "clickhouse/Quoting.h"
-#include "ingest/ValueType.h"
+#include "ingest/format/ValueType.h"
 
 namespace chfleet::ingest {
 
