@@ -18,6 +18,7 @@
 #include "topology/Fleet.h"
 #include "topology/FleetFile.h"
 #include "topology/FleetSection.h"
+#include "topology/SqlFragment.h"
 
 namespace chfleet::topology {
 
@@ -435,7 +436,7 @@ class FleetReader {
             }
         }
         bool columns_read = readColumns(*map, table);
-        if (auto engine = map->string("engine", false)) {
+        if (auto engine = map->string("engine", false); engine && soundSql(*map, "engine", *engine)) {
             table.engine = *engine;
             std::string engine_name = engine->substr(0, engine->find('('));
             while (!engine_name.empty() && std::isspace(static_cast<unsigned char>(engine_name.back()))) {
@@ -453,12 +454,25 @@ class FleetReader {
                                 "SummingMergeTree, AggregatingMergeTree, CollapsingMergeTree, "
                                 "VersionedCollapsingMergeTree, GraphiteMergeTree)",
                                 engine_name));
+            } else if (std::string rest = textAfterArguments(*engine); !rest.empty()) {
+                problems_.add(
+                    map->lineAt("engine"), map->path("engine"),
+                    fmt::format("text after the engine's arguments ('{}'); write the engine as Name "
+                                "or Name(arguments): chfleet writes PARTITION BY and ORDER BY from "
+                                "their own fields",
+                                rest));
             } else if (columns_read && engine->find('(') != std::string::npos) {
                 map->checkColumnReferences("engine", table, engine->substr(engine->find('(')));
             }
+        } else if (engine) {
+            table.engine = *engine;
         }
+        // A fragment that is not sound is reported once: its columns are not looked for.
         table.partition_by = map->string("partition_by", false).value_or("");
+        bool partition_sound =
+            table.partition_by.empty() || soundSql(*map, "partition_by", table.partition_by);
         table.order_by = map->string("order_by", true).value_or("");
+        bool order_sound = table.order_by.empty() || soundSql(*map, "order_by", table.order_by);
         // A materialized view may hold rows of no company (aggregates over all of them): no region_key then.
         if (auto region_key = map->string("region_key", table.kind == TableKind::Table)) {
             table.region_key = *region_key;
@@ -466,15 +480,21 @@ class FleetReader {
                 map->unknownColumn("region_key", table, *region_key);
             }
         }
+        bool sharding_sound = true;
         if (auto sharding_key = map->string("sharding_key", false)) {
             table.sharding_key = *sharding_key;
+            sharding_sound = soundSql(*map, "sharding_key", *sharding_key, true);
         } else if (!table.region_key.empty()) {
             table.sharding_key = "cityHash64(" + table.region_key + ")";
         }
         if (columns_read) {
-            map->checkColumnReferences("partition_by", table, table.partition_by);
-            map->checkColumnReferences("order_by", table, table.order_by);
-            if (map->has("sharding_key")) {
+            if (partition_sound) {
+                map->checkColumnReferences("partition_by", table, table.partition_by);
+            }
+            if (order_sound) {
+                map->checkColumnReferences("order_by", table, table.order_by);
+            }
+            if (map->has("sharding_key") && sharding_sound) {
                 map->checkColumnReferences("sharding_key", table, table.sharding_key);
             }
         }
@@ -484,6 +504,17 @@ class FleetReader {
         readViewFields(*map, table, source);
         fleet_.schema.tables.push_back(std::move(table));
         table_sources_.push_back(std::move(source));
+    }
+
+    /// Reports `value` (of `key`) when it is not a sound SQL fragment (topology/SqlFragment.h); true when it
+    /// is.
+    bool soundSql(const MapReader& map, const std::string& key, const std::string& value,
+                  bool single_item = false) {
+        if (auto problem = sqlFragmentProblem(value, single_item)) {
+            problems_.add(map.lineAt(key), map.path(key), *problem);
+            return false;
+        }
+        return true;
     }
 
     bool readColumns(const MapReader& map, Table& table) {
@@ -505,6 +536,12 @@ class FleetReader {
             auto name = column_map->name("name", true, isSqlIdentifier, kSqlIdentifierRule);
             auto type = column_map->string("type", true);
             column.default_expression = column_map->string("default", false).value_or("");
+            if (type) {
+                soundSql(*column_map, "type", *type, true);
+            }
+            if (!column.default_expression.empty()) {
+                soundSql(*column_map, "default", column.default_expression, true);
+            }
             if (!name || !type) {
                 all_read = false;
                 continue;
@@ -538,6 +575,7 @@ class FleetReader {
         source.from_path = map.path("from");
         if (auto select = map.string("select", true)) {
             table.select = *select;
+            soundSql(map, "select", *select);
             if (select->find("{from}") == std::string::npos) {
                 problems_.add(
                     map.lineAt("select"), map.path("select"),

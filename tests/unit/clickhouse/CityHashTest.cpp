@@ -7,7 +7,7 @@
 #include "../support/EmbeddedEngine.h"
 #include "../support/ShardingSamples.h"
 #include "clickhouse/CityHash.h"
-#include "clickhouse/EmbeddedConnection.h"
+#include "shared/EmbeddedConnection.h"
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
 

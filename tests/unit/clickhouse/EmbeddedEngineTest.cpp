@@ -4,7 +4,7 @@
 
 #include "../support/EmbeddedEngine.h"
 #include "clickhouse/Capabilities.h"
-#include "clickhouse/EmbeddedConnection.h"
+#include "shared/EmbeddedConnection.h"
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
 #include "common/Exception.h"

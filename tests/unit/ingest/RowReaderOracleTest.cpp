@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "../support/EmbeddedEngine.h"
-#include "clickhouse/EmbeddedConnection.h"
+#include "shared/EmbeddedConnection.h"
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
 #include "common/Exception.h"

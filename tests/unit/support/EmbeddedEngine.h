@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "clickhouse/EmbeddedConnection.h"
+#include "shared/EmbeddedConnection.h"
 
 namespace chfleet::testing {
 

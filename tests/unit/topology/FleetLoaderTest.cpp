@@ -3,12 +3,16 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <optional>
+#include <vector>
 
 #include "../support/TempDir.h"
 #include "common/Exception.h"
 #include "ingest/IngestSection.h"
 #include "retention/RetentionPolicy.h"
 #include "topology/Fleet.h"
+#include "topology/SqlFragment.h"
 
 namespace chfleet::topology {
 namespace {
@@ -501,6 +505,201 @@ TEST(FleetLoader, Engines) {
               "fleet.yaml:22: schema.tables[0].engine: 'Log' is not a MergeTree family engine (MergeTree, "
               "ReplacingMergeTree, SummingMergeTree, AggregatingMergeTree, CollapsingMergeTree, "
               "VersionedCollapsingMergeTree, GraphiteMergeTree)");
+}
+
+// ---- SQL fragments (topology/SqlFragment.h) ----
+
+/// `value` as a YAML double-quoted scalar.
+std::string yamlQuoted(const std::string& value) {
+    std::string quoted = "\"";
+    for (char c : value) {
+        if (c == '"' || c == '\\') {
+            quoted += '\\';
+            quoted += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            quoted += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+        } else {
+            quoted += c;
+        }
+    }
+    return quoted + "\"";
+}
+
+/// One field of base_fleet (or of `view` appended to it) that takes SQL: where it is and how to set it.
+struct SqlField {
+    std::string path;
+    int line;
+    std::function<std::string(const std::string&)> fleet_with;  ///< the fleet file with the field set
+};
+
+std::vector<SqlField> sqlFields() {
+    return {
+        {"schema.tables[0].columns[1].type", 18,
+         [](const std::string& v) {
+             return edit(base_fleet, "{name: ts, type: DateTime}", "{name: ts, type: " + yamlQuoted(v) + "}");
+         }},
+        {"schema.tables[0].columns[0].default", 17,
+         [](const std::string& v) {
+             return edit(base_fleet, "{name: k, type: String}",
+                         "{name: k, type: String, default: " + yamlQuoted(v) + "}");
+         }},
+        {"schema.tables[0].partition_by", 19,
+         [](const std::string& v) {
+             return edit(base_fleet, "partition_by: toYYYYMM(ts)", "partition_by: " + yamlQuoted(v));
+         }},
+        {"schema.tables[0].order_by", 20,
+         [](const std::string& v) {
+             return edit(base_fleet, "order_by: (k, ts)", "order_by: " + yamlQuoted(v));
+         }},
+        {"schema.tables[0].sharding_key", 22,
+         [](const std::string& v) { return base_fleet + "      sharding_key: " + yamlQuoted(v) + "\n"; }},
+        {"schema.tables[0].engine", 22,
+         [](const std::string& v) { return base_fleet + "      engine: " + yamlQuoted(v) + "\n"; }},
+        // The SELECT must read from {from}: the fragment comes first, so its positions are those of the
+        // others.
+        {"schema.tables[1].select", 28,
+         [](const std::string& v) {
+             return base_fleet + edit(view, "SELECT k, count() AS n FROM {from} GROUP BY k",
+                                      yamlQuoted(v + " FROM {from}"));
+         }},
+    };
+}
+
+TEST(FleetLoader, HostileSqlFragmentsAreRejectedInEveryField) {
+    const std::pair<std::string, std::string> hostile[] = {
+        {"String) ENGINE=Memory --",
+         "unbalanced ')' at character 7: it closes a bracket this value never opened; brackets (), [] and {} "
+         "must pair up within the value"},
+        {"toYYYYMM(ts))",
+         "unbalanced ')' at character 13: it closes a bracket this value never opened; brackets (), [] and "
+         "{} "
+         "must pair up within the value"},
+        {"(a, b",
+         "unbalanced '(' at character 1: it is never closed; brackets (), [] and {} must pair up "
+         "within the value"},
+        {"[1, 2)",
+         "unbalanced ')' at character 6: the '[' at character 1 is still open; brackets (), [] and {} "
+         "must pair up within the value, innermost first"},
+        {"k; DROP TABLE x",
+         "';' at character 2 would end the statement: the value is part of one statement chfleet writes, so "
+         "';' is not allowed (inside quoted text it is fine)"},
+        {"x /* c */",
+         "'/*' at character 3 starts a comment, which could hide part of the statement; comments are not "
+         "allowed (inside quoted text it is fine)"},
+        {"x -- c",
+         "'--' at character 3 starts a comment, which would hide the rest of the statement; comments are not "
+         "allowed (inside quoted text it is fine; for two minus signs write '- -')"},
+        {"x # (\n)",
+         "'#' at character 3: '# ' and '#!' start a comment in current ClickHouse, which would hide the rest "
+         "of the line, and '#' has no other use; comments are not allowed (inside quoted text it is fine)"},
+        {"x $$'$$ -- '",
+         "'$' at character 3 is not allowed outside quoted text: ClickHouse reads $$...$$ as a string, which "
+         "would hide brackets and comments from this check; write strings in single quotes"},
+        {"'unterminated",
+         "unterminated quoted text: the ' at character 1 is never closed; close it within the value (inside "
+         "quotes, write \\' or '' for the quote character itself)"},
+        {"'a\\')",
+         "unterminated quoted text: the ' at character 1 is never closed; close it within the value "
+         "(inside quotes, write \\' or '' for the quote character itself)"},
+        {"`k",
+         "unterminated quoted text: the ` at character 1 is never closed; close it within the value "
+         "(inside quotes, write \\` or `` for the quote character itself)"},
+        {"x\x01", "control character 0x01 at character 2; only spaces, tabs and line breaks are allowed"},
+    };
+    for (const auto& field : sqlFields()) {
+        for (const auto& [fragment, message] : hostile) {
+            EXPECT_EQ(problems(field.fleet_with(fragment)),
+                      fmt::format("fleet.yaml:{}: {}: {}", field.line, field.path, message))
+                << field.path << " = " << fragment;
+        }
+    }
+}
+
+TEST(FleetLoader, ColumnTypesDefaultsAndShardingKeysAreOneItem) {
+    for (const auto& field : sqlFields()) {
+        std::string found = problems(field.fleet_with("cityHash64(k), 'x'"));
+        if (field.path.ends_with(".type") || field.path.ends_with(".default") ||
+            field.path.ends_with(".sharding_key")) {
+            EXPECT_EQ(found,
+                      fmt::format("fleet.yaml:{}: {}: ',' at character 14 outside brackets: the value is "
+                                  "one item, not a list (a ',' here would add another column or engine "
+                                  "argument to the statement)",
+                                  field.line, field.path));
+        } else if (field.path.ends_with(".engine")) {
+            EXPECT_TRUE(found.starts_with(
+                "fleet.yaml:22: schema.tables[0].engine: 'cityHash64' is not a MergeTree family engine"))
+                << found;
+        } else {
+            EXPECT_EQ(found, "") << field.path;  // a list where a list belongs
+        }
+    }
+}
+
+TEST(FleetLoader, SqlFragmentsThatOnlyLookHostileAreAccepted) {
+    std::string yaml = edit(base_fleet, "        - {name: k, type: String}\n",
+                            R"yaml(        - {name: k, type: String, default: "'x;y--z'"}
+        - {name: e, type: "Enum8('a)' = 1, 'b' = 2)", default: "'a)'"}
+        - {name: d, type: "Decimal(9, 2)", default: "toDecimal32('1.5', 2)"}
+        - {name: l, type: LowCardinality(Nullable(String))}
+        - {name: q, type: String, default: "'it''s /* not */ a # comment; $$ \\' (' || `--`"}
+        - {name: m, type: "Map(String, Array(Tuple(UInt8, String)))", default: "map('[', [(1, ')')])"}
+)yaml");
+    yaml = edit(yaml, "      region_key: k\n",
+                "      region_key: k\n      sharding_key: cityHash64(k, 'a;b')\n      engine: "
+                "ReplacingMergeTree(ts)\n");
+    // The views' selects of examples/teei/fleet.yaml, verbatim.
+    yaml += R"yaml(    - name: mv_daily_company_metrics
+      kind: materialized_view
+      from: t
+      columns: [{name: k, type: String}]
+      engine: SummingMergeTree
+      order_by: k
+      select: >-
+        SELECT company_id, toDate(timestamp) AS date, event_type AS metric_name, toFloat64(count()) AS total_value
+        FROM {from} GROUP BY company_id, toDate(timestamp), event_type
+    - name: mv_daily_region_events
+      kind: materialized_view
+      from: t
+      columns: [{name: k, type: String}]
+      engine: SummingMergeTree
+      order_by: k
+      select: >-
+        SELECT toDate(timestamp) AS date, region, count() AS event_count
+        FROM {from} GROUP BY toDate(timestamp), region
+)yaml";
+    FleetCheck check = checkFleetText(yaml, "fleet.yaml");
+    ASSERT_TRUE(check.valid()) << check.describeProblems();
+    const Table& t = check.fleet->schema.tables[0];
+    EXPECT_EQ(t.columns[0].default_expression, "'x;y--z'");
+    EXPECT_EQ(t.columns[1].type, "Enum8('a)' = 1, 'b' = 2)");
+    EXPECT_EQ(t.columns[4].default_expression, "'it''s /* not */ a # comment; $$ \\' (' || `--`");
+    EXPECT_EQ(t.sharding_key, "cityHash64(k, 'a;b')");
+    EXPECT_EQ(check.fleet->schema.tables[2].select,
+              "SELECT toDate(timestamp) AS date, region, count() AS event_count FROM {from} GROUP BY "
+              "toDate(timestamp), region");
+    // And those of the examples themselves (ExamplesLoadWithoutErrors loads them whole).
+    Fleet teei = loadFleet(std::string(CHFLEET_SOURCE_DIR) + "/examples/teei/fleet.yaml");
+    for (const auto& table : teei.schema.tables) {
+        EXPECT_EQ(sqlFragmentProblem(table.select), std::nullopt) << table.select;
+    }
+}
+
+TEST(FleetLoader, EngineIsANameAndItsArguments) {
+    EXPECT_EQ(
+        problems(base_fleet + "      engine: ReplacingMergeTree(ts) SETTINGS index_granularity = 1\n"),
+        "fleet.yaml:22: schema.tables[0].engine: text after the engine's arguments ('SETTINGS "
+        "index_granularity = 1'); write the engine as Name or Name(arguments): chfleet writes PARTITION BY "
+        "and ORDER BY from their own fields");
+    EXPECT_TRUE(problems(base_fleet + "      engine: ReplacingMergeTree(ts) PARTITION BY (k)\n")
+                    .starts_with("fleet.yaml:22: schema.tables[0].engine: text after the engine's arguments "
+                                 "('PARTITION BY (k)'); write"));
+    EXPECT_EQ(problems(base_fleet + "      engine: \"SummingMergeTree (ts) \"\n"), "");
+    EXPECT_EQ(problems(base_fleet + "      engine: MergeTree()\n"), "");
+    // Hostile arguments are reported once, not also as unknown columns.
+    EXPECT_EQ(
+        problems(base_fleet + "      engine: ReplacingMergeTree(ts; DROP TABLE x)\n"),
+        "fleet.yaml:22: schema.tables[0].engine: ';' at character 22 would end the statement: the value "
+        "is part of one statement chfleet writes, so ';' is not allowed (inside quoted text it is fine)");
 }
 
 TEST(FleetLoader, DuplicateTableAndColumnNames) {

@@ -1,4 +1,4 @@
-#include "clickhouse/EmbeddedConnection.h"
+#include "shared/EmbeddedConnection.h"
 
 #include <dlfcn.h>
 #include <unistd.h>
