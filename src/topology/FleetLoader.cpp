@@ -18,7 +18,7 @@
 #include "topology/Fleet.h"
 #include "topology/FleetFile.h"
 #include "topology/FleetSection.h"
-#include "topology/SqlFragment.h"
+#include "topology/SchemaReader.h"
 
 namespace chfleet::topology {
 
@@ -31,13 +31,6 @@ constexpr uint16_t kDefaultKeeperPort = 2181;
 constexpr std::string_view kDerivedHost = "127.0.0.1";
 constexpr int kPortsPerNode = 3;
 constexpr int kMaxShardsOrReplicas = 1000;
-
-bool isMergeTreeFamily(std::string_view engine_name) {
-    static const std::set<std::string, std::less<>> family = {
-        "MergeTree",           "ReplacingMergeTree",           "SummingMergeTree", "AggregatingMergeTree",
-        "CollapsingMergeTree", "VersionedCollapsingMergeTree", "GraphiteMergeTree"};
-    return family.count(engine_name) > 0;
-}
 
 // ---- reading ----
 
@@ -70,9 +63,6 @@ class FleetReader {
         : problems_(file), file_(file), options_(options), reading_(fleet_, problems_, std::move(file)) {
         for (const auto& section : fleetSections()) {
             section_readers_.push_back(section.new_reader());
-        }
-        for (const auto& field : tableFields()) {
-            field_readers_.push_back(field.new_reader());
         }
     }
 
@@ -117,7 +107,7 @@ class FleetReader {
             }
         }
         if (const YAML::Node* schema = top.get("schema", true)) {
-            readSchema(*schema, "schema");
+            schema_.read(*schema, "schema");
         }
         for (size_t i = 0; i < section_readers_.size(); ++i) {
             const std::string& key = fleetSections()[i].key;
@@ -128,10 +118,7 @@ class FleetReader {
         deriveKeepersAndNodes();
         checkSites();
         checkAddresses();
-        checkTableNames();
-        for (auto& reader : field_readers_) {
-            reader->check(reading_);
-        }
+        schema_.check();
         for (auto& reader : section_readers_) {
             reader->check(reading_);
         }
@@ -382,243 +369,6 @@ class FleetReader {
                 problems_.add(node.mark.line, source.nodes[i].path,
                               fmt::format("shard {} replica {} is listed twice (first at line {})",
                                           node.shard, node.replica, it->second));
-            }
-        }
-    }
-
-    // ---- schema ----
-
-    void readSchema(const YAML::Node& node, const std::string& path) {
-        auto map = mapping(node, path, {"database", "tables"});
-        if (!map) {
-            return;
-        }
-        fleet_.schema.database =
-            map->name("database", true, isSqlIdentifier, kSqlIdentifierRule).value_or("");
-        if (const YAML::Node* tables = map->sequence("tables", false, true)) {
-            for (size_t i = 0; i < tables->size(); ++i) {
-                readTable((*tables)[i], itemPath(map->path("tables"), i));
-            }
-        }
-        checkTableReferences();
-    }
-
-    struct TableSource {
-        std::string path;
-        int from_line = 0;
-        std::string from_path;
-    };
-
-    void readTable(const YAML::Node& node, const std::string& path) {
-        std::vector<std::string> keys = {"name",         "kind",     "columns",    "engine",
-                                         "partition_by", "order_by", "region_key", "sharding_key"};
-        for (const auto& field : tableFields()) {
-            keys.push_back(field.key);
-        }
-        keys.insert(keys.end(), {"from", "select"});
-        auto map = mapping(node, path, std::move(keys));
-        Table table;
-        TableSource source;
-        source.path = path;
-        table.mark = markOf(node);
-        if (!map) {
-            fleet_.schema.tables.push_back(std::move(table));
-            table_sources_.push_back(std::move(source));
-            return;
-        }
-        table.name = map->name("name", true, isSqlIdentifier, kSqlIdentifierRule).value_or("");
-        if (auto kind = map->string("kind", false)) {
-            if (*kind == "materialized_view") {
-                table.kind = TableKind::MaterializedView;
-            } else if (*kind != "table") {
-                problems_.add(map->lineAt("kind"), map->path("kind"),
-                              fmt::format("unknown kind '{}' (table or materialized_view)", *kind));
-            }
-        }
-        bool columns_read = readColumns(*map, table);
-        if (auto engine = map->string("engine", false); engine && soundSql(*map, "engine", *engine)) {
-            table.engine = *engine;
-            std::string engine_name = engine->substr(0, engine->find('('));
-            while (!engine_name.empty() && std::isspace(static_cast<unsigned char>(engine_name.back()))) {
-                engine_name.pop_back();
-            }
-            if (engine_name.rfind("Replicated", 0) == 0 && isMergeTreeFamily(engine_name.substr(10))) {
-                problems_.add(map->lineAt("engine"), map->path("engine"),
-                              fmt::format("write '{}' without 'Replicated': chfleet makes every local table "
-                                          "replicated and chooses its keeper path",
-                                          engine_name));
-            } else if (!isMergeTreeFamily(engine_name)) {
-                problems_.add(
-                    map->lineAt("engine"), map->path("engine"),
-                    fmt::format("'{}' is not a MergeTree family engine (MergeTree, ReplacingMergeTree, "
-                                "SummingMergeTree, AggregatingMergeTree, CollapsingMergeTree, "
-                                "VersionedCollapsingMergeTree, GraphiteMergeTree)",
-                                engine_name));
-            } else if (std::string rest = textAfterArguments(*engine); !rest.empty()) {
-                problems_.add(
-                    map->lineAt("engine"), map->path("engine"),
-                    fmt::format("text after the engine's arguments ('{}'); write the engine as Name "
-                                "or Name(arguments): chfleet writes PARTITION BY and ORDER BY from "
-                                "their own fields",
-                                rest));
-            } else if (columns_read && engine->find('(') != std::string::npos) {
-                map->checkColumnReferences("engine", table, engine->substr(engine->find('(')));
-            }
-        } else if (engine) {
-            table.engine = *engine;
-        }
-        // A fragment that is not sound is reported once: its columns are not looked for.
-        table.partition_by = map->string("partition_by", false).value_or("");
-        bool partition_sound =
-            table.partition_by.empty() || soundSql(*map, "partition_by", table.partition_by);
-        table.order_by = map->string("order_by", true).value_or("");
-        bool order_sound = table.order_by.empty() || soundSql(*map, "order_by", table.order_by);
-        // A materialized view may hold rows of no company (aggregates over all of them): no region_key then.
-        if (auto region_key = map->string("region_key", table.kind == TableKind::Table)) {
-            table.region_key = *region_key;
-            if (columns_read && table.column(*region_key) == nullptr) {
-                map->unknownColumn("region_key", table, *region_key);
-            }
-        }
-        bool sharding_sound = true;
-        if (auto sharding_key = map->string("sharding_key", false)) {
-            table.sharding_key = *sharding_key;
-            sharding_sound = soundSql(*map, "sharding_key", *sharding_key, true);
-        } else if (!table.region_key.empty()) {
-            table.sharding_key = "cityHash64(" + table.region_key + ")";
-        }
-        if (columns_read) {
-            if (partition_sound) {
-                map->checkColumnReferences("partition_by", table, table.partition_by);
-            }
-            if (order_sound) {
-                map->checkColumnReferences("order_by", table, table.order_by);
-            }
-            if (map->has("sharding_key") && sharding_sound) {
-                map->checkColumnReferences("sharding_key", table, table.sharding_key);
-            }
-        }
-        for (auto& reader : field_readers_) {
-            reader->read(*map, fleet_.schema.tables.size(), table, columns_read, reading_);
-        }
-        readViewFields(*map, table, source);
-        fleet_.schema.tables.push_back(std::move(table));
-        table_sources_.push_back(std::move(source));
-    }
-
-    /// Reports `value` (of `key`) when it is not a sound SQL fragment (topology/SqlFragment.h); true when it
-    /// is.
-    bool soundSql(const MapReader& map, const std::string& key, const std::string& value,
-                  bool single_item = false) {
-        if (auto problem = sqlFragmentProblem(value, single_item)) {
-            problems_.add(map.lineAt(key), map.path(key), *problem);
-            return false;
-        }
-        return true;
-    }
-
-    bool readColumns(const MapReader& map, Table& table) {
-        const YAML::Node* columns = map.sequence("columns", true, false);
-        if (columns == nullptr) {
-            return false;
-        }
-        bool all_read = true;
-        std::map<std::string, int> seen;
-        for (size_t i = 0; i < columns->size(); ++i) {
-            const YAML::Node& item = (*columns)[i];
-            std::string path = itemPath(map.path("columns"), i);
-            auto column_map = mapping(item, path, {"name", "type", "default"});
-            if (!column_map) {
-                all_read = false;
-                continue;
-            }
-            Column column;
-            auto name = column_map->name("name", true, isSqlIdentifier, kSqlIdentifierRule);
-            auto type = column_map->string("type", true);
-            column.default_expression = column_map->string("default", false).value_or("");
-            if (type) {
-                soundSql(*column_map, "type", *type, true);
-            }
-            if (!column.default_expression.empty()) {
-                soundSql(*column_map, "default", column.default_expression, true);
-            }
-            if (!name || !type) {
-                all_read = false;
-                continue;
-            }
-            column.name = *name;
-            column.type = *type;
-            auto [it, inserted] = seen.emplace(column.name, lineOf(item));
-            if (!inserted) {
-                problems_.add(
-                    column_map->lineAt("name"), column_map->path("name"),
-                    fmt::format("duplicate column '{}' (first at line {})", column.name, it->second));
-                continue;
-            }
-            table.columns.push_back(std::move(column));
-        }
-        return all_read;
-    }
-
-    void readViewFields(const MapReader& map, Table& table, TableSource& source) {
-        if (table.kind == TableKind::Table) {
-            for (const char* field : {"from", "select"}) {
-                if (map.has(field)) {
-                    problems_.add(map.lineAt(field), map.path(field),
-                                  "only a materialized view has this field (add 'kind: materialized_view')");
-                }
-            }
-            return;
-        }
-        table.from = map.string("from", true).value_or("");
-        source.from_line = map.lineAt("from");
-        source.from_path = map.path("from");
-        if (auto select = map.string("select", true)) {
-            table.select = *select;
-            soundSql(map, "select", *select);
-            if (select->find("{from}") == std::string::npos) {
-                problems_.add(
-                    map.lineAt("select"), map.path("select"),
-                    "the SELECT must read from '{from}' (it stands for the source's local table on each "
-                    "node)");
-            }
-        }
-    }
-
-    void checkTableReferences() {
-        std::map<std::string, int> seen;
-        auto& tables = fleet_.schema.tables;
-        for (size_t i = 0; i < tables.size(); ++i) {
-            const Table& table = tables[i];
-            if (!table.name.empty()) {
-                auto [it, inserted] = seen.emplace(table.name, table.mark.line);
-                if (!inserted) {
-                    problems_.add(
-                        table.mark.line, table_sources_[i].path + ".name",
-                        fmt::format("duplicate table '{}' (first at line {})", table.name, it->second));
-                }
-            }
-            if (table.kind == TableKind::MaterializedView && !table.from.empty()) {
-                const Table* from = fleet_.schema.table(table.from);
-                if (from == nullptr) {
-                    std::vector<std::string> names;
-                    for (const auto& other : tables) {
-                        if (other.kind == TableKind::Table && !other.name.empty()) {
-                            names.push_back(other.name);
-                        }
-                    }
-                    std::string suggestion = closest(table.from, names);
-                    problems_.add(
-                        table_sources_[i].from_line, table_sources_[i].from_path,
-                        suggestion.empty()
-                            ? fmt::format("unknown table '{}' (tables: {})", table.from, joinNames(names))
-                            : fmt::format("unknown table '{}'; did you mean '{}'?", table.from, suggestion));
-                } else if (from->kind != TableKind::Table) {
-                    problems_.add(
-                        table_sources_[i].from_line, table_sources_[i].from_path,
-                        fmt::format("'{}' is a materialized view; a materialized view reads from a table",
-                                    table.from));
-                }
             }
         }
     }
@@ -878,53 +628,16 @@ class FleetReader {
         }
     }
 
-    /// Each logical table becomes <name>_local, <name>_distributed and <name>_<alias>_distributed per region:
-    /// no two of those may coincide.
-    void checkTableNames() {
-        std::set<std::string> aliases;
-        for (const auto& site : fleet_.sites) {
-            for (const auto& region : site.regions) {
-                if (!region.alias.empty()) {
-                    aliases.insert(region.alias);
-                }
-            }
-        }
-        std::map<std::string, std::string> objects;
-        const auto& tables = fleet_.schema.tables;
-        for (size_t i = 0; i < tables.size(); ++i) {
-            const Table& table = tables[i];
-            if (table.name.empty() || fleet_.schema.table(table.name) != &table) {
-                continue;
-            }
-            std::vector<std::string> names = {table.localName(), table.globalName()};
-            for (const auto& alias : aliases) {
-                names.push_back(table.name + "_" + alias + "_distributed");
-            }
-            for (const auto& object : names) {
-                auto [it, inserted] = objects.emplace(object, table.name);
-                if (!inserted) {
-                    problems_.add(
-                        table.mark.line, table_sources_[i].path + ".name",
-                        fmt::format("table '{}' would create '{}', which table '{}' creates too; rename "
-                                    "one of them",
-                                    table.name, object, it->second));
-                    break;
-                }
-            }
-        }
-    }
-
     Problems problems_;
     std::string file_;
     LoadOptions options_;
     Fleet fleet_;
     FleetReading reading_;
-    std::vector<std::unique_ptr<SectionReader>> section_readers_;   ///< parallel to fleetSections()
-    std::vector<std::unique_ptr<TableFieldReader>> field_readers_;  ///< parallel to tableFields()
+    SchemaReader schema_{reading_};
+    std::vector<std::unique_ptr<SectionReader>> section_readers_;  ///< parallel to fleetSections()
     int base_port_line_ = 1;
     bool derived_ports_valid_ = true;
     std::vector<SiteSource> site_sources_;
-    std::vector<TableSource> table_sources_;
 };
 
 std::string readTextFile(const std::string& path) {
@@ -973,111 +686,6 @@ Fleet loadFleet(const std::string& path, const LoadOptions& options) {
         throw Exception(ErrorCode::InvalidConfig, check.describeProblems());
     }
     return std::move(*check.fleet);
-}
-
-std::string dumpFleet(const Fleet& fleet) {
-    YAML::Emitter out;
-    out << YAML::Comment(
-        "Resolved fleet file written by chfleet: every node and keeper is listed explicitly.");
-    out << YAML::BeginMap;
-    out << YAML::Key << "fleet" << YAML::Value << fleet.name;
-    out << YAML::Key << "credentials" << YAML::Value << YAML::BeginMap;
-    out << YAML::Key << "user" << YAML::Value << fleet.credentials.user;
-    if (!fleet.credentials.password.env.empty()) {
-        out << YAML::Key << "password_env" << YAML::Value << fleet.credentials.password.env;
-    }
-    if (!fleet.credentials.password.file.empty()) {
-        out << YAML::Key << "password_file" << YAML::Value << fleet.credentials.password.file;
-    }
-    out << YAML::EndMap;
-    out << YAML::Key << "sites" << YAML::Value << YAML::BeginSeq;
-    for (const auto& site : fleet.sites) {
-        out << YAML::BeginMap;
-        out << YAML::Key << "name" << YAML::Value << site.name;
-        out << YAML::Key << "global_cluster" << YAML::Value << site.global_cluster;
-        if (site.keeper_session_timeout_ms != Site::kDefaultKeeperSessionTimeoutMs) {
-            out << YAML::Key << "keeper_session_timeout_ms" << YAML::Value << site.keeper_session_timeout_ms;
-        }
-        out << YAML::Key << "keepers" << YAML::Value << YAML::BeginSeq;
-        for (const auto& keeper : site.keepers) {
-            out << YAML::Flow << YAML::BeginMap << YAML::Key << "host" << YAML::Value << keeper.host
-                << YAML::Key << "port" << YAML::Value << keeper.port << YAML::EndMap;
-        }
-        out << YAML::EndSeq;
-        out << YAML::Key << "regions" << YAML::Value << YAML::BeginSeq;
-        for (const auto& region : site.regions) {
-            out << YAML::BeginMap;
-            out << YAML::Key << "name" << YAML::Value << region.name;
-            out << YAML::Key << "alias" << YAML::Value << region.alias;
-            out << YAML::Key << "cluster" << YAML::Value << region.cluster;
-            out << YAML::Key << "shards" << YAML::Value << region.shards;
-            out << YAML::Key << "replicas" << YAML::Value << region.replicas;
-            if (!region.weights.empty()) {
-                out << YAML::Key << "weights" << YAML::Value << YAML::Flow << region.weights;
-            }
-            out << YAML::Key << "nodes" << YAML::Value << YAML::BeginSeq;
-            for (const auto& node : region.nodes) {
-                out << YAML::Flow << YAML::BeginMap;
-                out << YAML::Key << "name" << YAML::Value << node.name;
-                out << YAML::Key << "host" << YAML::Value << node.host;
-                out << YAML::Key << "http_port" << YAML::Value << node.http_port;
-                out << YAML::Key << "tcp_port" << YAML::Value << node.tcp_port;
-                out << YAML::Key << "interserver_port" << YAML::Value << node.interserver_port;
-                out << YAML::Key << "shard" << YAML::Value << node.shard;
-                out << YAML::Key << "replica" << YAML::Value << node.replica;
-                out << YAML::EndMap;
-            }
-            out << YAML::EndSeq;
-            out << YAML::EndMap;
-        }
-        out << YAML::EndSeq;
-        out << YAML::EndMap;
-    }
-    out << YAML::EndSeq;
-    out << YAML::Key << "schema" << YAML::Value << YAML::BeginMap;
-    out << YAML::Key << "database" << YAML::Value << fleet.schema.database;
-    out << YAML::Key << "tables" << YAML::Value << YAML::BeginSeq;
-    for (const auto& table : fleet.schema.tables) {
-        out << YAML::BeginMap;
-        out << YAML::Key << "name" << YAML::Value << table.name;
-        if (table.kind == TableKind::MaterializedView) {
-            out << YAML::Key << "kind" << YAML::Value << "materialized_view";
-            out << YAML::Key << "from" << YAML::Value << table.from;
-        }
-        out << YAML::Key << "columns" << YAML::Value << YAML::BeginSeq;
-        for (const auto& column : table.columns) {
-            out << YAML::Flow << YAML::BeginMap;
-            out << YAML::Key << "name" << YAML::Value << column.name;
-            out << YAML::Key << "type" << YAML::Value << column.type;
-            if (!column.default_expression.empty()) {
-                out << YAML::Key << "default" << YAML::Value << column.default_expression;
-            }
-            out << YAML::EndMap;
-        }
-        out << YAML::EndSeq;
-        out << YAML::Key << "engine" << YAML::Value << table.engine;
-        if (!table.partition_by.empty()) {
-            out << YAML::Key << "partition_by" << YAML::Value << table.partition_by;
-        }
-        out << YAML::Key << "order_by" << YAML::Value << table.order_by;
-        out << YAML::Key << "region_key" << YAML::Value << table.region_key;
-        out << YAML::Key << "sharding_key" << YAML::Value << table.sharding_key;
-        for (const auto& field : tableFields()) {
-            field.dump(table, out);
-        }
-        if (table.kind == TableKind::MaterializedView) {
-            out << YAML::Key << "select" << YAML::Value;
-            emitScalar(out, table.select);
-        }
-        out << YAML::EndMap;
-    }
-    out << YAML::EndSeq;
-    out << YAML::EndMap;
-    for (const auto& section : fleetSections()) {
-        section.dump(fleet, out);
-    }
-    out << YAML::EndMap;
-    return std::string(out.c_str()) + "\n";
 }
 
 }  // namespace chfleet::topology
