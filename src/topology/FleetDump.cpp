@@ -3,7 +3,6 @@
 
 #include "topology/Fleet.h"
 #include "topology/FleetSection.h"
-#include "topology/SchemaReader.h"
 
 namespace chfleet::topology {
 
@@ -66,7 +65,6 @@ std::string dumpFleet(const Fleet& fleet) {
         out << YAML::EndMap;
     }
     out << YAML::EndSeq;
-    dumpSchema(fleet, out);
     for (const auto& section : fleetSections()) {
         section.dump(fleet, out);
     }

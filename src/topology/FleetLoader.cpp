@@ -18,7 +18,6 @@
 #include "topology/Fleet.h"
 #include "topology/FleetFile.h"
 #include "topology/FleetSection.h"
-#include "topology/SchemaReader.h"
 
 namespace chfleet::topology {
 
@@ -83,7 +82,7 @@ class FleetReader {
             return finish();
         }
         fleet_.source_path = file_;
-        std::vector<std::string> top_keys = {"fleet", "base_port", "credentials", "sites", "schema"};
+        std::vector<std::string> top_keys = {"fleet", "base_port", "credentials", "sites"};
         for (const auto& section : fleetSections()) {
             top_keys.push_back(section.key);
         }
@@ -106,19 +105,15 @@ class FleetReader {
                 readSite((*sites)[i], itemPath("sites", i));
             }
         }
-        if (const YAML::Node* schema = top.get("schema", true)) {
-            schema_.read(*schema, "schema");
-        }
         for (size_t i = 0; i < section_readers_.size(); ++i) {
             const std::string& key = fleetSections()[i].key;
-            if (const YAML::Node* section = top.get(key, false)) {
+            if (const YAML::Node* section = top.get(key, fleetSections()[i].required)) {
                 section_readers_[i]->read(*section, key, reading_);
             }
         }
         deriveKeepersAndNodes();
         checkSites();
         checkAddresses();
-        schema_.check();
         for (auto& reader : section_readers_) {
             reader->check(reading_);
         }
@@ -633,7 +628,6 @@ class FleetReader {
     LoadOptions options_;
     Fleet fleet_;
     FleetReading reading_;
-    SchemaReader schema_{reading_};
     std::vector<std::unique_ptr<SectionReader>> section_readers_;  ///< parallel to fleetSections()
     int base_port_line_ = 1;
     bool derived_ports_valid_ = true;

@@ -12,11 +12,12 @@
 #include "topology/Fleet.h"
 #include "topology/FleetFile.h"
 
-// How a capability owns its part of the fleet file. The core (topology/) reads fleet, base_port, credentials,
-// sites and schema; every other top-level section, and every field of a table entry beyond the table's own
-// definition, is read, checked and written by the capability it belongs to, which registers it here at
-// start-up (a static registration in its own library: adding a section touches no other capability's files).
-// The values live in the model as Fleet::sections and Table::fields (ExtensionSet).
+// How a capability owns its part of the fleet file. The core (topology/) reads fleet, base_port, credentials
+// and sites; every other top-level section (schema, ingest, ...), and every field of a table entry beyond the
+// table's own definition, is read, checked and written by the capability it belongs to, which registers it
+// here at start-up (a static registration in its own library: adding a section touches no other capability's
+// files). The values live in the model: the schema's tables in Fleet::schema (every capability works on
+// them), the others in Fleet::sections and Table::fields (ExtensionSet).
 namespace chfleet::topology {
 
 /// What a section reader works with while one fleet file is read.
@@ -71,6 +72,7 @@ struct FleetSection {
     std::function<std::unique_ptr<SectionReader>()> new_reader;
     /// Writes "key: value" into the resolved fleet file (dumpFleet); nothing when the section is empty.
     std::function<void(const Fleet&, YAML::Emitter&)> dump;
+    bool required = false;  ///< a fleet file without it is invalid
 };
 
 /// A field of every table entry (schema.tables[i].<key>) that a capability owns.

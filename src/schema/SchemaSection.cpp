@@ -1,14 +1,42 @@
-#include "topology/SchemaReader.h"
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <memory>
 #include <set>
+#include <string>
+#include <vector>
 
+#include "topology/Fleet.h"
 #include "topology/FleetFile.h"
+#include "topology/FleetSection.h"
 #include "topology/SqlFragment.h"
 
-namespace chfleet::topology {
+// The schema's part of the fleet file: `schema:` (the database and its tables), read, checked and written
+// here and registered with the fleet-file loader (topology/FleetSection.h). The tables themselves are core
+// model (Fleet::schema): every capability works on them.
+namespace chfleet::schema {
+
+using topology::closest;
+using topology::Column;
+using topology::columnReferences;
+using topology::emitScalar;
+using topology::Fleet;
+using topology::FleetReading;
+using topology::isSqlIdentifier;
+using topology::itemPath;
+using topology::joinNames;
+using topology::kSqlIdentifierRule;
+using topology::lineOf;
+using topology::MapReader;
+using topology::SectionReader;
+using topology::sqlFragmentProblem;
+using topology::Table;
+using topology::TableFieldReader;
+using topology::tableFields;
+using topology::TableKind;
+using topology::textAfterArguments;
 
 namespace {
 
@@ -19,29 +47,63 @@ bool isMergeTreeFamily(std::string_view engine_name) {
     return family.count(engine_name) > 0;
 }
 
+/// Reads the `schema:` section of a fleet file: the database and its tables (columns, engine, keys,
+/// materialized views), every SQL fragment checked before it can reach a server (topology/SqlFragment.h).
+/// The fields of a table entry that capabilities own (TableField) are read by their registered readers.
+class SchemaReader : public SectionReader {
+  public:
+    SchemaReader();
+
+    /// Reads `schema:` (at `path`) into reading.fleet().schema.
+    void read(const YAML::Node& node, const std::string& path, FleetReading& reading) override;
+    /// Once the sites are read and nodes derived: no two tables create the same object in any region, and
+    /// the table fields' own cross-checks.
+    void check(FleetReading& reading) override;
+
+  private:
+    /// Where a table entry and its view fields were written.
+    struct TableSource {
+        std::string path;
+        int from_line = 0;
+        std::string from_path;
+    };
+
+    void readTable(const YAML::Node& node, const std::string& path);
+    bool soundSql(const MapReader& map, const std::string& key, const std::string& value,
+                  bool single_item = false);
+    bool readColumns(const MapReader& map, Table& table);
+    void readViewFields(const MapReader& map, Table& table, TableSource& source);
+    void checkTableReferences();
+    void checkTableNames();
+
+    FleetReading* reading_ = nullptr;  ///< the file being read (set by read and check)
+    std::vector<std::unique_ptr<TableFieldReader>> field_readers_;  ///< parallel to tableFields()
+    std::vector<TableSource> table_sources_;                        ///< parallel to the schema's tables
+};
+
 }  // namespace
 
-SchemaReader::SchemaReader(FleetReading& reading) : reading_(reading) {
+SchemaReader::SchemaReader() {
     for (const auto& field : tableFields()) {
         field_readers_.push_back(field.new_reader());
     }
 }
 
-SchemaReader::~SchemaReader() = default;
-
-void SchemaReader::check() {
+void SchemaReader::check(FleetReading& reading) {
+    reading_ = &reading;
     checkTableNames();
     for (auto& reader : field_readers_) {
-        reader->check(reading_);
+        reader->check(*reading_);
     }
 }
 
-void SchemaReader::read(const YAML::Node& node, const std::string& path) {
-    auto map = reading_.mapping(node, path, {"database", "tables"});
+void SchemaReader::read(const YAML::Node& node, const std::string& path, FleetReading& reading) {
+    reading_ = &reading;
+    auto map = reading_->mapping(node, path, {"database", "tables"});
     if (!map) {
         return;
     }
-    reading_.fleet().schema.database =
+    reading_->fleet().schema.database =
         map->name("database", true, isSqlIdentifier, kSqlIdentifierRule).value_or("");
     if (const YAML::Node* tables = map->sequence("tables", false, true)) {
         for (size_t i = 0; i < tables->size(); ++i) {
@@ -58,13 +120,13 @@ void SchemaReader::readTable(const YAML::Node& node, const std::string& path) {
         keys.push_back(field.key);
     }
     keys.insert(keys.end(), {"from", "select"});
-    auto map = reading_.mapping(node, path, std::move(keys));
+    auto map = reading_->mapping(node, path, std::move(keys));
     Table table;
     TableSource source;
     source.path = path;
-    table.mark = reading_.markOf(node);
+    table.mark = reading_->markOf(node);
     if (!map) {
-        reading_.fleet().schema.tables.push_back(std::move(table));
+        reading_->fleet().schema.tables.push_back(std::move(table));
         table_sources_.push_back(std::move(source));
         return;
     }
@@ -73,8 +135,8 @@ void SchemaReader::readTable(const YAML::Node& node, const std::string& path) {
         if (*kind == "materialized_view") {
             table.kind = TableKind::MaterializedView;
         } else if (*kind != "table") {
-            reading_.problems().add(map->lineAt("kind"), map->path("kind"),
-                                    fmt::format("unknown kind '{}' (table or materialized_view)", *kind));
+            reading_->problems().add(map->lineAt("kind"), map->path("kind"),
+                                     fmt::format("unknown kind '{}' (table or materialized_view)", *kind));
         }
     }
     bool columns_read = readColumns(*map, table);
@@ -85,20 +147,20 @@ void SchemaReader::readTable(const YAML::Node& node, const std::string& path) {
             engine_name.pop_back();
         }
         if (engine_name.rfind("Replicated", 0) == 0 && isMergeTreeFamily(engine_name.substr(10))) {
-            reading_.problems().add(
+            reading_->problems().add(
                 map->lineAt("engine"), map->path("engine"),
                 fmt::format("write '{}' without 'Replicated': chfleet makes every local table "
                             "replicated and chooses its keeper path",
                             engine_name));
         } else if (!isMergeTreeFamily(engine_name)) {
-            reading_.problems().add(
+            reading_->problems().add(
                 map->lineAt("engine"), map->path("engine"),
                 fmt::format("'{}' is not a MergeTree family engine (MergeTree, ReplacingMergeTree, "
                             "SummingMergeTree, AggregatingMergeTree, CollapsingMergeTree, "
                             "VersionedCollapsingMergeTree, GraphiteMergeTree)",
                             engine_name));
         } else if (std::string rest = textAfterArguments(*engine); !rest.empty()) {
-            reading_.problems().add(
+            reading_->problems().add(
                 map->lineAt("engine"), map->path("engine"),
                 fmt::format("text after the engine's arguments ('{}'); write the engine as Name "
                             "or Name(arguments): chfleet writes PARTITION BY and ORDER BY from "
@@ -141,10 +203,10 @@ void SchemaReader::readTable(const YAML::Node& node, const std::string& path) {
         }
     }
     for (auto& reader : field_readers_) {
-        reader->read(*map, reading_.fleet().schema.tables.size(), table, columns_read, reading_);
+        reader->read(*map, reading_->fleet().schema.tables.size(), table, columns_read, *reading_);
     }
     readViewFields(*map, table, source);
-    reading_.fleet().schema.tables.push_back(std::move(table));
+    reading_->fleet().schema.tables.push_back(std::move(table));
     table_sources_.push_back(std::move(source));
 }
 
@@ -153,7 +215,7 @@ void SchemaReader::readTable(const YAML::Node& node, const std::string& path) {
 bool SchemaReader::soundSql(const MapReader& map, const std::string& key, const std::string& value,
                             bool single_item) {
     if (auto problem = sqlFragmentProblem(value, single_item)) {
-        reading_.problems().add(map.lineAt(key), map.path(key), *problem);
+        reading_->problems().add(map.lineAt(key), map.path(key), *problem);
         return false;
     }
     return true;
@@ -169,7 +231,7 @@ bool SchemaReader::readColumns(const MapReader& map, Table& table) {
     for (size_t i = 0; i < columns->size(); ++i) {
         const YAML::Node& item = (*columns)[i];
         std::string path = itemPath(map.path("columns"), i);
-        auto column_map = reading_.mapping(item, path, {"name", "type", "default"});
+        auto column_map = reading_->mapping(item, path, {"name", "type", "default"});
         if (!column_map) {
             all_read = false;
             continue;
@@ -192,7 +254,7 @@ bool SchemaReader::readColumns(const MapReader& map, Table& table) {
         column.type = *type;
         auto [it, inserted] = seen.emplace(column.name, lineOf(item));
         if (!inserted) {
-            reading_.problems().add(
+            reading_->problems().add(
                 column_map->lineAt("name"), column_map->path("name"),
                 fmt::format("duplicate column '{}' (first at line {})", column.name, it->second));
             continue;
@@ -206,7 +268,7 @@ void SchemaReader::readViewFields(const MapReader& map, Table& table, TableSourc
     if (table.kind == TableKind::Table) {
         for (const char* field : {"from", "select"}) {
             if (map.has(field)) {
-                reading_.problems().add(
+                reading_->problems().add(
                     map.lineAt(field), map.path(field),
                     "only a materialized view has this field (add 'kind: materialized_view')");
             }
@@ -220,7 +282,7 @@ void SchemaReader::readViewFields(const MapReader& map, Table& table, TableSourc
         table.select = *select;
         soundSql(map, "select", *select);
         if (select->find("{from}") == std::string::npos) {
-            reading_.problems().add(
+            reading_->problems().add(
                 map.lineAt("select"), map.path("select"),
                 "the SELECT must read from '{from}' (it stands for the source's local table on each "
                 "node)");
@@ -230,19 +292,19 @@ void SchemaReader::readViewFields(const MapReader& map, Table& table, TableSourc
 
 void SchemaReader::checkTableReferences() {
     std::map<std::string, int> seen;
-    auto& tables = reading_.fleet().schema.tables;
+    auto& tables = reading_->fleet().schema.tables;
     for (size_t i = 0; i < tables.size(); ++i) {
         const Table& table = tables[i];
         if (!table.name.empty()) {
             auto [it, inserted] = seen.emplace(table.name, table.mark.line);
             if (!inserted) {
-                reading_.problems().add(
+                reading_->problems().add(
                     table.mark.line, table_sources_[i].path + ".name",
                     fmt::format("duplicate table '{}' (first at line {})", table.name, it->second));
             }
         }
         if (table.kind == TableKind::MaterializedView && !table.from.empty()) {
-            const Table* from = reading_.fleet().schema.table(table.from);
+            const Table* from = reading_->fleet().schema.table(table.from);
             if (from == nullptr) {
                 std::vector<std::string> names;
                 for (const auto& other : tables) {
@@ -251,13 +313,13 @@ void SchemaReader::checkTableReferences() {
                     }
                 }
                 std::string suggestion = closest(table.from, names);
-                reading_.problems().add(
+                reading_->problems().add(
                     table_sources_[i].from_line, table_sources_[i].from_path,
                     suggestion.empty()
                         ? fmt::format("unknown table '{}' (tables: {})", table.from, joinNames(names))
                         : fmt::format("unknown table '{}'; did you mean '{}'?", table.from, suggestion));
             } else if (from->kind != TableKind::Table) {
-                reading_.problems().add(
+                reading_->problems().add(
                     table_sources_[i].from_line, table_sources_[i].from_path,
                     fmt::format("'{}' is a materialized view; a materialized view reads from a table",
                                 table.from));
@@ -270,7 +332,7 @@ void SchemaReader::checkTableReferences() {
 /// no two of those may coincide.
 void SchemaReader::checkTableNames() {
     std::set<std::string> aliases;
-    for (const auto& site : reading_.fleet().sites) {
+    for (const auto& site : reading_->fleet().sites) {
         for (const auto& region : site.regions) {
             if (!region.alias.empty()) {
                 aliases.insert(region.alias);
@@ -278,10 +340,10 @@ void SchemaReader::checkTableNames() {
         }
     }
     std::map<std::string, std::string> objects;
-    const auto& tables = reading_.fleet().schema.tables;
+    const auto& tables = reading_->fleet().schema.tables;
     for (size_t i = 0; i < tables.size(); ++i) {
         const Table& table = tables[i];
-        if (table.name.empty() || reading_.fleet().schema.table(table.name) != &table) {
+        if (table.name.empty() || reading_->fleet().schema.table(table.name) != &table) {
             continue;
         }
         std::vector<std::string> names = {table.localName(), table.globalName()};
@@ -291,7 +353,7 @@ void SchemaReader::checkTableNames() {
         for (const auto& object : names) {
             auto [it, inserted] = objects.emplace(object, table.name);
             if (!inserted) {
-                reading_.problems().add(
+                reading_->problems().add(
                     table.mark.line, table_sources_[i].path + ".name",
                     fmt::format("table '{}' would create '{}', which table '{}' creates too; rename "
                                 "one of them",
@@ -302,6 +364,7 @@ void SchemaReader::checkTableNames() {
     }
 }
 
+/// Writes `schema:` into the resolved fleet file (dumpFleet), table fields included.
 void dumpSchema(const Fleet& fleet, YAML::Emitter& out) {
     out << YAML::Key << "schema" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "database" << YAML::Value << fleet.schema.database;
@@ -344,4 +407,7 @@ void dumpSchema(const Fleet& fleet, YAML::Emitter& out) {
     out << YAML::EndMap;
 }
 
-}  // namespace chfleet::topology
+[[maybe_unused]] const bool kSectionRegistered = topology::registerFleetSection(
+    {"schema", 0, [] { return std::make_unique<SchemaReader>(); }, dumpSchema, true});
+
+}  // namespace chfleet::schema
