@@ -108,48 +108,12 @@ class RowReader {
         size_t size = 0;
     };
 
+    // RowReader.cpp: streaming, storing values, errors.
+
     size_t parse(std::string_view data, bool final, const RowCallback& on_row);
     Step step(const char*& p, const char* end, bool final);
-    void beginRow();
+    inline void beginRow();  ///< defined in RowReaderInternals.h, for the readers of each format
     void emitRow(const RowCallback& on_row);
-
-    /// One field of a TabSeparated or CSV line as it is in the data.
-    struct RawField {
-        const char* begin = nullptr;
-        const char* stop = nullptr;
-        bool quoted = false;   ///< CSV: in double quotes
-        bool escaped = false;  ///< holds escapes (TSV) or doubled quotes (CSV)
-        bool trimmed = false;  ///< CSV: spaces or tabs followed the value (so \N  is text, not NULL)
-    };
-
-    Step readTsvRow(const char*& p, const char* end, bool final);
-    Step readCsvRow(const char*& p, const char* end, bool final);
-    Step readJsonRow(const char*& p, const char* end, bool final);
-    /// The header line of the *WithNames formats: its names choose and order the row columns.
-    Step readHeader(const char*& p, const char* end, bool final);
-    /// True (and `p` at `end`) when nothing but line ends remains (trailing empty lines are ignored).
-    bool onlyLineEndsRemain(const char*& p, const char* end, bool final) const;
-
-    /// Reads a field up to its separator, which it leaves at `p`.
-    void scanTsvField(const char*& p, const char* end, bool final, RawField& field) const;
-    void scanCsvField(const char*& p, const char* end, bool final, RawField& field) const;
-    /// Consumes the separator after a field; true when it ended the line (or the data).
-    bool endTsvField(const char*& p, const char* end, const RawField& field) const;
-    bool endCsvField(const char*& p, const char* end, bool final) const;
-
-    void readJsonString(const char*& p, const char* end, bool final, const char*& begin, const char*& stop,
-                        bool& escaped) const;
-    void readJsonValue(const char*& p, const char* end, bool final, int column);
-    void skipJsonValue(const char*& p, const char* end, bool final);
-    /// The row column of a JSON key, or -1 to skip its value (unknown, skip_unknown_fields); throws for an
-    /// unknown key otherwise.
-    int lookupJsonKey(std::string_view key);
-
-    /// Undo TSV escapes as ClickHouse does; the result lies in unescaped_. `column` names the value in an
-    /// error (-1: the header).
-    std::string_view unescapeTsv(int column, const char* begin, const char* end);
-    void unescapeJson(const char* begin, const char* end, std::string& out) const;
-    std::string_view undoubleQuotes(const char* begin, const char* end);
 
     /// Checks the text of a value of row column `column` and records where its canonical text is. `arena`
     /// is where `text` lies (Input or Unescaped).
@@ -162,6 +126,62 @@ class RowReader {
     [[noreturn]] void failRow(std::string message) const;
     [[noreturn]] void failValue(int column, std::string_view text, std::string_view problem) const;
     [[noreturn]] void failHeader(std::string message) const;
+
+    // DelimitedRowReader.cpp: the TabSeparated and CSV formats, read by one piece of code that differs only
+    // in how a field is scanned and what its text means (chosen at compile time by the delimiter).
+
+    enum class Delimiter : char { Tab = '\t', Comma = ',' };
+
+    /// One field of a TabSeparated or CSV line as it is in the data.
+    struct RawField {
+        const char* begin = nullptr;
+        const char* stop = nullptr;
+        bool quoted = false;   ///< CSV: in double quotes
+        bool escaped = false;  ///< holds escapes (TSV) or doubled quotes (CSV)
+        bool trimmed = false;  ///< CSV: spaces or tabs followed the value (so \N  is text, not NULL)
+    };
+
+    template <Delimiter kDelimiter>
+    Step readDelimitedRow(const char*& p, const char* end, bool final);
+    /// The header line of the *WithNames formats: its names choose and order the row columns.
+    template <Delimiter kDelimiter>
+    Step readHeader(const char*& p, const char* end, bool final);
+    /// Makes the columns `names` (the header line) the row columns.
+    void useHeader(const std::vector<std::string>& names);
+    /// True (and `p` at `end`) when nothing but line ends remains (trailing empty lines are ignored).
+    template <Delimiter kDelimiter>
+    bool onlyLineEndsRemain(const char*& p, const char* end, bool final) const;
+
+    /// Reads a field and the separator after it; true when that ended the line (or the data).
+    template <Delimiter kDelimiter>
+    bool readField(const char*& p, const char* end, bool final, RawField& field) const;
+    /// Reads a field up to its separator, which it leaves at `p`.
+    void scanTsvField(const char*& p, const char* end, bool final, RawField& field) const;
+    void scanCsvField(const char*& p, const char* end, bool final, RawField& field) const;
+    /// Consumes the separator after a field; true when it ended the line (or the data).
+    bool endTsvField(const char*& p, const char* end, const RawField& field) const;
+    bool endCsvField(const char*& p, const char* end, bool final) const;
+
+    /// The text of an escaped field with its escapes (TSV: unescapeTsv) or doubled quotes (CSV:
+    /// undoubleQuotes) undone.
+    template <Delimiter kDelimiter>
+    std::string_view unescapeField(int column, const RawField& field);
+    /// Undo TSV escapes as ClickHouse does; the result lies in unescaped_. `column` names the value in an
+    /// error (-1: the header).
+    std::string_view unescapeTsv(int column, const char* begin, const char* end);
+    std::string_view undoubleQuotes(const char* begin, const char* end);
+
+    // JsonRowReader.cpp: the JSONEachRow format.
+
+    Step readJsonRow(const char*& p, const char* end, bool final);
+    void readJsonString(const char*& p, const char* end, bool final, const char*& begin, const char*& stop,
+                        bool& escaped) const;
+    void readJsonValue(const char*& p, const char* end, bool final, int column);
+    void skipJsonValue(const char*& p, const char* end, bool final);
+    /// The row column of a JSON key, or -1 to skip its value (unknown, skip_unknown_fields); throws for an
+    /// unknown key otherwise.
+    int lookupJsonKey(std::string_view key);
+    void unescapeJson(const char* begin, const char* end, std::string& out) const;
 
     InputFormat format_;
     bool skip_unknown_fields_;

@@ -1,3 +1,6 @@
+// The ingest server: starting (region map, spool recovery, the HTTP routes) and stopping, its health, who a
+// request is from, which way a request goes (an INSERT is read by PendingInsert.cpp, anything else forwarded
+// by ReadForwarding.cpp) and how a read INSERT is deduplicated, written and answered.
 #include "ingest/protocol/IngestServer.h"
 
 #include <httplib.h>
@@ -8,10 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
-#include <set>
 
-#include "clickhouse/HttpConnection.h"
-#include "clickhouse/Quoting.h"
 #include "clickhouse/ServerError.h"
 #include "common/Digest.h"
 #include "common/Exception.h"
@@ -19,8 +19,10 @@
 #include "common/HttpEndpoints.h"
 #include "common/Log.h"
 #include "ingest/IngestSection.h"
+#include "ingest/protocol/ClickHouseHttp.h"
 #include "ingest/protocol/IngestMetrics.h"
 #include "ingest/protocol/InsertStatement.h"
+#include "ingest/protocol/PendingInsert.h"
 #include "ingest/route/RegionMap.h"
 #include "ingest/route/RequestRouter.h"
 #include "ingest/write/Ledger.h"
@@ -37,48 +39,6 @@ constexpr size_t kStatementPrefixBytes = 256 << 10;
 /// ClickHouse's error codes: those ingest answers with, and those of the servers it passes on.
 namespace server_code = clickhouse::server_code;
 
-/// ClickHouse's name of an error code, which client libraries read from the end of the message; "" for a
-/// code ingest does not name.
-std::string_view errorCodeName(int code) {
-    static const std::map<int, std::string_view> kNames{
-        {server_code::kCannotParseInputAssertionFailed, "CANNOT_PARSE_INPUT_ASSERTION_FAILED"},
-        {server_code::kBadArguments, "BAD_ARGUMENTS"},
-        {server_code::kNotImplemented, "NOT_IMPLEMENTED"},
-        {server_code::kUnknownTable, "UNKNOWN_TABLE"},
-        {server_code::kSyntaxError, "SYNTAX_ERROR"},
-        {server_code::kUnknownFormat, "UNKNOWN_FORMAT"},
-        {server_code::kUnknownDatabase, "UNKNOWN_DATABASE"},
-        {server_code::kTimeoutExceeded, "TIMEOUT_EXCEEDED"},
-        {server_code::kReadonly, "READONLY"},
-        {server_code::kTooManySimultaneousQueries, "TOO_MANY_SIMULTANEOUS_QUERIES"},
-        {server_code::kSocketTimeout, "SOCKET_TIMEOUT"},
-        {server_code::kNetworkError, "NETWORK_ERROR"},
-        {server_code::kTableIsReadOnly, "TABLE_IS_READ_ONLY"},
-        {server_code::kTooManyParts, "TOO_MANY_PARTS"},
-        {server_code::kTooManyRowsOrBytes, "TOO_MANY_ROWS_OR_BYTES"},
-        {server_code::kAuthenticationFailed, "AUTHENTICATION_FAILED"},
-        {server_code::kStdException, "STD_EXCEPTION"},
-        {server_code::kUnknownException, "UNKNOWN_EXCEPTION"},
-    };
-    auto it = kNames.find(code);
-    return it == kNames.end() ? std::string_view() : it->second;
-}
-
-/// An error answered the way ClickHouse answers it: the HTTP status, the code header and a
-/// `Code: N. DB::Exception: ...` body, which ClickHouse client libraries parse.
-void answerError(httplib::Response& response, int status, int code, std::string_view message) {
-    response.status = status;
-    if (status == 503) {
-        response.set_header("Retry-After", "1");  // a passing condition: full buffers, a shard or node down
-    }
-    response.set_header("X-ClickHouse-Exception-Code", std::to_string(code));
-    std::string_view name = errorCodeName(code);
-    response.set_content(name.empty()
-                             ? fmt::format("Code: {}. DB::Exception: {}\n", code, message)
-                             : fmt::format("Code: {}. DB::Exception: {} ({})\n", code, message, name),
-                         "text/plain; charset=UTF-8");
-}
-
 std::string decodeBase64(std::string_view text) {
     std::string out((text.size() / 4 + 1) * 3, '\0');
     int length =
@@ -92,36 +52,6 @@ std::string decodeBase64(std::string_view text) {
     out.resize(out.size() - std::min(padding, out.size()));
     return out;
 }
-
-std::string param(const httplib::Request& request, const char* name) {
-    return request.has_param(name) ? request.get_param_value(name) : std::string();
-}
-
-/// Settings ingest honours from the URL or the SETTINGS clause; every other setting is accepted and ignored
-/// for writes (clients send many by default).
-struct WriteSettings {
-    bool skip_unknown_fields = false;
-    bool deduplicate = true;
-    std::string deduplication_token;
-
-    void apply(const std::string& name, const std::string& value) {
-        if (name == "input_format_skip_unknown_fields") {
-            skip_unknown_fields = value == "1" || value == "true";
-        } else if (name == "insert_deduplicate") {
-            deduplicate = !(value == "0" || value == "false");
-        } else if (name == "insert_deduplication_token") {
-            deduplication_token = value;
-        }
-    }
-};
-
-/// A refusal of the request: its answer and the metric reason.
-struct Refusal {
-    int status;
-    int code;
-    std::string message;
-    std::string reason;
-};
 
 }  // namespace
 
@@ -376,162 +306,6 @@ std::string IngestServer::authenticate(const httplib::Request& request, httplib:
     return user;
 }
 
-/// One INSERT while its body is read: the statement, the router its rows go through, the request's
-/// fingerprint, and the first refusal. Rows arrive through feed() in chunks; nothing is sent before finish()
-/// succeeded and IngestServer::commitInsert hands the routed rows over.
-struct IngestServer::PendingInsert {
-    PendingInsert(IngestServer& server, const httplib::Request& request, std::string user)
-        : server(server), request(request), user(std::move(user)) {}
-    ~PendingInsert() { server.request_bytes_ -= held; }
-
-    /// Parses the statement and feeds the rows written inline after it. False once refused.
-    bool start(std::string_view statement_text) {
-        return guarded([&] {
-            InsertStatement statement = parseInsert(statement_text);
-            resolve(statement);
-            std::string_view inline_rows = statement_text.substr(statement.data_offset);
-            if (!inline_rows.empty()) {
-                take(inline_rows);
-            }
-        });
-    }
-    bool feed(std::string_view chunk) {
-        return guarded([&] { take(chunk); });
-    }
-    bool finish() {
-        return guarded([&] {
-            router->finish();
-            server.metrics_->received(held, router->pieces(), router->piecesReadAgain());
-            fingerprint = settings.deduplicate ? digest.hex() : std::string();
-            rows = router->rowCount();
-            outputs = router->take();
-        });
-    }
-
-    IngestServer& server;
-    const httplib::Request& request;
-    std::string user;
-    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-    std::optional<Refusal> refusal;
-    const topology::Table* table = nullptr;
-    WriteSettings settings;
-    std::unique_ptr<RequestRouter> router;
-    StreamDigest digest;  ///< the fingerprint: who writes what where, and the rows
-    bool by_token = false;
-    size_t held = 0;
-    size_t rows = 0;
-    std::string fingerprint;
-    std::vector<RequestRouter::Output> outputs;
-
-  private:
-    template <typename Fn>
-    bool guarded(Fn&& fn) {
-        if (refusal) {
-            return false;
-        }
-        try {
-            fn();
-        } catch (const Refusal& r) {
-            refusal = r;
-        } catch (const RowError& error) {
-            refusal = Refusal{400, server_code::kCannotParseInputAssertionFailed, error.what(), "bad_row"};
-        } catch (const UnmappedCompany& error) {
-            refusal = Refusal{400, server_code::kBadArguments, error.what(), "unmapped"};
-        } catch (const Exception& error) {
-            bool syntax = std::string_view(error.what()).starts_with("Syntax error");
-            refusal = Refusal{400, syntax ? server_code::kSyntaxError : server_code::kBadArguments,
-                              error.what(), syntax ? "syntax" : "bad_row"};
-        }
-        return !refusal;
-    }
-
-    void resolve(const InsertStatement& statement) {
-        const auto& fleet = server.fleet_;
-        std::string database = statement.database.empty() ? param(request, "database") : statement.database;
-        if (database.empty()) {
-            database = "default";
-        }
-        if (database != fleet.schema.database) {
-            throw Refusal{404, server_code::kUnknownDatabase,
-                          fmt::format("Database {} doesn't exist (this ingest server writes database {})",
-                                      clickhouse::quoteIdentifier(database), fleet.schema.database),
-                          "unknown_table"};
-        }
-        table = fleet.schema.table(statement.table);
-        for (const auto& candidate : fleet.schema.tables) {
-            if (table == nullptr && candidate.globalName() == statement.table) {
-                table = &candidate;
-            }
-        }
-        if (table == nullptr) {
-            throw Refusal{
-                404, server_code::kUnknownTable,
-                fmt::format("Table {}.{} doesn't exist (ingest takes the logical tables of the fleet "
-                            "file, e.g. {}.{})",
-                            database, clickhouse::quoteIdentifier(statement.table), database,
-                            fleet.schema.tables.front().name),
-                "unknown_table"};
-        }
-        if (table->kind != topology::TableKind::Table || table->region_key.empty()) {
-            throw Refusal{400, server_code::kNotImplemented,
-                          fmt::format("{}.{} is not written through ingest (a materialized view or a table "
-                                      "without a region key)",
-                                      database, table->name),
-                          "unknown_table"};
-        }
-        auto format = parseFormatName(statement.format);
-        if (!format) {
-            throw Refusal{400, server_code::kUnknownFormat,
-                          fmt::format("Unknown or unsupported input format {} (ingest reads {})",
-                                      statement.format, supportedFormatNames()),
-                          "syntax"};
-        }
-        for (const auto& [name, value] : request.params) {
-            settings.apply(name, value);
-        }
-        for (const auto& [name, value] : statement.settings) {
-            settings.apply(name, value);
-        }
-        router = std::make_unique<RequestRouter>(*server.routing_, *table, *format, statement.columns,
-                                                 settings.skip_unknown_fields);
-        digest.addField(user);
-        digest.addField(table->name);
-        digest.addField(statement.format);
-        for (const auto& column : statement.columns) {
-            digest.addField(column);
-        }
-        by_token = !settings.deduplication_token.empty();
-        if (by_token) {
-            digest.addField(settings.deduplication_token);
-        }
-    }
-
-    void take(std::string_view chunk) {
-        held += chunk.size();
-        server.request_bytes_ += chunk.size();
-        if (held > server.options_.max_body_bytes) {
-            throw Refusal{
-                413, server_code::kTooManyRowsOrBytes,
-                fmt::format("the request body is larger than {} bytes (--max-body-bytes); split it into "
-                            "several INSERTs",
-                            server.options_.max_body_bytes),
-                "too_large"};
-        }
-        if (server.request_bytes_.load() + server.batcher_->bufferedBytes() >
-            server.options_.max_buffered_bytes) {
-            throw Refusal{
-                503, server_code::kTooManySimultaneousQueries,
-                "ingest is holding as many rows as it may (--max-buffered-bytes); retry after the time in "
-                "Retry-After",
-                "overloaded"};
-        }
-        if (!by_token) {
-            digest.add(chunk);
-        }
-        router->feed(chunk);
-    }
-};
-
 void IngestServer::handleQuery(const httplib::Request& request, httplib::Response& response,
                                const httplib::ContentReader* body) {
     if (request.has_param("query_id")) {
@@ -695,53 +469,6 @@ void IngestServer::commitInsert(PendingInsert& insert, httplib::Response& respon
     response.status = 200;
     metrics_->answered(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - insert.started).count());
-}
-
-void IngestServer::forward(const httplib::Request& request, httplib::Response& response,
-                           const std::string& query, const std::string& body) {
-    // Reads go to a node of the site, with the fleet's account, read-only; the client's own settings travel
-    // along (but not its credentials or a readonly of its own).
-    static const std::set<std::string> kDropped{"user", "password", "readonly", "query"};
-    std::string path = "/?readonly=2";
-    if (!query.empty()) {
-        path += "&query=" + clickhouse::urlEncode(query);
-    }
-    for (const auto& [name, value] : request.params) {
-        if (kDropped.count(name) == 0) {
-            path += "&" + clickhouse::urlEncode(name) + "=" + clickhouse::urlEncode(value);
-        }
-    }
-    auto nodes = site_->nodes();
-    size_t first = forward_turn_++;
-    for (size_t i = 0; i < nodes.size(); ++i) {
-        const topology::Node& node = *nodes[(first + i) % nodes.size()];
-        httplib::Client client(node.host, node.http_port);
-        client.set_connection_timeout(std::chrono::seconds(3));
-        client.set_read_timeout(std::chrono::seconds(300));
-        client.set_decompress(false);
-        httplib::Headers headers{{"X-ClickHouse-User", fleet_credentials_.user},
-                                 {"X-ClickHouse-Key", fleet_credentials_.password}};
-        auto result = client.Post(path, headers, body, "text/plain");
-        if (!result) {
-            continue;  // not reachable: the next node
-        }
-        response.status = result->status;
-        for (const auto& [name, value] : result->headers) {
-            // Compression, if the client asked for it, is this server's own (httplib's), so the answer is
-            // asked for and passed on uncompressed.
-            if (name.starts_with("X-ClickHouse-")) {
-                response.set_header(name, value);
-            }
-        }
-        response.set_content(result->body, result->get_header_value("Content-Type"));
-        if (result->status != 200) {
-            metrics_->rejected("forward_failed");
-        }
-        return;
-    }
-    metrics_->rejected("forward_failed");
-    answerError(response, 503, server_code::kNetworkError,
-                fmt::format("no node of site {} answered; the query was not run", site_->name));
 }
 
 }  // namespace chfleet::ingest
