@@ -3,8 +3,6 @@
 // found it.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -20,23 +18,9 @@ namespace ch = chfleet::clickhouse;
 
 namespace {
 
-/// The teei sandbox with its schema applied by `chfleet schema apply --json`, whose report is kept for the
-/// test of that first apply.
-class FoundationEnvironment : public FleetEnvironment {
-  public:
-    FoundationEnvironment() : FleetEnvironment("examples/teei/fleet.yaml") {}
-    void SetUp() override {
-        FleetEnvironment::SetUp();
-        first_apply = fleet().chfleet({"schema", "apply", "-f", fleet().fleetPath(), "--json"});
-        if (first_apply.exit_code != 0) {
-            std::cerr << "schema apply failed:\n" << first_apply.output;
-            std::abort();
-        }
-    }
-    static inline chfleet::process::Finished first_apply;
-};
-
-auto* const environment = ::testing::AddGlobalTestEnvironment(new FoundationEnvironment());
+/// The teei sandbox with its schema applied, shared by every test of this binary.
+auto* const environment = ::testing::AddGlobalTestEnvironment(
+    new FleetEnvironment("examples/teei/fleet.yaml", chfleet::testing::Schema::Applied));
 
 chfleet::testing::TestFleet& fleet() {
     return FleetEnvironment::fleet();
@@ -109,7 +93,7 @@ TEST(Foundation, SystemClustersShowTheThreeClusters) {
 }
 
 TEST(Foundation, SchemaApplyTwiceIsANoOpTheSecondTime) {
-    const auto& first = FoundationEnvironment::first_apply;  // on the fresh fleet, before any test
+    const auto& first = FleetEnvironment::schemaApply();  // on the fresh fleet, before any test
     ASSERT_EQ(first.exit_code, 0) << first.output;
     auto first_json = nlohmann::json::parse(first.output.substr(first.output.find('{')));
     EXPECT_GT(first_json["created"].get<int>(), 100);

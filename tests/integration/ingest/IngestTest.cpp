@@ -36,20 +36,8 @@ namespace process = chfleet::process;
 namespace {
 
 /// The teei sandbox with its schema applied, shared by every test of this binary.
-class IngestEnvironment : public FleetEnvironment {
-  public:
-    IngestEnvironment() : FleetEnvironment("examples/teei/fleet.yaml") {}
-    void SetUp() override {
-        FleetEnvironment::SetUp();
-        auto applied = fleet().chfleet({"schema", "apply", "-f", fleet().fleetPath()});
-        if (applied.exit_code != 0) {
-            std::cerr << "schema apply failed:\n" << applied.output;
-            std::abort();
-        }
-    }
-};
-
-auto* const environment = ::testing::AddGlobalTestEnvironment(new IngestEnvironment());
+auto* const environment = ::testing::AddGlobalTestEnvironment(
+    new FleetEnvironment("examples/teei/fleet.yaml", chfleet::testing::Schema::Applied));
 
 chfleet::testing::TestFleet& fleet() {
     return FleetEnvironment::fleet();

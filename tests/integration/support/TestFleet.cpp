@@ -17,6 +17,7 @@ namespace chfleet::testing {
 namespace {
 
 TestFleet* shared_fleet = nullptr;
+process::Finished schema_apply;
 
 constexpr const char* kFleetDirPrefix = "chfleet-it-";
 constexpr const char* kOwnerFile = "owner.pid";
@@ -114,6 +115,17 @@ void FleetEnvironment::SetUp() {
         std::cerr << "could not bring the test fleet up: " << e.what() << "\n";
         std::abort();
     }
+    if (schema_ == Schema::Applied) {
+        schema_apply = shared_fleet->chfleet({"schema", "apply", "-f", shared_fleet->fleetPath(), "--json"});
+        if (schema_apply.exit_code != 0) {
+            std::cerr << "schema apply failed:\n" << schema_apply.output;
+            std::abort();
+        }
+    }
+}
+
+const process::Finished& FleetEnvironment::schemaApply() {
+    return schema_apply;
 }
 
 void FleetEnvironment::TearDown() {

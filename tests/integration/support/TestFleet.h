@@ -43,16 +43,25 @@ class TestFleet {
     std::unique_ptr<sandbox::Sandbox> sandbox_;
 };
 
-/// A gtest environment holding one TestFleet for a whole test binary (started once, stopped at exit).
+/// Whether a FleetEnvironment applies the fleet file's schema once the fleet is up.
+enum class Schema { NotApplied, Applied };
+
+/// A gtest environment holding one TestFleet for a whole test binary (started once, stopped at exit). With
+/// Schema::Applied, `chfleet schema apply --json` runs once the fleet is up (the binary aborts if it fails),
+/// so that every test stands alone on the schema.
 class FleetEnvironment : public ::testing::Environment {
   public:
-    explicit FleetEnvironment(std::string fleet_file) : fleet_file_(std::move(fleet_file)) {}
+    explicit FleetEnvironment(std::string fleet_file, Schema schema = Schema::NotApplied)
+        : fleet_file_(std::move(fleet_file)), schema_(schema) {}
     void SetUp() override;
     void TearDown() override;
     static TestFleet& fleet();
+    /// What `schema apply --json` answered on the fresh fleet (Schema::Applied).
+    static const process::Finished& schemaApply();
 
   private:
     std::string fleet_file_;
+    Schema schema_;
 };
 
 }  // namespace chfleet::testing

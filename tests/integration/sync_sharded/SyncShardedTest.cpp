@@ -3,8 +3,6 @@
 // sharding key names, on every site, through the peer site's cluster defined in each server's config.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "TestFleet.h"
@@ -15,21 +13,9 @@ namespace ch = chfleet::clickhouse;
 
 namespace {
 
-/// The teei sandbox with its schema applied; each test stands alone on it.
-class SyncShardedEnvironment : public FleetEnvironment {
-  public:
-    SyncShardedEnvironment() : FleetEnvironment("examples/teei/fleet.yaml") {}
-    void SetUp() override {
-        FleetEnvironment::SetUp();
-        auto applied = fleet().chfleet({"schema", "apply", "-f", fleet().fleetPath()});
-        if (applied.exit_code != 0) {
-            std::cerr << "schema apply failed:\n" << applied.output;
-            std::abort();
-        }
-    }
-};
-
-auto* const environment = ::testing::AddGlobalTestEnvironment(new SyncShardedEnvironment());
+/// The teei sandbox with its schema applied, shared by every test of this binary.
+auto* const environment = ::testing::AddGlobalTestEnvironment(
+    new FleetEnvironment("examples/teei/fleet.yaml", chfleet::testing::Schema::Applied));
 
 chfleet::testing::TestFleet& fleet() {
     return FleetEnvironment::fleet();
