@@ -17,10 +17,6 @@ using clickhouse::quoteString;
 
 namespace {
 
-auto logger() {
-    return log::get("sync");
-}
-
 /// Counts the statements sent to one site, for the cost figures.
 class CountingConnection final : public clickhouse::Connection {
   public:
@@ -225,8 +221,8 @@ RepairResult repairPartition(const SyncOptions& options, const RepairJob& job) {
         try {
             clickhouse::execute(*connection, "DROP TABLE IF EXISTS " + staging);
         } catch (const Exception& cleanup) {
-            logger()->warn("could not drop staging table {} on {} (the next cycle drops it): {}", staging,
-                           job.node->name, cleanup.what());
+            log::get("sync")->warn("could not drop staging table {} on {} (the next cycle drops it): {}",
+                                   staging, job.node->name, cleanup.what());
         }
     }
     return result;
