@@ -62,7 +62,10 @@ std::string capabilitiesProbeSql() {
            "(SELECT count() FROM system.settings WHERE name = 'max_insert_threads') AS max_insert_threads, "
            "(SELECT count() FROM system.settings WHERE name = 'insert_deduplication_token') "
            "AS insert_deduplication_token, "
-           "(SELECT count() FROM system.tables WHERE database = 'system' AND name = 'disks') AS system_disks";
+           "(SELECT count() FROM system.tables WHERE database = 'system' AND name = 'disks') AS "
+           "system_disks, "
+           "(SELECT count() FROM system.merge_tree_settings WHERE name = 'ttl_only_drop_parts') "
+           "AS ttl_only_drop_parts";
 }
 
 ServerCapabilities capabilitiesFromProbe(const Result& probe) {
@@ -76,6 +79,7 @@ ServerCapabilities capabilitiesFromProbe(const Result& probe) {
     capabilities.max_insert_threads = probe.getUInt64(0, "max_insert_threads") > 0;
     capabilities.insert_deduplication_token = probe.getUInt64(0, "insert_deduplication_token") > 0;
     capabilities.system_disks = probe.getUInt64(0, "system_disks") > 0;
+    capabilities.ttl_only_drop_parts = probe.getUInt64(0, "ttl_only_drop_parts") > 0;
     return capabilities;
 }
 

@@ -36,6 +36,7 @@ struct ServerCapabilities {
     bool max_insert_threads = false;          ///< setting max_insert_threads (probe: system.settings)
     bool insert_deduplication_token = false;  ///< setting insert_deduplication_token (probe: system.settings)
     bool system_disks = false;                ///< table system.disks (probe: system.tables)
+    bool ttl_only_drop_parts = false;  ///< MergeTree setting ttl_only_drop_parts (probe: merge_tree_settings)
 
     bool atLeast(int want_major, int want_minor) const {
         return ServerVersion{major, minor, patch}.atLeast(want_major, want_minor);

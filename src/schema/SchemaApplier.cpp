@@ -4,6 +4,7 @@
 #include <future>
 #include <set>
 
+#include "clickhouse/Capabilities.h"
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
 #include "clickhouse/RetryPolicy.h"
@@ -27,16 +28,26 @@ std::set<std::string> existingTables(clickhouse::Connection& connection, const s
 }
 
 NodeApplyReport applyOnNode(const topology::Fleet& fleet, const topology::Node& node,
-                            const std::vector<PlannedObject>& plan, bool dry_run) {
+                            const topology::Site& site, bool dry_run) {
     NodeApplyReport report;
     report.node = node.name;
     report.site = node.site;
     std::set<std::string> existing;
     std::unique_ptr<clickhouse::Connection> connection;
+    // The node's server decides whether tables carry its region's TTL (servers with TTL) or are left to
+    // `chfleet retention run` (18.16).
+    NodeTraits traits;
+    traits.region = node.region;
+    std::vector<PlannedObject> plan;
     try {
         connection = topology::connectTo(fleet, node);
+        auto capabilities = clickhouse::detectCapabilities(*connection);
+        traits.ttl = capabilities.ttl;
+        traits.ttl_only_drop_parts = capabilities.ttl_only_drop_parts;
+        plan = planForNode(fleet, site, traits);
         existing = existingTables(*connection, fleet.schema.database);
     } catch (const Exception& e) {
+        plan = planForNode(fleet, site, traits);
         report.reachable = false;
         report.failures.push_back(e.what());
         if (dry_run) {
@@ -94,15 +105,15 @@ std::vector<NodeApplyReport> applySchema(const topology::Fleet& fleet, const App
     }
     // Nodes work in parallel, but the replicas of one shard one after the other (waves by replica number):
     // two replicas creating the same keeper path at the same instant is a race 18.16 does not always win.
-    std::vector<std::pair<const topology::Node*, std::shared_ptr<std::vector<PlannedObject>>>> targets;
+    std::vector<std::pair<const topology::Node*, const topology::Site*>> targets;
     int max_replica = 0;
     for (const auto& site : fleet.sites) {
         if (options.site && site.name != *options.site) {
             continue;
         }
-        auto plan = std::make_shared<std::vector<PlannedObject>>(planForSite(fleet, site));
+        planForSite(fleet, site);  // a plan error (a view of an unknown table) stops before any node
         for (const auto* node : site.nodes()) {
-            targets.emplace_back(node, plan);
+            targets.emplace_back(node, &site);
             max_replica = std::max(max_replica, node->replica);
         }
     }
@@ -110,10 +121,10 @@ std::vector<NodeApplyReport> applySchema(const topology::Fleet& fleet, const App
     for (int wave = 1; wave <= max_replica; ++wave) {
         std::vector<std::pair<size_t, std::future<NodeApplyReport>>> pending;
         for (size_t i = 0; i < targets.size(); ++i) {
-            const auto& [node, plan] = targets[i];
+            const auto& [node, site] = targets[i];
             if (node->replica == wave) {
-                pending.emplace_back(i, std::async(std::launch::async, [&fleet, node, plan, &options] {
-                                         return applyOnNode(fleet, *node, *plan, options.dry_run);
+                pending.emplace_back(i, std::async(std::launch::async, [&fleet, node, site, &options] {
+                                         return applyOnNode(fleet, *node, *site, options.dry_run);
                                      }));
             }
         }

@@ -4,6 +4,7 @@
 
 #include "clickhouse/Quoting.h"
 #include "common/Exception.h"
+#include "retention/TtlClause.h"
 
 namespace chfleet::schema {
 
@@ -53,12 +54,20 @@ std::string replicatedEngine(const topology::Table& table) {
     return sql + ")";
 }
 
-std::string storageClauses(const topology::Table& table) {
+std::string storageClauses(const topology::Table& table, const NodeTraits* traits) {
     std::string sql = " ENGINE = " + replicatedEngine(table);
     if (!table.partition_by.empty()) {
         sql += " PARTITION BY " + table.partition_by;
     }
-    return sql + " ORDER BY " + table.order_by;
+    sql += " ORDER BY " + table.order_by;
+    if (traits != nullptr && traits->ttl) {
+        std::string ttl = retention::ttlClause(table, traits->region);
+        sql += ttl;
+        if (!ttl.empty() && traits->ttl_only_drop_parts && retention::partsExpireWhole(table)) {
+            sql += " SETTINGS ttl_only_drop_parts = 1";
+        }
+    }
+    return sql;
 }
 
 std::string distributedSql(const topology::Fleet& fleet, const topology::Table& table,
@@ -99,7 +108,10 @@ std::string createDatabaseSql(const topology::Fleet& fleet) {
     return "CREATE DATABASE IF NOT EXISTS " + quoteIdentifier(fleet.schema.database);
 }
 
-std::vector<PlannedObject> planForSite(const topology::Fleet& fleet, const topology::Site& site) {
+namespace {
+
+std::vector<PlannedObject> plan(const topology::Fleet& fleet, const topology::Site& site,
+                                const NodeTraits* traits) {
     std::vector<PlannedObject> plan;
     const auto& database = fleet.schema.database;
     for (auto kind : {topology::TableKind::Table, topology::TableKind::MaterializedView}) {
@@ -118,7 +130,7 @@ std::vector<PlannedObject> planForSite(const topology::Fleet& fleet, const topol
                 object.kind = ObjectKind::LocalTable;
                 object.create_sql = "CREATE TABLE IF NOT EXISTS " +
                                     qualifiedName(database, table.localName()) + " " +
-                                    columnList(table, true) + storageClauses(table);
+                                    columnList(table, true) + storageClauses(table, traits);
             } else {
                 const auto* source = fleet.schema.table(table.from);
                 if (source == nullptr) {
@@ -129,7 +141,7 @@ std::vector<PlannedObject> planForSite(const topology::Fleet& fleet, const topol
                 object.shape.engine = "MaterializedView";
                 object.create_sql =
                     "CREATE MATERIALIZED VIEW IF NOT EXISTS " + qualifiedName(database, table.localName()) +
-                    storageClauses(table) + " AS " +
+                    storageClauses(table, traits) + " AS " +
                     replaceAll(table.select, "{from}", qualifiedName(database, source->localName()));
             }
             plan.push_back(std::move(object));
@@ -159,6 +171,17 @@ std::vector<PlannedObject> planForSite(const topology::Fleet& fleet, const topol
         plan.push_back(std::move(global));
     }
     return plan;
+}
+
+}  // namespace
+
+std::vector<PlannedObject> planForSite(const topology::Fleet& fleet, const topology::Site& site) {
+    return plan(fleet, site, nullptr);
+}
+
+std::vector<PlannedObject> planForNode(const topology::Fleet& fleet, const topology::Site& site,
+                                       const NodeTraits& traits) {
+    return plan(fleet, site, &traits);
 }
 
 std::string normalizeExpression(std::string_view expression) {

@@ -42,6 +42,19 @@ struct PlannedObject {
 /// an insert through it fails instead of putting one region's rows on another region's shards.
 std::vector<PlannedObject> planForSite(const topology::Fleet& fleet, const topology::Site& site);
 
+/// What a node's server adds to the plan: on servers with TTL (19.6+), the local tables and views of tables
+/// with a retention get the TTL of the node's region (retention/TtlClause.h), and `ttl_only_drop_parts = 1`
+/// where the server has that setting and the partitions follow the retention column.
+struct NodeTraits {
+    std::string region;
+    bool ttl = false;
+    bool ttl_only_drop_parts = false;
+};
+
+/// planForSite for one node: the same objects, with the TTL its server and region call for.
+std::vector<PlannedObject> planForNode(const topology::Fleet& fleet, const topology::Site& site,
+                                       const NodeTraits& traits);
+
 /// CREATE DATABASE IF NOT EXISTS for the fleet's database.
 std::string createDatabaseSql(const topology::Fleet& fleet);
 

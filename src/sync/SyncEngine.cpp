@@ -12,6 +12,7 @@
 #include "clickhouse/Result.h"
 #include "common/Exception.h"
 #include "common/Log.h"
+#include "retention/Horizon.h"
 #include "retention/RetentionPolicy.h"
 #include "sync/PartitionInventory.h"
 #include "sync/PartitionRepair.h"
@@ -431,9 +432,8 @@ CycleReport SyncEngine::runCycle() {
             }
             std::vector<std::string> to_checksum;
             for (auto& [id, needs_checksum] : candidates) {
-                if (retention_days > 0 && newest_data[id] > 0 &&
-                    newest_data[id] + static_cast<uint64_t>(retention_days) * 86400 < now) {
-                    continue;  // past retention: never copied back
+                if (newest_data[id] > 0 && retention::isPastHorizon(newest_data[id], retention_days, now)) {
+                    continue;  // past retention (the horizon `retention run` drops at): never copied back
                 }
                 std::string verified_key = key + "|" + regions[0]->region->name + "|" + id;
                 if (totals[0][id] == totals[1][id] && verified_.count(verified_key) > 0 &&

@@ -99,6 +99,7 @@ TEST_F(SandboxTest, LifecycleAsAnOperatorRunsIt) {
     EXPECT_FALSE(capabilities.remote_secure);
     EXPECT_FALSE(capabilities.max_insert_threads);
     EXPECT_FALSE(capabilities.system_disks);
+    EXPECT_FALSE(capabilities.ttl_only_drop_parts);
     auto endpoint = chfleet::topology::endpointFor(fleet, *fleet.node("primary-ch-0"));
     endpoint.credentials.password = "wrong-secret-4711";
     try {

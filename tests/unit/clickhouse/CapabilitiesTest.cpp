@@ -49,8 +49,9 @@ TEST(CapabilitiesTest, ProbeAnswerOf18_16) {
     // Recorded from clickhouse-server 18.16.1 for capabilitiesProbeSql() + FORMAT
     // TabSeparatedWithNamesAndTypes.
     auto probe = Result::parse(
-        "version\tremote_secure\tmax_insert_threads\tinsert_deduplication_token\tsystem_disks\n"
-        "String\tUInt64\tUInt64\tUInt64\tUInt64\n18.16.1\t0\t0\t0\t0\n",
+        "version\tremote_secure\tmax_insert_threads\tinsert_deduplication_token\tsystem_disks\t"
+        "ttl_only_drop_parts\n"
+        "String\tUInt64\tUInt64\tUInt64\tUInt64\tUInt64\n18.16.1\t0\t0\t0\t0\t0\n",
         "127.0.0.1:18123");
     auto capabilities = capabilitiesFromProbe(probe);
     EXPECT_EQ(capabilities.version, "18.16.1");
@@ -60,14 +61,16 @@ TEST(CapabilitiesTest, ProbeAnswerOf18_16) {
     EXPECT_FALSE(capabilities.insert_deduplication_token);
     EXPECT_FALSE(capabilities.system_disks);
     EXPECT_FALSE(capabilities.ttl);
+    EXPECT_FALSE(capabilities.ttl_only_drop_parts);
 }
 
 TEST(CapabilitiesTest, ProbeAnswerOf26_5) {
     // Recorded from the embedded ClickHouse 26.5 engine (scalar subqueries typed Nullable there).
     auto probe = Result::parse(
-        "version\tremote_secure\tmax_insert_threads\tinsert_deduplication_token\tsystem_disks\n"
-        "String\tNullable(UInt64)\tNullable(UInt64)\tNullable(UInt64)\tNullable(UInt64)\n26.5.1."
-        "1\t1\t1\t1\t1\n",
+        "version\tremote_secure\tmax_insert_threads\tinsert_deduplication_token\tsystem_disks\t"
+        "ttl_only_drop_parts\n"
+        "String\tNullable(UInt64)\tNullable(UInt64)\tNullable(UInt64)\tNullable(UInt64)\tNullable(UInt64)\n"
+        "26.5.1.1\t1\t1\t1\t1\t1\n",
         "embedded");
     auto capabilities = capabilitiesFromProbe(probe);
     EXPECT_TRUE(capabilities.atLeast(26, 5));
@@ -75,6 +78,7 @@ TEST(CapabilitiesTest, ProbeAnswerOf26_5) {
     EXPECT_TRUE(capabilities.max_insert_threads);
     EXPECT_TRUE(capabilities.insert_deduplication_token);
     EXPECT_TRUE(capabilities.system_disks);
+    EXPECT_TRUE(capabilities.ttl_only_drop_parts);
     EXPECT_TRUE(capabilities.ttl);
     EXPECT_TRUE(capabilities.lightweight_delete);
     EXPECT_TRUE(capabilities.query_parameters);

@@ -68,6 +68,7 @@ TEST_F(EmbeddedEngineTest, CapabilitiesOfAModernServer) {
     EXPECT_TRUE(capabilities.max_insert_threads);
     EXPECT_TRUE(capabilities.insert_deduplication_token);
     EXPECT_TRUE(capabilities.system_disks);
+    EXPECT_TRUE(capabilities.ttl_only_drop_parts);
 }
 
 TEST_F(EmbeddedEngineTest, FormatQueryParsesStatements) {
