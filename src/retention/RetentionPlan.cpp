@@ -69,10 +69,10 @@ std::string planningSql(const std::string& database, const std::vector<RetainedT
            "toUInt64(min(min_time)) AS min_time, toUInt64(max(max_time)) AS max_time "
            "FROM system.parts WHERE active AND database = " +
            quoteString(database) + " AND table IN (" + names +
-           ") GROUP BY t, partition_id) ANY LEFT JOIN (SELECT name AS t, partition_key, "
+           ") GROUP BY t, partition_id) AS parts ANY LEFT JOIN (SELECT name AS t, partition_key, "
            "toUInt8(position(create_table_query, ' TTL ') > 0) AS has_ttl FROM system.tables WHERE "
            "database = " +
-           quoteString(database) + ") USING t";
+           quoteString(database) + ") AS tables USING t";
 }
 
 namespace {

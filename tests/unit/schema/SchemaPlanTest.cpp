@@ -176,3 +176,80 @@ TEST(SchemaPlan, EveryStatementParsesOnModernClickHouse) {
 
 }  // namespace
 }  // namespace chfleet::schema
+
+namespace chfleet::schema {
+namespace {
+
+// On a server with TTL, each node's tables get the retention of the node's region: an EU node 730 days, a
+// US node 2555, with ttl_only_drop_parts where the server has it; 18.16 nodes get no TTL clause at all.
+TEST(SchemaPlan, TtlIsRenderedFromTheNodesRegion) {
+    const auto& site = *teei().site("primary");
+    auto eu = planForNode(teei(), site, {"eu-central-1", true, true});
+    auto us = planForNode(teei(), site, {"us-east-1", true, true});
+    auto old = planForNode(teei(), site, {"eu-central-1", false, false});
+    const std::string metrics = "metrics_company_period_local";
+    EXPECT_NE(
+        find(eu, metrics)
+            .create_sql.find(
+                "ORDER BY (company_id, metric_name, period_start, period_end) TTL `created_at` + INTERVAL "
+                "730 DAY SETTINGS ttl_only_drop_parts = 1"),
+        std::string::npos)
+        << find(eu, metrics).create_sql;
+    EXPECT_NE(find(us, metrics).create_sql.find("TTL `created_at` + INTERVAL 2555 DAY SETTINGS"),
+              std::string::npos)
+        << find(us, metrics).create_sql;
+    EXPECT_EQ(find(old, metrics).create_sql.find("TTL"), std::string::npos) << find(old, metrics).create_sql;
+    EXPECT_EQ(find(old, metrics).create_sql, find(planForSite(teei(), site), metrics).create_sql);
+    // Raw events: 90 days in both regions; a view's TTL sits in its storage, before AS SELECT.
+    EXPECT_NE(find(eu, "events_local").create_sql.find("TTL `timestamp` + INTERVAL 90 DAY"),
+              std::string::npos);
+    EXPECT_NE(find(us, "events_local").create_sql.find("TTL `timestamp` + INTERVAL 90 DAY"),
+              std::string::npos);
+    const auto& view = find(eu, "mv_daily_company_metrics_local").create_sql;
+    EXPECT_NE(view.find("TTL `date` + INTERVAL 730 DAY SETTINGS ttl_only_drop_parts = 1 AS SELECT"),
+              std::string::npos)
+        << view;
+    // A server without the setting gets the TTL alone; a table without retention gets none.
+    auto no_setting = planForNode(teei(), site, {"eu-central-1", true, false});
+    EXPECT_EQ(find(no_setting, metrics).create_sql.find("SETTINGS"), std::string::npos);
+    EXPECT_EQ(find(eu, "company_region_mapping_local").create_sql.find("TTL"), std::string::npos);
+}
+
+// The rendered CREATE of an EU node is accepted by ClickHouse 26.x and its TTL removes exactly the rows past
+// the EU horizon. The embedded engine has no keeper, so the test swaps the Replicated engine for its plain
+// MergeTree (the engine clause is not the TTL's business); everything after ORDER BY is the plan's.
+TEST(SchemaPlan, RenderedTtlRunsOnModernClickHouseAndExpiresEuRows) {
+    CHFLEET_REQUIRE_EMBEDDED_ENGINE();
+    clickhouse::EmbeddedConnection engine;
+    auto eu = planForNode(teei(), *teei().site("primary"), {"eu-central-1", true, true});
+    std::string sql = find(eu, "vis_scores_local").create_sql;
+    ASSERT_NO_THROW(parsed(engine, sql)) << sql;
+    // ReplicatedReplacingMergeTree('/clickhouse/tables/{region}/{shard}/vis_scores', '{replica}', created_at)
+    // -> ReplacingMergeTree(created_at)
+    auto replicated = sql.find("ENGINE = Replicated");
+    auto arguments = sql.find("('/clickhouse/tables/", replicated);
+    auto replica = sql.find("'{replica}', ", arguments);
+    ASSERT_NE(replica, std::string::npos) << sql;
+    sql.erase(arguments + 1, replica + 13 - (arguments + 1));
+    sql.erase(replicated + 9, 10);
+    EXPECT_NE(sql.find("ENGINE = ReplacingMergeTree(created_at) PARTITION BY"), std::string::npos) << sql;
+    const std::string database = "schema_ttl_test";
+    sql.replace(sql.find("`teei`"), 6, database);
+    clickhouse::execute(engine, "DROP DATABASE IF EXISTS " + database);
+    clickhouse::execute(engine, "CREATE DATABASE " + database);
+    clickhouse::execute(engine, sql);
+    // Three years old (past the EU 730 days), one year old (inside), in separate monthly partitions.
+    clickhouse::execute(engine, "INSERT INTO " + database +
+                                    ".vis_scores_local (company_id, volunteer_id, score, created_at) VALUES "
+                                    "('acme-gmbh', 'v1', 1, now() - INTERVAL 3 YEAR), "
+                                    "('acme-gmbh', 'v2', 2, now() - INTERVAL 1 YEAR)");
+    clickhouse::execute(engine, "ALTER TABLE " + database + ".vis_scores_local MATERIALIZE TTL",
+                        {{"mutations_sync", "2"}});
+    EXPECT_EQ(
+        clickhouse::scalar(engine, "SELECT groupArray(volunteer_id) FROM " + database + ".vis_scores_local"),
+        "['v2']");
+    clickhouse::execute(engine, "DROP DATABASE " + database);
+}
+
+}  // namespace
+}  // namespace chfleet::schema
