@@ -111,5 +111,13 @@ done
 step "schema drift check across nodes, replicas and sites"
 "$CHFLEET" schema diff -f "$FLEET"
 
+step "retention: old rows in both regions; a dry run says which partitions would go (EU aggregates past 2 years, events past 90 days)"
+for region in us eu; do
+  "$CHFLEET" query -f "$FLEET" clickhouse-$region-0 --setting insert_distributed_sync=1 \
+    "INSERT INTO teei.metrics_company_period_${region}_distributed (company_id, metric_name, created_at) SELECT concat('$region-company-', toString(number % 5)), concat('demo-', toString(number)), now() - INTERVAL 3 YEAR FROM system.numbers LIMIT 20"
+done
+"$CHFLEET" retention run -f "$FLEET" --dry-run --site primary | grep -E 'site|metrics_company_period|events|dry run'
+"$CHFLEET" retention status -f "$FLEET" --site primary | grep -E 'site|metrics_company_period' || true
+
 step "done"
 [ "${KEEP:-0}" = 1 ] && echo "the sandbox is still running: $CHFLEET sandbox status --dir $DIR" || true

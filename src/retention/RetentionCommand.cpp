@@ -1,10 +1,13 @@
 // `chfleet retention`: run, status.
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "common/Command.h"
 #include "common/Exception.h"
+#include "common/Files.h"
 #include "common/Log.h"
+#include "retention/RetentionMetrics.h"
 #include "retention/RetentionRun.h"
 
 namespace chfleet::retention {
@@ -170,6 +173,7 @@ int retentionCommand(const std::vector<std::string>& args) {
     RunOptions options;
     std::string site;
     int grace_hours = static_cast<int>(kDefaultGrace.count() / 3600);
+    std::string metrics_file;
     auto add_common = [&](CLI::App* command) {
         command->add_option("-f,--file,--fleet", file, "fleet file (environment CHFLEET_FILE)")
             ->required()
@@ -185,6 +189,14 @@ int retentionCommand(const std::vector<std::string>& args) {
             ->capture_default_str()
             ->check(CLI::Range(0, 24 * 365));
         command->add_flag("--json", json, "machine-readable output (shape: docs/retention.md)");
+        command->add_option("--metrics-file", metrics_file,
+                            "also write the figures as Prometheus metrics chfleet_retention_* to this file "
+                            "(replaced atomically; for node_exporter's textfile collector)");
+    };
+    auto write_metrics = [&](const RetentionReport& report) {
+        if (!metrics_file.empty()) {
+            files::writeAtomically(metrics_file, metricsText(report));
+        }
     };
     auto* run = app.add_subcommand("run", "drop expired partitions (18.16) or force TTL (servers with TTL)");
     add_common(run);
@@ -207,6 +219,7 @@ int retentionCommand(const std::vector<std::string>& args) {
                 ->info("retention run{} on {} (state {})", options.dry_run ? " --dry-run" : "", file,
                        statePath(fleet, options.state_file));
             auto report = runRetention(fleet, options);
+            write_metrics(report);
             if (json) {
                 std::cout << toJson(report).dump(2) << "\n";
             } else {
@@ -215,6 +228,7 @@ int retentionCommand(const std::vector<std::string>& args) {
             return report.ok() ? 0 : static_cast<int>(ErrorCode::Failed);
         }
         auto report = status(fleet, options);
+        write_metrics(report);
         if (json) {
             std::cout << toJson(report).dump(2) << "\n";
         } else {
