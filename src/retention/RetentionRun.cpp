@@ -30,7 +30,6 @@ struct Replica {
     std::unique_ptr<clickhouse::Connection> connection;
     NodeFacts facts;
     bool ttl = false;
-    size_t report_index = 0;
 };
 
 /// A partition as the union of a shard's replicas sees it.
@@ -141,7 +140,6 @@ class RetentionPass {
                     }
                 }
             }
-            replica.report_index = report_.nodes.size();
             report_.nodes.push_back(std::move(node_report));
             if (replica.connection != nullptr && report_.nodes.back().reachable) {
                 replicas.push_back(std::move(replica));

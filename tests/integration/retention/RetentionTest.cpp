@@ -256,4 +256,61 @@ TEST(Retention, SeedPoliciesOnBothSites) {
     }
 }
 
+// A shard with a replica down is left alone (the replica may hold rows the others have not fetched): its
+// expired partitions stay, the run exits 1 naming it, and the other shards of the region are still cleaned.
+TEST(Retention, AShardWithAReplicaDownIsLeftAlone) {
+    std::string state = fleet().sandbox().dir() + "/retention-state-down.json";
+    const auto& eu = *fleet().fleet().site("primary")->region("eu-central-1");
+    const std::string down = eu.node(1, 2)->name;
+    const std::string shard1 = eu.node(1, 1)->name;
+    const std::string shard2 = eu.node(2, 1)->name;
+    uint64_t now = std::stoull(fleet().scalar(shard1, "SELECT toUInt32(now())"));
+    insert(shard1,
+           "INSERT INTO teei.metrics_company_period_eu_distributed (company_id, metric_name, created_at) "
+           "SELECT concat('eu-down-', toString(number % 12)), concat('down-', toString(number)), "
+           "toDateTime(" +
+               std::to_string(now - 3 * 365 * kDay) + ") FROM system.numbers LIMIT 24");
+    for (int shard = 1; shard <= eu.shards; ++shard) {
+        for (int replica = 1; replica <= eu.replicas; ++replica) {
+            auto connection = fleet().connect(eu.node(shard, replica)->name);
+            ch::execute(*connection, "SYSTEM SYNC REPLICA teei.metrics_company_period_local");
+        }
+    }
+    uint64_t on_shard1 = count(shard1, "metrics_company_period_local WHERE metric_name LIKE 'down-%'");
+    ASSERT_GT(on_shard1, 0u);
+    ASSERT_GT(count(shard2, "metrics_company_period_local WHERE metric_name LIKE 'down-%'"), 0u);
+
+    struct RestartOnExit {
+        std::string node;
+        ~RestartOnExit() {
+            try {
+                fleet().sandbox().start(node);
+            } catch (const std::exception& e) {
+                ADD_FAILURE() << "could not restart " << node << ": " << e.what();
+            }
+        }
+    };
+    {
+        RestartOnExit restart{down};
+        fleet().sandbox().kill(down);
+        auto run = retention({"run", "--site", "primary", "--json"}, state);
+        EXPECT_EQ(run.exit_code, 1) << run.output;
+        auto report = printedJson(run);
+        const auto& errors = entry(report, "primary", "eu-central-1", "metrics_company_period").at("errors");
+        ASSERT_EQ(errors.size(), 1u) << run.output;
+        EXPECT_EQ(errors[0],
+                  "shard 1 of eu-central-1: a replica did not answer; nothing changed on this shard");
+        EXPECT_EQ(count(shard1, "metrics_company_period_local WHERE metric_name LIKE 'down-%'"), on_shard1);
+        EXPECT_EQ(count(shard2, "metrics_company_period_local WHERE metric_name LIKE 'down-%'"), 0u);
+    }
+    // Back up: the next run finishes the job.
+    auto again = retention({"run", "--site", "primary"}, state);
+    EXPECT_EQ(again.exit_code, 0) << again.output;
+    for (int replica = 1; replica <= eu.replicas; ++replica) {
+        EXPECT_EQ(
+            count(eu.node(1, replica)->name, "metrics_company_period_local WHERE metric_name LIKE 'down-%'"),
+            0u);
+    }
+}
+
 }  // namespace

@@ -222,6 +222,9 @@ TEST(SchemaPlan, RenderedTtlRunsOnModernClickHouseAndExpiresEuRows) {
     CHFLEET_REQUIRE_EMBEDDED_ENGINE();
     clickhouse::EmbeddedConnection engine;
     auto eu = planForNode(teei(), *teei().site("primary"), {"eu-central-1", true, true});
+    for (const auto& object : eu) {
+        ASSERT_NO_THROW(parsed(engine, object.create_sql)) << object.create_sql;
+    }
     std::string sql = find(eu, "vis_scores_local").create_sql;
     ASSERT_NO_THROW(parsed(engine, sql)) << sql;
     // ReplicatedReplacingMergeTree('/clickhouse/tables/{region}/{shard}/vis_scores', '{replica}', created_at)
