@@ -150,11 +150,18 @@ TEST(Retention, SeedPoliciesOnBothSites) {
                          "_distributed (company_id, event_type, timestamp) SELECT " + companies +
                          ", 'recent', toDateTime(" + std::to_string(recent) +
                          ") FROM system.numbers LIMIT 24");
+        // Events three years old: gone with their partition, and the daily aggregates the view made of them
+        // (730 days in the EU, 2555 in the US) go in the EU only.
+        insert(node, "INSERT INTO teei.events_" + alias +
+                         "_distributed (company_id, event_type, timestamp) SELECT " + companies +
+                         ", 'ancient', toDateTime(" + std::to_string(three_years) +
+                         ") FROM system.numbers LIMIT 24");
     }
     // Every replica holds its shard's rows before anything is judged.
     for (const auto& [node, alias] : nodesWithAlias()) {
         auto connection = fleet().connect(node);
-        for (const char* table : {"events_local", "metrics_company_period_local"}) {
+        for (const char* table :
+             {"events_local", "metrics_company_period_local", "`.inner.mv_daily_company_metrics_local`"}) {
             ch::execute(*connection, std::string("SYSTEM SYNC REPLICA teei.") + table);
         }
     }
@@ -201,7 +208,7 @@ TEST(Retention, SeedPoliciesOnBothSites) {
     // What every replica holds now.
     for (const auto& [node, alias] : nodesWithAlias()) {
         SCOPED_TRACE(node);
-        EXPECT_EQ(count(node, "events_local WHERE event_type = 'old'"), 0u);
+        EXPECT_EQ(count(node, "events_local WHERE event_type IN ('old', 'ancient')"), 0u);
         if (alias == "eu") {
             EXPECT_EQ(count(node, "metrics_company_period_local WHERE metric_name LIKE 'old-%'"), 0u);
         }
@@ -216,6 +223,9 @@ TEST(Retention, SeedPoliciesOnBothSites) {
         EXPECT_EQ(
             count(node, "metrics_company_period_" + alias + "_distributed WHERE metric_name LIKE 'old-%'"),
             alias == "us" ? 24u : 0u);
+        EXPECT_EQ(
+            count(node, "mv_daily_company_metrics_" + alias + "_distributed WHERE metric_name = 'ancient'"),
+            alias == "us" ? uint64_t{kCompanies} : 0u);
     }
     // The replicas of each shard agree (the drop was confirmed on each).
     for (const auto& site : fleet().fleet().sites) {
