@@ -51,7 +51,7 @@ int ingestMain(const std::vector<std::string>& args) {
     int refresh_seconds = static_cast<int>(options.mapping_refresh.count());
     int write_timeout_ms = static_cast<int>(options.write_timeout.count());
     auto* serve = app.add_subcommand("serve", "serve until SIGTERM/SIGINT (then drain and stop)");
-    serve->add_option("-f,--file", fleet_file, "the fleet file")->required();
+    addFleetFileOption(*serve, fleet_file);
     serve->add_option("--listen", options.listen, "HOST:PORT to serve on (port 0: any free port)")
         ->capture_default_str();
     serve->add_option("--site", options.site, "the site written to (default: the file's first site)");

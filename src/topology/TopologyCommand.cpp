@@ -22,7 +22,6 @@ using topology::Node;
 using topology::Region;
 using topology::TableKind;
 
-constexpr const char* kFileOptionHelp = "the fleet file (YAML; reference: docs/fleet-file.md)";
 constexpr const char* kBasePortOptionHelp =
     "first port for nodes and keepers the file does not list, overriding the file's base_port";
 
@@ -342,7 +341,7 @@ int topologyMain(const std::vector<std::string>& args) {
     bool json = false;
     CLI::App* check =
         app.add_subcommand("check", "validate the fleet file; print its sites, clusters, nodes and tables");
-    check->add_option("-f,--file", file, kFileOptionHelp)->required()->envname("CHFLEET_FILE");
+    addFleetFileOption(*check, file);
     check->add_option("--base-port", base_port, kBasePortOptionHelp)->check(CLI::Range(1, 65535));
     check->add_flag(
         "--json", json,
@@ -394,7 +393,7 @@ int configMain(const std::vector<std::string>& args) {
     bool json = false;
     CLI::App* render = app.add_subcommand(
         "render", "write every node's config.d/chfleet.xml and users.d/chfleet.xml from the fleet file");
-    render->add_option("-f,--file", file, kFileOptionHelp)->required()->envname("CHFLEET_FILE");
+    addFleetFileOption(*render, file);
     render->add_option("-o,--output", out_dir, "the directory to write into (created if missing)")
         ->required();
     render->add_option("--node", node_names,
