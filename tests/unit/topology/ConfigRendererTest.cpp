@@ -204,6 +204,7 @@ TEST(ConfigRenderer, UsersConfig) {
                  "            <networks>\n"
                  "                <ip>127.0.0.1</ip>\n"
                  "                <ip>::1</ip>\n"
+                 "                <ip>10.0.0.0/8</ip>\n"
                  "            </networks>\n"
                  "            <profile>default</profile>\n"
                  "            <quota>default</quota>\n"
