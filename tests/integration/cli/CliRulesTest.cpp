@@ -217,8 +217,8 @@ TEST_F(CliRules, EverySubcommandTakesTheFleetFileAlikeAndFailsWithTheSameCodes) 
         }
     }
     EXPECT_GE(with_file, 12u);
-    // schema apply/diff, query, sync check/run, residency list/audit and ingest serve try to reach the servers
-    // (residency set/import under --dry-run do not).
+    // schema apply/diff, query, sync check/run, residency list/audit and ingest serve try to reach the
+    // servers (residency set/import under --dry-run do not).
     EXPECT_GE(reached_for, 8u);
 }
 
