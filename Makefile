@@ -5,7 +5,7 @@ BUILD_DIR := build
 ASAN_DIR := build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build binary test unit integration asan demo bench format clean
+.PHONY: all deps build binary test unit integration asan demo bench format clean install package package-test
 
 all: build
 
@@ -25,6 +25,7 @@ binary: $(BUILD_DIR)/build.ninja
 # Everything: unit tests (no servers), then integration tests on real ZooKeeper + clickhouse-server sandboxes.
 test: deps build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit
+	cd $(BUILD_DIR) && ctest --output-on-failure -L package
 	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
 
 unit: build
@@ -50,6 +51,26 @@ bench: deps build
 	bash bench/sync_bench.sh $(BUILD_DIR)/chfleet
 	bash bench/ingest_bench.sh $(BUILD_DIR)/chfleet
 	bash bench/retention_plan.sh $(BUILD_DIR)/chfleet
+
+# Installation: the binary, the systemd units, the docs and the example fleet files under PREFIX (default
+# /usr/local), staged under DESTDIR when given. The units name the binary by its path under PREFIX.
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: $(BUILD_DIR)/build.ninja
+	cmake $(BUILD_DIR) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target chfleet
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR)
+
+# The Debian package (CPack DEB, prefix /usr, dependencies from dpkg-shlibdeps): build/chfleet_<version>_amd64.deb.
+package: $(BUILD_DIR)/build.ninja
+	cmake $(BUILD_DIR) -DCMAKE_INSTALL_PREFIX=/usr
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target chfleet
+	cd $(BUILD_DIR) && cpack -G DEB
+
+# Installs the package into a clean Debian 12 root (debootstrap, cached under /var/cache/chfleet-bookworm) and
+# runs `chfleet --version` there: see docs/production.md.
+package-test: package
+	bash packaging/test-clean-install.sh $(BUILD_DIR)
 
 format:
 	find src programs tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i

@@ -119,5 +119,9 @@ done
 "$CHFLEET" retention run -f "$FLEET" --dry-run --site primary | grep -E 'site|metrics_company_period|events|dry run'
 "$CHFLEET" retention status -f "$FLEET" --site primary | grep -E 'site|metrics_company_period' || true
 
+step "deploying to real hosts: every node's config rendered; a render says per node whether it is new, reloads live or needs a restart"
+"$CHFLEET" config render -f "$FLEET" -o "$DIR/rendered" | tail -n 1 | cut -c1-160
+"$CHFLEET" -f "$FLEET" config render -o "$DIR/rendered" | tail -n 1 | cut -c1-160   # global -f, same files: unchanged
+
 step "done"
 [ "${KEEP:-0}" = 1 ] && echo "the sandbox is still running: $CHFLEET sandbox status --dir $DIR" || true

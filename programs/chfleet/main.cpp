@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/Command.h"
+#include "common/Exception.h"
 
 namespace chfleet {
 int topologyMain(const std::vector<std::string>& args);
@@ -46,14 +47,19 @@ constexpr Subcommand subcommands[] = {
 void printUsage(std::ostream& out) {
     out << "chfleet " << CHFLEET_VERSION
         << " - run a multi-region, multi-site ClickHouse fleet from one file\n\n"
-        << "Usage: chfleet <subcommand> [options]   (chfleet <subcommand> --help for "
-           "details)\n\nSubcommands:\n";
+        << "Usage: chfleet [--log-level LEVEL] [-f FILE] <subcommand> [options]   (chfleet <subcommand> "
+           "--help for details)\n\nSubcommands:\n";
     for (const auto& sub : subcommands) {
         out << "  " << sub.name << std::string(12 - sub.name.size(), ' ') << sub.summary << "\n";
     }
     out << "\nExit codes: 0 ok, 1 finished with failures or drift, 2 bad arguments, 3 differences found,\n"
         << "4 invalid configuration, 5 connection failed, 6 timeout, 7 server error, 8 bad response,\n"
-        << "9 sandbox failure, 10 file error, 130 interrupted.\n";
+        << "9 sandbox failure, 10 file error, 130 interrupted. The same failure gives the same code in "
+           "every\n"
+        << "subcommand: a missing or unreadable fleet file 10, an invalid one 4, no server reachable 5.\n"
+        << "\nGlobal options (also accepted after the subcommand): --log-level LEVEL (environment "
+           "LOG_LEVEL),\n"
+        << "-f FILE (the fleet file, environment CHFLEET_FILE), --help, --version.\n";
 }
 
 }  // namespace
@@ -67,12 +73,22 @@ int main(int argc, char** argv) {
         std::cout << "chfleet " << CHFLEET_VERSION << "\n";
         return 0;
     }
+    chfleet::GlobalArguments global;
+    try {
+        global = chfleet::splitGlobalArguments(std::vector<std::string>(argv + 1, argv + argc));
+    } catch (const chfleet::Exception& e) {
+        std::cerr << "chfleet: " << e.what() << "\n";
+        return static_cast<int>(e.code());
+    }
     for (const auto& sub : subcommands) {
-        if (sub.name == argv[1]) {
-            return sub.main(std::vector<std::string>(argv + 2, argv + argc));
+        if (sub.name == global.subcommand) {
+            return sub.main(global.args);
         }
     }
-    std::cerr << "chfleet: unknown subcommand '" << argv[1] << "'\n\n";
+    std::cerr << "chfleet: "
+              << (global.subcommand.empty() ? "no subcommand given"
+                                            : "unknown subcommand '" + global.subcommand + "'")
+              << "\n\n";
     printUsage(std::cerr);
     return 2;
 }

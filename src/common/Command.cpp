@@ -26,6 +26,60 @@ void addCommonOptions(CLI::App& app) {
     app.fallthrough();  // --log-level also after a sub-subcommand: `chfleet sandbox down --log-level warn`
 }
 
+CLI::Option* addFleetFileOption(CLI::App& command, std::string& file, bool required) {
+    auto* option = command.add_option("-f,--file", file,
+                                      "the fleet file (YAML; reference: docs/fleet-file.md); environment "
+                                      "CHFLEET_FILE");
+    option->envname(kFleetFileVariable);
+    if (required) {
+        option->required();
+    }
+    return option;
+}
+
+int serversExitCode(size_t failed, size_t reached) {
+    if (failed == 0) {
+        return 0;
+    }
+    return static_cast<int>(reached == 0 ? ErrorCode::ConnectionFailed : ErrorCode::Failed);
+}
+
+GlobalArguments splitGlobalArguments(const std::vector<std::string>& argv) {
+    GlobalArguments result;
+    std::vector<std::string> global;
+    size_t i = 0;
+    auto value = [&](const std::string& option) {
+        if (i + 1 >= argv.size()) {
+            throw Exception(ErrorCode::BadArguments, "{} needs a value", option);
+        }
+        return argv[++i];
+    };
+    for (; i < argv.size() && argv[i].starts_with("-"); ++i) {
+        const std::string& arg = argv[i];
+        if (arg == "--log-level") {
+            global.push_back(arg);
+            global.push_back(value(arg));
+        } else if (arg.starts_with("--log-level=")) {
+            global.push_back(arg);
+        } else if (arg == "-f" || arg == "--file") {
+            ::setenv(kFleetFileVariable, value(arg).c_str(), 1);
+        } else if (arg.starts_with("--file=")) {
+            ::setenv(kFleetFileVariable, arg.substr(7).c_str(), 1);
+        } else {
+            throw Exception(ErrorCode::BadArguments,
+                            "unknown option {} before the subcommand (global options: --log-level LEVEL, "
+                            "-f FILE; --help, --version)",
+                            arg);
+        }
+    }
+    if (i < argv.size()) {
+        result.subcommand = argv[i++];
+    }
+    result.args = std::move(global);
+    result.args.insert(result.args.end(), argv.begin() + static_cast<long>(i), argv.end());
+    return result;
+}
+
 int runCommand(CLI::App& app, const std::vector<std::string>& args, const std::function<int()>& body) {
     try {
         // CLI11 parses a reversed vector (it pops from the back).

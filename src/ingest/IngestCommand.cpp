@@ -50,8 +50,16 @@ int ingestMain(const std::vector<std::string>& args) {
     int batch_wait_ms = static_cast<int>(options.batching.batch_wait.count());
     int refresh_seconds = static_cast<int>(options.mapping_refresh.count());
     int write_timeout_ms = static_cast<int>(options.write_timeout.count());
+    int drain_seconds = 10;
     auto* serve = app.add_subcommand("serve", "serve until SIGTERM/SIGINT (then drain and stop)");
-    serve->add_option("-f,--file", fleet_file, "the fleet file")->required();
+    addFleetFileOption(*serve, fleet_file);
+    serve
+        ->add_option(
+            "--drain-seconds", drain_seconds,
+            "on SIGTERM/SIGINT: how long to keep sending pending batches to their shards before exiting "
+            "(async: what is left stays spooled for the next start)")
+        ->check(CLI::Range(0, 3600))
+        ->capture_default_str();
     serve->add_option("--listen", options.listen, "HOST:PORT to serve on (port 0: any free port)")
         ->capture_default_str();
     serve->add_option("--site", options.site, "the site written to (default: the file's first site)");
@@ -109,7 +117,7 @@ int ingestMain(const std::vector<std::string>& args) {
         while (signals::sleepUnlessStopped(std::chrono::seconds(1))) {
         }
         log::get("ingest")->info("stopping: signal received");
-        server.stop();
+        server.stop(std::chrono::seconds(drain_seconds));
         return 0;
     });
 }

@@ -31,7 +31,7 @@ int queryMain(const std::vector<std::string>& args) {
     std::string file, sql, site, region;
     std::vector<std::string> settings_text;
     bool all = false;
-    app.add_option("-f,--file", file, "fleet file")->required()->check(CLI::ExistingFile);
+    addFleetFileOption(app, file);
     app.add_flag("--all", all, "run on every node instead of one");
     app.add_option("--site", site, "with --all: only this site's nodes");
     app.add_option("--region", region, "with --all: only this region's nodes");
@@ -68,11 +68,12 @@ int queryMain(const std::vector<std::string>& args) {
             std::cout << topology::connectTo(fleet, *node)->execute(sql, {}, settings) << std::flush;
             return 0;
         }
-        int failures = 0;
+        size_t failures = 0, unreached = 0, selected = 0;
         for (const auto* node : fleet.nodes()) {
             if ((!site.empty() && node->site != site) || (!region.empty() && node->region != region)) {
                 continue;
             }
+            ++selected;
             std::string prefix = fmt::format("{}\t{}\t{}\t{}\t{}\t", node->name, node->site, node->region,
                                              node->shard, node->replica);
             try {
@@ -83,10 +84,12 @@ int queryMain(const std::vector<std::string>& args) {
             } catch (const Exception& e) {
                 std::cout << prefix << "ERROR: " << e.what() << "\n";
                 ++failures;
+                unreached +=
+                    e.code() == ErrorCode::ConnectionFailed || e.code() == ErrorCode::Timeout ? 1 : 0;
             }
         }
         std::cout << std::flush;
-        return failures == 0 ? 0 : static_cast<int>(ErrorCode::Failed);
+        return serversExitCode(failures, selected - unreached);
     });
 }
 

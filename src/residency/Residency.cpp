@@ -126,7 +126,7 @@ std::optional<int64_t> newestUpdatedAt(const topology::Fleet& fleet, const Targe
 /// Writes `body`, rows framed as one block (clickhouse::wholeBody), with `insert` on the first node of
 /// `target` that answers.
 RegionWrite writeTarget(const std::string& insert, const std::string& body, const Target& target) {
-    RegionWrite write{target.site, target.region, target.table, "", false, {}};
+    RegionWrite write{target.site, target.region, target.table, "", false, false, {}};
     for (const auto& [name, endpoint] : target.nodes) {
         try {
             clickhouse::HttpConnection connection(endpoint);
@@ -134,10 +134,12 @@ RegionWrite writeTarget(const std::string& insert, const std::string& body, cons
                                {{"insert_distributed_sync", "1"}, {clickhouse::kDecompressParameter, "1"}});
             write.node = name;
             write.ok = true;
+            write.reached = true;
             return write;
         } catch (const Exception& e) {
             write.errors.push_back(fmt::format("{}: {}", name, briefError(e)));
             if (!nodeUnreachable(e)) {
+                write.reached = true;
                 break;  // the server answered: another node of the region would meet the same problem
             }
         }
@@ -304,7 +306,7 @@ std::vector<RegionWrite> writeMapping(const topology::Fleet& fleet, const std::v
         for (const auto& site : fleet.sites) {
             for (const auto& region : site.regions) {
                 writes.push_back(
-                    RegionWrite{site.name, region.name, table.regionalName(region), "", true, {}});
+                    RegionWrite{site.name, region.name, table.regionalName(region), "", true, false, {}});
             }
         }
         return writes;

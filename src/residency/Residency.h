@@ -43,6 +43,7 @@ struct RegionWrite {
     std::string table;  ///< the regional Distributed table written through
     std::string node;   ///< the node that took the rows ("" when none did, or on a dry run)
     bool ok = false;
+    bool reached = false;             ///< a node of the copy answered (even with an error)
     std::vector<std::string> errors;  ///< one per node tried and failed
 };
 

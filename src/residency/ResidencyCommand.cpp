@@ -101,7 +101,8 @@ int reportWrites(const topology::Fleet& fleet, const std::vector<MappingRow>& ro
         "the mapping rows were not written to {} of {} copies: {}. Run the same command again once those "
         "regions answer: writing again is safe (the mapping keeps the newest row of each company)",
         failed.size(), writes.size(), names);
-    return static_cast<int>(ErrorCode::Failed);
+    return serversExitCode(failed.size(), std::count_if(writes.begin(), writes.end(),
+                                                        [](const RegionWrite& w) { return w.reached; }));
 }
 
 int listMapping(const topology::Fleet& fleet, const std::string& site, const std::string& region_filter,
@@ -214,12 +215,7 @@ int residencyCommand(const std::vector<std::string>& args) {
     bool dry_run = false;
     std::string site;
     std::string region_filter;
-    auto add_file = [&file](CLI::App* command) {
-        command->add_option("-f,--file,--fleet", file, "fleet file (environment CHFLEET_FILE)")
-            ->required()
-            ->envname("CHFLEET_FILE")
-            ->check(CLI::ExistingFile);
-    };
+    auto add_file = [&file](CLI::App* command) { addFleetFileOption(*command, file); };
 
     std::string company;
     std::string region;
@@ -293,7 +289,8 @@ int residencyCommand(const std::vector<std::string>& args) {
         } else {
             printAudit(report);
         }
-        return report.clean() ? 0 : static_cast<int>(ErrorCode::Failed);
+        return report.violations.empty() ? serversExitCode(report.unreachable.size(), report.shards_audited)
+                                         : static_cast<int>(ErrorCode::Failed);
     });
 }
 

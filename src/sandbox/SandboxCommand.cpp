@@ -98,7 +98,7 @@ int sandboxMain(const std::vector<std::string>& args) {
     int base_port = -1;
     int timeout_seconds = 120;
     auto* up = app.add_subcommand("up", "start every keeper and server and wait until all serve");
-    up->add_option("-f,--file", up_options.fleet_file, "fleet file")->required()->check(CLI::ExistingFile);
+    addFleetFileOption(*up, up_options.fleet_file);
     add_dir(up);
     up->add_option(
           "--base-port", base_port,

@@ -1,4 +1,5 @@
 // `chfleet schema`: apply, diff.
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -13,8 +14,9 @@ namespace chfleet {
 namespace {
 
 int printApply(const std::vector<schema::NodeApplyReport>& reports, bool dry_run, bool json) {
-    size_t created = 0, already = 0, failed_nodes = 0;
+    size_t created = 0, already = 0, failed_nodes = 0, reached = 0;
     for (const auto& report : reports) {
+        reached += report.reachable ? 1 : 0;
         created += report.created.size();
         already += report.already.size();
         failed_nodes += report.ok() ? 0 : 1;
@@ -60,7 +62,7 @@ int printApply(const std::vector<schema::NodeApplyReport>& reports, bool dry_run
                 already, failed_nodes);
         }
     }
-    return failed_nodes == 0 ? 0 : static_cast<int>(ErrorCode::Failed);
+    return serversExitCode(failed_nodes, reached);
 }
 
 int printDiff(const topology::Fleet& fleet, const std::vector<schema::DriftFinding>& findings, bool json) {
@@ -104,7 +106,9 @@ int printDiff(const topology::Fleet& fleet, const std::vector<schema::DriftFindi
                                      nodes.size(), fleet.nodes().size());
         }
     }
-    return findings.empty() ? 0 : static_cast<int>(ErrorCode::Failed);
+    size_t unreachable = std::count_if(findings.begin(), findings.end(),
+                                       [](const auto& f) { return f.what == "unreachable"; });
+    return serversExitCode(findings.size(), fleet.nodes().size() - unreachable);
 }
 
 }  // namespace
@@ -136,7 +140,7 @@ int schemaMain(const std::vector<std::string>& args) {
     auto* apply = app.add_subcommand(
         "apply",
         "create the database and every missing table and view, node by node; a second run changes nothing");
-    apply->add_option("-f,--file", file, "fleet file")->required()->check(CLI::ExistingFile);
+    addFleetFileOption(*apply, file);
     apply->add_option("--site", site, "only this site's nodes");
     apply->add_flag("--dry-run", apply_options.dry_run,
                     "print what would be created on each node; change nothing");
@@ -146,7 +150,7 @@ int schemaMain(const std::vector<std::string>& args) {
         "diff",
         "compare every node's tables (columns, types, engine, keys) with the file, with the other replicas "
         "of its shard and with the peer site; exit 1 on any drift");
-    diff->add_option("-f,--file", file, "fleet file")->required()->check(CLI::ExistingFile);
+    addFleetFileOption(*diff, file);
     diff->add_flag("--json", json, "machine-readable output");
 
     return runCommand(app, args, [&]() -> int {

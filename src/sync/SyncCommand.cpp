@@ -442,7 +442,7 @@ int runOneCycle(SyncSetup& setup, const Flags& flags, SyncState& state, const No
         printReport(report, reason);
     }
     if (!report.healthy || !report.errors.empty()) {
-        return static_cast<int>(ErrorCode::Failed);
+        return serversExitCode(1, report.shards_reached);
     }
     bool pending = !report.new_tables.empty() && report.tables_created.empty();
     for (const auto& d : report.differences) {
@@ -492,14 +492,18 @@ int syncCommand(const std::vector<std::string>& args) {
         "  chfleet sync run --daemon --env-file /opt/ch-sync/.env\n"
         "  chfleet sync status --state-file /var/lib/chfleet/sync-state.json --json\n\n"
         "Exit codes: 0 clean (or everything repaired); 3 differences found and not repaired; 1 error; 2 bad\n"
-        "arguments; 4 invalid configuration.",
+        "arguments; 4 invalid configuration; 5 no shard of either site answered; 10 the fleet file cannot "
+        "be\n"
+        "read.",
         "chfleet sync"};
     addCommonOptions(app);
     app.require_subcommand(1);
     Flags flags;
     auto add_common = [&flags](CLI::App* sub) {
-        sub->add_option("-f,--file", flags.fleet_file,
-                        "fleet file with two sites (else CH-Sync's environment)");
+        addFleetFileOption(*sub, flags.fleet_file, false)
+            ->description(
+                "the fleet file with two sites (environment CHFLEET_FILE; without one: CH-Sync's "
+                "environment or --env-file)");
         sub->add_option("--env-file", flags.env_file, "a CH-Sync .env file (KEY=VALUE lines)");
         sub->add_option(
             "--active", flags.active,
@@ -558,7 +562,7 @@ int syncCommand(const std::vector<std::string>& args) {
                 printReport(report, reason);
             }
             if (!report.healthy || !report.errors.empty()) {
-                return static_cast<int>(ErrorCode::Failed);
+                return serversExitCode(1, report.shards_reached);
             }
             return report.clean() ? 0 : static_cast<int>(ErrorCode::Differences);
         }

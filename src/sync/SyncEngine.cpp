@@ -294,6 +294,11 @@ CycleReport SyncEngine::runCycle() {
         }
     };
     for (auto& site : sites) {
+        for (const auto& region : site.regions) {
+            for (const auto& shard : region.shards) {
+                report.shards_reached += shard.node != nullptr ? 1 : 0;
+            }
+        }
         if (!site.problem.empty()) {
             report.healthy = false;
             report.unhealthy_reason += (report.unhealthy_reason.empty() ? "" : "; ") + site.problem;

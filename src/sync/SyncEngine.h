@@ -77,6 +77,7 @@ struct RepairResult {
 struct CycleReport {
     bool healthy = true;
     std::string unhealthy_reason;
+    size_t shards_reached = 0;  ///< shards of both sites where a replica answered the inventory
     std::optional<std::string> active_site;
     size_t tables_checked = 0;
     std::set<std::string> tables_with_gaps;

@@ -6,6 +6,7 @@
 #include "common/Digest.h"
 #include "common/Exception.h"
 #include "common/Files.h"
+#include "topology/NetworkSection.h"
 
 namespace chfleet::topology {
 
@@ -54,6 +55,13 @@ class XmlWriter {
         checkName(name, what);
         indent();
         out_ += fmt::format("<{0}>{1}</{0}>\n", name, xmlEscape(value, what));
+    }
+
+    /// <name attributes/>
+    void empty(std::string_view name, std::string_view attributes) {
+        checkName(name, name);
+        indent();
+        out_ += fmt::format("<{} {}/>\n", name, attributes);
     }
 
     void element(std::string_view name, long long value) { element(name, std::to_string(value), name); }
@@ -155,6 +163,12 @@ std::string renderServerConfig(const Fleet& fleet, const Node& node, const std::
     xml.comment(kGeneratedNotice);
     xml.open("yandex", "root");
 
+    // The stock main configs list up to two loopback listen_hosts (::1 and 127.0.0.1); config.d elements
+    // merge into the main config's one by one, so two "remove" entries take those out (a remove that matches
+    // nothing is ignored) and the node then listens on its fleet address alone.
+    xml.empty("listen_host", "remove=\"remove\"");
+    xml.empty("listen_host", "remove=\"remove\"");
+    xml.element("listen_host", listenHost(fleet, node), "listen_host of node " + node.name);
     xml.element("http_port", node.http_port);
     xml.element("tcp_port", node.tcp_port);
     xml.element("interserver_http_port", node.interserver_port);
@@ -224,11 +238,72 @@ std::string renderUsersConfig(const Fleet& fleet, const std::string& password) {
         xml.element("password_sha256_hex", sha256Hex(password), "password_sha256_hex");
     }
     xml.open("networks", "networks");
-    xml.element("ip", "::/0", "ip");
+    for (const auto& network : clientNetworks(fleet)) {
+        xml.element(network.element, network.value, "network of the fleet user");
+    }
     xml.close();
     xml.element("profile", "default", "profile");
     xml.element("quota", "default", "quota");
     return xml.finish();
+}
+
+std::string_view configChangeName(ConfigChange change) {
+    switch (change) {
+        case ConfigChange::None:
+            return "unchanged";
+        case ConfigChange::New:
+            return "new";
+        case ConfigChange::Reload:
+            return "reload";
+        case ConfigChange::Restart:
+            return "restart";
+    }
+    return "restart";
+}
+
+namespace {
+
+/// Every occurrence of element `name` in `xml` (from "<name" to its end), concatenated: enough to tell
+/// whether a setting differs between two files this renderer wrote.
+std::string elementText(const std::string& xml, const std::string& name) {
+    std::string result;
+    size_t from = 0;
+    while ((from = xml.find("<" + name, from)) != std::string::npos) {
+        char next = from + name.size() + 1 < xml.size() ? xml[from + name.size() + 1] : '\0';
+        if (next != '>' && next != ' ' && next != '/') {
+            from += name.size() + 1;
+            continue;
+        }
+        size_t self_closed = xml.find("/>", from);
+        size_t opened = xml.find('>', from);
+        size_t end = self_closed == opened - 1 ? opened + 1 : xml.find("</" + name + ">", from);
+        end = end == std::string::npos ? xml.size() : end;
+        result += xml.substr(from, end - from) + "\n";
+        from = end;
+    }
+    return result;
+}
+
+}  // namespace
+
+ConfigChange classifyConfigChange(const std::string& old_server_config, const std::string& new_server_config,
+                                  bool users_changed, std::vector<std::string>& restart_settings) {
+    if (old_server_config.empty()) {
+        return ConfigChange::New;
+    }
+    static const char* const kStartupSettings[] = {
+        "listen_host",           "http_port", "tcp_port",  "interserver_http_port",
+        "interserver_http_host", "macros",    "zookeeper", "distributed_ddl"};
+    for (const char* setting : kStartupSettings) {
+        if (elementText(old_server_config, setting) != elementText(new_server_config, setting)) {
+            restart_settings.emplace_back(setting);
+        }
+    }
+    if (!restart_settings.empty()) {
+        return ConfigChange::Restart;
+    }
+    return old_server_config != new_server_config || users_changed ? ConfigChange::Reload
+                                                                   : ConfigChange::None;
 }
 
 std::string serverConfigPath(const Node& node) {

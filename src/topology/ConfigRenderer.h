@@ -24,8 +24,9 @@ namespace chfleet::topology {
 /// and the distributed DDL queue.
 std::string renderServerConfig(const Fleet& fleet, const Node& node, const std::string& password);
 
-/// users.d/chfleet.xml: the fleet user with the password's SHA-256, any network, profile and quota "default".
-/// With an empty password the user has none.
+/// users.d/chfleet.xml: the fleet user with the password's SHA-256, the networks of clientNetworks()
+/// (loopback, the fleet's servers, network.allow), profile and quota "default". With an empty password the
+/// user has none.
 std::string renderUsersConfig(const Fleet& fleet, const std::string& password);
 
 /// The files written for one node, relative to the output directory.
@@ -36,6 +37,26 @@ std::string usersConfigPath(const Node& node);   ///< <node>/users.d/chfleet.xml
 /// temporary file renamed over the old one). Returns the paths written. Throws Exception(IoError).
 std::vector<std::string> writeNodeConfig(const Fleet& fleet, const Node& node, const std::string& out_dir,
                                          const std::string& password);
+
+/// How a server takes a change of its rendered files.
+enum class ConfigChange {
+    None,     ///< both files are as rendered before
+    New,      ///< no file was there before: install, then start or restart the server
+    Reload,   ///< only what a running server re-reads changed (remote_servers, users.d): it applies within
+              ///< seconds
+    Restart,  ///< a setting read only at start-up changed (listen_host, ports, interserver host, macros,
+              ///< zookeeper, distributed_ddl): the server must be restarted
+};
+
+/// "unchanged", "new", "reload" or "restart".
+std::string_view configChangeName(ConfigChange change);
+
+/// What applying `new_server_config` over `old_server_config` (config.d/chfleet.xml texts; old empty when
+/// absent) takes; `users_changed` says whether users.d changed. `restart_settings` receives the start-up
+/// settings that differ. The conservative answer: zookeeper and macros are re-read live by current
+/// versions but not by all, so a change to them is reported as needing a restart.
+ConfigChange classifyConfigChange(const std::string& old_server_config, const std::string& new_server_config,
+                                  bool users_changed, std::vector<std::string>& restart_settings);
 
 /// writeNodeConfig for every node of the fleet.
 void renderFleet(const Fleet& fleet, const std::string& out_dir, const std::string& password);

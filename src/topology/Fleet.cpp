@@ -47,15 +47,68 @@ std::vector<const Node*> Site::nodes() const {
     return result;
 }
 
+namespace {
+
+/// The first line of a password file (one trailing newline dropped).
+std::string readSecretFile(const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        throw Exception(ErrorCode::InvalidConfig,
+                        "cannot read the fleet password file {}: {}; create it (mode 0600) with the password "
+                        "on its first line",
+                        file, std::strerror(errno));
+    }
+    std::ostringstream content;
+    content << in.rdbuf();
+    std::string secret = content.str();
+    if (!secret.empty() && secret.back() == '\n') {
+        secret.pop_back();
+        if (!secret.empty() && secret.back() == '\r') {
+            secret.pop_back();
+        }
+    }
+    if (secret.empty()) {
+        throw Exception(ErrorCode::InvalidConfig,
+                        "the fleet password file {} is empty; write the password into it (or remove "
+                        "password_file for a user without a password)",
+                        file);
+    }
+    struct stat status {};
+    if (::stat(file.c_str(), &status) == 0 && (status.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        log::get("topology")->warn("password file {} is accessible to group or others; chmod 600 it", file);
+    }
+    return secret;
+}
+
+/// The systemd credential named `name` ($CREDENTIALS_DIRECTORY/<name>, from LoadCredential=), "" if none.
+std::string systemdCredential(const std::string& name) {
+    const char* directory = std::getenv("CREDENTIALS_DIRECTORY");
+    if (directory == nullptr || *directory == '\0' || name.find('/') != std::string::npos) {
+        return {};
+    }
+    std::string path = std::string(directory) + "/" + name;
+    struct stat status {};
+    return ::stat(path.c_str(), &status) == 0 ? path : std::string();
+}
+
+}  // namespace
+
 std::string SecretRef::resolve() const {
     if (!env.empty()) {
         const char* value = std::getenv(env.c_str());
         if (value == nullptr) {
+            // Under systemd the secret comes as a credential of the same name (LoadCredential=NAME:FILE):
+            // systemd reads the root-only file and hands it to the service, DynamicUser or not.
+            std::string credential = systemdCredential(env);
+            if (!credential.empty()) {
+                return readSecretFile(credential);
+            }
             throw Exception(
                 ErrorCode::InvalidConfig,
                 "the fleet password is read from environment variable {}, which is not set; export it "
-                "(or point credentials.password_file at a file holding the password)",
-                env);
+                "(or point credentials.password_file at a file holding the password; under systemd, "
+                "LoadCredential={}:/etc/chfleet/password)",
+                env, env);
         }
         if (*value == '\0') {
             throw Exception(
@@ -67,35 +120,7 @@ std::string SecretRef::resolve() const {
         return value;
     }
     if (!file.empty()) {
-        std::ifstream in(file, std::ios::binary);
-        if (!in) {
-            throw Exception(
-                ErrorCode::InvalidConfig,
-                "cannot read the fleet password file {}: {}; create it (mode 0600) with the password "
-                "on its first line",
-                file, std::strerror(errno));
-        }
-        std::ostringstream content;
-        content << in.rdbuf();
-        std::string secret = content.str();
-        if (!secret.empty() && secret.back() == '\n') {
-            secret.pop_back();
-            if (!secret.empty() && secret.back() == '\r') {
-                secret.pop_back();
-            }
-        }
-        if (secret.empty()) {
-            throw Exception(ErrorCode::InvalidConfig,
-                            "the fleet password file {} is empty; write the password into it (or remove "
-                            "password_file for a user without a password)",
-                            file);
-        }
-        struct stat status {};
-        if (::stat(file.c_str(), &status) == 0 && (status.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-            log::get("topology")
-                ->warn("password file {} is accessible to group or others; chmod 600 it", file);
-        }
-        return secret;
+        return readSecretFile(file);
     }
     return {};
 }

@@ -1,11 +1,14 @@
 // The `topology` and `config` subcommands: validate and summarise a fleet file; render server configs from
 // it.
+#include <filesystem>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/Command.h"
 #include "common/Exception.h"
+#include "common/Files.h"
 #include "topology/ConfigRenderer.h"
 #include "topology/Fleet.h"
 #include "topology/FleetSection.h"
@@ -19,7 +22,6 @@ using topology::Node;
 using topology::Region;
 using topology::TableKind;
 
-constexpr const char* kFileOptionHelp = "the fleet file (YAML; reference: docs/fleet-file.md)";
 constexpr const char* kBasePortOptionHelp =
     "first port for nodes and keepers the file does not list, overriding the file's base_port";
 
@@ -267,7 +269,24 @@ int runRender(const std::string& file, const std::string& out_dir, const std::ve
     }
     std::string password = fleet.credentials.password.resolve();
     nlohmann::json written = nlohmann::json::array();
+    nlohmann::json changes = nlohmann::json::array();
+    std::map<topology::ConfigChange, std::vector<std::string>> by_change;
     for (const Node* node : nodes) {
+        // What was there before decides how the server takes the new files (reload or restart).
+        auto previous = [&](const std::string& relative) {
+            std::string path = (std::filesystem::path(out_dir) / relative).string();
+            return std::filesystem::exists(path) ? files::read(path) : std::string();
+        };
+        std::string old_server = previous(topology::serverConfigPath(*node));
+        std::string old_users = previous(topology::usersConfigPath(*node));
+        std::vector<std::string> restart_settings;
+        auto change = topology::classifyConfigChange(
+            old_server, topology::renderServerConfig(fleet, *node, password),
+            old_users != topology::renderUsersConfig(fleet, password), restart_settings);
+        by_change[change].push_back(node->name);
+        changes.push_back({{"node", node->name},
+                           {"change", topology::configChangeName(change)},
+                           {"restart_settings", restart_settings}});
         for (const auto& path : topology::writeNodeConfig(fleet, *node, out_dir, password)) {
             if (json) {
                 written.push_back({{"node", node->name}, {"path", path}});
@@ -275,14 +294,36 @@ int runRender(const std::string& file, const std::string& out_dir, const std::ve
                 std::cout << fmt::format("wrote {} (mode 0600)\n", path);
             }
         }
+        if (!json && change == topology::ConfigChange::Restart) {
+            std::cout << fmt::format("{}: changed {}: restart the server to apply\n", node->name,
+                                     fmt::join(restart_settings, ", "));
+        }
     }
     if (json) {
-        std::cout << nlohmann::json{{"files", written}}.dump(2) << "\n";
-    } else {
-        std::cout << fmt::format(
-            "{} node{} rendered into {}. The files hold the fleet's credentials (config.d in clear text for "
-            "remote_servers): install them owned by the clickhouse user, mode 0600.\n",
-            nodes.size(), nodes.size() == 1 ? "" : "s", out_dir);
+        std::cout << nlohmann::json{{"files", written}, {"nodes", changes}}.dump(2) << "\n";
+        return 0;
+    }
+    std::cout << fmt::format(
+        "{} node{} rendered into {}. The files hold the fleet's credentials (config.d in clear text for "
+        "remote_servers): install them owned by the clickhouse user, mode 0600.\n",
+        nodes.size(), nodes.size() == 1 ? "" : "s", out_dir);
+    auto list = [&](topology::ConfigChange change) {
+        return fmt::format("{}", fmt::join(by_change[change], ", "));
+    };
+    if (!by_change[topology::ConfigChange::New].empty()) {
+        std::cout << "new (install, then start or restart the server): " << list(topology::ConfigChange::New)
+                  << "\n";
+    }
+    if (!by_change[topology::ConfigChange::Reload].empty()) {
+        std::cout << "applied live once installed (remote_servers, users.d are re-read within seconds): "
+                  << list(topology::ConfigChange::Reload) << "\n";
+    }
+    if (!by_change[topology::ConfigChange::Restart].empty()) {
+        std::cout << "restart needed (one replica per shard at a time): "
+                  << list(topology::ConfigChange::Restart) << "\n";
+    }
+    if (!by_change[topology::ConfigChange::None].empty()) {
+        std::cout << "unchanged: " << list(topology::ConfigChange::None) << "\n";
     }
     return 0;
 }
@@ -300,7 +341,7 @@ int topologyMain(const std::vector<std::string>& args) {
     bool json = false;
     CLI::App* check =
         app.add_subcommand("check", "validate the fleet file; print its sites, clusters, nodes and tables");
-    check->add_option("-f,--file", file, kFileOptionHelp)->required()->envname("CHFLEET_FILE");
+    addFleetFileOption(*check, file);
     check->add_option("--base-port", base_port, kBasePortOptionHelp)->check(CLI::Range(1, 65535));
     check->add_flag(
         "--json", json,
@@ -352,7 +393,7 @@ int configMain(const std::vector<std::string>& args) {
     bool json = false;
     CLI::App* render = app.add_subcommand(
         "render", "write every node's config.d/chfleet.xml and users.d/chfleet.xml from the fleet file");
-    render->add_option("-f,--file", file, kFileOptionHelp)->required()->envname("CHFLEET_FILE");
+    addFleetFileOption(*render, file);
     render->add_option("-o,--output", out_dir, "the directory to write into (created if missing)")
         ->required();
     render->add_option("--node", node_names,
@@ -361,8 +402,10 @@ int configMain(const std::vector<std::string>& args) {
     render->add_flag("--json", json, "print the files written as JSON: {\"files\": [{node, path}]}");
     render->footer(
         "Writes, for each node, two files to merge into its clickhouse-server configuration:\n"
-        "  DIR/<node>/config.d/chfleet.xml  the node's http, tcp and interserver ports and interserver "
-        "host;\n"
+        "  DIR/<node>/config.d/chfleet.xml  listen_host (network.listen_host: all interfaces by default, "
+        "the\n"
+        "      node's own address for a loopback node), the node's http, tcp and interserver ports and its\n"
+        "      interserver host (the node's host);\n"
         "      remote_servers: one cluster per region of the node's site (shard weights, "
         "internal_replication,\n"
         "      each replica's host, tcp port, fleet user and password) and the site's global cluster (every\n"
@@ -370,9 +413,13 @@ int configMain(const std::vector<std::string>& args) {
         "name);\n"
         "      zookeeper: the site's keepers and session_timeout_ms; distributed_ddl "
         "/clickhouse/task_queue/ddl.\n"
-        "  DIR/<node>/users.d/chfleet.xml   the fleet user: SHA-256 of the password, any network, profile "
-        "and\n"
-        "      quota 'default'.\n"
+        "  DIR/<node>/users.d/chfleet.xml   the fleet user: SHA-256 of the password, networks restricted to\n"
+        "      loopback, the fleet's servers and network.allow, profile and quota 'default'.\n"
+        "Says per node what the new files take, comparing with the files already in DIR: 'new', applied "
+        "live\n"
+        "(remote_servers and users.d are re-read within seconds), or 'restart needed' (listen_host, ports,\n"
+        "interserver host, macros, zookeeper, distributed_ddl are read at start-up); --json gives it as\n"
+        "nodes[].change and nodes[].restart_settings.\n"
         "Install them as /etc/clickhouse-server/config.d/chfleet.xml and users.d/chfleet.xml on the node. "
         "The\n"
         "root element is <yandex>, which ClickHouse 18.16 and current versions both accept; clusters, macros "

@@ -36,8 +36,8 @@ enum class AckMode {
 };
 
 struct IngestOptions {
-    std::string listen = "127.0.0.1:8123";
-    std::string site;  ///< the site written to; empty: the first one of the fleet file
+    std::string listen = "127.0.0.1:8124";  ///< not 8123: clickhouse-server's own HTTP port on the same host
+    std::string site;                       ///< the site written to; empty: the first one of the fleet file
     AckMode mode = AckMode::Sync;
     std::string spool_dir;  ///< required in async mode
     BatcherOptions batching;

@@ -72,7 +72,9 @@ bool wellFormed(const std::string& xml, std::string& why) {
             if (open.empty()) {
                 ++roots;
             }
-            open.push_back(name);
+            if (tag.back() != '/') {
+                open.push_back(name);
+            }
         } else if (xml[i] == '&') {
             size_t end = xml.find(';', i);
             std::string entity = end == std::string::npos ? "" : xml.substr(i, end - i + 1);
@@ -104,7 +106,9 @@ TEST(ConfigRenderer, ServerConfigOfAPrimaryNode) {
     EXPECT_TRUE(wellFormed(xml, why)) << why << "\n" << xml;
     EXPECT_EQ(xml.rfind("<?xml version=\"1.0\"?>\n", 0), 0u);
     EXPECT_NE(xml.find("\n<yandex>\n"), std::string::npos);
-    EXPECT_NE(xml.find("    <http_port>21001</http_port>\n    <tcp_port>21002</tcp_port>\n"
+    EXPECT_NE(xml.find("    <listen_host remove=\"remove\"/>\n    <listen_host remove=\"remove\"/>\n"
+                       "    <listen_host>127.0.0.1</listen_host>\n"
+                       "    <http_port>21001</http_port>\n    <tcp_port>21002</tcp_port>\n"
                        "    <interserver_http_port>21003</interserver_http_port>\n"
                        "    <interserver_http_host>127.0.0.1</interserver_http_host>\n"),
               std::string::npos);
@@ -198,7 +202,9 @@ TEST(ConfigRenderer, UsersConfig) {
                  "            <password_sha256_hex>"
                  "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b</password_sha256_hex>\n"
                  "            <networks>\n"
-                 "                <ip>::/0</ip>\n"
+                 "                <ip>127.0.0.1</ip>\n"
+                 "                <ip>::1</ip>\n"
+                 "                <ip>10.0.0.0/8</ip>\n"
                  "            </networks>\n"
                  "            <profile>default</profile>\n"
                  "            <quota>default</quota>\n"

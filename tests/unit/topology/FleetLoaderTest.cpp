@@ -900,6 +900,21 @@ TEST(FleetSecret, FromEnvironment) {
     EXPECT_EQ(SecretRef{}.resolve(), "");
 }
 
+TEST(FleetSecret, FromASystemdCredentialOfTheVariablesName) {
+    chfleet::testing::TempDir dir("chfleet-credentials-test");
+    std::ofstream(dir / "CHFLEET_TEST_CREDENTIAL") << "from systemd\n";
+    std::filesystem::permissions(dir / "CHFLEET_TEST_CREDENTIAL", std::filesystem::perms::owner_read);
+    SecretRef ref{"CHFLEET_TEST_CREDENTIAL", ""};
+    ::unsetenv("CHFLEET_TEST_CREDENTIAL");
+    ::setenv("CREDENTIALS_DIRECTORY", dir.string().c_str(), 1);
+    EXPECT_EQ(ref.resolve(), "from systemd");
+    ::setenv("CHFLEET_TEST_CREDENTIAL", "from the environment", 1);
+    EXPECT_EQ(ref.resolve(), "from the environment") << "the variable, when set, wins";
+    ::unsetenv("CHFLEET_TEST_CREDENTIAL");
+    ::unsetenv("CREDENTIALS_DIRECTORY");
+    EXPECT_THROW(ref.resolve(), Exception);
+}
+
 TEST(FleetSecret, FromFileTrimsOneNewline) {
     chfleet::testing::TempDir dir("chfleet-secret-test");
     auto path = dir / "secret";

@@ -170,5 +170,32 @@ TEST(ConfigCommand, RenderWritesFilesAndNoSecret) {
     EXPECT_NE(no_password.err.find("CHFLEET_PASSWORD"), std::string::npos);
 }
 
+TEST(ConfigCommand, RenderSaysWhatReloadsAndWhatNeedsARestart) {
+    chfleet::testing::TempDir temp("chfleet-command-test");
+    const auto& dir = temp.path();
+    ScopedEnv password("CHFLEET_PASSWORD", "first");
+    std::vector<std::string> render = {"render", "-f", pair_file, "-o", dir.string()};
+    Outcome first = run(configMain, render);
+    ASSERT_EQ(first.code, 0) << first.err;
+    EXPECT_NE(first.out.find("new (install, then start or restart the server): primary-ch-0, dr-ch-0"),
+              std::string::npos)
+        << first.out;
+    EXPECT_NE(run(configMain, render).out.find("unchanged: primary-ch-0, dr-ch-0"), std::string::npos);
+
+    password.set("second");  // users.d and remote_servers: both re-read live
+    Outcome rotated = run(configMain, render);
+    EXPECT_NE(rotated.out.find("applied live once installed"), std::string::npos) << rotated.out;
+    EXPECT_EQ(rotated.out.find("restart needed"), std::string::npos) << rotated.out;
+
+    Outcome moved =
+        run(configMain, {"render", "-f", pair_file, "-o", dir.string(), "--base-port", "23000", "--json"});
+    ASSERT_EQ(moved.code, 0) << moved.err;
+    auto nodes = nlohmann::json::parse(moved.out)["nodes"];
+    ASSERT_EQ(nodes.size(), 2u);
+    EXPECT_EQ(nodes[0]["change"], "restart");
+    EXPECT_EQ(nodes[0]["restart_settings"],
+              nlohmann::json::array({"http_port", "tcp_port", "interserver_http_port", "zookeeper"}));
+}
+
 }  // namespace
 }  // namespace chfleet
