@@ -14,6 +14,18 @@ namespace chfleet::retention {
 
 namespace {
 
+/// The CLI's one rule for work over servers (common/Command.h): 5 when no node answered, 1 when some work
+/// failed (or, for status, a table is stalled), else 0.
+int exitCode(const RetentionReport& report, bool stalled) {
+    size_t reached = std::count_if(report.nodes.begin(), report.nodes.end(),
+                                   [](const NodeReport& node) { return node.reachable; });
+    size_t failed = report.ok() && !stalled ? 0 : 1;
+    if (reached == 0 && !report.nodes.empty()) {
+        return serversExitCode(report.nodes.size(), 0);
+    }
+    return serversExitCode(failed, reached);
+}
+
 std::string moment(std::optional<uint64_t> seconds) {
     return seconds ? formatUtc(*seconds) : std::string("-");
 }
@@ -175,10 +187,7 @@ int retentionCommand(const std::vector<std::string>& args) {
     int grace_hours = static_cast<int>(kDefaultGrace.count() / 3600);
     std::string metrics_file;
     auto add_common = [&](CLI::App* command) {
-        command->add_option("-f,--file,--fleet", file, "fleet file (environment CHFLEET_FILE)")
-            ->required()
-            ->envname("CHFLEET_FILE")
-            ->check(CLI::ExistingFile);
+        addFleetFileOption(*command, file);
         command->add_option("--site", site, "only this site (default: every site)");
         command->add_option("--state-file", options.state_file,
                             "where runs are recorded (environment CHFLEET_RETENTION_STATE; default: "
@@ -225,7 +234,7 @@ int retentionCommand(const std::vector<std::string>& args) {
             } else {
                 printRun(report);
             }
-            return report.ok() ? 0 : static_cast<int>(ErrorCode::Failed);
+            return exitCode(report, false);
         }
         auto report = status(fleet, options);
         write_metrics(report);
@@ -236,7 +245,7 @@ int retentionCommand(const std::vector<std::string>& args) {
         }
         bool stalled = std::any_of(report.tables.begin(), report.tables.end(),
                                    [](const TableReport& entry) { return entry.stalled(); });
-        return report.ok() && !stalled ? 0 : static_cast<int>(ErrorCode::Failed);
+        return exitCode(report, stalled);
     });
 }
 
