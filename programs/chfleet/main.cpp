@@ -16,6 +16,7 @@ int queryMain(const std::vector<std::string>& args);
 int syncMain(const std::vector<std::string>& args);
 int ingestMain(const std::vector<std::string>& args);
 int residencyMain(const std::vector<std::string>& args);
+int eraseMain(const std::vector<std::string>& args);
 }  // namespace chfleet
 
 namespace {
@@ -38,6 +39,7 @@ constexpr Subcommand subcommands[] = {
      "a ClickHouse-compatible HTTP endpoint that writes each row to its company's region and shard"},
     {"residency", chfleet::residencyMain,
      "manage the company -> region mapping; audit that no row sits outside its region"},
+    {"erase", chfleet::eraseMain, "erase a company from every replica of every site, with a receipt in a ledger"},
 };
 
 void printUsage(std::ostream& out) {

@@ -13,6 +13,7 @@
 
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
+#include "clickhouse/ServerError.h"
 #include "common/Digest.h"
 #include "common/Exception.h"
 #include "common/Files.h"
@@ -120,17 +121,18 @@ LedgerCopy ErasureLedger::readSite(const topology::Site& site) const {
     for (const auto* node : site.nodes()) {
         try {
             auto connection = topology::connectTo(fleet_, *node);
-            auto exists =
-                clickhouse::scalar(*connection, "SELECT count() FROM system.tables WHERE database = " +
-                                                    quoteString(eraseConfig(fleet_).ledger_database) +
-                                                    " AND name = " + quoteString(kLedgerTable));
             copy.name = "site " + site.name + " (" + node->name + ")";
-            copy.readable = true;
-            if (exists == "0") {
-                return copy;
+            clickhouse::Result rows;
+            try {
+                rows = clickhouse::query(
+                    *connection, "SELECT seq, prev, hash, entry FROM " + table_ + " ORDER BY seq, hash");
+            } catch (const ServerException& e) {
+                if (e.serverCode() != clickhouse::server_code::kUnknownTable &&
+                    e.serverCode() != clickhouse::server_code::kUnknownDatabase) {
+                    throw;
+                }
             }
-            auto rows = clickhouse::query(
-                *connection, "SELECT seq, prev, hash, entry FROM " + table_ + " ORDER BY seq, hash");
+            copy.readable = true;
             for (size_t row = 0; row < rows.rowCount(); ++row) {
                 copy.entries.push_back(LedgerEntry{rows.getUInt64(row, "seq"), rows.getString(row, "prev"),
                                                    rows.getString(row, "hash"),
