@@ -503,6 +503,31 @@ std::vector<Receipt> completePendingErasures(const topology::Fleet& fleet, const
     return receipts;
 }
 
+std::vector<std::string> prepareSyncCycle(const topology::Fleet& fleet) {
+    std::vector<std::string> excluded = {ledgerTablePattern(fleet)};
+    bool hold = false;
+    try {
+        for (const auto& receipt : completePendingErasures(fleet, EraseOptions{})) {
+            for (const auto& node : receipt.nodes) {
+                hold = hold || (!node.done && node.rows_after.value_or(0) > 0);
+            }
+        }
+    } catch (const Exception& e) {
+        logger()->error(
+            "pending erasures could not be completed, so this cycle copies no table a company can be "
+            "erased from: {}",
+            e.what());
+        hold = true;
+    }
+    if (hold) {
+        for (const auto* table : erasableTables(fleet)) {
+            excluded.push_back(fleet.schema.database + "." + table->localName());
+            excluded.push_back(fleet.schema.database + "..inner." + table->localName());
+        }
+    }
+    return excluded;
+}
+
 Receipt verifyCompany(const topology::Fleet& fleet, const std::string& id) {
     std::string type = regionKeyType(fleet);
     if (auto problem = idProblem(id, type); !problem.empty()) {

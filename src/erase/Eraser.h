@@ -87,6 +87,13 @@ Receipt eraseCompany(const topology::Fleet& fleet, const std::string& id, const 
 std::vector<Receipt> completePendingErasures(const topology::Fleet& fleet, const EraseOptions& options,
                                              const std::set<std::string>& sites = {});
 
+/// What sync runs before each cycle that may copy rows: completes pending erasures everywhere
+/// (completePendingErasures) and returns the tables sync must leave alone this cycle (exclusion patterns):
+/// the ledger table (each site keeps its own copy), and every erasable table while rows of an erased
+/// company remain on a node that answers, or while the erasures cannot be applied (no salt), so that no
+/// copy carries them anywhere.
+std::vector<std::string> prepareSyncCycle(const topology::Fleet& fleet);
+
 /// Counts now, on every node directly, the rows of `id` (exact match) in every erasable table.
 Receipt verifyCompany(const topology::Fleet& fleet, const std::string& id);
 

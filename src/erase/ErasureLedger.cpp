@@ -124,8 +124,8 @@ LedgerCopy ErasureLedger::readSite(const topology::Site& site) const {
             copy.name = "site " + site.name + " (" + node->name + ")";
             clickhouse::Result rows;
             try {
-                rows = clickhouse::query(
-                    *connection, "SELECT seq, prev, hash, entry FROM " + table_ + " ORDER BY seq, hash");
+                rows = clickhouse::query(*connection, "SELECT DISTINCT seq, prev, hash, entry FROM " +
+                                                          table_ + " ORDER BY seq, hash");
             } catch (const ServerException& e) {
                 if (e.serverCode() != clickhouse::server_code::kUnknownTable &&
                     e.serverCode() != clickhouse::server_code::kUnknownDatabase) {
@@ -180,14 +180,13 @@ void ErasureLedger::ensureTable(const topology::Node& node) const {
     auto connection = topology::connectTo(fleet_, node);
     clickhouse::execute(
         *connection, "CREATE DATABASE IF NOT EXISTS " + quoteIdentifier(eraseConfig(fleet_).ledger_database));
-    clickhouse::execute(
-        *connection,
-        "CREATE TABLE IF NOT EXISTS " + table_ +
-            " (seq UInt64, prev String, hash String, entry String, written_at DateTime DEFAULT now()) "
-            "ENGINE = ReplicatedMergeTree(" +
-            quoteString("/clickhouse/chfleet/{site}/" + eraseConfig(fleet_).ledger_database + "/" +
-                        kLedgerTable) +
-            ", '{replica}') ORDER BY (seq, hash)");
+    clickhouse::execute(*connection,
+                        "CREATE TABLE IF NOT EXISTS " + table_ +
+                            " (seq UInt64, prev String, hash String, entry String) "
+                            "ENGINE = ReplicatedMergeTree(" +
+                            quoteString("/clickhouse/chfleet/{site}/" + eraseConfig(fleet_).ledger_database +
+                                        "/" + kLedgerTable) +
+                            ", '{replica}') ORDER BY (seq, hash)");
 }
 
 void ErasureLedger::appendFile(const std::vector<LedgerEntry>& missing) const {
@@ -231,12 +230,19 @@ void ErasureLedger::appendFile(const std::vector<LedgerEntry>& missing) const {
 }
 
 void ErasureLedger::writeSite(const topology::Site& site, const std::vector<LedgerEntry>& all) const {
-    std::vector<std::string> errors;
+    // The table on every node that answers: a node that gets it later fetches the entries from its peers.
     for (const auto* node : site.nodes()) {
         try {
             ensureTable(*node);
+        } catch (const Exception& e) {
+            logger()->debug("{}: the ledger table cannot be created now: {}", node->name, e.what());
+        }
+    }
+    std::vector<std::string> errors;
+    for (const auto* node : site.nodes()) {
+        try {
             auto connection = topology::connectTo(fleet_, *node);
-            auto rows = clickhouse::query(*connection, "SELECT seq, hash FROM " + table_);
+            auto rows = clickhouse::query(*connection, "SELECT DISTINCT seq, hash FROM " + table_);
             std::set<std::pair<uint64_t, std::string>> present;
             for (size_t row = 0; row < rows.rowCount(); ++row) {
                 present.emplace(rows.getUInt64(row, "seq"), rows.getString(row, "hash"));

@@ -14,7 +14,8 @@
 // Where it lives: a local append-only JSON-lines file (erase.ledger_file) and, on every node of every site,
 // the table `<erase.ledger_database>.erase_ledger` (ReplicatedMergeTree, one replication path per site, so
 // every node of a site holds every entry). The entries are the same in all copies; a copy that missed some
-// (a site that was down) is topped up by the next append.
+// (a site that was down) is topped up by the next append. A node may hold an entry twice (inserted on two
+// replicas while they could not see each other); copies are read with DISTINCT.
 //
 // The chain: entry n stores the hash of entry n-1 (`prev`, 64 zeros for the first) and its own hash
 //   hash = SHA-256(prev + "\n" + seq + "\n" + entry)
