@@ -68,30 +68,31 @@ int runErase(const topology::Fleet& fleet, const std::string& company, bool pend
         receipts.push_back(erase::eraseCompany(fleet, companyArgument(company), options));
     }
     bool complete = true;
-    nlohmann::json out = nlohmann::json::array();
     for (const auto& receipt : receipts) {
         complete = complete && (receipt.complete() || dry_run);
-        out.push_back(receipt.json());
-        if (!json) {
-            printReceipt(receipt, "erasure");
-        }
-    }
-    if (json) {
-        std::cout << (pending ? out : out.at(0)).dump(2) << "\n";
-    } else if (pending && receipts.empty()) {
-        std::cout << "no erasure is pending anywhere, and no node holds rows of an erased company\n";
-    }
-    for (const auto& receipt : receipts) {
         if (!dry_run && !receipt.complete()) {
             logger()->error(
                 "erasure {}: pending on {} node(s) (down, or mutations not finished); run `chfleet "
                 "erase run -f FILE --pending` (or let sync run) once they are back",
                 receipt.erasure, receipt.pendingNodes());
         }
-        if (!dry_run && !receipt.id_in_server_logs.empty() && !json) {
-            std::cout << "note: the servers keep the DELETE statement, ID included, in system.mutations (see "
-                         "the receipt's id_in_server_logs and docs/erase.md)\n";
+    }
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& receipt : receipts) {
+        out.push_back(receipt.json());
+        if (!json) {
+            printReceipt(receipt, "erasure");
+            if (!dry_run && !receipt.id_in_server_logs.empty()) {
+                std::cout
+                    << "note: the servers keep the DELETE statement, ID included, in system.mutations (see "
+                       "id_in_server_logs in the receipt and docs/erase.md)\n";
+            }
         }
+    }
+    if (json) {
+        std::cout << (pending ? out : out.at(0)).dump(2) << "\n";
+    } else if (pending && receipts.empty()) {
+        std::cout << "no erasure is pending anywhere, and no node holds rows of an erased company\n";
     }
     return complete ? 0 : static_cast<int>(ErrorCode::Failed);
 }

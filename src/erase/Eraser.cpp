@@ -142,9 +142,7 @@ class ErasureRun {
                 bool lightweight = leader->capabilities.lightweight_delete &&
                                    storage.table->kind == topology::TableKind::Table;
                 std::string target = qualifiedName(fleet_.schema.database, storage.name);
-                std::string sql =
-                    lightweight ? "DELETE FROM " + target + " WHERE " + condition_(*storage.table)
-                                : "ALTER TABLE " + target + " DELETE WHERE " + condition_(*storage.table);
+                std::string sql = deletionStatement(target, condition_(*storage.table), lightweight);
                 std::string mechanism = lightweight ? "DELETE FROM (lightweight)" : "ALTER TABLE ... DELETE";
                 for (auto* work : replicas) {
                     work->receipt.mechanism = mechanism;
@@ -604,6 +602,11 @@ std::map<std::string, std::vector<std::string>> pendingErasuresByNode(const topo
         }
     }
     return pending;
+}
+
+std::string deletionStatement(const std::string& target, const std::string& condition, bool lightweight) {
+    return lightweight ? "DELETE FROM " + target + " WHERE " + condition
+                       : "ALTER TABLE " + target + " DELETE WHERE " + condition;
 }
 
 std::string ledgerTablePattern(const topology::Fleet& fleet) {

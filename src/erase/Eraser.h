@@ -116,6 +116,10 @@ std::vector<ErasureStatus> erasureStatus(const topology::Fleet& fleet);
 /// `erase status` and `chfleet health`.
 std::map<std::string, std::vector<std::string>> pendingErasuresByNode(const topology::Fleet& fleet);
 
+/// The statement that deletes the rows matching `condition` from the table `target` (qualified name):
+/// `DELETE FROM target WHERE condition` (lightweight, 23.3+) or `ALTER TABLE target DELETE WHERE condition`.
+std::string deletionStatement(const std::string& target, const std::string& condition, bool lightweight);
+
 /// The sync exclusion pattern of the ledger table (`<db>.erase_ledger`): each site keeps its own copy.
 std::string ledgerTablePattern(const topology::Fleet& fleet);
 
