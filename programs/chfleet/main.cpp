@@ -39,7 +39,8 @@ constexpr Subcommand subcommands[] = {
      "a ClickHouse-compatible HTTP endpoint that writes each row to its company's region and shard"},
     {"residency", chfleet::residencyMain,
      "manage the company -> region mapping; audit that no row sits outside its region"},
-    {"erase", chfleet::eraseMain, "erase a company from every replica of every site, with a receipt in a ledger"},
+    {"erase", chfleet::eraseMain,
+     "erase a company from every replica of every site, with a receipt in a ledger"},
 };
 
 void printUsage(std::ostream& out) {
