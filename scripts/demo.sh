@@ -3,7 +3,7 @@
 # create the schema everywhere, map companies to regions, write US and EU companies' events through
 # chfleet ingest (a ClickHouse-compatible endpoint that routes each row to its company's region and shard),
 # show per node that EU rows are only on EU shards and audit residency, copy everything to the DR site with
-# chfleet sync, and check that the schema has no drift.
+# chfleet sync, check that the schema has no drift, and erase one company from every replica of both sites.
 # KEEP=1 leaves the sandbox running (stop it with: chfleet sandbox down --dir $DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -122,6 +122,24 @@ done
 step "deploying to real hosts: every node's config rendered; a render says per node whether it is new, reloads live or needs a restart"
 "$CHFLEET" config render -f "$FLEET" -o "$DIR/rendered" | tail -n 1 | cut -c1-160
 "$CHFLEET" -f "$FLEET" config render -o "$DIR/rendered" | tail -n 1 | cut -c1-160   # global -f, same files: unchanged
+
+step "erase one company from every replica of both sites; the receipt; 0 rows everywhere; the ledger's chain"
+# The fleet's secret salt: the ledger names the company by SHA-256(salt + ID), never by its ID.
+export CHFLEET_ERASE_SALT=${CHFLEET_ERASE_SALT:-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+ERASED=us-company-7
+company_rows="SELECT (SELECT count() FROM teei.events_local WHERE company_id = '$ERASED')
+  + (SELECT count() FROM teei.company_region_mapping_local WHERE company_id = '$ERASED')
+  + (SELECT count() FROM teei.\`.inner.mv_daily_company_metrics_local\` WHERE company_id = '$ERASED')"
+echo "rows of $ERASED before (events, mapping, daily metrics view) on each node holding some:"
+"$CHFLEET" query -f "$FLEET" --all "$company_rows" | awk -F'\t' '$6 > 0 {printf "  %-18s %-8s %s\n", $1, $2, $6}'
+echo "$ERASED" | "$CHFLEET" erase run -f "$FLEET" - --reason "demo: GDPR Art. 17 request" --dry-run | tail -n 2
+echo "$ERASED" | "$CHFLEET" erase run -f "$FLEET" - --reason "demo: GDPR Art. 17 request" --json >"$DIR/receipt.json"
+cat "$DIR/receipt.json"
+echo "rows of $ERASED after, counted on every node directly:"
+"$CHFLEET" query -f "$FLEET" --all "$company_rows" | awk -F'\t' '{printf "  %-18s %-8s %s\n", $1, $2, $6; s += $6}
+  END {print "  total: " s; exit s != 0}'
+echo "$ERASED" | "$CHFLEET" erase verify -f "$FLEET" - | tail -n 1
+"$CHFLEET" erase ledger -f "$FLEET" --verify | tail -n 1
 
 step "done"
 [ "${KEEP:-0}" = 1 ] && echo "the sandbox is still running: $CHFLEET sandbox status --dir $DIR" || true

@@ -18,6 +18,7 @@ int syncMain(const std::vector<std::string>& args);
 int ingestMain(const std::vector<std::string>& args);
 int residencyMain(const std::vector<std::string>& args);
 int retentionMain(const std::vector<std::string>& args);
+int eraseMain(const std::vector<std::string>& args);
 }  // namespace chfleet
 
 namespace {
@@ -42,6 +43,8 @@ constexpr Subcommand subcommands[] = {
      "manage the company -> region mapping; audit that no row sits outside its region"},
     {"retention", chfleet::retentionMain,
      "apply each table's retention per region: drop expired partitions, status"},
+    {"erase", chfleet::eraseMain,
+     "erase a company from every replica of every site, with a receipt in a ledger"},
 };
 
 void printUsage(std::ostream& out) {
