@@ -202,10 +202,7 @@ int eraseMain(const std::vector<std::string>& args) {
     bool dry_run = false, json = false, pending = false, verify = false;
 
     auto* run = app.add_subcommand("run", "erase one company everywhere (or complete pending erasures)");
-    run->add_option("-f,--file", file, "fleet file")
-        ->envname("CHFLEET_FILE")
-        ->required()
-        ->check(CLI::ExistingFile);
+    addFleetFileOption(*run, file);
     run->add_option("company", company, "the company ID ('-' reads it from standard input)");
     run->add_option("--reason", reason, "why (recorded in the receipt), e.g. a ticket number");
     run->add_flag("--pending", pending,
@@ -214,25 +211,16 @@ int eraseMain(const std::vector<std::string>& args) {
     run->add_flag("--json", json, "print the receipt as JSON");
 
     auto* status = app.add_subcommand("status", "list erasures and the nodes where each is done or pending");
-    status->add_option("-f,--file", file, "fleet file")
-        ->envname("CHFLEET_FILE")
-        ->required()
-        ->check(CLI::ExistingFile);
+    addFleetFileOption(*status, file);
     status->add_flag("--json", json, "JSON output");
 
     auto* check = app.add_subcommand("verify", "count a company's rows now on every replica directly");
-    check->add_option("-f,--file", file, "fleet file")
-        ->envname("CHFLEET_FILE")
-        ->required()
-        ->check(CLI::ExistingFile);
+    addFleetFileOption(*check, file);
     check->add_option("company", company, "the company ID ('-' reads it from standard input)")->required();
     check->add_flag("--json", json, "JSON output");
 
     auto* ledger = app.add_subcommand("ledger", "check the erasure ledger's hash chain in every copy");
-    ledger->add_option("-f,--file", file, "fleet file")
-        ->envname("CHFLEET_FILE")
-        ->required()
-        ->check(CLI::ExistingFile);
+    addFleetFileOption(*ledger, file);
     ledger->add_flag("--verify", verify, "verify the chain (the only action; required)")->required();
     ledger->add_flag("--json", json, "JSON output");
 
