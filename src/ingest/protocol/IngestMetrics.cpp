@@ -44,6 +44,15 @@ IngestMetrics::IngestMetrics()
                     .Name("chfleet_ingest_rejected_requests_total")
                     .Help("Requests answered with an error, by reason")
                     .Register(*registry_)),
+      reads_(prometheus::BuildCounter()
+                 .Name("chfleet_ingest_reads_total")
+                 .Help("Read statements forwarded, by path: shard (one replica of a company's shard) or site")
+                 .Register(*registry_)),
+      refused_connections_(prometheus::BuildCounter()
+                               .Name("chfleet_ingest_refused_connections_total")
+                               .Help("Connections answered 503 at once because --max-connections were open")
+                               .Register(*registry_)
+                               .Add({})),
       batch_rows_(
           prometheus::BuildHistogram()
               .Name("chfleet_ingest_batch_rows")
@@ -86,6 +95,14 @@ void IngestMetrics::writeFailed(const ShardTarget& target) {
 
 void IngestMetrics::rejected(const std::string& reason) {
     rejected_.Add({{"reason", reason}}).Increment();
+}
+
+void IngestMetrics::read(bool one_shard) {
+    reads_.Add({{"path", one_shard ? "shard" : "site"}}).Increment();
+}
+
+void IngestMetrics::connectionRefused() {
+    refused_connections_.Increment();
 }
 
 void IngestMetrics::answered(double seconds) {

@@ -31,6 +31,10 @@ class IngestMetrics {
     /// overloaded, write_failed, forward_failed.
     void rejected(const std::string& reason);
     void answered(double seconds);
+    /// A read was forwarded: to one replica of a company's shard (`one_shard`) or to a node of the site.
+    void read(bool one_shard);
+    /// A connection was refused at once because --max-connections were open.
+    void connectionRefused();
     void setDepths(size_t buffered_bytes, size_t queued_batches, size_t spool_slices, size_t spool_bytes,
                    size_t mapped_companies);
 
@@ -43,6 +47,8 @@ class IngestMetrics {
     prometheus::Family<prometheus::Counter>& bytes_;
     prometheus::Family<prometheus::Counter>& write_failures_;
     prometheus::Family<prometheus::Counter>& rejected_;
+    prometheus::Family<prometheus::Counter>& reads_;
+    prometheus::Counter& refused_connections_;
     prometheus::Histogram& batch_rows_;
     prometheus::Histogram& latency_;
     prometheus::Gauge& buffered_bytes_;

@@ -72,6 +72,8 @@ class RegionMap {
     /// How long a company looked up and not found is not asked for again, and how long after a failed
     /// look-up the next one fails at once instead of waiting for servers that did not answer.
     static constexpr std::chrono::seconds kLookupInterval{5};
+    /// Bytes of company IDs asked for in one look-up query (the servers refuse queries over 256 KiB).
+    static constexpr size_t kLookupQueryBytes = 64 << 10;
 
     /// `site`: whose regions to read first (the ingest server's own site); `region`: read first of all.
     RegionMap(const topology::Fleet& fleet, std::string site, std::chrono::seconds refresh_interval,
