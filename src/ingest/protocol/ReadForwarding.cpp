@@ -80,10 +80,6 @@ void IngestServer::forward(const httplib::Request& request, httplib::Response& r
             path += "&" + clickhouse::urlEncode(name) + "=" + clickhouse::urlEncode(value);
         }
     }
-    if (plan.joins_distributed && !request.has_param("distributed_product_mode")) {
-        // A JOIN of two Distributed tables is denied by default; GLOBAL sends the right table's rows along.
-        path += "&distributed_product_mode=global";
-    }
     auto send = [&](const topology::Node& node, const std::string& statement) {
         httplib::Client client(node.host, node.http_port);
         client.set_connection_timeout(std::chrono::seconds(3));

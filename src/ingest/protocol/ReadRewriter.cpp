@@ -178,13 +178,6 @@ class Planner {
         }
         refuseLeftovers();
         result.sql = render(false);
-        size_t distributed = 0;
-        bool joins = false;
-        for (const auto& ref : refs_) {
-            distributed += ref.what.form == TableName::Form::Local ? 0 : 1;
-            joins = joins || (ref.first > 0 && isKeyword(tokens_[ref.first - 1], "JOIN"));
-        }
-        result.joins_distributed = joins && distributed >= 2;
         result.pin = pin();
         return result;
     }
@@ -432,6 +425,7 @@ class Planner {
     /// CASE (its ANDs then need not join conjuncts of the whole condition).
     std::optional<std::string> conditionPin(size_t at, const std::string& key) const {
         std::optional<std::string> found;
+        bool conflict = false;
         int depth = 0;
         bool between = false;
         size_t start = at;
@@ -445,10 +439,15 @@ class Planner {
             if (!isSymbol(op, "=") && !isSymbol(op, "==")) {
                 return;
             }
+            const Token* literal = nullptr;
             if (isName(a) && a.value == key && b.kind == Kind::String) {
-                found = b.value;
+                literal = &b;
             } else if (isName(b) && b.value == key && a.kind == Kind::String) {
-                found = a.value;
+                literal = &a;
+            }
+            if (literal != nullptr) {
+                conflict = conflict || (found && *found != literal->value);
+                found = literal->value;
             }
         };
         size_t i = at;
@@ -478,7 +477,7 @@ class Planner {
             }
         }
         piece(start, i);
-        return found;
+        return conflict ? std::nullopt : found;
     }
 
     const topology::Schema& schema_;
@@ -499,7 +498,7 @@ ReadRewriter::ReadRewriter(const topology::Schema& schema, const topology::Site&
 ReadPlan ReadRewriter::plan(std::string_view sql, std::string_view database) const {
     auto tokens = tokenize(sql);
     if (!tokens) {
-        return ReadPlan{std::string(sql), false, std::nullopt};
+        return ReadPlan{std::string(sql), std::nullopt};
     }
     return Planner(schema_, site_, sql, database, std::move(*tokens)).plan();
 }

@@ -22,10 +22,6 @@ struct ReadPlan {
     /// The statement with every logical table name made real: `db.events` reads `db.events_distributed`, the
     /// site's global Distributed table; SHOW TABLES also lists the logical names.
     std::string sql;
-    /// True when the statement JOINs Distributed tables: it needs distributed_product_mode (the servers deny
-    /// a Distributed table inside a query sent to each shard by default).
-    bool joins_distributed = false;
-
     /// A SELECT of one table (no JOIN, subquery or UNION) whose WHERE or PREWHERE has a top-level conjunct
     /// `<region key> = 'literal'`: every row it can read is on one shard, so it may run on one replica there.
     struct Pin {
