@@ -36,7 +36,7 @@ class IngestMetrics {
     /// A connection was refused at once because --max-connections were open.
     void connectionRefused();
     void setDepths(size_t buffered_bytes, size_t queued_batches, size_t spool_slices, size_t spool_bytes,
-                   size_t mapped_companies);
+                   size_t mapped_companies, size_t mapping_lookups);
 
   private:
     std::shared_ptr<prometheus::Registry> registry_;
@@ -56,6 +56,7 @@ class IngestMetrics {
     prometheus::Gauge& spool_slices_;
     prometheus::Gauge& spool_bytes_;
     prometheus::Gauge& mapped_companies_;
+    prometheus::Gauge& mapping_lookups_;
 };
 
 }  // namespace chfleet::ingest

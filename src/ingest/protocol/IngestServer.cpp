@@ -148,7 +148,7 @@ void IngestServer::start() {
         [this] {
             metrics_->setDepths(batcher_->bufferedBytes() + request_bytes_.load(), batcher_->queuedBatches(),
                                 spool_ ? spool_->outstandingSlices() : 0, spool_ ? spool_->bytesOnDisk() : 0,
-                                regions_->size());
+                                regions_->size(), regions_->lookups());
         });
     server_->Get("/", [this](const httplib::Request& request, httplib::Response& response) {
         handleQuery(request, response, nullptr);

@@ -268,6 +268,7 @@ size_t RegionMap::lookUp(const std::vector<std::string>& companies) {
         for (size_t bytes = 0; end < wanted.size() && (end == begin || bytes < kLookupQueryBytes); ++end) {
             bytes += wanted[end].size() + 4;
         }
+        ++lookups_;
         answered = read(std::vector<std::string>(wanted.begin() + begin, wanted.begin() + end), found, errors)
                        .has_value();
         begin = end;

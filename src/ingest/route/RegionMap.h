@@ -108,6 +108,8 @@ class RegionMap {
     std::string loadedFrom() const;
     /// Loads (initial or refresh) that found no copy answering, since construction.
     size_t failedLoads() const { return failed_loads_.load(); }
+    /// Queries sent to look up companies not in the cache, since construction.
+    size_t lookups() const { return lookups_.load(); }
 
     /// Every cached company and its region, sorted by company.
     std::vector<std::pair<std::string, std::string>> entries() const;
@@ -139,6 +141,7 @@ class RegionMap {
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> absent_since_;
     std::optional<std::chrono::steady_clock::time_point> lookup_failed_at_;
     std::set<std::string> warned_regions_;
+    std::atomic<size_t> lookups_{0};
 
     std::atomic<size_t> failed_loads_{0};
 

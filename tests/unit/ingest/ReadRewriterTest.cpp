@@ -1,9 +1,8 @@
-#include "ingest/protocol/ReadRewriter.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "ingest/protocol/ReadRewriter.h"
 #include "topology/Fleet.h"
 
 namespace chfleet::ingest {
@@ -27,7 +26,8 @@ class ReadRewriterTest : public ::testing::Test {
 };
 
 TEST_F(ReadRewriterTest, LogicalNamesWhereTablesAreReadBecomeTheGlobalTable) {
-    EXPECT_EQ(rewritten("SELECT count() FROM teei.events"), "SELECT count() FROM `teei`.`events_distributed`");
+    EXPECT_EQ(rewritten("SELECT count() FROM teei.events"),
+              "SELECT count() FROM `teei`.`events_distributed`");
     EXPECT_EQ(rewritten("select count() from events where 1", "teei"),
               "select count() from `teei`.`events_distributed` where 1");
     EXPECT_EQ(rewritten("SELECT * FROM `teei`.\"events\" FORMAT JSON"),
@@ -94,15 +94,17 @@ TEST_F(ReadRewriterTest, ASelectOfOneTablePinningOneCompanyCanRunOnItsShard) {
     EXPECT_EQ(result.pin->company, "acme");
     EXPECT_EQ(result.pin->table->name, "events");
     EXPECT_EQ(result.pin->region, nullptr);
-    EXPECT_EQ(result.pin->local_sql,
-              "SELECT event_type, count() AS n FROM `teei`.`events_local` WHERE timestamp BETWEEN '2025-01-01' "
-              "AND '2025-02-01' AND company_id = 'acme' GROUP BY event_type ORDER BY n DESC LIMIT 3 FORMAT JSON");
+    EXPECT_EQ(
+        result.pin->local_sql,
+        "SELECT event_type, count() AS n FROM `teei`.`events_local` WHERE timestamp BETWEEN '2025-01-01' "
+        "AND '2025-02-01' AND company_id = 'acme' GROUP BY event_type ORDER BY n DESC LIMIT 3 FORMAT JSON");
     auto regional = plan("SELECT count() FROM teei.events_eu_distributed PREWHERE 'a\\'b' = company_id");
     ASSERT_TRUE(regional.pin);
     EXPECT_EQ(regional.pin->company, "a'b");
     ASSERT_NE(regional.pin->region, nullptr);
     EXPECT_EQ(regional.pin->region->name, "eu-central-1");
-    EXPECT_EQ(regional.pin->local_sql, "SELECT count() FROM `teei`.`events_local` PREWHERE 'a\\'b' = company_id");
+    EXPECT_EQ(regional.pin->local_sql,
+              "SELECT count() FROM `teei`.`events_local` PREWHERE 'a\\'b' = company_id");
 }
 
 TEST_F(ReadRewriterTest, AnythingElseGoesTheGeneralWay) {
