@@ -27,7 +27,7 @@ class IngestMetrics {
     /// A batch landed on its shard.
     void written(const ShardTarget& target, size_t rows, size_t bytes);
     void writeFailed(const ShardTarget& target);
-    /// A request was refused; `reason` is one of auth, syntax, unknown_table, bad_row, unmapped, too_large,
+    /// A request was refused; `reason` is one of auth, syntax, unknown_table, bad_row, unmapped, residency, too_large,
     /// overloaded, write_failed, forward_failed.
     void rejected(const std::string& reason);
     void answered(double seconds);

@@ -7,10 +7,10 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -42,14 +42,19 @@ class HalfHeader {
     HalfHeader& operator=(const HalfHeader&) = delete;
 
     bool connected() const { return connected_; }
-    /// True once the server has closed the connection (a read returns end of file or an error).
+    /// True once the server has closed the connection: what it sent before (an error answer) is read, then
+    /// the end of the stream.
     bool closedByServer() const {
-        pollfd poll_fd{fd_, POLLIN, 0};
-        if (::poll(&poll_fd, 1, 0) <= 0) {
-            return false;
+        char buffer[4096];
+        while (true) {
+            ssize_t got = ::recv(fd_, buffer, sizeof(buffer), MSG_DONTWAIT);
+            if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+                return true;
+            }
+            if (got < 0) {
+                return false;
+            }
         }
-        char byte;
-        return ::recv(fd_, &byte, 1, MSG_DONTWAIT | MSG_PEEK) <= 0;
     }
 
   private:

@@ -146,7 +146,7 @@ TEST(IngestReads, AClientReadsWhatItWroteByTheSameNames) {
     EXPECT_EQ(exists->body, "1\n");
     auto described = read(ingest, "DESCRIBE TABLE events FORMAT TSV", "teei");
     ASSERT_TRUE(described);
-    EXPECT_EQ(described->body.substr(0, described->body.find('\n')), "event_id\tUUID\t\t");
+    EXPECT_TRUE(described->body.starts_with("event_id\tUUID\t")) << described->body;
     auto tables = read(ingest, "SHOW TABLES FROM teei");
     ASSERT_TRUE(tables);
     EXPECT_NE(tables->body.find("\nevents\n"), std::string::npos) << tables->body;
