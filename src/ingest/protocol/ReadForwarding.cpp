@@ -111,10 +111,9 @@ void IngestServer::forward(const httplib::Request& request, httplib::Response& r
         // writes to, so a client reads its own writes there at once.
         for (int replica = 1; replica <= shard->region->replicas; ++replica) {
             const topology::Node* node = shard->region->node(shard->shard, replica);
-            response.set_header("X-Chfleet-Read",
-                                fmt::format("shard {} {} {}", shard->region->name, shard->shard,
-                                            node != nullptr ? node->name : ""));
             if (node != nullptr && send(*node, plan.pin->local_sql)) {
+                response.set_header("X-Chfleet-Read", fmt::format("shard {} {} {}", shard->region->name,
+                                                                  shard->shard, node->name));
                 metrics_->read(true);
                 return;
             }
@@ -129,8 +128,8 @@ void IngestServer::forward(const httplib::Request& request, httplib::Response& r
     size_t first = forward_turn_++;
     for (size_t i = 0; i < nodes.size(); ++i) {
         const topology::Node& node = *nodes[(first + i) % nodes.size()];
-        response.set_header("X-Chfleet-Read", "site " + node.name);
         if (send(node, plan.sql)) {
+            response.set_header("X-Chfleet-Read", "site " + node.name);
             metrics_->read(false);
             return;
         }
