@@ -129,6 +129,9 @@ void IngestServer::start() {
                     "too many connections to this ingest server (--max-connections); retry later");
         return httplib::Server::HandlerResponse::Handled;
     });
+    // An answer's header and body are written apart: without TCP_NODELAY the body waits for the client's
+    // delayed ACK of the header (40 ms on Linux).
+    server_->set_tcp_nodelay(true);
     server_->set_keep_alive_max_count(100000);
     server_->set_keep_alive_timeout(options_.idle_timeout.count());
     server_->set_read_timeout(options_.read_timeout);

@@ -85,6 +85,7 @@ void IngestServer::forward(const httplib::Request& request, httplib::Response& r
         client.set_connection_timeout(std::chrono::seconds(3));
         client.set_read_timeout(std::chrono::seconds(300));
         client.set_decompress(false);
+        client.set_tcp_nodelay(true);  // the request's header and body are two writes: no Nagle delay between
         httplib::Headers headers{{"X-ClickHouse-User", fleet_credentials_.user},
                                  {"X-ClickHouse-Key", fleet_credentials_.password}};
         auto result = client.Post(path, headers, statement, "text/plain");
