@@ -65,8 +65,10 @@ struct IngestOptions {
 /// `chfleet ingest serve`: an HTTP server that answers like ClickHouse's HTTP interface for writes.
 /// INSERT ... FORMAT requests are authenticated against the fleet's ingest users, their rows validated,
 /// routed to the shard of their company's region and written through the ShardBatcher (see there);
-/// every other statement is forwarded, read-only, to a node of the site. GET /ping answers "Ok.",
-/// GET /metrics the Prometheus metrics, GET /healthz the server's health.
+/// every other statement has its logical table names made real (ReadRewriter) and is forwarded, read-only,
+/// to one replica of a company's shard when it pins one company, else to a node of the site. GET /ping
+/// answers "Ok.", GET /metrics the Prometheus metrics, GET /healthz the server's health. What one client can
+/// hold is bounded: a thread per connection up to max_connections (ConnectionQueue), read and idle timeouts.
 class IngestServer {
   public:
     IngestServer(const topology::Fleet& fleet, IngestOptions options);
