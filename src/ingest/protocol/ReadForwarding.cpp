@@ -28,10 +28,17 @@ namespace server_code = clickhouse::server_code;
 }  // namespace
 
 std::optional<IngestServer::ShardRead> IngestServer::shardRead(const ReadPlan::Pin& pin) {
-    // Only a key that is a function of the company alone keeps all of a company's rows on one shard.
-    const ShardingKey& key = routing_->shardingKey(*pin.table);
-    if (key.isRandom() || key.columns() != std::vector<std::string>{pin.table->region_key} ||
-        companyIdTooLong(pin.company)) {
+    // Only a key that is a function of the company alone keeps all of a company's rows on one shard. A
+    // materialized view's rows are on the shard its source's rows were inserted on: the source's key decides.
+    const topology::Table* placed = pin.table;
+    if (pin.table->kind == topology::TableKind::MaterializedView) {
+        placed = fleet_.schema.table(pin.table->from);
+    }
+    if (placed == nullptr || placed->region_key != pin.table->region_key || companyIdTooLong(pin.company)) {
+        return std::nullopt;
+    }
+    const ShardingKey& key = routing_->shardingKey(*placed);
+    if (key.isRandom() || key.columns() != std::vector<std::string>{placed->region_key}) {
         return std::nullopt;
     }
     const topology::Region* region = pin.region;

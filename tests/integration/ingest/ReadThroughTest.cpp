@@ -201,6 +201,23 @@ TEST(IngestReads, ASingleCompanySelectReadsOneReplicaAndAnswersAsTheGeneralPath)
             EXPECT_NE(general, "0\n") << sql;
         }
     }
+    // A materialized view's rows sit where its source's rows were inserted: pinned the same way.
+    for (const auto& company : {std::string("pin-us-2"), std::string("pin-eu-5")}) {
+        std::string sql =
+            "SELECT metric_name, sum(total_value) AS total FROM teei.mv_daily_company_metrics WHERE "
+            "company_id = '" +
+            company + "' GROUP BY metric_name ORDER BY metric_name";
+        auto pinned = read(ingest, sql);
+        ASSERT_TRUE(pinned);
+        EXPECT_EQ(pinned->get_header_value("X-Chfleet-Read").substr(0, 6), "shard ") << sql;
+        std::string general = direct("clickhouse-eu-1",
+                                     "SELECT metric_name, sum(total_value) AS total FROM "
+                                     "teei.mv_daily_company_metrics_distributed WHERE company_id "
+                                     "= '" +
+                                         company + "' GROUP BY metric_name ORDER BY metric_name");
+        EXPECT_EQ(pinned->body, general) << sql;
+        EXPECT_NE(general, "") << sql;
+    }
     // The regional name pins too, on its own region; other statements go the general way, with the same
     // answer.
     auto regional =

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,30 +46,39 @@ class Frozen {
     std::vector<std::string> nodes_;
 };
 
-/// An nftables table of the test's own with a rule dropping every packet of established connections to one
-/// loopback port; the table is deleted whatever happens.
+/// An nftables table of the test's own that tracks the connections to one loopback port from the start (so
+/// that conntrack knows them as established), and, after drop(), drops every packet of those established
+/// connections. The table is deleted whatever happens.
 class DroppedPackets {
   public:
-    explicit DroppedPackets(uint16_t port) : table_(fmt::format("chfleet_test_{}", ::getpid())) {
-        auto nft = [](const std::string& command) { return process::run({"/usr/bin/env", "nft", command}); };
-        auto added = nft(fmt::format(
+    explicit DroppedPackets(uint16_t port) : table_(fmt::format("chfleet_test_{}", ::getpid())), port_(port) {
+        nft(fmt::format(
             "add table inet {0}; add chain inet {0} out {{ type filter hook output priority 0; }}; "
-            "add rule inet {0} out ip daddr 127.0.0.1 tcp dport {1} ct state established drop",
-            table_, port));
-        active_ = added.exit_code == 0;
-        error_ = added.output;
+            "add rule inet {0} out ip daddr 127.0.0.1 tcp dport {1} ct state established counter",
+            table_, port_));
     }
     ~DroppedPackets() { process::run({"/usr/bin/env", "nft", "delete table inet " + table_}); }
     DroppedPackets(const DroppedPackets&) = delete;
     DroppedPackets& operator=(const DroppedPackets&) = delete;
 
-    bool active() const { return active_; }
-    const std::string& error() const { return error_; }
+    void drop() {
+        nft(fmt::format("add rule inet {} out ip daddr 127.0.0.1 tcp dport {} ct state established drop",
+                        table_, port_));
+    }
+    bool ok() const { return errors_.empty(); }
+    const std::string& errors() const { return errors_; }
 
   private:
+    void nft(const std::string& command) {
+        auto done = process::run({"/usr/bin/env", "nft", command});
+        if (done.exit_code != 0) {
+            errors_ += done.output;
+        }
+    }
+
     std::string table_;
-    bool active_ = false;
-    std::string error_;
+    uint16_t port_;
+    std::string errors_;
 };
 
 /// Rows of companies LIKE `like` in events, counted on the first replica of every shard after syncing.
@@ -122,29 +132,39 @@ TEST(IngestStalledReplica, AStoppedFirstReplicaOfEveryUsShardDelaysAnInsertBySec
         EXPECT_EQ(next->status, 200) << next->body;
         EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1500));
     }
+    for (const auto& node : first_replicas) {
+        EXPECT_NE(ingest.logText().find(node + " (shard"), std::string::npos) << node << ":\n"
+                                                                              << ingest.logText();
+    }
     // Back: the frozen replicas' own attempts were the same blocks, deduplicated; every row once.
     EXPECT_EQ(eventually([] { return storedRows("frozen-%"); }, uint64_t{61}), uint64_t{61});
 }
 
 TEST(IngestStalledReplica, DroppedPacketsOfAnEstablishedConnectionDelayAnInsertBySeconds) {
     mapCompanies({{"dropped-us", "us-east-1"}});
+    auto shard = std::stoi(fleet().scalar("clickhouse-us-0", "SELECT cityHash64('dropped-us') % 3 + 1"));
+    const auto* node = fleet().fleet().site("primary")->region("us-east-1")->node(shard, 1);
+    std::optional<DroppedPackets> packets(std::in_place, node->http_port);
+    ASSERT_TRUE(packets->ok()) << "nft could not add the table: " << packets->errors();
     IngestProcess ingest({"--hedge-after-ms", "1500"});
     // The first insert opens (and keeps alive) the connection to the company's shard's first replica.
     auto first = ingest.post("INSERT INTO teei.events FORMAT JSONEachRow", eventRow("dropped-us", 1));
     ASSERT_TRUE(first);
     ASSERT_EQ(first->status, 200) << first->body;
-    auto shard = std::stoi(fleet().scalar("clickhouse-us-0", "SELECT cityHash64('dropped-us') % 3 + 1"));
-    const auto* node = fleet().fleet().site("primary")->region("us-east-1")->node(shard, 1);
-    {
-        DroppedPackets dropped(node->http_port);
-        ASSERT_TRUE(dropped.active()) << "nft could not add the rule: " << dropped.error();
-        auto started = std::chrono::steady_clock::now();
-        auto answer = ingest.post("INSERT INTO teei.events FORMAT JSONEachRow",
-                                  eventRow("dropped-us", 2) + eventRow("dropped-us", 3));
-        ASSERT_TRUE(answer);
-        EXPECT_EQ(answer->status, 200) << answer->body;
-        EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
-    }
+    packets->drop();
+    ASSERT_TRUE(packets->ok()) << "nft could not add the rule: " << packets->errors();
+    auto started = std::chrono::steady_clock::now();
+    auto answer = ingest.post("INSERT INTO teei.events FORMAT JSONEachRow",
+                              eventRow("dropped-us", 2) + eventRow("dropped-us", 3));
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 200) << answer->body;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+    // The replica behind the rule was tried first and passed over for the other replica of its shard.
+    EXPECT_NE(ingest.logText().find(node->name + " (shard " + std::to_string(shard) +
+                                    " of us-east-1) has not answered a batch"),
+              std::string::npos)
+        << ingest.logText();
+    packets.reset();  // the rule gone, the first replica's own attempt arrives: the same block, deduplicated
     EXPECT_EQ(eventually([] { return storedRows("dropped-%"); }, uint64_t{3}), uint64_t{3});
 }
 
