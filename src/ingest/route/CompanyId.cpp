@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "clickhouse/Quoting.h"
+
 namespace chfleet::ingest {
 namespace {
 
@@ -15,9 +17,10 @@ bool companyIdTooLong(std::string_view id) {
 
 std::string quotedCompanyId(std::string_view id) {
     if (id.size() <= kQuotedPrefixBytes) {
-        return fmt::format("'{}'", id);
+        return clickhouse::quoteString(id);
     }
-    return fmt::format("'{}...' ({} bytes)", id.substr(0, kQuotedPrefixBytes), id.size());
+    return fmt::format("{}... ({} bytes)", clickhouse::quoteString(id.substr(0, kQuotedPrefixBytes)),
+                       id.size());
 }
 
 }  // namespace chfleet::ingest
