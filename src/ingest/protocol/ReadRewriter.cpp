@@ -2,124 +2,14 @@
 
 #include <fmt/format.h>
 
-#include <cctype>
-
 #include "clickhouse/Quoting.h"
-#include "common/Text.h"
+#include "ingest/protocol/SqlToken.h"
 
 namespace chfleet::ingest {
 namespace {
 
-enum class Kind { Word, Quoted, String, Number, Symbol };
-
-/// One token of the statement: its place in the text and, for identifiers and literals, its unescaped value.
-struct Token {
-    Kind kind;
-    size_t begin;
-    size_t end;
-    std::string value;
-};
-
-bool isWordByte(char c) {
-    auto byte = static_cast<unsigned char>(c);
-    return std::isalnum(byte) != 0 || c == '_' || byte >= 0x80;
-}
-
-/// The tokens of `text`, or nullopt when a literal, quoted name or comment is not closed (the statement is
-/// then passed on unchanged and the server names the syntax error).
-std::optional<std::vector<Token>> tokenize(std::string_view text) {
-    std::vector<Token> tokens;
-    size_t pos = 0;
-    while (pos < text.size()) {
-        char c = text[pos];
-        if (std::isspace(static_cast<unsigned char>(c)) != 0) {
-            ++pos;
-        } else if (text.substr(pos, 2) == "--") {
-            size_t end = text.find('\n', pos);
-            pos = end == std::string_view::npos ? text.size() : end + 1;
-        } else if (text.substr(pos, 2) == "/*") {
-            size_t end = text.find("*/", pos + 2);
-            if (end == std::string_view::npos) {
-                return std::nullopt;
-            }
-            pos = end + 2;
-        } else if (c == '\'' || c == '`' || c == '"') {
-            // Backslash escapes as ClickHouse's lexer reads them; the quote doubled stands for itself.
-            Token token{c == '\'' ? Kind::String : Kind::Quoted, pos, 0, {}};
-            size_t i = pos + 1;
-            bool closed = false;
-            while (i < text.size()) {
-                if (text[i] == '\\' && i + 1 < text.size()) {
-                    if (text[i + 1] == 'x' && i + 3 < text.size() &&
-                        std::isxdigit(static_cast<unsigned char>(text[i + 2])) != 0 &&
-                        std::isxdigit(static_cast<unsigned char>(text[i + 3])) != 0) {
-                        token.value += static_cast<char>(text::hexDigitValue(text[i + 2]) * 16 +
-                                                         text::hexDigitValue(text[i + 3]));
-                        i += 4;
-                    } else {
-                        token.value += clickhouse::escapedByte(text[i + 1]);
-                        i += 2;
-                    }
-                } else if (text[i] == c && i + 1 < text.size() && text[i + 1] == c) {
-                    token.value += c;
-                    i += 2;
-                } else if (text[i] == c) {
-                    closed = true;
-                    ++i;
-                    break;
-                } else {
-                    token.value += text[i++];
-                }
-            }
-            if (!closed) {
-                return std::nullopt;
-            }
-            token.end = i;
-            tokens.push_back(std::move(token));
-            pos = i;
-        } else if (std::isdigit(static_cast<unsigned char>(c)) != 0) {
-            size_t end = pos;
-            while (end < text.size() && isWordByte(text[end])) {
-                ++end;
-            }
-            tokens.push_back({Kind::Number, pos, end, std::string(text.substr(pos, end - pos))});
-            pos = end;
-        } else if (isWordByte(c)) {
-            size_t end = pos;
-            while (end < text.size() && isWordByte(text[end])) {
-                ++end;
-            }
-            tokens.push_back({Kind::Word, pos, end, std::string(text.substr(pos, end - pos))});
-            pos = end;
-        } else {
-            size_t length = text.substr(pos, 2) == "==" ? 2 : 1;
-            tokens.push_back({Kind::Symbol, pos, pos + length, std::string(text.substr(pos, length))});
-            pos += length;
-        }
-    }
-    return tokens;
-}
-
-bool isKeyword(const Token& token, std::string_view word) {
-    return token.kind == Kind::Word && text::equalsIgnoreCase(token.value, word);
-}
-
-bool isSymbol(const Token& token, std::string_view symbol) {
-    return token.kind == Kind::Symbol && token.value == symbol;
-}
-
-bool isName(const Token& token) {
-    return token.kind == Kind::Word || token.kind == Kind::Quoted;
-}
-
-bool isAnyKeyword(const Token& token, std::initializer_list<std::string_view> words) {
-    for (auto word : words) {
-        if (isKeyword(token, word)) {
-            return true;
-        }
-    }
-    return false;
-}
+using Kind = SqlToken::Kind;
+using Token = SqlToken;
 
 /// Words that end the clause a WHERE or PREWHERE condition is in.
 bool endsCondition(const Token& token) {
@@ -496,7 +386,7 @@ ReadRewriter::ReadRewriter(const topology::Schema& schema, const topology::Site&
     : schema_(schema), site_(site) {}
 
 ReadPlan ReadRewriter::plan(std::string_view sql, std::string_view database) const {
-    auto tokens = tokenize(sql);
+    auto tokens = tokenizeSql(sql);
     if (!tokens) {
         return ReadPlan{std::string(sql), std::nullopt};
     }
