@@ -60,8 +60,11 @@ curl -sS --fail-with-body -H @"$DIR/ingest-headers" --data-binary @"$DIR/events.
 echo "an unmapped company is refused, nothing of its request written:"
 curl -sS -H @"$DIR/ingest-headers" --data-binary '{"company_id":"nobody-inc","timestamp":1793577600}' \
   "$INGEST_URL/?query=INSERT%20INTO%20teei.events%20FORMAT%20JSONEachRow" || true
-echo "a SELECT through the same URL is forwarded to the fleet: $(curl -sS -H @"$DIR/ingest-headers" \
-  --data-binary 'SELECT count() FROM teei.events_distributed' "$INGEST_URL/")"
+echo "a SELECT through the same URL reads what was written by the same name: $(curl -sS -H @"$DIR/ingest-headers" \
+  --data-binary 'SELECT count() FROM teei.events' "$INGEST_URL/")"
+echo "one company's SELECT reads one replica of its shard: $(curl -sS -D - -o /dev/null -H @"$DIR/ingest-headers" \
+  --data-binary "SELECT count() FROM teei.events WHERE company_id = 'eu-company-3'" "$INGEST_URL/" |
+  grep -i '^X-Chfleet-Read' | tr -d '\r')"
 curl -sS "$INGEST_URL/metrics" | grep '^chfleet_ingest_rows_total' | sort
 
 step "rows per node (primary site): EU companies only on EU shards, each shard's replicas equal"

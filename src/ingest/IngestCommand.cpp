@@ -89,7 +89,26 @@ int ingestMain(const std::vector<std::string>& args) {
                      "how often the company -> region map is reloaded")
         ->capture_default_str();
     serve->add_option("--write-timeout-ms", write_timeout_ms, "per batch and replica")->capture_default_str();
-    serve->add_option("--threads", options.threads, "concurrent requests served")->capture_default_str();
+    int hedge_after_ms = static_cast<int>(options.hedge_after.count());
+    serve
+        ->add_option("--hedge-after-ms", hedge_after_ms,
+                     "a replica silent on a batch this long (or 4x its recent write time) gets the next "
+                     "replica of its shard writing the same block beside it (deduplicated by ClickHouse)")
+        ->capture_default_str();
+    serve
+        ->add_option("--max-connections", options.max_connections,
+                     "connections served at once (a thread each); more are answered 503 and closed")
+        ->capture_default_str();
+    int read_timeout_seconds = static_cast<int>(options.read_timeout.count());
+    int idle_timeout_seconds = static_cast<int>(options.idle_timeout.count());
+    serve
+        ->add_option("--read-timeout-seconds", read_timeout_seconds,
+                     "a client silent this long in the middle of a request (header or body) is disconnected")
+        ->capture_default_str();
+    serve
+        ->add_option("--idle-timeout-seconds", idle_timeout_seconds,
+                     "a kept-alive connection without a new request this long is closed")
+        ->capture_default_str();
     serve
         ->add_option("--read-threads", options.read_threads,
                      "threads that read large bodies in pieces (default: one per core); 1: each body on "
@@ -102,10 +121,15 @@ int ingestMain(const std::vector<std::string>& args) {
         options.batching.batch_wait = std::chrono::milliseconds(batch_wait_ms);
         options.mapping_refresh = std::chrono::seconds(refresh_seconds);
         options.write_timeout = std::chrono::milliseconds(write_timeout_ms);
-        if (options.batching.batch_rows == 0 || options.batching.senders == 0 || options.threads == 0 ||
-            options.read_threads == 0) {
+        options.hedge_after = std::chrono::milliseconds(hedge_after_ms);
+        options.read_timeout = std::chrono::seconds(read_timeout_seconds);
+        options.idle_timeout = std::chrono::seconds(idle_timeout_seconds);
+        if (options.batching.batch_rows == 0 || options.batching.senders == 0 ||
+            options.max_connections == 0 || options.read_threads == 0 || read_timeout_seconds <= 0 ||
+            idle_timeout_seconds <= 0 || hedge_after_ms <= 0) {
             throw Exception(ErrorCode::BadArguments,
-                            "--batch-rows, --senders, --threads and --read-threads must be at least 1");
+                            "--batch-rows, --senders, --max-connections, --read-threads, --hedge-after-ms, "
+                            "--read-timeout-seconds and --idle-timeout-seconds must be at least 1");
         }
         log::get("ingest")->info("chfleet {} ingest starting; fleet {} ({})", CHFLEET_VERSION, fleet.name,
                                  fleet.source_path);

@@ -44,6 +44,15 @@ IngestMetrics::IngestMetrics()
                     .Name("chfleet_ingest_rejected_requests_total")
                     .Help("Requests answered with an error, by reason")
                     .Register(*registry_)),
+      reads_(prometheus::BuildCounter()
+                 .Name("chfleet_ingest_reads_total")
+                 .Help("Read statements forwarded, by path: shard (one replica of a company's shard) or site")
+                 .Register(*registry_)),
+      refused_connections_(prometheus::BuildCounter()
+                               .Name("chfleet_ingest_refused_connections_total")
+                               .Help("Connections answered 503 at once because --max-connections were open")
+                               .Register(*registry_)
+                               .Add({})),
       batch_rows_(
           prometheus::BuildHistogram()
               .Name("chfleet_ingest_batch_rows")
@@ -63,7 +72,9 @@ IngestMetrics::IngestMetrics()
                           "Request slices in the spool not yet committed on their shard (async mode)")),
       spool_bytes_(gauge(*registry_, "chfleet_ingest_spool_bytes", "Bytes of spool segments on disk")),
       mapped_companies_(gauge(*registry_, "chfleet_ingest_mapped_companies",
-                              "Companies in the cached company -> region map")) {}
+                              "Companies in the cached company -> region map")),
+      mapping_lookups_(gauge(*registry_, "chfleet_ingest_mapping_lookups",
+                             "Queries sent since start to look up companies the cached map does not know")) {}
 
 void IngestMetrics::received(size_t bytes, size_t pieces, size_t pieces_read_again) {
     received_bytes_.Increment(static_cast<double>(bytes));
@@ -88,17 +99,26 @@ void IngestMetrics::rejected(const std::string& reason) {
     rejected_.Add({{"reason", reason}}).Increment();
 }
 
+void IngestMetrics::read(bool one_shard) {
+    reads_.Add({{"path", one_shard ? "shard" : "site"}}).Increment();
+}
+
+void IngestMetrics::connectionRefused() {
+    refused_connections_.Increment();
+}
+
 void IngestMetrics::answered(double seconds) {
     latency_.Observe(seconds);
 }
 
 void IngestMetrics::setDepths(size_t buffered_bytes, size_t queued_batches, size_t spool_slices,
-                              size_t spool_bytes, size_t mapped_companies) {
+                              size_t spool_bytes, size_t mapped_companies, size_t mapping_lookups) {
     buffered_bytes_.Set(static_cast<double>(buffered_bytes));
     queued_batches_.Set(static_cast<double>(queued_batches));
     spool_slices_.Set(static_cast<double>(spool_slices));
     spool_bytes_.Set(static_cast<double>(spool_bytes));
     mapped_companies_.Set(static_cast<double>(mapped_companies));
+    mapping_lookups_.Set(static_cast<double>(mapping_lookups));
 }
 
 }  // namespace chfleet::ingest

@@ -27,12 +27,16 @@ class IngestMetrics {
     /// A batch landed on its shard.
     void written(const ShardTarget& target, size_t rows, size_t bytes);
     void writeFailed(const ShardTarget& target);
-    /// A request was refused; `reason` is one of auth, syntax, unknown_table, bad_row, unmapped, too_large,
+    /// A request was refused; `reason` is one of auth, syntax, unknown_table, bad_row, unmapped, residency, too_large,
     /// overloaded, write_failed, forward_failed.
     void rejected(const std::string& reason);
     void answered(double seconds);
+    /// A read was forwarded: to one replica of a company's shard (`one_shard`) or to a node of the site.
+    void read(bool one_shard);
+    /// A connection was refused at once because --max-connections were open.
+    void connectionRefused();
     void setDepths(size_t buffered_bytes, size_t queued_batches, size_t spool_slices, size_t spool_bytes,
-                   size_t mapped_companies);
+                   size_t mapped_companies, size_t mapping_lookups);
 
   private:
     std::shared_ptr<prometheus::Registry> registry_;
@@ -43,6 +47,8 @@ class IngestMetrics {
     prometheus::Family<prometheus::Counter>& bytes_;
     prometheus::Family<prometheus::Counter>& write_failures_;
     prometheus::Family<prometheus::Counter>& rejected_;
+    prometheus::Family<prometheus::Counter>& reads_;
+    prometheus::Counter& refused_connections_;
     prometheus::Histogram& batch_rows_;
     prometheus::Histogram& latency_;
     prometheus::Gauge& buffered_bytes_;
@@ -50,6 +56,7 @@ class IngestMetrics {
     prometheus::Gauge& spool_slices_;
     prometheus::Gauge& spool_bytes_;
     prometheus::Gauge& mapped_companies_;
+    prometheus::Gauge& mapping_lookups_;
 };
 
 }  // namespace chfleet::ingest

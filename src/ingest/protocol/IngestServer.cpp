@@ -20,6 +20,7 @@
 #include "common/Log.h"
 #include "ingest/IngestSection.h"
 #include "ingest/protocol/ClickHouseHttp.h"
+#include "ingest/protocol/ConnectionQueue.h"
 #include "ingest/protocol/IngestMetrics.h"
 #include "ingest/protocol/InsertStatement.h"
 #include "ingest/protocol/PendingInsert.h"
@@ -86,8 +87,9 @@ void IngestServer::start() {
         readers_ = std::make_unique<WorkerPool>(options_.read_threads);
     }
     routing_ = std::make_unique<RoutingContext>(fleet_, *site_, *regions_, readers_.get());
+    reads_ = std::make_unique<ReadRewriter>(fleet_.schema, *site_);
     ledger_ = std::make_unique<Ledger>(options_.dedup_window);
-    writer_ = std::make_unique<ShardWriter>(fleet_, options_.write_timeout);
+    writer_ = std::make_unique<ShardWriter>(fleet_, options_.write_timeout, options_.hedge_after);
     BatcherOptions batching = options_.batching;
     batching.retry_until_written = options_.mode == AckMode::Async;
     batching.send_open_batches_at_once = options_.mode == AckMode::Sync;
@@ -112,11 +114,27 @@ void IngestServer::start() {
 
     auto [host, port] = http::parseListenAddress(options_.listen, "--listen", "127.0.0.1:8123");
     server_ = std::make_unique<httplib::Server>();
-    size_t threads = options_.threads;
-    server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    // What one client can hold: a thread while it sends a request (each recv waits at most the read timeout),
+    // an idle kept-alive connection for the idle timeout, and one of --max-connections; beyond the cap a
+    // connection is answered 503 at once (ConnectionQueue).
+    server_->new_task_queue = [this] {
+        return new ConnectionQueue(options_.max_connections, [this] { metrics_->connectionRefused(); });
+    };
+    server_->set_pre_routing_handler([](const httplib::Request&, httplib::Response& response) {
+        if (!ConnectionQueue::refuseThisConnection()) {
+            return httplib::Server::HandlerResponse::Unhandled;
+        }
+        response.set_header("Connection", "close");
+        answerError(response, 503, server_code::kTooManySimultaneousQueries,
+                    "too many connections to this ingest server (--max-connections); retry later");
+        return httplib::Server::HandlerResponse::Handled;
+    });
+    // An answer's header and body are written apart: without TCP_NODELAY the body waits for the client's
+    // delayed ACK of the header (40 ms on Linux).
+    server_->set_tcp_nodelay(true);
     server_->set_keep_alive_max_count(100000);
-    server_->set_keep_alive_timeout(10);
-    server_->set_read_timeout(std::chrono::seconds(60));
+    server_->set_keep_alive_timeout(options_.idle_timeout.count());
+    server_->set_read_timeout(options_.read_timeout);
     server_->set_write_timeout(std::chrono::seconds(60));
     server_->set_payload_max_length(std::numeric_limits<size_t>::max());
     auto listening_socket = std::make_shared<int>(-1);
@@ -133,7 +151,7 @@ void IngestServer::start() {
         [this] {
             metrics_->setDepths(batcher_->bufferedBytes() + request_bytes_.load(), batcher_->queuedBatches(),
                                 spool_ ? spool_->outstandingSlices() : 0, spool_ ? spool_->bytesOnDisk() : 0,
-                                regions_->size());
+                                regions_->size(), regions_->lookups());
         });
     server_->Get("/", [this](const httplib::Request& request, httplib::Response& response) {
         handleQuery(request, response, nullptr);

@@ -11,6 +11,7 @@
 #include "clickhouse/Connection.h"
 #include "common/HttpEndpoints.h"
 #include "common/WorkerPool.h"
+#include "ingest/protocol/ReadRewriter.h"
 #include "ingest/write/ShardBatcher.h"
 #include "topology/Fleet.h"
 
@@ -23,6 +24,7 @@ class ContentReader;
 
 namespace chfleet::ingest {
 
+class ConnectionQueue;
 class IngestMetrics;
 class Ledger;
 class RegionMap;
@@ -45,7 +47,16 @@ struct IngestOptions {
     size_t max_buffered_bytes = size_t{1} << 30;  ///< rows held in memory at once; beyond: 503 + Retry-After
     std::chrono::seconds mapping_refresh{30};
     std::chrono::milliseconds write_timeout{60000};  ///< per batch, per replica
-    size_t threads = 128;                            ///< HTTP worker threads (concurrent requests)
+    /// A replica that has not answered a batch this long (or 4 times its recent write time, if longer) gets
+    /// a second replica of its shard writing the same block beside it (ShardWriter).
+    std::chrono::milliseconds hedge_after{2000};
+    /// Connections served at once, each on a thread of its own; more are answered 503 and closed.
+    size_t max_connections = 512;
+    /// A client that sends nothing for this long in the middle of a request (its header or body) is
+    /// disconnected.
+    std::chrono::seconds read_timeout{10};
+    /// A kept-alive connection with no new request for this long is closed.
+    std::chrono::seconds idle_timeout{10};
     /// Threads that read large bodies in pieces (RequestRouter); 1: each body on its request's thread alone.
     size_t read_threads = std::max(1u, std::thread::hardware_concurrency());
     size_t dedup_window = 1000000;  ///< request slices remembered for deduplication
@@ -54,8 +65,10 @@ struct IngestOptions {
 /// `chfleet ingest serve`: an HTTP server that answers like ClickHouse's HTTP interface for writes.
 /// INSERT ... FORMAT requests are authenticated against the fleet's ingest users, their rows validated,
 /// routed to the shard of their company's region and written through the ShardBatcher (see there);
-/// every other statement is forwarded, read-only, to a node of the site. GET /ping answers "Ok.",
-/// GET /metrics the Prometheus metrics, GET /healthz the server's health.
+/// every other statement has its logical table names made real (ReadRewriter) and is forwarded, read-only,
+/// to one replica of a company's shard when it pins one company, else to a node of the site. GET /ping
+/// answers "Ok.", GET /metrics the Prometheus metrics, GET /healthz the server's health. What one client can
+/// hold is bounded: a thread per connection up to max_connections (ConnectionQueue), read and idle timeouts.
 class IngestServer {
   public:
     IngestServer(const topology::Fleet& fleet, IngestOptions options);
@@ -79,6 +92,14 @@ class IngestServer {
     void commitInsert(PendingInsert& insert, httplib::Response& response);
     void forward(const httplib::Request& request, httplib::Response& response, const std::string& query,
                  const std::string& body);
+    /// Where a SELECT pinned to one company is read: its region and shard.
+    struct ShardRead {
+        const topology::Region* region;
+        int shard;
+    };
+    /// The shard holding every row the pinned SELECT can read, or nullopt when the general path must answer
+    /// (a sharding key that is not the company's alone, a company with no region, the mapping unreadable).
+    std::optional<ShardRead> shardRead(const ReadPlan::Pin& pin);
     /// The authenticated user, or empty after answering 401.
     std::string authenticate(const httplib::Request& request, httplib::Response& response);
     void recoverSpool();
@@ -94,6 +115,7 @@ class IngestServer {
     std::unique_ptr<RegionMap> regions_;
     std::unique_ptr<WorkerPool> readers_;
     std::unique_ptr<RoutingContext> routing_;
+    std::unique_ptr<ReadRewriter> reads_;
     std::unique_ptr<Ledger> ledger_;
     std::unique_ptr<Spool> spool_;
     std::unique_ptr<ShardWriter> writer_;

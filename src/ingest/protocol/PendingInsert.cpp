@@ -45,6 +45,8 @@ bool IngestServer::PendingInsert::guarded(Fn&& fn) {
         refusal = Refusal{400, server_code::kCannotParseInputAssertionFailed, error.what(), "bad_row"};
     } catch (const UnmappedCompany& error) {
         refusal = Refusal{400, server_code::kBadArguments, error.what(), "unmapped"};
+    } catch (const ResidencyMismatch& error) {
+        refusal = Refusal{400, server_code::kBadArguments, error.what(), "residency"};
     } catch (const Exception& error) {
         bool syntax = std::string_view(error.what()).starts_with("Syntax error");
         refusal = Refusal{400, syntax ? server_code::kSyntaxError : server_code::kBadArguments, error.what(),
@@ -90,16 +92,26 @@ void IngestServer::PendingInsert::resolve(const InsertStatement& statement) {
                                   clickhouse::quoteIdentifier(database), fleet.schema.database),
                       "unknown_table"};
     }
+    // The logical name, the global Distributed table's, or a region's Distributed table's (the seed's
+    // applications write to events_us_distributed): the last asserts that every row belongs to that region.
+    const topology::Region* asserted_region = nullptr;
     table = fleet.schema.table(statement.table);
     for (const auto& candidate : fleet.schema.tables) {
         if (table == nullptr && candidate.globalName() == statement.table) {
             table = &candidate;
         }
+        for (const auto& region : server.site_->regions) {
+            if (table == nullptr && candidate.regionalName(region) == statement.table) {
+                table = &candidate;
+                asserted_region = &region;
+            }
+        }
     }
     if (table == nullptr) {
         throw Refusal{404, server_code::kUnknownTable,
                       fmt::format("Table {}.{} doesn't exist (ingest takes the logical tables of the fleet "
-                                  "file, e.g. {}.{})",
+                                  "file, e.g. {}.{}, their _distributed and regional _<region>_distributed "
+                                  "names)",
                                   database, clickhouse::quoteIdentifier(statement.table), database,
                                   fleet.schema.tables.front().name),
                       "unknown_table"};
@@ -125,7 +137,7 @@ void IngestServer::PendingInsert::resolve(const InsertStatement& statement) {
         settings.apply(name, value);
     }
     router = std::make_unique<RequestRouter>(*server.routing_, *table, *format, statement.columns,
-                                             settings.skip_unknown_fields);
+                                             settings.skip_unknown_fields, asserted_region);
     digest.addField(user);
     digest.addField(table->name);
     digest.addField(statement.format);

@@ -258,9 +258,22 @@ size_t RegionMap::lookUp(const std::vector<std::string>& companies) {
     if (wanted.empty()) {
         return 0;
     }
+    // Several queries when the companies' IDs are many: each query stays far below the servers'
+    // max_query_size.
     Map found;
     std::vector<std::string> errors;
-    if (!read(wanted, found, errors)) {
+    bool answered = true;
+    for (size_t begin = 0; begin < wanted.size() && answered;) {
+        size_t end = begin;
+        for (size_t bytes = 0; end < wanted.size() && (end == begin || bytes < kLookupQueryBytes); ++end) {
+            bytes += wanted[end].size() + 4;
+        }
+        ++lookups_;
+        answered = read(std::vector<std::string>(wanted.begin() + begin, wanted.begin() + end), found, errors)
+                       .has_value();
+        begin = end;
+    }
+    if (!answered) {
         std::lock_guard lock(lookup_mutex_);
         lookup_failed_at_ = now;
         std::string tried;

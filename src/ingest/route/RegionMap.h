@@ -72,6 +72,8 @@ class RegionMap {
     /// How long a company looked up and not found is not asked for again, and how long after a failed
     /// look-up the next one fails at once instead of waiting for servers that did not answer.
     static constexpr std::chrono::seconds kLookupInterval{5};
+    /// Bytes of company IDs asked for in one look-up query (the servers refuse queries over 256 KiB).
+    static constexpr size_t kLookupQueryBytes = 64 << 10;
 
     /// `site`: whose regions to read first (the ingest server's own site); `region`: read first of all.
     RegionMap(const topology::Fleet& fleet, std::string site, std::chrono::seconds refresh_interval,
@@ -106,6 +108,8 @@ class RegionMap {
     std::string loadedFrom() const;
     /// Loads (initial or refresh) that found no copy answering, since construction.
     size_t failedLoads() const { return failed_loads_.load(); }
+    /// Queries sent to look up companies not in the cache, since construction.
+    size_t lookups() const { return lookups_.load(); }
 
     /// Every cached company and its region, sorted by company.
     std::vector<std::pair<std::string, std::string>> entries() const;
@@ -137,6 +141,7 @@ class RegionMap {
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> absent_since_;
     std::optional<std::chrono::steady_clock::time_point> lookup_failed_at_;
     std::set<std::string> warned_regions_;
+    std::atomic<size_t> lookups_{0};
 
     std::atomic<size_t> failed_loads_{0};
 

@@ -6,6 +6,7 @@
 #include "clickhouse/Quoting.h"
 #include "common/Exception.h"
 #include "ingest/IngestSection.h"
+#include "ingest/route/CompanyId.h"
 #include "ingest/route/RegionMap.h"
 
 namespace chfleet::ingest {
@@ -39,11 +40,13 @@ const topology::Region* RoutingContext::region(std::string_view name) const {
 }
 
 RequestRouter::RequestRouter(const RoutingContext& context, const topology::Table& table, InputFormat format,
-                             std::vector<std::string> insert_columns, bool skip_unknown_fields)
+                             std::vector<std::string> insert_columns, bool skip_unknown_fields,
+                             const topology::Region* asserted_region)
     : context_(context),
       table_(table),
       sharding_key_(context.shardingKey(table)),
-      reader_(format, table.columns, std::move(insert_columns), skip_unknown_fields) {
+      reader_(format, table.columns, std::move(insert_columns), skip_unknown_fields),
+      asserted_region_(asserted_region) {
     if (!defaultRegion(table).empty()) {
         default_region_ = context.region(defaultRegion(table));
     }
@@ -204,6 +207,12 @@ void RequestRouter::route(Routed& routed, const RowReader& reader, std::span<con
                        fmt::format("row {}: the row has no {}: ingest cannot tell which region owns it",
                                    row_number, table_.region_key));
     }
+    if (companyIdTooLong(company.text)) {
+        throw RowError(
+            row_number, table_.region_key,
+            fmt::format("row {}: the {} {} is longer than {} bytes: not a company ID ingest takes",
+                        row_number, table_.region_key, quotedCompanyId(company.text), kMaxCompanyIdBytes));
+    }
     for (size_t i = 0; i < sharding_indexes_.size(); ++i) {
         const FieldValue& value = values[sharding_indexes_[i]];
         if (value.omitted || value.is_null) {
@@ -233,10 +242,25 @@ void RequestRouter::route(Routed& routed, const RowReader& reader, std::span<con
         }
         known = routed.known.emplace(std::string(company.text), region).first;
     }
+    checkResidency(row_number, company.text, *known->second);
     // The row is written straight into its slice: one copy per row on the hot path.
     Output& output = outputFor(routed, *known->second, key);
     reader.appendTabSeparated(output.rows, values);
     ++output.row_count;
+}
+
+void RequestRouter::checkResidency(size_t row_number, std::string_view company,
+                                   const topology::Region& region) const {
+    if (asserted_region_ != nullptr && &region != asserted_region_) {
+        throw ResidencyMismatch(
+            ErrorCode::BadArguments,
+            "row {}: company {} belongs to region {}, but the INSERT names {}'s table {}: its rows may not "
+            "be "
+            "stored there (residency); nothing of this request was written. Insert into {} (ingest routes "
+            "each row to its company's region)",
+            row_number, quotedCompanyId(company), region.name, asserted_region_->name,
+            table_.regionalName(*asserted_region_), table_.name);
+    }
 }
 
 RequestRouter::Output& RequestRouter::outputFor(Routed& routed, const topology::Region& region,
@@ -284,10 +308,11 @@ void RequestRouter::finish() {
         if (region == nullptr) {
             throw UnmappedCompany(
                 ErrorCode::BadArguments,
-                "row {}: company '{}' has no region: map it with `chfleet residency set {} "
+                "row {}: company {} has no region: map it with `chfleet residency set <company> "
                 "<region>` (table {} has no default_region); nothing of this request was written",
-                row.row_number, row.company, row.company, table_.name);
+                row.row_number, quotedCompanyId(row.company), table_.name);
         }
+        checkResidency(row.row_number, row.company, *region);
         Output& output = outputFor(routed_, *region, row.key);
         output.rows += row.line;
         ++output.row_count;

@@ -30,6 +30,12 @@ class UnmappedCompany : public Exception {
     using Exception::Exception;
 };
 
+/// A row whose company belongs to another region than the regional table the INSERT named asserts.
+class ResidencyMismatch : public Exception {
+  public:
+    using Exception::Exception;
+};
+
 /// What every request of one ingest server shares for routing: the site it writes to, the company ->
 /// region map, each table's sharding key, and the threads that read large bodies in pieces.
 class RoutingContext {
@@ -84,8 +90,11 @@ class RequestRouter {
     static constexpr size_t kPiecesInFlight = 8;
 
     /// Throws RowError / Exception(BadArguments) for a column list ingest cannot route (no region key).
+    /// `asserted_region`: the region the INSERT named (`events_eu_distributed`): a row of a company of
+    /// another region throws ResidencyMismatch; null for the logical or global name.
     RequestRouter(const RoutingContext& context, const topology::Table& table, InputFormat format,
-                  std::vector<std::string> insert_columns, bool skip_unknown_fields);
+                  std::vector<std::string> insert_columns, bool skip_unknown_fields,
+                  const topology::Region* asserted_region = nullptr);
     /// Waits for the pieces still being read.
     ~RequestRouter();
     RequestRouter(const RequestRouter&) = delete;
@@ -137,6 +146,8 @@ class RequestRouter {
 
     void route(Routed& routed, const RowReader& reader, std::span<const FieldValue> values);
     void locateKeyColumns();
+    /// Throws ResidencyMismatch when `region` is not the asserted region.
+    void checkResidency(size_t row_number, std::string_view company, const topology::Region& region) const;
     /// The slice of the shard `key` names in `region`, created on first use.
     Output& outputFor(Routed& routed, const topology::Region& region, uint64_t key);
 
@@ -160,6 +171,7 @@ class RequestRouter {
     size_t region_key_index_ = 0;
     std::vector<size_t> sharding_indexes_;
     const topology::Region* default_region_ = nullptr;
+    const topology::Region* asserted_region_ = nullptr;
     Routed routed_;
 
     bool splitting_ = false;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,10 +22,21 @@ namespace chfleet::ingest {
 /// (replicas taking turns each insert and fetch, which cost the fleet 13-32% more CPU per row). A replica
 /// that cannot be reached or is read-only (keeper lost) is avoided for a few seconds and the next one is
 /// tried, so a shard keeps taking rows while one replica is down.
+///
+/// Hedging: a replica that neither answers nor fails (a stopped process, a network path that drops packets
+/// of the established connection) would hold a batch for the whole write timeout. So each attempt runs on a
+/// thread of its own, and when it has not answered after the hedge delay (the configured floor, or 4 times
+/// the replica's recent write time when that is longer) the next replica of the shard is sent the same block
+/// beside it; the first replica that commits it answers the batch. This is safe because both attempts send
+/// byte-identical blocks to one Replicated table: ClickHouse's block deduplication (on by default for
+/// inserts into Replicated tables) keeps the first commit and drops the other. A replica past its hedge
+/// delay is tried after the others until its attempt ends. Attempts still running when write() returns end
+/// on their own (at the write timeout at the latest); the destructor waits for them.
 /// Connections are kept alive and reused, a small pool per node.
 class ShardWriter {
   public:
-    ShardWriter(const topology::Fleet& fleet, std::chrono::milliseconds timeout);
+    ShardWriter(const topology::Fleet& fleet, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds hedge_after = std::chrono::milliseconds(2000));
     ~ShardWriter();
 
     /// Inserts `rows` (TabSeparated, the batch's slices in order) into the target's local table, sent as one
@@ -42,7 +54,10 @@ class ShardWriter {
         std::vector<std::unique_ptr<clickhouse::Connection>> idle;
         std::chrono::steady_clock::time_point avoid_until{};
         std::optional<bool> has_dedup_token;
+        size_t slow_attempts = 0;   ///< attempts on this node running past their hedge delay
+        double recent_seconds = 0;  ///< moving average of its successful writes' durations
     };
+    struct Batch;
 
     std::unique_ptr<clickhouse::Connection> take(const topology::Node& node);
     void giveBack(const topology::Node& node, std::unique_ptr<clickhouse::Connection> connection);
@@ -50,10 +65,17 @@ class ShardWriter {
     void writeTo(const topology::Node& node, const ShardTarget& target, std::string_view body,
                  const std::string& batch_id);
 
+    /// Starts an attempt of `batch` on `node`, on a thread of its own.
+    void launch(const std::shared_ptr<Batch>& batch, const topology::Node& node);
+    std::chrono::milliseconds hedgeDelay(const topology::Node& node) const;
+
     const topology::Fleet& fleet_;
     std::chrono::milliseconds timeout_;
+    std::chrono::milliseconds hedge_after_;
     mutable std::mutex mutex_;
     std::map<std::string, NodeState> nodes_;
+    std::condition_variable attempts_done_;
+    size_t attempts_running_ = 0;  ///< guarded by mutex_
 };
 
 }  // namespace chfleet::ingest

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <thread>
 
+#include "IngestProcess.h"
 #include "MapCompanies.h"
 #include "TestFleet.h"
 #include "clickhouse/HttpConnection.h"
@@ -43,73 +44,10 @@ chfleet::testing::TestFleet& fleet() {
     return FleetEnvironment::fleet();
 }
 
-constexpr const char* kUser = "app";
-constexpr const char* kPassword = "ingest-demo";
-
-uint16_t freePort() {
-    return chfleet::testing::freeLoopbackPort();
-}
-
-/// One `chfleet ingest serve` process, stopped by pid at the end.
-class IngestProcess {
-  public:
-    explicit IngestProcess(std::vector<std::string> extra = {}, uint16_t port = 0)
-        : port_(port ? port : freePort()) {
-        listen_ = "127.0.0.1:" + std::to_string(port_);
-        log_ = fleet().sandbox().dir() + "/ingest-" + std::to_string(port_) + ".log";
-        std::vector<std::string> argv{CHFLEET_BINARY,      "ingest",   "serve", "-f",
-                                      fleet().fleetPath(), "--listen", listen_};
-        if (std::find(extra.begin(), extra.end(), "--batch-wait-ms") == extra.end()) {
-            argv.insert(argv.end(), {"--batch-wait-ms", "50"});  // short, unless the test sets its own
-        }
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        pid_ = process::spawnDetached(argv, log_, fleet().sandbox().dir());
-        bool answering = waitUntil([&] {
-            httplib::Client client("127.0.0.1", port_);
-            auto answer = client.Get("/ping");
-            return (answer && answer->body == "Ok.\n") || !process::isRunning(pid_, listen_);
-        });
-        if (!answering || !process::isRunning(pid_, listen_)) {
-            ADD_FAILURE() << "ingest server did not start:\n" << logText();
-        }
-    }
-    ~IngestProcess() { stop(); }
-
-    void stop() { process::stop(pid_, listen_, std::chrono::seconds(10)); }
-    void kill9() {
-        process::signalIfRunning(pid_, listen_, SIGKILL);
-        EXPECT_TRUE(waitUntil([&] { return !process::isRunning(pid_, listen_); }))
-            << "kill -9 did not end it";
-    }
-    uint16_t port() const { return port_; }
-    std::string logText() const {
-        std::ifstream in(log_);
-        return std::string(std::istreambuf_iterator<char>(in), {});
-    }
-
-    /// POSTs `body` for `query` as user app; returns the answer (status -1 when there was none).
-    httplib::Result post(const std::string& query, const std::string& body,
-                         httplib::Headers headers = {{"X-ClickHouse-User", kUser},
-                                                     {"X-ClickHouse-Key", kPassword}}) const {
-        httplib::Client client("127.0.0.1", port_);
-        client.set_read_timeout(std::chrono::seconds(120));
-        return client.Post("/?query=" + ch::urlEncode(query), headers, body, "text/plain");
-    }
-
-  private:
-    uint16_t port_;
-    std::string listen_;
-    std::string log_;
-    pid_t pid_ = 0;
-};
-
-std::string eventRow(const std::string& company, int n, const std::string& region = "x") {
-    return fmt::format(
-        R"({{"event_id":"00000000-0000-4000-8000-{:012}","company_id":"{}","user_id":"u{}","event_type":"click",)"
-        R"("region":"{}","timestamp":"2026-11-{:02} 10:00:00","payload":"p{}"}})"
-        "\n",
-        n, company, n, region, 1 + n % 20, n);
-}
+using chfleet::testing::eventRow;
+using chfleet::testing::IngestProcess;
+using chfleet::testing::kPassword;
+using chfleet::testing::kUser;
 
 /// Rows of `company` in events_local on every node of the primary site: node name -> count.
 std::map<std::string, uint64_t> placement(const std::string& company_like) {
@@ -471,7 +409,7 @@ TEST(Ingest, AsyncModeKeepsAcknowledgedRowsThroughAnOutageAndAKill) {
     std::string down = euCompanyOnShard("out-async-eu-", 1);
     mapCompanies({{down, "eu-central-1"}, {"out-async-us", "us-east-1"}});
     std::string spool = fleet().sandbox().dir() + "/spool-async";
-    uint16_t port = freePort();
+    uint16_t port = chfleet::testing::freeLoopbackPort();
     std::vector<std::string> args{"--mode", "async", "--spool-dir", spool};
     size_t acknowledged = 0;
     {
@@ -587,6 +525,12 @@ TEST(Ingest, CurlAndTheOfficialNodeClientWriteThroughIt) {
         {}, eventRow("lib-us", 1) + eventRow("lib-eu", 2));
     EXPECT_EQ(curl.exit_code, 0) << curl.output;
     EXPECT_EQ(regionalCount("lib-%"), 2u);
+    // ... and reads them back through the same URL by the same name.
+    auto read_back = process::run({"/usr/bin/env", "curl", "-sS", "-f", "--max-time", "120", "-H",
+                                   "@" + headers, "--data-binary", "@-", url + "/"},
+                                  {}, "SELECT count() FROM teei.events WHERE company_id LIKE 'lib-%'");
+    EXPECT_EQ(read_back.exit_code, 0) << read_back.output;
+    EXPECT_EQ(read_back.output, "2\n");
 
     std::string script = std::string(CHFLEET_SOURCE_DIR) + "/tests/integration/ingest/node/client_check.mjs";
     if (!std::filesystem::exists(std::string(CHFLEET_SOURCE_DIR) +
@@ -598,7 +542,8 @@ TEST(Ingest, CurlAndTheOfficialNodeClientWriteThroughIt) {
                              {{"CHFLEET_INGEST_PASSWORD", kPassword}}, {},
                              chfleet::testing::TestFleet::kChfleetTimeout);
     EXPECT_EQ(node.exit_code, 0) << node.output;
-    EXPECT_EQ(regionalCount("lib-%"), 102u) << node.output;
+    // 100 rows through teei.events, 50 through events_eu_distributed, none of the refused regional insert.
+    EXPECT_EQ(regionalCount("lib-%"), 152u) << node.output;
 }
 
 }  // namespace

@@ -1,16 +1,21 @@
 // Checks that an unmodified official ClickHouse client (@clickhouse/client, the Node.js one) can use
-// `chfleet ingest serve` as if it were a ClickHouse server: ping, an INSERT of 100 events of two companies into
-// the logical table teei.events (JSONEachRow), then a SELECT through the same URL (forwarded to the fleet) that
-// must count exactly those 100 rows. Prints one JSON line; exits 1 on any error or a wrong count.
+// `chfleet ingest serve` as if it were a ClickHouse server, writing and reading by the same names through one
+// URL: ping; an INSERT of 100 events of two companies into the logical table teei.events (JSONEachRow); a
+// SELECT count() FROM teei.events through the same URL that must count exactly those 100 rows; a single-company
+// GROUP BY (read on one replica of that company's shard); what clients send on connect (EXISTS, DESCRIBE,
+// SHOW TABLES) by the logical name; an INSERT into the seed's regional table events_eu_distributed of the EU
+// company's rows (taken) and of the US company's rows (refused: residency). Prints one JSON line; exits 1 on any
+// error or a wrong answer.
 //
 // Usage: node client_check.mjs --url http://127.0.0.1:PORT --user app --password-env VAR
 //                              --companies us-company-1,eu-company-1 [--wait-seconds 10]
 // The password is read from the environment variable VAR, never from the command line. The companies must be
-// in the fleet's company -> region mapping. Every run writes rows of its own user_id, so the count is exact
-// however often the check runs against the same fleet. The count is polled for up to --wait-seconds (default
-// 10) until it matches: a read may go to a replica that has not fetched the new part yet (sync mode
-// acknowledges once one replica per shard holds the rows), and in async mode rows reach the fleet after the
-// INSERT is acknowledged. `waited_ms` in the result says how long that took.
+// in the fleet's company -> region mapping, the first in us-east-1 and the second in eu-central-1. Every run
+// writes rows of its own user_id, so the counts are exact however often the check runs against the same fleet.
+// The count is polled for up to --wait-seconds (default 10) until it matches: a read may go to a replica that
+// has not fetched the new part yet (sync mode acknowledges once one replica per shard holds the rows), and in
+// async mode rows reach the fleet after the INSERT is acknowledged. `waited_ms` in the result says how long
+// that took.
 //
 // What @clickhouse/client 1.22.0 sends (recorded against a plain ClickHouse 18.16 server, which answers all of
 // it), HTTP/1.1 keep-alive, credentials always as `Authorization: Basic base64(user:password)`:
@@ -61,7 +66,7 @@ function sqlDateTime(date) {
 
 async function countRows(client, companies, userId) {
     const rs = await client.query({
-        query: `SELECT count() AS c FROM teei.events_distributed WHERE company_id IN (${companies.map(quote).join(', ')})` +
+        query: `SELECT count() AS c FROM teei.events WHERE company_id IN (${companies.map(quote).join(', ')})` +
             ` AND user_id = ${quote(userId)}`,
         format: 'JSONEachRow',
     });
@@ -117,6 +122,43 @@ async function main() {
         result.count = count;
         result.waited_ms = Date.now() - insertedAt;
         if (count !== ROWS) throw new Error(`the forwarded SELECT counted ${count} rows of this run, expected ${ROWS}`);
+
+        const [usCompany, euCompany] = options.companies;
+        const perType = await (await client.query({
+            query: `SELECT event_type, count() AS c FROM teei.events WHERE company_id = ${quote(euCompany)}` +
+                ` AND user_id = ${quote(userId)} GROUP BY event_type ORDER BY event_type`,
+            format: 'JSONEachRow',
+        })).json();
+        const euRows = perType.reduce((sum, row) => sum + Number(row.c), 0);
+        if (euRows !== ROWS / 2) throw new Error(`the single-company GROUP BY counted ${euRows} rows, expected ${ROWS / 2}`);
+        result.single_company_rows = euRows;
+
+        const exists = await (await client.query({ query: 'EXISTS TABLE teei.events', format: 'JSONEachRow' })).json();
+        if (exists.length !== 1 || Number(exists[0].result) !== 1) throw new Error(`EXISTS answered ${JSON.stringify(exists)}`);
+        const described = await (await client.query({ query: 'DESCRIBE TABLE teei.events', format: 'JSONEachRow' })).json();
+        if (!described.some((column) => column.name === 'company_id')) throw new Error(`DESCRIBE answered ${JSON.stringify(described)}`);
+        const tables = await (await client.query({ query: 'SHOW TABLES FROM teei', format: 'JSONEachRow' })).json();
+        if (!tables.some((table) => table.name === 'events')) throw new Error('SHOW TABLES does not list events');
+        result.connect_statements = true;
+
+        const regionalRows = rows.filter((row) => row.company_id === euCompany)
+            .map((row) => ({ ...row, event_id: randomUUID(), user_id: `${userId}-regional` }));
+        await client.insert({ table: 'teei.events_eu_distributed', values: regionalRows, format: 'JSONEachRow' });
+        const regional = await countRows(client, [euCompany], `${userId}-regional`);
+        if (regional !== regionalRows.length) throw new Error(`events_eu_distributed took ${regional} rows, expected ${regionalRows.length}`);
+        let refusal = '';
+        try {
+            await client.insert({
+                table: 'teei.events_eu_distributed',
+                values: rows.filter((row) => row.company_id === usCompany).map((row) => ({ ...row, user_id: `${userId}-wrong` })),
+                format: 'JSONEachRow',
+            });
+        } catch (error) {
+            refusal = String(error && error.message ? error.message : error);
+        }
+        if (!refusal.includes('residency')) throw new Error(`a US company's rows into events_eu_distributed were not refused for residency: '${refusal}'`);
+        if ((await countRows(client, [usCompany], `${userId}-wrong`)) !== 0) throw new Error('refused rows were written');
+        result.regional_refused = refusal.slice(0, 120);
         result.ok = true;
     } finally {
         await client.close();
