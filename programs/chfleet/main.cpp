@@ -16,6 +16,7 @@ int queryMain(const std::vector<std::string>& args);
 int syncMain(const std::vector<std::string>& args);
 int ingestMain(const std::vector<std::string>& args);
 int residencyMain(const std::vector<std::string>& args);
+int backupMain(const std::vector<std::string>& args);
 }  // namespace chfleet
 
 namespace {
@@ -38,6 +39,7 @@ constexpr Subcommand subcommands[] = {
      "a ClickHouse-compatible HTTP endpoint that writes each row to its company's region and shard"},
     {"residency", chfleet::residencyMain,
      "manage the company -> region mapping; audit that no row sits outside its region"},
+    {"backup", chfleet::backupMain, "back up a site to a folder or S3, verify, restore, clean up"},
 };
 
 void printUsage(std::ostream& out) {
