@@ -17,6 +17,7 @@ int syncMain(const std::vector<std::string>& args);
 int ingestMain(const std::vector<std::string>& args);
 int residencyMain(const std::vector<std::string>& args);
 int backupMain(const std::vector<std::string>& args);
+int eraseMain(const std::vector<std::string>& args);
 }  // namespace chfleet
 
 namespace {
@@ -40,6 +41,7 @@ constexpr Subcommand subcommands[] = {
     {"residency", chfleet::residencyMain,
      "manage the company -> region mapping; audit that no row sits outside its region"},
     {"backup", chfleet::backupMain, "back up a site to a folder or S3, verify, restore, clean up"},
+    {"erase", chfleet::eraseMain, "erase a company from every replica of every site, with a receipt in a ledger"},
 };
 
 void printUsage(std::ostream& out) {

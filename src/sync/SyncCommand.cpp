@@ -17,6 +17,7 @@
 #include "common/Log.h"
 #include "common/MetricsServer.h"
 #include "common/Signals.h"
+#include "erase/Eraser.h"
 #include "sync/ActiveSite.h"
 #include "sync/Notifier.h"
 #include "sync/SyncEngine.h"
@@ -147,6 +148,7 @@ SyncSetup makeSetup(const Flags& flags) {
     auto& o = setup.options;
     o.policy = s.policy;
     o.exclude_patterns = s.exclude_patterns;
+    o.exclude_patterns.push_back(erase::ledgerTablePattern(setup.fleet));
     o.auto_create_tables = s.auto_create_tables;
     o.connect_timeout_ms = static_cast<int>(s.connect_timeout.count());
     o.max_insert_threads = static_cast<int>(s.max_insert_threads);
@@ -372,7 +374,10 @@ int runOneCycle(SyncSetup& setup, const Flags& flags, SyncState& state, const No
     } else {
         logger()->info("active site: {} ({})", *active, reason);
     }
-    SyncEngine engine(setup.fleet, setup.options, state.verified);
+    auto options = setup.options;  // erasures first: no copy carries an erased company's rows
+    auto held = erase::prepareSyncCycle(setup.fleet);
+    options.exclude_patterns.insert(options.exclude_patterns.end(), held.begin(), held.end());
+    SyncEngine engine(setup.fleet, options, state.verified);
     auto report = engine.runCycle();
 
     state.last_check = toIsoUtc(std::chrono::system_clock::now());
