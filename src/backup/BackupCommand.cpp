@@ -239,6 +239,7 @@ int backupMain(const std::vector<std::string>& args) {
                                         {"plan", report.plan},
                                         {"parts", report.parts},
                                         {"rows", report.rows},
+                                        {"rows_erased", report.rows_erased},
                                         {"bytes", report.bytes},
                                         {"partitions_replaced", report.partitions_replaced},
                                         {"dry_run", restore_options.dry_run},

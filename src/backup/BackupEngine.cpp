@@ -21,6 +21,8 @@
 #include "common/Files.h"
 #include "common/Log.h"
 #include "common/WorkerPool.h"
+#include "erase/EraseSection.h"
+#include "erase/ErasureLedger.h"
 #include "sync/PartitionRepair.h"
 #include "sync/SyncEngine.h"
 #include "topology/NodeConnection.h"
@@ -82,6 +84,20 @@ std::string serverRoot(const std::string& data_path) {
     return path.parent_path().parent_path().parent_path().string() + "/";
 }
 
+/// A name as ClickHouse writes it into a file name (FREEZE WITH NAME, table folders): letters, digits and '_'
+/// kept, every other byte as %XX.
+std::string escapeForFileName(const std::string& name) {
+    std::string out;
+    for (unsigned char c : name) {
+        if (std::isalnum(c) || c == '_') {
+            out += static_cast<char>(c);
+        } else {
+            out += fmt::format("%{:02X}", c);
+        }
+    }
+    return out;
+}
+
 /// The table holding a logical table's rows on a node.
 std::string localTableOf(const topology::Table& table) {
     return table.kind == topology::TableKind::MaterializedView ? ".inner." + table.localName()
@@ -93,6 +109,7 @@ struct FrozenTable {
     TableEntry entry;
     std::string shadow_dir;  ///< its parts, each a folder
     std::map<std::string, uint64_t> rows_by_part;
+    uint64_t active_parts = 0;  ///< when the freeze ended: a table with parts must have a shadow folder
 };
 
 struct FrozenShard {
@@ -116,6 +133,25 @@ BackupStats readStats(Repository& repo) {
         stats.failures = json.value("failures", uint64_t{0});
     }
     return stats;
+}
+
+/// Where the erasure ledger stood: "<entries> entries, last <hash>", or "unknown" when no copy of it could be
+/// read (restores apply the ledger as it is at restore time in any case).
+std::string ledgerPosition(const topology::Fleet& fleet) {
+    try {
+        erase::ErasureLedger ledger(fleet);
+        for (const auto& copy : ledger.readCopies()) {
+            if (copy.readable) {
+                auto entries = ledger.entries();
+                return entries.empty()
+                           ? "0 entries"
+                           : fmt::format("{} entries, last {}", entries.back().seq, entries.back().hash);
+            }
+        }
+    } catch (const Exception& error) {
+        logger()->warn("the erasure ledger could not be read: {}", error.what());
+    }
+    return "unknown";
 }
 
 /// One file to store or fetch.
@@ -287,7 +323,8 @@ struct BackupEngine::Impl {
                                 node.name, database, local);
             }
             if (frozen.shadow_root.empty()) {
-                frozen.shadow_root = serverRoot(found->second.first) + "shadow/" + freeze_name + "/";
+                frozen.shadow_root =
+                    serverRoot(found->second.first) + "shadow/" + escapeForFileName(freeze_name) + "/";
                 std::error_code ignored;
                 fs::remove_all(frozen.shadow_root, ignored);  // a killed run's freeze
             }
@@ -317,10 +354,11 @@ struct BackupEngine::Impl {
                 auto root = serverRoot(data_path);
                 frozen_table.shadow_dir = frozen.shadow_root + data_path.substr(root.size());
                 auto parts = clickhouse::query(
-                    *connection, "SELECT name, rows FROM system.parts WHERE database = " +
+                    *connection, "SELECT name, rows, active FROM system.parts WHERE database = " +
                                      quoteString(database) + " AND table = " + quoteString(local));
                 for (size_t row = 0; row < parts.rowCount(); ++row) {
                     frozen_table.rows_by_part[parts.getString(row, "name")] = parts.getUInt64(row, "rows");
+                    frozen_table.active_parts += parts.getBool(row, "active") ? 1 : 0;
                 }
                 frozen.tables.push_back(std::move(frozen_table));
             }
@@ -378,6 +416,7 @@ CreateReport BackupEngine::create(const std::string& name, const CreateOptions& 
         }
     }
     int64_t started_ms = nowMs();
+    std::string ledger_position = ledgerPosition(impl.fleet);
     for (const auto& region : site.regions) {
         impl.repository(region.name)
             .putText(startedKey(name, region.name),
@@ -427,6 +466,13 @@ CreateReport BackupEngine::create(const std::string& name, const CreateOptions& 
             for (auto& table : shard.tables) {
                 std::error_code error;
                 if (!fs::exists(table.shadow_dir, error)) {
+                    if (table.active_parts > 0) {
+                        throw Exception(
+                            ErrorCode::Failed,
+                            "{}: {} has {} parts but FREEZE left nothing in {}: is chfleet running on "
+                            "the server's host, with access to its data folder? (docs/backup.md)",
+                            shard.node->name, table.entry.local, table.active_parts, table.shadow_dir);
+                    }
                     shard.entry.tables.push_back(table.entry);
                     continue;
                 }
@@ -521,6 +567,7 @@ CreateReport BackupEngine::create(const std::string& name, const CreateOptions& 
             manifest.base = bases[region.name];
             manifest.consistent = options.consistent;
             manifest.started_ms = started_ms;
+            manifest.ledger_position = ledger_position;
             for (auto& shard : frozen) {
                 if (shard.region != region.name) {
                     continue;
@@ -1061,7 +1108,45 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
             }
         }
     }
-    // 3. Partitions that already hold rows are replaced only with --rm; checked for all before any changes.
+    // 3. Every erasure of the ledger (as it stands now, whenever the backup was taken) is applied to the
+    // staged
+    //    rows, and has finished, before any of them can become visible: a restore never brings back an erased
+    //    company.
+    if (!options.dry_run) {
+        auto subjects = erase::erasedSubjects(impl.fleet);
+        auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::seconds(erase::eraseConfig(impl.fleet).mutation_timeout_seconds);
+        for (auto& stage : stages) {
+            const auto* table = impl.fleet.schema.table(stage.table);
+            auto condition = table == nullptr ? "" : erase::erasedRowsCondition(impl.fleet, *table, subjects);
+            if (condition.empty()) {
+                continue;
+            }
+            auto connection = topology::connectTo(impl.fleet, *stage.node);
+            auto staging = qualifiedName(database, stage.staging);
+            auto count = [&] {
+                return std::stoull(clickhouse::scalar(
+                    *connection, "SELECT count() FROM " + staging + " WHERE " + condition));
+            };
+            uint64_t erased = count();
+            if (erased == 0) {
+                continue;
+            }
+            clickhouse::execute(*connection, "ALTER TABLE " + staging + " DELETE WHERE " + condition);
+            while (count() != 0) {
+                if (std::chrono::steady_clock::now() > deadline) {
+                    throw Exception(
+                        ErrorCode::Timeout,
+                        "{}: the erasure of {} rows in the staging table of {} did not finish in time; "
+                        "nothing was made visible",
+                        stage.node->name, erased, stage.local);
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            }
+            report.rows_erased += erased;
+        }
+    }
+    // 4. Partitions that already hold rows are replaced only with --rm; checked for all before any changes.
     std::vector<std::string> occupied;
     std::vector<std::vector<std::string>> to_drop(stages.size());
     for (size_t i = 0; i < stages.size(); ++i) {
@@ -1103,7 +1188,7 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
         report.partitions_replaced = static_cast<int>(occupied.size());
         return report;
     }
-    // 4. Swapped in, one partition at a time (REPLACE PARTITION is atomic and replicated: the shard's other
+    // 5. Swapped in, one partition at a time (REPLACE PARTITION is atomic and replicated: the shard's other
     //    replicas fetch the parts, no ZooKeeper path is touched).
     for (size_t i = 0; i < stages.size(); ++i) {
         auto& stage = stages[i];

@@ -95,6 +95,7 @@ struct RestoreReport {
     std::vector<std::string> plan;  ///< one line per node and table
     uint64_t parts = 0;
     uint64_t rows = 0;
+    uint64_t rows_erased = 0;  ///< rows of erased companies removed before the data became visible
     uint64_t bytes = 0;
     int partitions_replaced = 0;
     double seconds = 0;

@@ -12,9 +12,7 @@
 #include <random>
 #include <set>
 
-#include "shared/FreePort.h"
 #include "TestFleet.h"
-#include "shared/WaitUntil.h"
 #include "backup/Manifest.h"
 #include "backup/Repository.h"
 #include "clickhouse/Quoting.h"
@@ -22,6 +20,8 @@
 #include "common/Digest.h"
 #include "common/Files.h"
 #include "common/Process.h"
+#include "shared/FreePort.h"
+#include "shared/WaitUntil.h"
 #include "sync/PartitionRepair.h"
 
 using chfleet::testing::FleetEnvironment;
@@ -46,13 +46,15 @@ class S3Server {
         dir_ = fleet().sandbox().dir() + "/s3rver";
         chfleet::files::makeDirectories(dir_);
         port_ = chfleet::testing::freeLoopbackPort();
-        std::string program = std::string(CHFLEET_SOURCE_DIR) + "/third_party/s3rver/node_modules/.bin/s3rver";
+        std::string program =
+            std::string(CHFLEET_SOURCE_DIR) + "/third_party/s3rver/node_modules/.bin/s3rver";
         if (!fs::exists(program)) {
             throw std::runtime_error("s3rver is not installed: run scripts/install-deps.sh");
         }
-        pid_ = chfleet::process::spawnDetached({program, "-d", dir_, "-a", "127.0.0.1", "-p", std::to_string(port_),
-                                                "--configure-bucket", "teei-us", "--configure-bucket", "scratch"},
-                                               dir_ + ".log", dir_);
+        pid_ = chfleet::process::spawnDetached(
+            {program, "-d", dir_, "-a", "127.0.0.1", "-p", std::to_string(port_), "--configure-bucket",
+             "teei-us", "--configure-bucket", "scratch"},
+            dir_ + ".log", dir_);
         ::setenv("TEST_S3_KEY", "S3RVER", 1);
         ::setenv("TEST_S3_SECRET", "S3RVER", 1);
         bool up = chfleet::testing::waitUntil([&] {
@@ -105,12 +107,13 @@ std::string fleetFile(const std::string& prefix) {
     std::string path = fleet().sandbox().dir() + "/fleet-backup-" + prefix + ".yaml";
     if (!fs::exists(path)) {
         std::string text = chfleet::files::read(fleet().fleetPath());
-        text += "\nbackup:\n  keep_days: 30\n  repositories:\n"
-                "    us-east-1: {endpoint: " +
-                s3().endpoint() + ", bucket: teei-us, prefix: " + prefix +
-                ", region: us-east-1, access_key_env: TEST_S3_KEY, secret_key_env: TEST_S3_SECRET}\n"
-                "    eu-central-1: {path: " +
-                eu_folder() + "/" + prefix + "}\n";
+        text +=
+            "\nbackup:\n  keep_days: 30\n  repositories:\n"
+            "    us-east-1: {endpoint: " +
+            s3().endpoint() + ", bucket: teei-us, prefix: " + prefix +
+            ", region: us-east-1, access_key_env: TEST_S3_KEY, secret_key_env: TEST_S3_SECRET}\n"
+            "    eu-central-1: {path: " +
+            eu_folder() + "/" + prefix + "}\n";
         chfleet::files::writeAtomically(path, text);
     }
     return path;
@@ -140,7 +143,8 @@ void insert(const std::string& node, const std::string& sql) {
 
 /// Rows of several months for both regions in events, user_activity and query_log (and so the views).
 void writeRows(const std::string& tag, int count) {
-    for (const auto& [node, alias] : {std::pair{"clickhouse-us-0", "us"}, std::pair{"clickhouse-eu-0", "eu"}}) {
+    for (const auto& [node, alias] :
+         {std::pair{"clickhouse-us-0", "us"}, std::pair{"clickhouse-eu-0", "eu"}}) {
         std::string company = "concat('" + std::string(alias) + "-" + tag + "-', toString(number % 23))";
         std::string time = "toDateTime('2026-09-01 00:00:00') + number * 977";
         std::string n = std::to_string(count);
@@ -182,7 +186,8 @@ std::string contentsOf(const std::string& node, const std::string& table, const 
 }
 
 /// Per shard (replica 1) of `site` and table: count/checksum.
-std::map<std::string, std::string> siteContents(const std::string& site, const std::vector<std::string>& tables,
+std::map<std::string, std::string> siteContents(const std::string& site,
+                                                const std::vector<std::string>& tables,
                                                 const std::string& where = "1") {
     std::map<std::string, std::string> out;
     for (const auto* node : fleet().fleet().site(site)->nodes()) {
@@ -269,8 +274,9 @@ TEST(Backup, DropEveryTableAndRestoreEqualsTheOriginalsPerTableAndShard) {
             ch::execute(*connection, "DROP TABLE IF EXISTS " + ch::qualifiedName("teei", table.localName()));
         }
     }
-    ASSERT_EQ(fleet().scalar("clickhouse-us-3", "SELECT count() FROM system.tables WHERE database = 'teei' AND "
-                                                "name LIKE '%_local'"),
+    ASSERT_EQ(fleet().scalar("clickhouse-us-3",
+                             "SELECT count() FROM system.tables WHERE database = 'teei' AND "
+                             "name LIKE '%_local'"),
               "0");
     auto restored = chfleet({"restore", "-f", file, "full-1"});
     ASSERT_EQ(restored.exit_code, 0) << restored.output;
@@ -279,7 +285,8 @@ TEST(Backup, DropEveryTableAndRestoreEqualsTheOriginalsPerTableAndShard) {
     for (const auto* node : fleet().fleet().site("primary")->nodes()) {
         if (node->replica == 2) {
             auto first = fleet().fleet().site("primary")->region(node->region)->node(node->shard, 1)->name;
-            EXPECT_EQ(contentsOf(node->name, "events_local"), before.at(first + " events_local")) << node->name;
+            EXPECT_EQ(contentsOf(node->name, "events_local"), before.at(first + " events_local"))
+                << node->name;
         }
     }
 }
@@ -287,8 +294,8 @@ TEST(Backup, DropEveryTableAndRestoreEqualsTheOriginalsPerTableAndShard) {
 TEST(Backup, OneTableIsRestoredAndTheOthersAreLeftAsTheyAre) {
     seedOnce();
     auto repo = folderRepo("one-table");
-    auto created = chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "one-table", "--table", "events",
-                            "--table", "user_activity"});
+    auto created = chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "one-table", "--table",
+                            "events", "--table", "user_activity"});
     ASSERT_EQ(created.exit_code, 0) << created.output;
     syncReplicas("events_local");
     auto events_before = siteContents("primary", {"events_local"});
@@ -297,11 +304,12 @@ TEST(Backup, OneTableIsRestoredAndTheOthersAreLeftAsTheyAre) {
     auto activity_after = siteContents("primary", {"user_activity_local"});
     ASSERT_NE(siteContents("primary", {"events_local"}), events_before);
 
-    auto refused = chfleet({"restore", "-f", fleet().fleetPath(), "--repo", repo, "one-table", "--table", "events"});
+    auto refused =
+        chfleet({"restore", "-f", fleet().fleetPath(), "--repo", repo, "one-table", "--table", "events"});
     EXPECT_EQ(refused.exit_code, 1) << refused.output;
     EXPECT_NE(refused.output.find("--rm"), std::string::npos) << refused.output;
-    auto restored =
-        chfleet({"restore", "-f", fleet().fleetPath(), "--repo", repo, "one-table", "--table", "events", "--rm"});
+    auto restored = chfleet(
+        {"restore", "-f", fleet().fleetPath(), "--repo", repo, "one-table", "--table", "events", "--rm"});
     ASSERT_EQ(restored.exit_code, 0) << restored.output;
     EXPECT_EQ(siteContents("primary", {"events_local"}), events_before);
     EXPECT_EQ(siteContents("primary", {"user_activity_local"}), activity_after);
@@ -310,7 +318,8 @@ TEST(Backup, OneTableIsRestoredAndTheOthersAreLeftAsTheyAre) {
 TEST(Backup, OnePartitionIsRestoredAndTheOthersAreLeftAsTheyAre) {
     seedOnce();
     auto repo = folderRepo("one-partition");
-    ASSERT_EQ(chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "one-partition", "--table", "query_log"})
+    ASSERT_EQ(chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "one-partition", "--table",
+                       "query_log"})
                   .exit_code,
               0);
     syncReplicas("query_log_local");
@@ -337,11 +346,12 @@ TEST(Backup, OnePartitionIsRestoredAndTheOthersAreLeftAsTheyAre) {
 TEST(Backup, ThePrimaryRestoresIntoTheDrSiteWithFewerShards) {
     seedOnce();
     auto repo = folderRepo("dr");
-    ASSERT_EQ(chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "to-dr", "--table", "events"}).exit_code,
+    ASSERT_EQ(chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "to-dr", "--table", "events"})
+                  .exit_code,
               0);
     auto primary = regionContents("primary", "events_local");
-    auto restored = chfleet({"restore", "-f", fleet().fleetPath(), "--repo", repo, "to-dr", "--table", "events",
-                             "--to-site", "dr", "--rm"});
+    auto restored = chfleet({"restore", "-f", fleet().fleetPath(), "--repo", repo, "to-dr", "--table",
+                             "events", "--to-site", "dr", "--rm"});
     ASSERT_EQ(restored.exit_code, 0) << restored.output;
     EXPECT_EQ(regionContents("dr", "events_local"), primary);
     EXPECT_EQ(fleet().scalar("dr-us-0", "SELECT count() FROM teei.events_local WHERE region = 'eu'"), "0");
@@ -368,7 +378,8 @@ TEST(Backup, AnIncrementalBackupOfAnUnchangedFleetUploadsNoPartAgain) {
 TEST(Backup, ACorruptedObjectFailsVerifyByNameAndRestoreRefuses) {
     seedOnce();
     auto repo = folderRepo("corrupt");
-    ASSERT_EQ(chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "corrupt", "--table", "events"}).exit_code,
+    ASSERT_EQ(chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "corrupt", "--table", "events"})
+                  .exit_code,
               0);
     auto ok = chfleet({"verify", "-f", fleet().fleetPath(), "--repo", repo, "corrupt"});
     ASSERT_EQ(ok.exit_code, 0) << ok.output;
@@ -395,9 +406,10 @@ TEST(Backup, ACorruptedObjectFailsVerifyByNameAndRestoreRefuses) {
     EXPECT_EQ(refused.exit_code, 1) << refused.output;
     EXPECT_NE(refused.output.find("corrupt"), std::string::npos) << refused.output;
     EXPECT_EQ(siteContents("primary", {"events_local"}), before);
-    EXPECT_EQ(fleet().scalar("clickhouse-us-0",
-                             "SELECT count() FROM system.tables WHERE name LIKE '\\\\_chfleet\\\\_restore\\\\_%'"),
-              "0");
+    EXPECT_EQ(
+        fleet().scalar("clickhouse-us-0",
+                       "SELECT count() FROM system.tables WHERE name LIKE '\\\\_chfleet\\\\_restore\\\\_%'"),
+        "0");
 }
 
 TEST(Backup, AKilledUploadIsNeverCompleteAndARerunCompletesIt) {
@@ -405,10 +417,11 @@ TEST(Backup, AKilledUploadIsNeverCompleteAndARerunCompletesIt) {
     auto file = fleetFile("killed");
     auto us = s3().repository("teei-us", "killed");
     std::string marker = fleet().sandbox().dir() + "/killed-run.log";
-    pid_t pid = chfleet::process::spawnDetached({CHFLEET_BINARY, "backup", "create", "-f", file, "killed-1"}, marker,
-                                                fleet().sandbox().dir());
+    pid_t pid = chfleet::process::spawnDetached({CHFLEET_BINARY, "backup", "create", "-f", file, "killed-1"},
+                                                marker, fleet().sandbox().dir());
     ASSERT_TRUE(chfleet::testing::waitUntil([&] { return !us->list("blobs/").empty(); }));
-    ASSERT_TRUE(chfleet::process::signalIfRunning(pid, file, SIGKILL)) << "the backup ended before it was killed";
+    ASSERT_TRUE(chfleet::process::signalIfRunning(pid, file, SIGKILL))
+        << "the backup ended before it was killed";
     ASSERT_TRUE(chfleet::testing::waitUntil([&] { return !chfleet::process::isRunning(pid, file); }));
     EXPECT_FALSE(us->exists("backups/killed-1/us-east-1/manifest.json"));
 
@@ -426,7 +439,7 @@ TEST(Backup, AKilledUploadIsNeverCompleteAndARerunCompletesIt) {
     EXPECT_EQ(json(listed)[0]["state"], "complete") << listed.output;
     auto verified = chfleet({"verify", "-f", file, "killed-1"});
     EXPECT_EQ(verified.exit_code, 0) << verified.output;
-    EXPECT_EQ(fleet().scalar("clickhouse-us-0", "SELECT count() FROM system.tables WHERE database = 'teei'") ,
+    EXPECT_EQ(fleet().scalar("clickhouse-us-0", "SELECT count() FROM system.tables WHERE database = 'teei'"),
               fleet().scalar("clickhouse-us-1", "SELECT count() FROM system.tables WHERE database = 'teei'"));
 }
 
@@ -455,18 +468,23 @@ TEST(Backup, EuDataIsNeverWrittenToTheUsRepository) {
 TEST(Backup, CleanupKeepsWhatAKeptBackupNeeds) {
     seedOnce();
     auto repo = folderRepo("cleanup");
-    ASSERT_EQ(chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "old", "--table", "events"}).exit_code, 0);
+    ASSERT_EQ(
+        chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "old", "--table", "events"}).exit_code,
+        0);
     writeRows("later-cleanup", 400);
-    ASSERT_EQ(chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "new", "--table", "events"}).exit_code, 0);
+    ASSERT_EQ(
+        chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "new", "--table", "events"}).exit_code,
+        0);
     auto local = bk::openRepository(folderSpec(repo));
     auto needed = referencedBlobs(*local, "us-east-1");
-    auto dry = chfleet({"cleanup", "-f", fleet().fleetPath(), "--repo", repo, "--keep-days", "0", "--keep", "1",
-                        "--dry-run", "--json"});
+    auto dry = chfleet({"cleanup", "-f", fleet().fleetPath(), "--repo", repo, "--keep-days", "0", "--keep",
+                        "1", "--dry-run", "--json"});
     ASSERT_EQ(dry.exit_code, 0) << dry.output;
     EXPECT_EQ(json(dry)["deleted"], nlohmann::json::array({"old"}));
     EXPECT_TRUE(local->exists("backups/old/us-east-1/manifest.json"));
 
-    auto cleaned = chfleet({"cleanup", "-f", fleet().fleetPath(), "--repo", repo, "--keep-days", "0", "--keep", "1"});
+    auto cleaned =
+        chfleet({"cleanup", "-f", fleet().fleetPath(), "--repo", repo, "--keep-days", "0", "--keep", "1"});
     ASSERT_EQ(cleaned.exit_code, 0) << cleaned.output;
     EXPECT_FALSE(local->exists("backups/old/us-east-1/manifest.json"));
     auto kept = referencedBlobs(*local, "us-east-1");
@@ -474,12 +492,49 @@ TEST(Backup, CleanupKeepsWhatAKeptBackupNeeds) {
         EXPECT_TRUE(local->exists(key)) << key;
     }
     for (const auto& object : local->list("blobs/")) {
-        EXPECT_TRUE(kept.count(object.key) > 0 || referencedBlobs(*local, "eu-central-1").count(object.key) > 0)
+        EXPECT_TRUE(kept.count(object.key) > 0 ||
+                    referencedBlobs(*local, "eu-central-1").count(object.key) > 0)
             << object.key << " is needed by no backup and was not collected";
     }
-    EXPECT_LT(local->list("blobs/").size(), needed.size() + referencedBlobs(*local, "eu-central-1").size() + 1);
+    EXPECT_LT(local->list("blobs/").size(),
+              needed.size() + referencedBlobs(*local, "eu-central-1").size() + 1);
     auto verified = chfleet({"verify", "-f", fleet().fleetPath(), "--repo", repo, "new"});
     EXPECT_EQ(verified.exit_code, 0) << verified.output;
+}
+
+TEST(Backup, ACompanyErasedAfterTheBackupIsNotBroughtBackByARestore) {
+    seedOnce();
+    ::setenv("CHFLEET_ERASE_SALT", "backup-test-salt", 1);
+    auto repo = folderRepo("erase");
+    ASSERT_EQ(
+        chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "before-erasure", "--table", "events"})
+            .exit_code,
+        0);
+    const std::string company_rows =
+        "SELECT count() FROM teei.events_us_distributed WHERE company_id = 'us-seed-5'";
+    uint64_t company = std::stoull(fleet().scalar("clickhouse-us-0", company_rows));
+    ASSERT_GT(company, 0u);
+    syncReplicas("events_local");
+    auto total_before = regionContents("primary", "events_local");
+    auto erased =
+        fleet().chfleet({"erase", "run", "-f", fleet().fleetPath(), "us-seed-5", "--reason", "test"});
+    ASSERT_EQ(erased.exit_code, 0) << erased.output;
+    ASSERT_EQ(fleet().scalar("clickhouse-us-0", company_rows), "0");
+
+    auto restored = chfleet({"restore", "-f", fleet().fleetPath(), "--repo", repo, "before-erasure",
+                             "--table", "events", "--rm", "--json"});
+    ASSERT_EQ(restored.exit_code, 0) << restored.output;
+    EXPECT_EQ(json(restored)["rows_erased"].get<uint64_t>(), company);
+    EXPECT_EQ(fleet().scalar("clickhouse-us-0", company_rows), "0");
+    for (const auto* node : fleet().fleet().site("primary")->nodes()) {
+        EXPECT_EQ(fleet().scalar(node->name,
+                                 "SELECT count() FROM teei.events_local WHERE company_id = 'us-seed-5'"),
+                  "0")
+            << node->name;
+    }
+    auto us_rows = fleet().scalar("clickhouse-us-0", "SELECT count() FROM teei.events_us_distributed");
+    EXPECT_EQ(std::stoull(us_rows) + company,
+              std::stoull(total_before.at("us-east-1").substr(0, total_before.at("us-east-1").find('/'))));
 }
 
 TEST(Backup, HostileNamesGetClearErrors) {
@@ -488,10 +543,12 @@ TEST(Backup, HostileNamesGetClearErrors) {
     EXPECT_EQ(bad_name.exit_code, 2);
     EXPECT_NE(bad_name.output.find("invalid backup name '../../etc'"), std::string::npos) << bad_name.output;
     EXPECT_FALSE(fs::exists(repo + "/backups"));
-    auto bad_table = chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "x", "--table", "events; DROP"});
+    auto bad_table =
+        chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "x", "--table", "events; DROP"});
     EXPECT_EQ(bad_table.exit_code, 2);
     EXPECT_NE(bad_table.output.find("unknown table 'events; DROP'"), std::string::npos) << bad_table.output;
-    auto bad_partition = chfleet({"restore", "-f", fleet().fleetPath(), "--repo", repo, "x", "--partition", "1' OR '1"});
+    auto bad_partition =
+        chfleet({"restore", "-f", fleet().fleetPath(), "--repo", repo, "x", "--partition", "1' OR '1"});
     EXPECT_EQ(bad_partition.exit_code, 2);
     EXPECT_NE(bad_partition.output.find("invalid partition"), std::string::npos) << bad_partition.output;
     auto unknown = chfleet({"restore", "-f", fleet().fleetPath(), "--repo", repo, "nothing-here"});
