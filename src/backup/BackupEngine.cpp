@@ -1000,9 +1000,12 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
     }
     // 2. Every part into a staging table of its target shard, each file checked against its SHA-256.
     if (!options.dry_run) {
-        for (auto& stage : stages) {
-            auto connection = topology::connectTo(impl.fleet, *stage.node);
-            auto target = qualifiedName(database, stage.local);
+        std::set<const topology::Node*> staging_nodes;
+        for (const auto& stage : stages) {
+            staging_nodes.insert(stage.node);
+        }
+        for (const auto* node : staging_nodes) {  // what a killed restore left
+            auto connection = topology::connectTo(impl.fleet, *node);
             auto leftovers = clickhouse::query(
                 *connection, "SELECT name FROM system.tables WHERE database = " + quoteString(database) +
                                  " AND startsWith(name, " + quoteString(std::string(kRestorePrefix)) + ")");
@@ -1011,6 +1014,10 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
                     *connection,
                     "DROP TABLE IF EXISTS " + qualifiedName(database, leftovers.getString(row, "name")));
             }
+        }
+        for (auto& stage : stages) {
+            auto connection = topology::connectTo(impl.fleet, *stage.node);
+            auto target = qualifiedName(database, stage.local);
             auto info = clickhouse::query(
                 *connection, "SELECT engine, engine_full FROM system.tables WHERE database = " +
                                  quoteString(database) + " AND name = " + quoteString(stage.local));
