@@ -69,6 +69,7 @@ echo "== 3. restore of events, against copying the frozen parts into detached/ a
 t0=$(now)
 "$CHFLEET" backup restore -f "$FLEET" --repo "$WORK/repo" full --table events --rm --json --log-level warn >"$WORK/restore.json"
 t1=$(now)
+restored_rows=$(q clickhouse-us-0 "SELECT count() FROM teei.events_distributed")
 for node in $NODES; do
   q "$node" "ALTER TABLE teei.events_local FREEZE WITH NAME 'manual'" >/dev/null
 done
@@ -80,18 +81,18 @@ t2=$(now)
 for node in $NODES; do
   data=$DIR/nodes/$node/data
   cp -a "$data/shadow/manual/data/teei/events_local/." "$data/data/teei/events_local/detached/"
-  for p in $(q "$node" "SELECT DISTINCT substring(name, 1, position(name, '_') - 1) FROM system.detached_parts WHERE database = 'teei' AND table = 'events_local'"); do
+  for p in $(ls "$data/shadow/manual/data/teei/events_local" | cut -d_ -f1 | sort -u); do
     q "$node" "ALTER TABLE teei.events_local ATTACH PARTITION ID '$p'" >/dev/null
   done
-  replica=clickhouse-${node#clickhouse-}
   next=$(echo "$node" | awk -F- '{print $1 "-" $2 "-" $3 + 1}')
   q "$next" "SYSTEM SYNC REPLICA teei.events_local" >/dev/null
 done
 t3=$(now)
+manual_rows=$(q clickhouse-us-0 "SELECT count() FROM teei.events_distributed")
 restore_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
 manual_s=$(awk -v a="$t2" -v b="$t3" 'BEGIN {print b - a}')
 printf '%-28s %10s %12s %10s\n' method seconds MiB MiB/s
 printf '%-28s %10.2f %12s %10s\n' "chfleet backup restore" "$restore_s" "$(mib "$size")" "$(rate "$size" "$restore_s")"
 printf '%-28s %10.2f %12s %10s\n' "cp to detached + ATTACH" "$manual_s" "$(mib "$size")" "$(rate "$size" "$manual_s")"
 echo "ratio chfleet/manual throughput: $(awk -v a="$restore_s" -v b="$manual_s" 'BEGIN {printf "%.2f", b / a}')"
-echo "(partitions: $(echo $partitions | wc -w))"
+echo "rows afterwards: chfleet $restored_rows, by hand $manual_rows ($(echo $partitions | wc -w) partitions per shard)"

@@ -135,6 +135,24 @@ BackupStats readStats(Repository& repo) {
     return stats;
 }
 
+/// The first replica of a shard that answers.
+const topology::Node* healthyReplica(const topology::Fleet& fleet, const topology::Region& region,
+                                     int shard) {
+    std::string errors;
+    for (int replica = 1; replica <= region.replicas; ++replica) {
+        const auto* node = region.node(shard, replica);
+        try {
+            auto connection = topology::connectTo(fleet, *node);
+            clickhouse::scalar(*connection, "SELECT version()");
+            return node;
+        } catch (const Exception& error) {
+            errors += fmt::format("; {}: {}", node->name, error.what());
+        }
+    }
+    throw Exception(ErrorCode::ConnectionFailed, "no replica of shard {} of region {} answers{}", shard,
+                    region.name, errors);
+}
+
 /// Where the erasure ledger stood: "<entries> entries, last <hash>", or "unknown" when no copy of it could be
 /// read (restores apply the ledger as it is at restore time in any case).
 std::string ledgerPosition(const topology::Fleet& fleet) {
@@ -250,21 +268,8 @@ struct BackupEngine::Impl {
         return out;
     }
 
-    /// The first replica of a shard that answers.
     const topology::Node* healthyReplica(const topology::Region& region, int shard) const {
-        std::string errors;
-        for (int replica = 1; replica <= region.replicas; ++replica) {
-            const auto* node = region.node(shard, replica);
-            try {
-                auto connection = topology::connectTo(fleet, *node);
-                clickhouse::scalar(*connection, "SELECT version()");
-                return node;
-            } catch (const Exception& error) {
-                errors += fmt::format("; {}: {}", node->name, error.what());
-            }
-        }
-        throw Exception(ErrorCode::ConnectionFailed, "no replica of shard {} of region {} answers{}", shard,
-                        region.name, errors);
+        return backup::healthyReplica(fleet, region, shard);
     }
 
     void updateStats(Repository& repo, const std::function<void(BackupStats&)>& change) {
@@ -541,7 +546,7 @@ CreateReport BackupEngine::create(const std::string& name, const CreateOptions& 
                         std::lock_guard lock(seen_mutex);
                         first = seen.insert(region + "|" + sha).second;
                     }
-                    if (first && !repo.exists(blobKey(sha))) {
+                    if (first && repo.sizeOf(blobKey(sha)) != std::optional<uint64_t>(size)) {
                         repo.putFile(blobKey(sha), transfer.local_path);
                         std::lock_guard lock(seen_mutex);
                         uploaded[region] += size;
@@ -877,11 +882,81 @@ struct Stage {
     std::string staging;
     std::string detached;
     bool replicated = false;
+    bool reshard = false;  ///< staged here for every shard of the region; rows re-sharded before the swap
 };
 
 std::string ddlFor(const ShardEntry& shard, const std::string& object) {
     auto it = shard.objects.find(object);
     return it == shard.objects.end() ? "" : it->second;
+}
+
+}  // namespace
+
+namespace {
+
+/// The staging tables of every shard of a region, filled from `collector` (staged on the region's first shard
+/// with the rows of every source shard) by the table's sharding key, and counted.
+std::vector<Stage> reshardStage(const topology::Fleet& fleet, const Stage& collector,
+                                const std::string& database) {
+    const auto* table = fleet.schema.table(collector.table);
+    if (table == nullptr || table->sharding_key.empty()) {
+        throw Exception(
+            ErrorCode::Failed,
+            "{} has no sharding key in the fleet file: its rows cannot be re-sharded onto {} shards; "
+            "nothing was made visible",
+            collector.table, collector.region->shards);
+    }
+    auto shard_of = sync::shardExpression(*collector.region, table->sharding_key);
+    auto collecting = topology::connectTo(fleet, *collector.node);
+    auto endpoint = topology::endpointFor(fleet, *collector.node);
+    // The fleet's credentials appear in this statement (as in sync's remote()); chfleet never logs
+    // statements.
+    auto source =
+        "remote(" + quoteString(collector.node->host + ":" + std::to_string(collector.node->tcp_port)) +
+        ", " + quoteString(database) + ", " + quoteString(collector.staging) + ", " +
+        quoteString(endpoint.credentials.user) + ", " + quoteString(endpoint.credentials.password) + ")";
+    std::vector<Stage> out;
+    for (int shard = 1; shard <= collector.region->shards; ++shard) {
+        Stage target = collector;
+        target.shard = shard;
+        target.node = healthyReplica(fleet, *collector.region, shard);
+        target.reshard = false;
+        target.staging = collector.staging + "_" + std::to_string(shard);
+        target.expected_rows.clear();
+        auto belongs = "(" + shard_of + ") = " + std::to_string(shard);
+        auto counts = clickhouse::query(*collecting, "SELECT _partition_id AS p, count() AS c FROM " +
+                                                         qualifiedName(database, collector.staging) +
+                                                         " WHERE " + belongs + " GROUP BY _partition_id");
+        for (size_t row = 0; row < counts.rowCount(); ++row) {
+            target.expected_rows[counts.getString(row, "p")] = counts.getUInt64(row, "c");
+        }
+        auto connection = topology::connectTo(fleet, *target.node);
+        auto info = clickhouse::query(
+            *connection, "SELECT engine, engine_full FROM system.tables WHERE database = " +
+                             quoteString(database) + " AND name = " + quoteString(collector.local));
+        target.replicated = info.getString(0, "engine").starts_with("Replicated");
+        auto staging = qualifiedName(database, target.staging);
+        clickhouse::execute(*connection, "DROP TABLE IF EXISTS " + staging);
+        clickhouse::execute(*connection,
+                            "CREATE TABLE " + staging + " AS " + qualifiedName(database, collector.local) +
+                                " ENGINE = " + sync::stagingEngine(info.getString(0, "engine_full")));
+        clickhouse::execute(*connection,
+                            "INSERT INTO " + staging + " SELECT * FROM " + source + " WHERE " + belongs);
+        for (const auto& [partition, rows] : target.expected_rows) {
+            auto staged =
+                clickhouse::scalar(*connection, "SELECT count() FROM " + staging +
+                                                    " WHERE _partition_id = " + quoteString(partition));
+            if (staged != std::to_string(rows)) {
+                throw Exception(
+                    ErrorCode::Failed,
+                    "{}: partition {} of {} re-sharded {} rows onto shard {}, expected {}; nothing was "
+                    "made visible",
+                    target.node->name, partition, collector.local, staged, shard, rows);
+            }
+        }
+        out.push_back(std::move(target));
+    }
+    return out;
 }
 
 }  // namespace
@@ -915,13 +990,8 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
                 site.name, manifest.region);
         }
         int source_shards = static_cast<int>(manifest.shards.size());
-        if (region->shards != source_shards && region->shards != 1) {
-            throw Exception(
-                ErrorCode::BadArguments,
-                "region {} has {} shards on site {} and {} in backup {}: restoring into a different "
-                "shard count other than one is not supported yet",
-                region->name, region->shards, site.name, source_shards, name);
-        }
+        // Another shard count: every source shard is staged on the target's first shard, then re-sharded.
+        bool reshard = region->shards != source_shards && region->shards != 1;
         std::map<int, const topology::Node*> target_nodes;
         for (const auto& shard : manifest.shards) {
             int target_shard = region->shards == source_shards ? shard.shard : 1;
@@ -944,6 +1014,7 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
                     stage.local = table.local;
                     stage.source = &shard;
                     stage.repository = repo;
+                    stage.reshard = reshard;
                     stage.staging = fmt::format(
                         "{}{:016x}", kRestorePrefix,
                         sync::fnv1a(name + "|" + table.local + "|" + std::to_string(target_shard)));
@@ -1153,7 +1224,24 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
             report.rows_erased += erased;
         }
     }
-    // 4. Partitions that already hold rows are replaced only with --rm; checked for all before any changes.
+    // 4. A region restored into another shard count: each target shard's rows, by the table's sharding key
+    //    (as its Distributed table places them), copied from the collecting staging table into a staging
+    //    table of that shard and counted. The collecting tables are dropped at the end.
+    std::vector<Stage> collectors;
+    if (!options.dry_run) {
+        std::vector<Stage> resharded;
+        for (auto& stage : stages) {
+            if (!stage.reshard) {
+                resharded.push_back(stage);
+                continue;
+            }
+            auto targets = reshardStage(impl.fleet, stage, database);
+            resharded.insert(resharded.end(), targets.begin(), targets.end());
+            collectors.push_back(stage);
+        }
+        stages = std::move(resharded);
+    }
+    // 5. Partitions that already hold rows are replaced only with --rm; checked for all before any changes.
     std::vector<std::string> occupied;
     std::vector<std::vector<std::string>> to_drop(stages.size());
     for (size_t i = 0; i < stages.size(); ++i) {
@@ -1195,7 +1283,7 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
         report.partitions_replaced = static_cast<int>(occupied.size());
         return report;
     }
-    // 5. Swapped in, one partition at a time (REPLACE PARTITION is atomic and replicated: the shard's other
+    // 6. Swapped in, one partition at a time (REPLACE PARTITION is atomic and replicated: the shard's other
     //    replicas fetch the parts, no ZooKeeper path is touched).
     for (size_t i = 0; i < stages.size(); ++i) {
         auto& stage = stages[i];
@@ -1212,6 +1300,11 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
                                 "ALTER TABLE " + target + " DROP PARTITION ID " + quoteString(partition));
         }
         clickhouse::execute(*connection, "DROP TABLE IF EXISTS " + staging);
+    }
+    for (const auto& collector : collectors) {
+        auto connection = topology::connectTo(impl.fleet, *collector.node);
+        clickhouse::execute(*connection,
+                            "DROP TABLE IF EXISTS " + qualifiedName(database, collector.staging));
     }
     for (const auto& stage : stages) {
         if (!stage.replicated) {

@@ -29,6 +29,12 @@ class LocalRepository final : public Repository {
 
     bool exists(const std::string& key) override { return fs::exists(pathOf(key)); }
 
+    std::optional<uint64_t> sizeOf(const std::string& key) override {
+        std::error_code error;
+        auto size = fs::file_size(pathOf(key), error);
+        return error ? std::nullopt : std::optional<uint64_t>(size);
+    }
+
     void putFile(const std::string& key, const std::string& local_path) override {
         auto target = pathOf(key);
         files::makeDirectories(fs::path(target).parent_path().string());

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,9 @@ class Repository {
     /// "dir /var/backups/teei" or "s3://bucket/prefix (endpoint)", never a credential.
     virtual std::string describe() const = 0;
     virtual bool exists(const std::string& key) = 0;
+    /// The stored size of an object, nullopt when absent. A store that keeps what a dropped upload sent
+    /// (s3rver does) shows a short object here, which a rerun then sends again.
+    virtual std::optional<uint64_t> sizeOf(const std::string& key) = 0;
     /// Stores a local file under `key`, whole or not at all.
     virtual void putFile(const std::string& key, const std::string& local_path) = 0;
     virtual void putText(const std::string& key, std::string_view content) = 0;

@@ -221,6 +221,9 @@ S3Repository::Response S3Repository::request(const std::string& method, const st
                         error_buffer[0] != 0 ? error_buffer : curl_easy_strerror(code));
     }
     curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &response.status);
+    curl_off_t content_length = -1;
+    curl_easy_getinfo(handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &content_length);
+    response.length = content_length;
     return response;
 }
 
@@ -240,6 +243,17 @@ bool S3Repository::exists(const std::string& key) {
         fail("HEAD", key, response);
     }
     return true;
+}
+
+std::optional<uint64_t> S3Repository::sizeOf(const std::string& key) {
+    auto response = request("HEAD", key, "", {});
+    if (response.status == 404) {
+        return std::nullopt;
+    }
+    if (response.status >= 300 || response.length < 0) {
+        fail("HEAD", key, response);
+    }
+    return static_cast<uint64_t>(response.length);
 }
 
 void S3Repository::putText(const std::string& key, std::string_view content) {

@@ -18,6 +18,7 @@ class S3Repository final : public Repository {
 
     std::string describe() const override;
     bool exists(const std::string& key) override;
+    std::optional<uint64_t> sizeOf(const std::string& key) override;
     void putFile(const std::string& key, const std::string& local_path) override;
     void putText(const std::string& key, std::string_view content) override;
     std::string getText(const std::string& key) override;
@@ -30,6 +31,7 @@ class S3Repository final : public Repository {
         long status = 0;
         std::string body;
         std::string etag;
+        int64_t length = -1;  ///< Content-Length of the answer (HEAD: the object's size)
     };
     /// One signed request on `key` (the bucket itself when empty). `query` is already encoded; the body is
     /// `body` or, when `file` is set, `length` bytes of it from `offset`; a GET's body goes to `sink` when

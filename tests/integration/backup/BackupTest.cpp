@@ -357,6 +357,45 @@ TEST(Backup, ThePrimaryRestoresIntoTheDrSiteWithFewerShards) {
     EXPECT_EQ(fleet().scalar("dr-us-0", "SELECT count() FROM teei.events_local WHERE region = 'eu'"), "0");
 }
 
+TEST(Backup, TheDrSiteRestoresIntoThePrimaryReshardedByTheShardingKey) {
+    seedOnce();
+    auto repo = folderRepo("reshard");
+    ASSERT_EQ(chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "primary", "--table", "events"})
+                  .exit_code,
+              0);
+    ASSERT_EQ(chfleet({"restore", "-f", fleet().fleetPath(), "--repo", repo, "primary", "--table", "events",
+                       "--to-site", "dr", "--rm"})
+                  .exit_code,
+              0);
+    writeRows("dr-only", 700);  // the primary moves on; the DR's backup must replace it
+    auto created = chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "dr", "--site", "dr",
+                            "--table", "events", "--json"});
+    ASSERT_EQ(created.exit_code, 0) << created.output;
+    EXPECT_EQ(json(created)["shards"], 2);
+    auto dr = regionContents("dr", "events_local");
+    ASSERT_NE(regionContents("primary", "events_local"), dr);
+
+    auto restored = chfleet({"restore", "-f", fleet().fleetPath(), "--repo", repo, "dr", "--table", "events",
+                             "--to-site", "primary", "--rm"});
+    ASSERT_EQ(restored.exit_code, 0) << restored.output;
+    EXPECT_EQ(regionContents("primary", "events_local"), dr);
+    // Every row on the shard its sharding key names, as the servers' own cityHash64 computes it.
+    for (const auto& region : fleet().fleet().site("primary")->regions) {
+        for (const auto& node : region.nodes) {
+            EXPECT_EQ(
+                fleet().scalar(node.name,
+                               "SELECT count() FROM teei.events_local WHERE cityHash64(company_id) % " +
+                                   std::to_string(region.shards) + " != " + std::to_string(node.shard - 1)),
+                "0")
+                << node.name;
+            EXPECT_NE(fleet().scalar(node.name, "SELECT count() FROM teei.events_local"), "0") << node.name;
+        }
+    }
+    EXPECT_EQ(
+        fleet().scalar("clickhouse-us-0", "SELECT count() FROM system.tables WHERE name LIKE '%chfleet%'"),
+        "0");
+}
+
 TEST(Backup, AnIncrementalBackupOfAnUnchangedFleetUploadsNoPartAgain) {
     seedOnce();
     auto repo = folderRepo("incremental");
