@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "backup/EngineImpl.h"
 #include "backup/Progress.h"
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
@@ -33,12 +34,6 @@ namespace fs = std::filesystem;
 using clickhouse::qualifiedName;
 using clickhouse::quoteString;
 
-namespace {
-
-constexpr std::string_view kRestorePrefix = "_chfleet_restore_";
-/// A backup under way for longer than this is taken for dead: cleanup then collects its blobs.
-constexpr int64_t kRunningBackupMs = 24ll * 3600 * 1000;
-
 std::shared_ptr<spdlog::logger> logger() {
     return log::get("backup");
 }
@@ -47,10 +42,6 @@ int64_t nowMs() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-std::string startedKey(const std::string& name, const std::string& region) {
-    return "backups/" + name + "/" + region + "/started.json";
 }
 
 std::string manifestKey(const std::string& name, const std::string& region) {
@@ -73,6 +64,59 @@ std::pair<std::string, uint64_t> hashFile(const std::string& path) {
         size += got;
     }
     return {digest.hex(), size};
+}
+
+/// The first replica of a shard that answers.
+const topology::Node* healthyReplica(const topology::Fleet& fleet, const topology::Region& region,
+                                     int shard) {
+    std::string errors;
+    for (int replica = 1; replica <= region.replicas; ++replica) {
+        const auto* node = region.node(shard, replica);
+        try {
+            auto connection = topology::connectTo(fleet, *node);
+            clickhouse::scalar(*connection, "SELECT version()");
+            return node;
+        } catch (const Exception& error) {
+            errors += fmt::format("; {}: {}", node->name, error.what());
+        }
+    }
+    throw Exception(ErrorCode::ConnectionFailed, "no replica of shard {} of region {} answers{}", shard,
+                    region.name, errors);
+}
+
+/// The manifests of one backup, one per region; throws when the backup is unknown or incomplete.
+std::vector<std::pair<Manifest, Repository*>> completeManifests(
+    const std::vector<BackupListing>& listings, const std::string& name,
+    const std::function<Repository&(const std::string&)>& repo) {
+    auto it = std::find_if(listings.begin(), listings.end(),
+                           [&](const BackupListing& l) { return l.name == name; });
+    if (it == listings.end()) {
+        throw Exception(ErrorCode::BadArguments, "no backup named '{}' (chfleet backup list shows them)",
+                        name);
+    }
+    if (!it->complete) {
+        throw Exception(ErrorCode::Failed,
+                        "backup '{}' is not complete (a run died before its manifests were written): rerun "
+                        "chfleet backup create with the same name to complete it, or delete it",
+                        name);
+    }
+    std::vector<std::pair<Manifest, Repository*>> out;
+    for (const auto& region : it->regions) {
+        auto& repository = repo(region);
+        out.emplace_back(Manifest::fromJson(repository.getText(manifestKey(name, region)),
+                                            repository.describe() + " " + manifestKey(name, region)),
+                         &repository);
+    }
+    return out;
+}
+
+namespace {
+
+/// A backup under way for longer than this is taken for dead: cleanup then collects its blobs.
+constexpr int64_t kRunningBackupMs = 24ll * 3600 * 1000;
+
+std::string startedKey(const std::string& name, const std::string& region) {
+    return "backups/" + name + "/" + region + "/started.json";
 }
 
 /// The server's data root (its <path>) from a table's data_path: <root>data/<db>/<table>/.
@@ -135,24 +179,6 @@ BackupStats readStats(Repository& repo) {
     return stats;
 }
 
-/// The first replica of a shard that answers.
-const topology::Node* healthyReplica(const topology::Fleet& fleet, const topology::Region& region,
-                                     int shard) {
-    std::string errors;
-    for (int replica = 1; replica <= region.replicas; ++replica) {
-        const auto* node = region.node(shard, replica);
-        try {
-            auto connection = topology::connectTo(fleet, *node);
-            clickhouse::scalar(*connection, "SELECT version()");
-            return node;
-        } catch (const Exception& error) {
-            errors += fmt::format("; {}: {}", node->name, error.what());
-        }
-    }
-    throw Exception(ErrorCode::ConnectionFailed, "no replica of shard {} of region {} answers{}", shard,
-                    region.name, errors);
-}
-
 /// Where the erasure ledger stood: "<entries> entries, last <hash>", or "unknown" when no copy of it could be
 /// read (restores apply the ledger as it is at restore time in any case).
 std::string ledgerPosition(const topology::Fleet& fleet) {
@@ -180,201 +206,192 @@ struct Transfer {
 
 }  // namespace
 
-struct BackupEngine::Impl {
-    const topology::Fleet& fleet;
-    std::optional<RepositorySpec> override_spec;
-    std::map<std::string, std::unique_ptr<Repository>> repositories;  ///< per region
-    int parallel = 4;
-
-    const topology::Site& siteNamed(const std::string& name) const {
-        if (name.empty()) {
-            return fleet.sites.front();
-        }
-        const auto* site = fleet.site(name);
-        if (site == nullptr) {
-            std::vector<std::string> names;
-            for (const auto& candidate : fleet.sites) {
-                names.push_back(candidate.name);
-            }
-            throw Exception(ErrorCode::BadArguments, "unknown site '{}' (sites: {})", name,
-                            fmt::join(names, ", "));
-        }
-        return *site;
+const topology::Site& BackupEngine::Impl::siteNamed(const std::string& name) const {
+    if (name.empty()) {
+        return fleet.sites.front();
     }
-
-    Repository& repository(const std::string& region) {
-        auto it = repositories.find(region);
-        if (it != repositories.end()) {
-            return *it->second;
+    const auto* site = fleet.site(name);
+    if (site == nullptr) {
+        std::vector<std::string> names;
+        for (const auto& candidate : fleet.sites) {
+            names.push_back(candidate.name);
         }
-        const auto& config = backupConfig(fleet);
-        RepositorySpec spec;
-        if (override_spec) {
-            spec = *override_spec;
-        } else {
-            auto found = config.repositories.find(region);
-            if (found == config.repositories.end()) {
-                throw Exception(
-                    ErrorCode::InvalidConfig,
-                    "{}: no backup repository for region {}: add backup.repositories.{} to the fleet "
-                    "file (a folder or an S3 bucket), or give --repo",
-                    fleet.source_path, region, region);
-            }
-            spec = found->second;
-        }
-        return *repositories.emplace(region, openRepository(spec)).first->second;
+        throw Exception(ErrorCode::BadArguments, "unknown site '{}' (sites: {})", name,
+                        fmt::join(names, ", "));
     }
+    return *site;
+}
 
-    /// Every region whose repository is known, and each distinct repository once (by its description).
-    std::vector<std::string> regions() const {
-        std::set<std::string> names;
-        for (const auto& site : fleet.sites) {
-            for (const auto& region : site.regions) {
-                if (override_spec || backupConfig(fleet).repositories.count(region.name) > 0) {
-                    names.insert(region.name);
-                }
+Repository& BackupEngine::Impl::repository(const std::string& region) {
+    auto it = repositories.find(region);
+    if (it != repositories.end()) {
+        return *it->second;
+    }
+    const auto& config = backupConfig(fleet);
+    RepositorySpec spec;
+    if (override_spec) {
+        spec = *override_spec;
+    } else {
+        auto found = config.repositories.find(region);
+        if (found == config.repositories.end()) {
+            throw Exception(ErrorCode::InvalidConfig,
+                            "{}: no backup repository for region {}: add backup.repositories.{} to the fleet "
+                            "file (a folder or an S3 bucket), or give --repo",
+                            fleet.source_path, region, region);
+        }
+        spec = found->second;
+    }
+    return *repositories.emplace(region, openRepository(spec)).first->second;
+}
+
+/// Every region whose repository is known, and each distinct repository once (by its description).
+std::vector<std::string> BackupEngine::Impl::regions() const {
+    std::set<std::string> names;
+    for (const auto& site : fleet.sites) {
+        for (const auto& region : site.regions) {
+            if (override_spec || backupConfig(fleet).repositories.count(region.name) > 0) {
+                names.insert(region.name);
             }
         }
-        return {names.begin(), names.end()};
     }
+    return {names.begin(), names.end()};
+}
 
-    std::map<std::string, Repository*> distinctRepositories() {
-        std::map<std::string, Repository*> out;
-        for (const auto& region : regions()) {
-            auto& repo = repository(region);
-            out.emplace(repo.describe(), &repo);
-        }
-        return out;
+std::map<std::string, Repository*> BackupEngine::Impl::distinctRepositories() {
+    std::map<std::string, Repository*> out;
+    for (const auto& region : regions()) {
+        auto& repo = repository(region);
+        out.emplace(repo.describe(), &repo);
     }
+    return out;
+}
 
-    std::vector<std::pair<const topology::Table*, std::string>> selectTables(
-        const std::vector<std::string>& names) const {
-        std::vector<std::pair<const topology::Table*, std::string>> out;
-        for (const auto& name : names) {
-            if (fleet.schema.table(name) == nullptr) {
-                std::vector<std::string> known;
-                for (const auto& table : fleet.schema.tables) {
-                    known.push_back(table.name);
-                }
-                throw Exception(ErrorCode::BadArguments, "unknown table '{}' (tables of the fleet file: {})",
-                                name, fmt::join(known, ", "));
+std::vector<std::pair<const topology::Table*, std::string>> BackupEngine::Impl::selectTables(
+    const std::vector<std::string>& names) const {
+    std::vector<std::pair<const topology::Table*, std::string>> out;
+    for (const auto& name : names) {
+        if (fleet.schema.table(name) == nullptr) {
+            std::vector<std::string> known;
+            for (const auto& table : fleet.schema.tables) {
+                known.push_back(table.name);
             }
+            throw Exception(ErrorCode::BadArguments, "unknown table '{}' (tables of the fleet file: {})",
+                            name, fmt::join(known, ", "));
         }
-        for (const auto& table : fleet.schema.tables) {
-            if (names.empty() || std::find(names.begin(), names.end(), table.name) != names.end()) {
-                out.emplace_back(&table, localTableOf(table));
-            }
+    }
+    for (const auto& table : fleet.schema.tables) {
+        if (names.empty() || std::find(names.begin(), names.end(), table.name) != names.end()) {
+            out.emplace_back(&table, localTableOf(table));
         }
-        return out;
     }
+    return out;
+}
 
-    const topology::Node* healthyReplica(const topology::Region& region, int shard) const {
-        return backup::healthyReplica(fleet, region, shard);
-    }
+void BackupEngine::Impl::updateStats(Repository& repo, const std::function<void(BackupStats&)>& change) {
+    BackupStats stats = readStats(repo);
+    change(stats);
+    repo.putText("stats.json", nlohmann::json{{"last_success_ms", stats.last_success_ms},
+                                              {"last_duration_seconds", stats.last_duration_seconds},
+                                              {"last_size_bytes", stats.last_size_bytes},
+                                              {"failures", stats.failures}}
+                                       .dump() +
+                                   "\n");
+}
 
-    void updateStats(Repository& repo, const std::function<void(BackupStats&)>& change) {
-        BackupStats stats = readStats(repo);
-        change(stats);
-        repo.putText("stats.json", nlohmann::json{{"last_success_ms", stats.last_success_ms},
-                                                  {"last_duration_seconds", stats.last_duration_seconds},
-                                                  {"last_size_bytes", stats.last_size_bytes},
-                                                  {"failures", stats.failures}}
-                                           .dump() +
-                                       "\n");
-    }
-
-    /// The complete manifests of a repository (every region it holds).
-    std::vector<Manifest> manifestsIn(Repository& repo) {
-        std::vector<Manifest> out;
-        for (const auto& object : repo.list("backups/")) {
-            if (object.key.ends_with("/manifest.json")) {
-                out.push_back(
-                    Manifest::fromJson(repo.getText(object.key), repo.describe() + " " + object.key));
-            }
+/// The complete manifests of a repository (every region it holds).
+std::vector<Manifest> BackupEngine::Impl::manifestsIn(Repository& repo) {
+    std::vector<Manifest> out;
+    for (const auto& object : repo.list("backups/")) {
+        if (object.key.ends_with("/manifest.json")) {
+            out.push_back(Manifest::fromJson(repo.getText(object.key), repo.describe() + " " + object.key));
         }
-        return out;
     }
+    return out;
+}
 
-    FrozenShard freezeShard(const std::string& backup_name, const std::string& region,
-                            const topology::Node& node,
-                            const std::vector<std::pair<const topology::Table*, std::string>>& tables,
-                            bool consistent) {
-        FrozenShard frozen;
-        frozen.region = region;
-        frozen.node = &node;
-        frozen.entry.shard = node.shard;
-        frozen.entry.node = node.name;
-        auto connection = topology::connectTo(fleet, node);
-        const auto& database = fleet.schema.database;
-        frozen.entry.server_version = clickhouse::scalar(*connection, "SELECT version()");
-        auto objects = clickhouse::query(*connection,
-                                         "SELECT name, engine, data_path, create_table_query, "
-                                         "engine_full FROM system.tables WHERE database = " +
-                                             quoteString(database));
-        std::map<std::string, std::pair<std::string, std::string>> paths;  // name -> data_path, engine
-        for (size_t row = 0; row < objects.rowCount(); ++row) {
-            const auto& name = objects.getString(row, "name");
-            if (name.starts_with(sync::kStagingPrefix) || name.starts_with(kRestorePrefix)) {
-                continue;
-            }
-            frozen.entry.objects[name] = objects.getString(row, "create_table_query");
-            paths[name] = {objects.getString(row, "data_path"), objects.getString(row, "engine")};
+namespace {
+
+FrozenShard freezeShard(const topology::Fleet& fleet, const std::string& backup_name,
+                        const std::string& region, const topology::Node& node,
+                        const std::vector<std::pair<const topology::Table*, std::string>>& tables,
+                        bool consistent) {
+    FrozenShard frozen;
+    frozen.region = region;
+    frozen.node = &node;
+    frozen.entry.shard = node.shard;
+    frozen.entry.node = node.name;
+    auto connection = topology::connectTo(fleet, node);
+    const auto& database = fleet.schema.database;
+    frozen.entry.server_version = clickhouse::scalar(*connection, "SELECT version()");
+    auto objects = clickhouse::query(*connection,
+                                     "SELECT name, engine, data_path, create_table_query, "
+                                     "engine_full FROM system.tables WHERE database = " +
+                                         quoteString(database));
+    std::map<std::string, std::pair<std::string, std::string>> paths;  // name -> data_path, engine
+    for (size_t row = 0; row < objects.rowCount(); ++row) {
+        const auto& name = objects.getString(row, "name");
+        if (name.starts_with(sync::kStagingPrefix) || name.starts_with(kRestorePrefix)) {
+            continue;
         }
-        std::string freeze_name = "chfleet_" + backup_name;
+        frozen.entry.objects[name] = objects.getString(row, "create_table_query");
+        paths[name] = {objects.getString(row, "data_path"), objects.getString(row, "engine")};
+    }
+    std::string freeze_name = "chfleet_" + backup_name;
+    for (const auto& [table, local] : tables) {
+        auto found = paths.find(local);
+        if (found == paths.end()) {
+            throw Exception(ErrorCode::Failed, "{} has no table {}.{}: run chfleet schema apply first",
+                            node.name, database, local);
+        }
+        if (frozen.shadow_root.empty()) {
+            frozen.shadow_root =
+                serverRoot(found->second.first) + "shadow/" + escapeForFileName(freeze_name) + "/";
+            std::error_code ignored;
+            fs::remove_all(frozen.shadow_root, ignored);  // a killed run's freeze
+        }
+    }
+    if (consistent) {
         for (const auto& [table, local] : tables) {
-            auto found = paths.find(local);
-            if (found == paths.end()) {
-                throw Exception(ErrorCode::Failed, "{} has no table {}.{}: run chfleet schema apply first",
-                                node.name, database, local);
-            }
-            if (frozen.shadow_root.empty()) {
-                frozen.shadow_root =
-                    serverRoot(found->second.first) + "shadow/" + escapeForFileName(freeze_name) + "/";
-                std::error_code ignored;
-                fs::remove_all(frozen.shadow_root, ignored);  // a killed run's freeze
+            if (paths[local].second.starts_with("Replicated")) {
+                clickhouse::execute(*connection, "SYSTEM SYNC REPLICA " + qualifiedName(database, local));
             }
         }
-        if (consistent) {
-            for (const auto& [table, local] : tables) {
-                if (paths[local].second.starts_with("Replicated")) {
-                    clickhouse::execute(*connection, "SYSTEM SYNC REPLICA " + qualifiedName(database, local));
-                }
-            }
-        }
-        // Merges stay stopped from the freeze until the part list is read, so that every frozen part is still
-        // in system.parts with its row count.
-        clickhouse::execute(*connection, "SYSTEM STOP MERGES");
-        try {
-            frozen.entry.frozen_at_ms = nowMs();
-            for (const auto& [table, local] : tables) {
-                clickhouse::execute(*connection, "ALTER TABLE " + qualifiedName(database, local) +
-                                                     " FREEZE WITH NAME " + quoteString(freeze_name));
-            }
-            for (const auto& [table, local] : tables) {
-                FrozenTable frozen_table;
-                frozen_table.entry.table = table->name;
-                frozen_table.entry.local = local;
-                frozen_table.entry.ddl = frozen.entry.objects[local];
-                const auto& data_path = paths[local].first;
-                auto root = serverRoot(data_path);
-                frozen_table.shadow_dir = frozen.shadow_root + data_path.substr(root.size());
-                auto parts = clickhouse::query(
-                    *connection, "SELECT name, rows, active FROM system.parts WHERE database = " +
-                                     quoteString(database) + " AND table = " + quoteString(local));
-                for (size_t row = 0; row < parts.rowCount(); ++row) {
-                    frozen_table.rows_by_part[parts.getString(row, "name")] = parts.getUInt64(row, "rows");
-                    frozen_table.active_parts += parts.getBool(row, "active") ? 1 : 0;
-                }
-                frozen.tables.push_back(std::move(frozen_table));
-            }
-        } catch (...) {
-            clickhouse::execute(*connection, "SYSTEM START MERGES");
-            throw;
-        }
-        clickhouse::execute(*connection, "SYSTEM START MERGES");
-        return frozen;
     }
-};
+    // Merges stay stopped from the freeze until the part list is read, so that every frozen part is still
+    // in system.parts with its row count.
+    clickhouse::execute(*connection, "SYSTEM STOP MERGES");
+    try {
+        frozen.entry.frozen_at_ms = nowMs();
+        for (const auto& [table, local] : tables) {
+            clickhouse::execute(*connection, "ALTER TABLE " + qualifiedName(database, local) +
+                                                 " FREEZE WITH NAME " + quoteString(freeze_name));
+        }
+        for (const auto& [table, local] : tables) {
+            FrozenTable frozen_table;
+            frozen_table.entry.table = table->name;
+            frozen_table.entry.local = local;
+            frozen_table.entry.ddl = frozen.entry.objects[local];
+            const auto& data_path = paths[local].first;
+            auto root = serverRoot(data_path);
+            frozen_table.shadow_dir = frozen.shadow_root + data_path.substr(root.size());
+            auto parts = clickhouse::query(*connection,
+                                           "SELECT name, rows, active FROM system.parts WHERE database = " +
+                                               quoteString(database) + " AND table = " + quoteString(local));
+            for (size_t row = 0; row < parts.rowCount(); ++row) {
+                frozen_table.rows_by_part[parts.getString(row, "name")] = parts.getUInt64(row, "rows");
+                frozen_table.active_parts += parts.getBool(row, "active") ? 1 : 0;
+            }
+            frozen.tables.push_back(std::move(frozen_table));
+        }
+    } catch (...) {
+        clickhouse::execute(*connection, "SYSTEM START MERGES");
+        throw;
+    }
+    clickhouse::execute(*connection, "SYSTEM START MERGES");
+    return frozen;
+}
+
+}  // namespace
 
 BackupEngine::BackupEngine(const topology::Fleet& fleet, std::optional<RepositorySpec> repository)
     : impl_(std::make_unique<Impl>(Impl{fleet, std::move(repository), {}, backupConfig(fleet).parallel})) {}
@@ -416,7 +433,7 @@ CreateReport BackupEngine::create(const std::string& name, const CreateOptions& 
     std::vector<std::string> node_regions;
     for (const auto& region : site.regions) {
         for (int shard = 1; shard <= region.shards; ++shard) {
-            nodes.push_back(impl.healthyReplica(region, shard));
+            nodes.push_back(healthyReplica(impl.fleet, region, shard));
             node_regions.push_back(region.name);
         }
     }
@@ -440,7 +457,7 @@ CreateReport BackupEngine::create(const std::string& name, const CreateOptions& 
             threads.emplace_back([&, i] {
                 try {
                     frozen[i] =
-                        impl.freezeShard(name, node_regions[i], *nodes[i], tables, options.consistent);
+                        freezeShard(impl.fleet, name, node_regions[i], *nodes[i], tables, options.consistent);
                 } catch (...) {
                     errors[i] = std::current_exception();
                 }
@@ -662,36 +679,6 @@ std::vector<BackupListing> BackupEngine::list() {
     return out;
 }
 
-namespace {
-
-/// The manifests of one backup, one per region; throws when the backup is unknown or incomplete.
-std::vector<std::pair<Manifest, Repository*>> completeManifests(
-    const std::vector<BackupListing>& listings, const std::string& name,
-    const std::function<Repository&(const std::string&)>& repo) {
-    auto it = std::find_if(listings.begin(), listings.end(),
-                           [&](const BackupListing& l) { return l.name == name; });
-    if (it == listings.end()) {
-        throw Exception(ErrorCode::BadArguments, "no backup named '{}' (chfleet backup list shows them)",
-                        name);
-    }
-    if (!it->complete) {
-        throw Exception(ErrorCode::Failed,
-                        "backup '{}' is not complete (a run died before its manifests were written): rerun "
-                        "chfleet backup create with the same name to complete it, or delete it",
-                        name);
-    }
-    std::vector<std::pair<Manifest, Repository*>> out;
-    for (const auto& region : it->regions) {
-        auto& repository = repo(region);
-        out.emplace_back(Manifest::fromJson(repository.getText(manifestKey(name, region)),
-                                            repository.describe() + " " + manifestKey(name, region)),
-                         &repository);
-    }
-    return out;
-}
-
-}  // namespace
-
 VerifyReport BackupEngine::verify(const std::string& name) {
     checkBackupName(name);
     auto manifests =
@@ -862,466 +849,6 @@ DeleteReport BackupEngine::cleanupOf(const std::vector<std::string>& names, bool
             }
         }
     }
-    return report;
-}
-
-namespace {
-
-/// One table of one target shard being restored: the parts that go there and the staging table they go
-/// through.
-struct Stage {
-    const topology::Region* region = nullptr;
-    int shard = 0;
-    const topology::Node* node = nullptr;
-    std::string table;  ///< logical
-    std::string local;
-    const ShardEntry* source = nullptr;  ///< for the DDL
-    Repository* repository = nullptr;
-    std::vector<const PartEntry*> parts;
-    std::map<std::string, uint64_t> expected_rows;  ///< per partition
-    std::string staging;
-    std::string detached;
-    bool replicated = false;
-    bool reshard = false;  ///< staged here for every shard of the region; rows re-sharded before the swap
-};
-
-std::string ddlFor(const ShardEntry& shard, const std::string& object) {
-    auto it = shard.objects.find(object);
-    return it == shard.objects.end() ? "" : it->second;
-}
-
-}  // namespace
-
-namespace {
-
-/// The staging tables of every shard of a region, filled from `collector` (staged on the region's first shard
-/// with the rows of every source shard) by the table's sharding key, and counted.
-std::vector<Stage> reshardStage(const topology::Fleet& fleet, const Stage& collector,
-                                const std::string& database) {
-    const auto* table = fleet.schema.table(collector.table);
-    if (table == nullptr || table->sharding_key.empty()) {
-        throw Exception(
-            ErrorCode::Failed,
-            "{} has no sharding key in the fleet file: its rows cannot be re-sharded onto {} shards; "
-            "nothing was made visible",
-            collector.table, collector.region->shards);
-    }
-    auto shard_of = sync::shardExpression(*collector.region, table->sharding_key);
-    auto collecting = topology::connectTo(fleet, *collector.node);
-    auto endpoint = topology::endpointFor(fleet, *collector.node);
-    // The fleet's credentials appear in this statement (as in sync's remote()); chfleet never logs
-    // statements.
-    auto source =
-        "remote(" + quoteString(collector.node->host + ":" + std::to_string(collector.node->tcp_port)) +
-        ", " + quoteString(database) + ", " + quoteString(collector.staging) + ", " +
-        quoteString(endpoint.credentials.user) + ", " + quoteString(endpoint.credentials.password) + ")";
-    std::vector<Stage> out;
-    for (int shard = 1; shard <= collector.region->shards; ++shard) {
-        Stage target = collector;
-        target.shard = shard;
-        target.node = healthyReplica(fleet, *collector.region, shard);
-        target.reshard = false;
-        target.staging = collector.staging + "_" + std::to_string(shard);
-        target.expected_rows.clear();
-        auto belongs = "(" + shard_of + ") = " + std::to_string(shard);
-        auto counts = clickhouse::query(*collecting, "SELECT _partition_id AS p, count() AS c FROM " +
-                                                         qualifiedName(database, collector.staging) +
-                                                         " WHERE " + belongs + " GROUP BY _partition_id");
-        for (size_t row = 0; row < counts.rowCount(); ++row) {
-            target.expected_rows[counts.getString(row, "p")] = counts.getUInt64(row, "c");
-        }
-        auto connection = topology::connectTo(fleet, *target.node);
-        auto info = clickhouse::query(
-            *connection, "SELECT engine, engine_full FROM system.tables WHERE database = " +
-                             quoteString(database) + " AND name = " + quoteString(collector.local));
-        target.replicated = info.getString(0, "engine").starts_with("Replicated");
-        auto staging = qualifiedName(database, target.staging);
-        clickhouse::execute(*connection, "DROP TABLE IF EXISTS " + staging);
-        clickhouse::execute(*connection,
-                            "CREATE TABLE " + staging + " AS " + qualifiedName(database, collector.local) +
-                                " ENGINE = " + sync::stagingEngine(info.getString(0, "engine_full")));
-        clickhouse::execute(*connection,
-                            "INSERT INTO " + staging + " SELECT * FROM " + source + " WHERE " + belongs);
-        for (const auto& [partition, rows] : target.expected_rows) {
-            auto staged =
-                clickhouse::scalar(*connection, "SELECT count() FROM " + staging +
-                                                    " WHERE _partition_id = " + quoteString(partition));
-            if (staged != std::to_string(rows)) {
-                throw Exception(
-                    ErrorCode::Failed,
-                    "{}: partition {} of {} re-sharded {} rows onto shard {}, expected {}; nothing was "
-                    "made visible",
-                    target.node->name, partition, collector.local, staged, shard, rows);
-            }
-        }
-        out.push_back(std::move(target));
-    }
-    return out;
-}
-
-}  // namespace
-
-RestoreReport BackupEngine::restore(const std::string& name, const RestoreOptions& options) {
-    checkBackupName(name);
-    if (!options.partition.empty()) {
-        checkPartitionId(options.partition);
-    }
-    auto& impl = *impl_;
-    if (!options.table.empty()) {
-        impl.selectTables({options.table});
-    }
-    auto started = std::chrono::steady_clock::now();
-    auto manifests =
-        completeManifests(list(), name, [&](const std::string& r) -> Repository& { return repository(r); });
-    const auto& database = impl.fleet.schema.database;
-    RestoreReport report;
-    std::vector<Stage> stages;
-    std::map<std::pair<std::string, std::string>, size_t> stage_of;  // node, local
-    bool same_site = true;
-    for (const auto& [manifest, repo] : manifests) {
-        const auto& site = impl.siteNamed(options.to_site.empty() ? manifest.site : options.to_site);
-        same_site = same_site && site.name == manifest.site;
-        const auto* region = site.region(manifest.region);
-        if (region == nullptr) {
-            throw Exception(
-                ErrorCode::BadArguments,
-                "site {} has no region {}: a region's backup is restored only into the same region "
-                "(residency)",
-                site.name, manifest.region);
-        }
-        int source_shards = static_cast<int>(manifest.shards.size());
-        // Another shard count: every source shard is staged on the target's first shard, then re-sharded.
-        bool reshard = region->shards != source_shards && region->shards != 1;
-        std::map<int, const topology::Node*> target_nodes;
-        for (const auto& shard : manifest.shards) {
-            int target_shard = region->shards == source_shards ? shard.shard : 1;
-            if (target_nodes.count(target_shard) == 0) {
-                target_nodes[target_shard] = impl.healthyReplica(*region, target_shard);
-            }
-            const auto* node = target_nodes[target_shard];
-            for (const auto& table : shard.tables) {
-                if (!options.table.empty() && table.table != options.table) {
-                    continue;
-                }
-                auto key = std::make_pair(node->name, table.local);
-                if (stage_of.count(key) == 0) {
-                    stage_of[key] = stages.size();
-                    Stage stage;
-                    stage.region = region;
-                    stage.shard = target_shard;
-                    stage.node = node;
-                    stage.table = table.table;
-                    stage.local = table.local;
-                    stage.source = &shard;
-                    stage.repository = repo;
-                    stage.reshard = reshard;
-                    stage.staging = fmt::format(
-                        "{}{:016x}", kRestorePrefix,
-                        sync::fnv1a(name + "|" + table.local + "|" + std::to_string(target_shard)));
-                    stages.push_back(stage);
-                }
-                auto& stage = stages[stage_of[key]];
-                for (const auto& part : table.parts) {
-                    if (!options.partition.empty() && part.partition_id != options.partition) {
-                        continue;
-                    }
-                    stage.parts.push_back(&part);
-                    stage.expected_rows[part.partition_id] += part.rows;
-                    ++report.parts;
-                    report.rows += part.rows;
-                    for (const auto& file : part.files) {
-                        report.bytes += file.size;
-                    }
-                }
-            }
-        }
-    }
-    if (stages.empty()) {
-        throw Exception(ErrorCode::BadArguments, "backup '{}' holds no table '{}'", name, options.table);
-    }
-    if (!options.partition.empty() && report.parts == 0) {
-        throw Exception(ErrorCode::BadArguments, "backup '{}' holds no partition '{}'{}", name,
-                        options.partition, options.table.empty() ? "" : " of table " + options.table);
-    }
-    // 1. The tables exist on every replica of each target shard (created from the backup's DDL on the site it
-    //    was taken from; another site's schema comes from chfleet schema apply).
-    for (auto& stage : stages) {
-        for (int replica = 1; replica <= stage.region->replicas; ++replica) {
-            const auto* node = stage.region->node(stage.shard, replica);
-            auto connection = topology::connectTo(impl.fleet, *node);
-            bool exists = clickhouse::scalar(
-                              *connection,
-                              "SELECT count() FROM system.tables WHERE database = " + quoteString(database) +
-                                  " AND name = " + quoteString(stage.local)) != "0";
-            if (exists) {
-                continue;
-            }
-            std::string object = stage.local.starts_with(".inner.") ? stage.local.substr(7) : stage.local;
-            std::string ddl = ddlFor(*stage.source, object);
-            if (!same_site || ddl.empty()) {
-                throw Exception(ErrorCode::Failed,
-                                "{} has no table {}.{}: run chfleet schema apply -f {} first", node->name,
-                                database, stage.local, impl.fleet.source_path);
-            }
-            report.plan.push_back(fmt::format("{}: create {} from the backup's DDL", node->name, object));
-            if (!options.dry_run) {
-                clickhouse::execute(*connection, ddl);
-            }
-        }
-    }
-    // 2. Every part into a staging table of its target shard, each file checked against its SHA-256.
-    if (!options.dry_run) {
-        std::set<const topology::Node*> staging_nodes;
-        for (const auto& stage : stages) {
-            staging_nodes.insert(stage.node);
-        }
-        for (const auto* node : staging_nodes) {  // what a killed restore left
-            auto connection = topology::connectTo(impl.fleet, *node);
-            auto leftovers = clickhouse::query(
-                *connection, "SELECT name FROM system.tables WHERE database = " + quoteString(database) +
-                                 " AND startsWith(name, " + quoteString(std::string(kRestorePrefix)) + ")");
-            for (size_t row = 0; row < leftovers.rowCount(); ++row) {
-                clickhouse::execute(
-                    *connection,
-                    "DROP TABLE IF EXISTS " + qualifiedName(database, leftovers.getString(row, "name")));
-            }
-        }
-        for (auto& stage : stages) {
-            auto connection = topology::connectTo(impl.fleet, *stage.node);
-            auto target = qualifiedName(database, stage.local);
-            auto info = clickhouse::query(
-                *connection, "SELECT engine, engine_full FROM system.tables WHERE database = " +
-                                 quoteString(database) + " AND name = " + quoteString(stage.local));
-            stage.replicated = info.getString(0, "engine").starts_with("Replicated");
-            auto staging = qualifiedName(database, stage.staging);
-            clickhouse::execute(*connection, "CREATE TABLE " + staging + " AS " + target + " ENGINE = " +
-                                                 sync::stagingEngine(info.getString(0, "engine_full")));
-            auto data_path = clickhouse::scalar(
-                *connection, "SELECT data_path FROM system.tables WHERE database = " + quoteString(database) +
-                                 " AND name = " + quoteString(stage.staging));
-            stage.detached = data_path + (data_path.ends_with('/') ? "" : "/") + "detached/";
-        }
-        struct Fetch {
-            Repository* repository;
-            const FileEntry* file;
-            std::string path;
-        };
-        std::vector<Fetch> fetches;
-        for (auto& stage : stages) {
-            uint64_t number = 0;
-            for (const auto* part : stage.parts) {
-                // Parts of several source shards may share names: each gets a block number of its own here
-                // (ATTACH PARTITION numbers them anew anyway); the level is kept.
-                auto fields = part->name.substr(part->partition_id.size() + 1);
-                auto level_start = fields.find('_', fields.find('_') + 1) + 1;
-                auto level = fields.substr(level_start, fields.find('_', level_start) - level_start);
-                ++number;
-                auto dir = stage.detached +
-                           fmt::format("{}_{}_{}_{}", part->partition_id, number, number, level) + "/";
-                files::makeDirectories(dir);
-                for (const auto& file : part->files) {
-                    files::makeDirectories(fs::path(dir + file.name).parent_path().string());
-                    fetches.push_back({stage.repository, &file, dir + file.name});
-                }
-            }
-        }
-        {
-            Progress progress("restore " + name, report.bytes, fetches.size(), options.progress);
-            WorkerPool pool(static_cast<size_t>(impl.parallel));
-            std::vector<std::future<void>> done;
-            for (const auto& fetch : fetches) {
-                done.push_back(pool.run([&progress, fetch] {
-                    auto key = blobKey(fetch.file->sha256);
-                    if (!fetch.repository->exists(key)) {
-                        throw Exception(ErrorCode::Failed, "{}: object {} is missing; nothing was restored",
-                                        fetch.repository->describe(), key);
-                    }
-                    fetch.repository->getFile(key, fetch.path);
-                    auto [sha, size] = hashFile(fetch.path);
-                    if (sha != fetch.file->sha256 || size != fetch.file->size) {
-                        throw Exception(
-                            ErrorCode::Failed,
-                            "{}: object {} is corrupt (SHA-256 {}, {} bytes; the manifest says {} "
-                            "bytes); nothing was restored",
-                            fetch.repository->describe(), key, sha, size, fetch.file->size);
-                    }
-                    progress.fileDone(size);
-                }));
-            }
-            std::exception_ptr first_error;
-            for (auto& future : done) {
-                try {
-                    future.get();
-                } catch (...) {
-                    if (!first_error) {
-                        first_error = std::current_exception();
-                    }
-                }
-            }
-            if (first_error) {
-                for (const auto& stage : stages) {
-                    auto connection = topology::connectTo(impl.fleet, *stage.node);
-                    clickhouse::execute(*connection,
-                                        "DROP TABLE IF EXISTS " + qualifiedName(database, stage.staging));
-                }
-                std::rethrow_exception(first_error);
-            }
-        }
-        for (auto& stage : stages) {
-            auto connection = topology::connectTo(impl.fleet, *stage.node);
-            auto staging = qualifiedName(database, stage.staging);
-            for (const auto& [partition, rows] : stage.expected_rows) {
-                clickhouse::execute(
-                    *connection, "ALTER TABLE " + staging + " ATTACH PARTITION ID " + quoteString(partition));
-                auto staged =
-                    clickhouse::scalar(*connection, "SELECT count() FROM " + staging +
-                                                        " WHERE _partition_id = " + quoteString(partition));
-                if (staged != std::to_string(rows)) {
-                    throw Exception(
-                        ErrorCode::Failed,
-                        "{}: partition {} of {} staged {} rows, the backup holds {}; nothing of it was "
-                        "made visible",
-                        stage.node->name, partition, stage.local, staged, rows);
-                }
-            }
-        }
-    }
-    // 3. Every erasure of the ledger (as it stands now, whenever the backup was taken) is applied to the
-    // staged
-    //    rows, and has finished, before any of them can become visible: a restore never brings back an erased
-    //    company.
-    if (!options.dry_run) {
-        auto subjects = erase::erasedSubjects(impl.fleet);
-        auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::seconds(erase::eraseConfig(impl.fleet).mutation_timeout_seconds);
-        for (auto& stage : stages) {
-            const auto* table = impl.fleet.schema.table(stage.table);
-            auto condition = table == nullptr ? "" : erase::erasedRowsCondition(impl.fleet, *table, subjects);
-            if (condition.empty()) {
-                continue;
-            }
-            auto connection = topology::connectTo(impl.fleet, *stage.node);
-            auto staging = qualifiedName(database, stage.staging);
-            auto count = [&] {
-                return std::stoull(clickhouse::scalar(
-                    *connection, "SELECT count() FROM " + staging + " WHERE " + condition));
-            };
-            uint64_t erased = count();
-            if (erased == 0) {
-                continue;
-            }
-            clickhouse::execute(*connection, "ALTER TABLE " + staging + " DELETE WHERE " + condition);
-            while (count() != 0) {
-                if (std::chrono::steady_clock::now() > deadline) {
-                    throw Exception(
-                        ErrorCode::Timeout,
-                        "{}: the erasure of {} rows in the staging table of {} did not finish in time; "
-                        "nothing was made visible",
-                        stage.node->name, erased, stage.local);
-                }
-                std::this_thread::sleep_for(std::chrono::milliseconds(200));
-            }
-            report.rows_erased += erased;
-        }
-    }
-    // 4. A region restored into another shard count: each target shard's rows, by the table's sharding key
-    //    (as its Distributed table places them), copied from the collecting staging table into a staging
-    //    table of that shard and counted. The collecting tables are dropped at the end.
-    std::vector<Stage> collectors;
-    if (!options.dry_run) {
-        std::vector<Stage> resharded;
-        for (auto& stage : stages) {
-            if (!stage.reshard) {
-                resharded.push_back(stage);
-                continue;
-            }
-            auto targets = reshardStage(impl.fleet, stage, database);
-            resharded.insert(resharded.end(), targets.begin(), targets.end());
-            collectors.push_back(stage);
-        }
-        stages = std::move(resharded);
-    }
-    // 5. Partitions that already hold rows are replaced only with --rm; checked for all before any changes.
-    std::vector<std::string> occupied;
-    std::vector<std::vector<std::string>> to_drop(stages.size());
-    for (size_t i = 0; i < stages.size(); ++i) {
-        auto& stage = stages[i];
-        auto connection = topology::connectTo(impl.fleet, *stage.node);
-        auto present = clickhouse::query(*connection, "SELECT _partition_id AS p, count() AS c FROM " +
-                                                          qualifiedName(database, stage.local) +
-                                                          " GROUP BY _partition_id");
-        for (size_t row = 0; row < present.rowCount(); ++row) {
-            const auto& partition = present.getString(row, "p");
-            if (stage.expected_rows.count(partition) > 0) {
-                occupied.push_back(fmt::format("{} {} partition {} ({} rows)", stage.node->name, stage.local,
-                                               partition, present.getString(row, "c")));
-            } else if (options.replace && options.partition.empty()) {
-                to_drop[i].push_back(partition);
-            }
-        }
-        report.plan.push_back(fmt::format(
-            "{}: {} ← {} parts, {} partitions{}", stage.node->name, stage.local, stage.parts.size(),
-            stage.expected_rows.size(),
-            to_drop[i].empty() ? ""
-                               : fmt::format(", drop {} partitions the backup lacks", to_drop[i].size())));
-    }
-    if (!occupied.empty() && !options.replace) {
-        for (const auto& stage : stages) {
-            if (!options.dry_run) {
-                auto connection = topology::connectTo(impl.fleet, *stage.node);
-                clickhouse::execute(*connection,
-                                    "DROP TABLE IF EXISTS " + qualifiedName(database, stage.staging));
-            }
-        }
-        throw Exception(
-            ErrorCode::Failed,
-            "{} partitions to restore already hold rows ({}{}); nothing was changed: give --rm to replace "
-            "them",
-            occupied.size(), occupied.front(), occupied.size() > 1 ? ", ..." : "");
-    }
-    if (options.dry_run) {
-        report.partitions_replaced = static_cast<int>(occupied.size());
-        return report;
-    }
-    // 6. Swapped in, one partition at a time (REPLACE PARTITION is atomic and replicated: the shard's other
-    //    replicas fetch the parts, no ZooKeeper path is touched).
-    for (size_t i = 0; i < stages.size(); ++i) {
-        auto& stage = stages[i];
-        auto connection = topology::connectTo(impl.fleet, *stage.node);
-        auto target = qualifiedName(database, stage.local);
-        auto staging = qualifiedName(database, stage.staging);
-        for (const auto& [partition, rows] : stage.expected_rows) {
-            clickhouse::execute(*connection, "ALTER TABLE " + target + " REPLACE PARTITION ID " +
-                                                 quoteString(partition) + " FROM " + staging);
-            ++report.partitions_replaced;
-        }
-        for (const auto& partition : to_drop[i]) {
-            clickhouse::execute(*connection,
-                                "ALTER TABLE " + target + " DROP PARTITION ID " + quoteString(partition));
-        }
-        clickhouse::execute(*connection, "DROP TABLE IF EXISTS " + staging);
-    }
-    for (const auto& collector : collectors) {
-        auto connection = topology::connectTo(impl.fleet, *collector.node);
-        clickhouse::execute(*connection,
-                            "DROP TABLE IF EXISTS " + qualifiedName(database, collector.staging));
-    }
-    for (const auto& stage : stages) {
-        if (!stage.replicated) {
-            continue;
-        }
-        for (int replica = 1; replica <= stage.region->replicas; ++replica) {
-            const auto* node = stage.region->node(stage.shard, replica);
-            if (node != stage.node) {
-                auto connection = topology::connectTo(impl.fleet, *node);
-                clickhouse::execute(*connection,
-                                    "SYSTEM SYNC REPLICA " + qualifiedName(database, stage.local));
-            }
-        }
-    }
-    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    logger()->info("restore {}: {} parts, {} rows, {} partitions replaced, {:.1f} s", name, report.parts,
-                   report.rows, report.partitions_replaced, report.seconds);
     return report;
 }
 
