@@ -113,13 +113,13 @@ step "schema drift check across nodes, replicas and sites"
 
 step "backup: every shard of the primary into a folder repository, drop a table, restore it, counts equal"
 BACKUP_REPO="$DIR/backups"
-counts() { "$CHFLEET" query -f "$FLEET" --all --site primary "SELECT count() FROM teei.user_activity_local"; }
+counts() { "$CHFLEET" query -f "$FLEET" --all --site primary "SELECT count() FROM teei.events_local"; }
 counts >"$DIR/before-backup.txt"
 "$CHFLEET" backup create -f "$FLEET" --repo "$BACKUP_REPO" demo-1
 "$CHFLEET" backup list -f "$FLEET" --repo "$BACKUP_REPO"
-"$CHFLEET" query -f "$FLEET" --all --site primary "DROP TABLE teei.user_activity_local" >/dev/null
-echo "user_activity dropped on every primary node; restoring it:"
-"$CHFLEET" backup restore -f "$FLEET" --repo "$BACKUP_REPO" demo-1 --table user_activity | tail -n 1
+"$CHFLEET" query -f "$FLEET" --all --site primary "DROP TABLE teei.events_local" >/dev/null
+echo "events dropped on every primary node; restoring it:"
+"$CHFLEET" backup restore -f "$FLEET" --repo "$BACKUP_REPO" demo-1 --table events | tail -n 1
 counts >"$DIR/after-restore.txt"
 if ! diff "$DIR/before-backup.txt" "$DIR/after-restore.txt"; then
   echo "unexpected: the restored counts differ" >&2; exit 1

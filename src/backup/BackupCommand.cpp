@@ -20,7 +20,10 @@ std::string isoTime(int64_t ms) {
     return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(seconds));
 }
 
-std::string mebibytes(uint64_t bytes) {
+std::string humanBytes(uint64_t bytes) {
+    if (bytes < (1u << 20)) {
+        return fmt::format("{:.1f} KiB", static_cast<double>(bytes) / 1024.0);
+    }
     return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / 1048576.0);
 }
 
@@ -149,8 +152,8 @@ int backupMain(const std::vector<std::string>& args) {
                 std::cout << fmt::format(
                     "backup {}: site {}, {} shards, {} parts, {} ({} stored by this run), "
                     "{:.1f} s\n",
-                    report.name, report.site, report.shards, report.parts, mebibytes(report.size_bytes),
-                    mebibytes(report.uploaded_bytes), report.seconds);
+                    report.name, report.site, report.shards, report.parts, humanBytes(report.size_bytes),
+                    humanBytes(report.uploaded_bytes), report.seconds);
             }
             return 0;
         }
@@ -173,7 +176,7 @@ int backupMain(const std::vector<std::string>& args) {
                                          "BASE", "SHARDS", "STATE");
                 for (const auto& item : listings) {
                     std::cout << fmt::format("{:<32} {:<21} {:>12} {:<24} {:>6} {}\n", item.name,
-                                             isoTime(item.started_ms), mebibytes(item.size_bytes),
+                                             isoTime(item.started_ms), humanBytes(item.size_bytes),
                                              item.base.empty() ? "-" : item.base, item.shards,
                                              item.complete ? "complete" : "incomplete");
                 }
@@ -203,7 +206,7 @@ int backupMain(const std::vector<std::string>& args) {
                                              problem.where, problem.problem);
                 }
                 std::cout << fmt::format(
-                    "verify {}: {} objects, {}, {}\n", name, report.objects, mebibytes(report.bytes),
+                    "verify {}: {} objects, {}, {}\n", name, report.objects, humanBytes(report.bytes),
                     report.problems.empty() ? std::string("all match the manifest")
                                             : fmt::format("{} do not match", report.problems.size()));
             }
@@ -228,7 +231,7 @@ int backupMain(const std::vector<std::string>& args) {
                     dry_run ? "dry run: " : "", report.backups.size(),
                     report.backups.empty() ? ""
                                            : " (" + fmt::format("{}", fmt::join(report.backups, ", ")) + ")",
-                    report.blobs_removed, mebibytes(report.bytes_freed));
+                    report.blobs_removed, humanBytes(report.bytes_freed));
             }
             return 0;
         }

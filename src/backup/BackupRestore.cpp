@@ -121,6 +121,22 @@ std::vector<Stage> reshardStage(const topology::Fleet& fleet, const Stage& colle
     return out;
 }
 
+/// Drops the staging tables of a restore that stops before its swap (what fails here is logged: the next
+/// restore drops leftovers anyway).
+void dropStaging(const topology::Fleet& fleet, const std::vector<Stage>& stages,
+                 const std::string& database) {
+    for (const auto& stage : stages) {
+        try {
+            auto connection = topology::connectTo(fleet, *stage.node);
+            clickhouse::execute(*connection,
+                                "DROP TABLE IF EXISTS " + qualifiedName(database, stage.staging));
+        } catch (const Exception& error) {
+            logger()->warn("{}: staging table {} left for the next restore to drop: {}", stage.node->name,
+                           stage.staging, error.what());
+        }
+    }
+}
+
 }  // namespace
 
 RestoreReport BackupEngine::restore(const std::string& name, const RestoreOptions& options) {
@@ -321,15 +337,20 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
                 }
             }
             if (first_error) {
-                for (const auto& stage : stages) {
-                    auto connection = topology::connectTo(impl.fleet, *stage.node);
-                    clickhouse::execute(*connection,
-                                        "DROP TABLE IF EXISTS " + qualifiedName(database, stage.staging));
-                }
+                dropStaging(impl.fleet, stages, database);
                 std::rethrow_exception(first_error);
             }
         }
+    }
+    std::vector<Stage> collectors;
+    // Per stage: the partitions --rm drops (the target has them, the backup does not).
+    std::vector<std::vector<std::string>> to_drop;
+    int partitions_occupied = 0;
+    try {
         for (auto& stage : stages) {
+            if (options.dry_run) {
+                break;
+            }
             auto connection = topology::connectTo(impl.fleet, *stage.node);
             auto staging = qualifiedName(database, stage.staging);
             for (const auto& [partition, rows] : stage.expected_rows) {
@@ -347,102 +368,119 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
                 }
             }
         }
-    }
-    // 3. Every erasure of the ledger (as it stands now, whenever the backup was taken) is applied to the
-    // staged
-    //    rows, and has finished, before any of them can become visible: a restore never brings back an erased
-    //    company.
-    if (!options.dry_run) {
-        auto subjects = erase::erasedSubjects(impl.fleet);
-        auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::seconds(erase::eraseConfig(impl.fleet).mutation_timeout_seconds);
-        for (auto& stage : stages) {
-            const auto* table = impl.fleet.schema.table(stage.table);
-            auto condition = table == nullptr ? "" : erase::erasedRowsCondition(impl.fleet, *table, subjects);
-            if (condition.empty()) {
-                continue;
+        // 3. Every erasure of the ledger (as it stands now, whenever the backup was taken) is applied to the
+        // staged
+        //    rows, and has finished, before any of them can become visible: a restore never brings back an
+        //    erased company.
+        if (!options.dry_run) {
+            erase::ErasureLedger ledger(impl.fleet);
+            std::string unreadable;
+            bool readable = false;
+            for (const auto& copy : ledger.readCopies()) {
+                readable = readable || copy.readable;
+                unreadable += copy.readable ? "" : "; " + copy.name + ": " + copy.error;
             }
-            auto connection = topology::connectTo(impl.fleet, *stage.node);
-            auto staging = qualifiedName(database, stage.staging);
-            auto count = [&] {
-                return std::stoull(clickhouse::scalar(
-                    *connection, "SELECT count() FROM " + staging + " WHERE " + condition));
-            };
-            uint64_t erased = count();
-            if (erased == 0) {
-                continue;
+            if (!readable) {
+                throw Exception(
+                    ErrorCode::Failed,
+                    "no copy of the erasure ledger could be read{}: the restore could bring back an erased "
+                    "company; nothing was made visible",
+                    unreadable);
             }
-            clickhouse::execute(*connection, "ALTER TABLE " + staging + " DELETE WHERE " + condition);
-            while (count() != 0) {
-                if (std::chrono::steady_clock::now() > deadline) {
-                    throw Exception(
-                        ErrorCode::Timeout,
-                        "{}: the erasure of {} rows in the staging table of {} did not finish in time; "
-                        "nothing was made visible",
-                        stage.node->name, erased, stage.local);
+            auto subjects = erase::erasedSubjects(ledger.entries());
+            auto deadline = std::chrono::steady_clock::now() +
+                            std::chrono::seconds(erase::eraseConfig(impl.fleet).mutation_timeout_seconds);
+            for (auto& stage : stages) {
+                const auto* table = impl.fleet.schema.table(stage.table);
+                auto condition =
+                    table == nullptr ? "" : erase::erasedRowsCondition(impl.fleet, *table, subjects);
+                if (condition.empty()) {
+                    continue;
                 }
-                std::this_thread::sleep_for(std::chrono::milliseconds(200));
-            }
-            report.rows_erased += erased;
-        }
-    }
-    // 4. A region restored into another shard count: each target shard's rows, by the table's sharding key
-    //    (as its Distributed table places them), copied from the collecting staging table into a staging
-    //    table of that shard and counted. The collecting tables are dropped at the end.
-    std::vector<Stage> collectors;
-    if (!options.dry_run) {
-        std::vector<Stage> resharded;
-        for (auto& stage : stages) {
-            if (!stage.reshard) {
-                resharded.push_back(stage);
-                continue;
-            }
-            auto targets = reshardStage(impl.fleet, stage, database);
-            resharded.insert(resharded.end(), targets.begin(), targets.end());
-            collectors.push_back(stage);
-        }
-        stages = std::move(resharded);
-    }
-    // 5. Partitions that already hold rows are replaced only with --rm; checked for all before any changes.
-    std::vector<std::string> occupied;
-    std::vector<std::vector<std::string>> to_drop(stages.size());
-    for (size_t i = 0; i < stages.size(); ++i) {
-        auto& stage = stages[i];
-        auto connection = topology::connectTo(impl.fleet, *stage.node);
-        auto present = clickhouse::query(*connection, "SELECT _partition_id AS p, count() AS c FROM " +
-                                                          qualifiedName(database, stage.local) +
-                                                          " GROUP BY _partition_id");
-        for (size_t row = 0; row < present.rowCount(); ++row) {
-            const auto& partition = present.getString(row, "p");
-            if (stage.expected_rows.count(partition) > 0) {
-                occupied.push_back(fmt::format("{} {} partition {} ({} rows)", stage.node->name, stage.local,
-                                               partition, present.getString(row, "c")));
-            } else if (options.replace && options.partition.empty()) {
-                to_drop[i].push_back(partition);
-            }
-        }
-        report.plan.push_back(fmt::format(
-            "{}: {} ← {} parts, {} partitions{}", stage.node->name, stage.local, stage.parts.size(),
-            stage.expected_rows.size(),
-            to_drop[i].empty() ? ""
-                               : fmt::format(", drop {} partitions the backup lacks", to_drop[i].size())));
-    }
-    if (!occupied.empty() && !options.replace) {
-        for (const auto& stage : stages) {
-            if (!options.dry_run) {
                 auto connection = topology::connectTo(impl.fleet, *stage.node);
-                clickhouse::execute(*connection,
-                                    "DROP TABLE IF EXISTS " + qualifiedName(database, stage.staging));
+                auto staging = qualifiedName(database, stage.staging);
+                auto count = [&] {
+                    return std::stoull(clickhouse::scalar(
+                        *connection, "SELECT count() FROM " + staging + " WHERE " + condition));
+                };
+                uint64_t erased = count();
+                if (erased == 0) {
+                    continue;
+                }
+                clickhouse::execute(*connection, "ALTER TABLE " + staging + " DELETE WHERE " + condition);
+                while (count() != 0) {
+                    if (std::chrono::steady_clock::now() > deadline) {
+                        throw Exception(
+                            ErrorCode::Timeout,
+                            "{}: the erasure of {} rows in the staging table of {} did not finish in time; "
+                            "nothing was made visible",
+                            stage.node->name, erased, stage.local);
+                    }
+                    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+                }
+                report.rows_erased += erased;
             }
         }
-        throw Exception(
-            ErrorCode::Failed,
-            "{} partitions to restore already hold rows ({}{}); nothing was changed: give --rm to replace "
-            "them",
-            occupied.size(), occupied.front(), occupied.size() > 1 ? ", ..." : "");
+        // 4. A region restored into another shard count: each target shard's rows, by the table's sharding
+        // key
+        //    (as its Distributed table places them), copied from the collecting staging table into a staging
+        //    table of that shard and counted. The collecting tables are dropped at the end.
+        if (!options.dry_run) {
+            std::vector<Stage> resharded;
+            for (auto& stage : stages) {
+                if (!stage.reshard) {
+                    resharded.push_back(stage);
+                    continue;
+                }
+                auto targets = reshardStage(impl.fleet, stage, database);
+                resharded.insert(resharded.end(), targets.begin(), targets.end());
+                collectors.push_back(stage);
+            }
+            stages = std::move(resharded);
+        }
+        // 5. Partitions that already hold rows are replaced only with --rm; checked for all before any
+        // changes.
+        std::vector<std::string> occupied;
+        to_drop.assign(stages.size(), {});
+        for (size_t i = 0; i < stages.size(); ++i) {
+            auto& stage = stages[i];
+            auto connection = topology::connectTo(impl.fleet, *stage.node);
+            auto present = clickhouse::query(*connection, "SELECT _partition_id AS p, count() AS c FROM " +
+                                                              qualifiedName(database, stage.local) +
+                                                              " GROUP BY _partition_id");
+            for (size_t row = 0; row < present.rowCount(); ++row) {
+                const auto& partition = present.getString(row, "p");
+                if (stage.expected_rows.count(partition) > 0) {
+                    occupied.push_back(fmt::format("{} {} partition {} ({} rows)", stage.node->name,
+                                                   stage.local, partition, present.getString(row, "c")));
+                } else if (options.replace && options.partition.empty()) {
+                    to_drop[i].push_back(partition);
+                }
+            }
+            report.plan.push_back(
+                fmt::format("{}: {} ← {} parts, {} partitions{}", stage.node->name, stage.local,
+                            stage.parts.size(), stage.expected_rows.size(),
+                            to_drop[i].empty()
+                                ? ""
+                                : fmt::format(", drop {} partitions the backup lacks", to_drop[i].size())));
+        }
+        partitions_occupied = static_cast<int>(occupied.size());
+        if (!occupied.empty() && !options.replace) {
+            throw Exception(ErrorCode::Failed,
+                            "{} partitions to restore already hold rows ({}{}); nothing was changed: give "
+                            "--rm to replace "
+                            "them",
+                            occupied.size(), occupied.front(), occupied.size() > 1 ? ", ..." : "");
+        }
+    } catch (...) {
+        if (!options.dry_run) {
+            dropStaging(impl.fleet, stages, database);
+            dropStaging(impl.fleet, collectors, database);
+        }
+        throw;
     }
     if (options.dry_run) {
-        report.partitions_replaced = static_cast<int>(occupied.size());
+        report.partitions_replaced = partitions_occupied;
         return report;
     }
     // 6. Swapped in, one partition at a time (REPLACE PARTITION is atomic and replicated: the shard's other

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "TestFleet.h"
+#include "backup/BackupEngine.h"
 #include "backup/Manifest.h"
 #include "backup/Repository.h"
 #include "clickhouse/Quoting.h"
@@ -412,6 +413,13 @@ TEST(Backup, AnIncrementalBackupOfAnUnchangedFleetUploadsNoPartAgain) {
     auto listed = chfleet({"list", "-f", fleet().fleetPath(), "--repo", repo, "--json"});
     ASSERT_EQ(listed.exit_code, 0) << listed.output;
     EXPECT_EQ(json(listed)[1]["base"], "inc-1");
+    // What monitoring reads: the last success of the region, its size as its manifest has it.
+    auto local = bk::openRepository(folderSpec(repo));
+    auto manifest = bk::Manifest::fromJson(local->getText("backups/inc-2/us-east-1/manifest.json"), "inc-2");
+    auto stats = bk::backupStats(fleet().fleet(), "us-east-1", folderSpec(repo));
+    EXPECT_EQ(stats.last_success_ms, manifest.finished_ms);
+    EXPECT_EQ(stats.last_size_bytes, manifest.size_bytes);
+    EXPECT_EQ(stats.failures, 0u);
 }
 
 TEST(Backup, ACorruptedObjectFailsVerifyByNameAndRestoreRefuses) {
