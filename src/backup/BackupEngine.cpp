@@ -164,12 +164,16 @@ struct FrozenShard {
     std::vector<FrozenTable> tables;
 };
 
-BackupStats readStats(Repository& repo) {
+std::string statsKey(const std::string& region) {
+    return "stats/" + region + ".json";
+}
+
+BackupStats readStats(Repository& repo, const std::string& region) {
     BackupStats stats;
-    if (!repo.exists("stats.json")) {
+    if (!repo.exists(statsKey(region))) {
         return stats;
     }
-    auto json = nlohmann::json::parse(repo.getText("stats.json"), nullptr, false);
+    auto json = nlohmann::json::parse(repo.getText(statsKey(region)), nullptr, false);
     if (json.is_object()) {
         stats.last_success_ms = json.value("last_success_ms", int64_t{0});
         stats.last_duration_seconds = json.value("last_duration_seconds", 0.0);
@@ -287,15 +291,16 @@ std::vector<std::pair<const topology::Table*, std::string>> BackupEngine::Impl::
     return out;
 }
 
-void BackupEngine::Impl::updateStats(Repository& repo, const std::function<void(BackupStats&)>& change) {
-    BackupStats stats = readStats(repo);
+void BackupEngine::Impl::updateStats(Repository& repo, const std::string& region,
+                                     const std::function<void(BackupStats&)>& change) {
+    BackupStats stats = readStats(repo, region);
     change(stats);
-    repo.putText("stats.json", nlohmann::json{{"last_success_ms", stats.last_success_ms},
-                                              {"last_duration_seconds", stats.last_duration_seconds},
-                                              {"last_size_bytes", stats.last_size_bytes},
-                                              {"failures", stats.failures}}
-                                       .dump() +
-                                   "\n");
+    repo.putText(statsKey(region), nlohmann::json{{"last_success_ms", stats.last_success_ms},
+                                                  {"last_duration_seconds", stats.last_duration_seconds},
+                                                  {"last_size_bytes", stats.last_size_bytes},
+                                                  {"failures", stats.failures}}
+                                           .dump() +
+                                       "\n");
 }
 
 /// The complete manifests of a repository (every region it holds).
@@ -608,7 +613,7 @@ CreateReport BackupEngine::create(const std::string& name, const CreateOptions& 
             auto& repo = impl.repository(region.name);
             repo.putText(manifestKey(name, region.name), manifest.toJson());
             double seconds = static_cast<double>(manifest.finished_ms - started_ms) / 1000.0;
-            impl.updateStats(repo, [&](BackupStats& stats) {
+            impl.updateStats(repo, region.name, [&](BackupStats& stats) {
                 stats.last_success_ms = manifest.finished_ms;
                 stats.last_duration_seconds = seconds;
                 stats.last_size_bytes = manifest.size_bytes;
@@ -618,7 +623,8 @@ CreateReport BackupEngine::create(const std::string& name, const CreateOptions& 
         removeShadows();
         for (const auto& region : site.regions) {
             try {
-                impl.updateStats(impl.repository(region.name), [](BackupStats& stats) { ++stats.failures; });
+                impl.updateStats(impl.repository(region.name), region.name,
+                                 [](BackupStats& stats) { ++stats.failures; });
             } catch (const Exception& error) {
                 logger()->warn("backup {}: the failure could not be counted in {}: {}", name, region.name,
                                error.what());
@@ -855,7 +861,7 @@ DeleteReport BackupEngine::cleanupOf(const std::vector<std::string>& names, bool
 BackupStats backupStats(const topology::Fleet& fleet, const std::string& region,
                         const std::optional<RepositorySpec>& repository) {
     BackupEngine engine(fleet, repository);
-    return readStats(engine.repository(region));
+    return readStats(engine.repository(region), region);
 }
 
 }  // namespace chfleet::backup

@@ -101,7 +101,7 @@ struct RestoreReport {
     double seconds = 0;
 };
 
-/// What monitoring reads of one repository (stats.json), exported as
+/// What monitoring reads of one region in its repository (stats/<region>.json), exported as
 /// chfleet_backup_last_success_timestamp_seconds, chfleet_backup_last_duration_seconds,
 /// chfleet_backup_last_size_bytes and chfleet_backup_failures_total.
 struct BackupStats {

@@ -347,10 +347,8 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
     std::vector<std::vector<std::string>> to_drop;
     int partitions_occupied = 0;
     try {
-        for (auto& stage : stages) {
-            if (options.dry_run) {
-                break;
-            }
+        for (size_t i = 0; !options.dry_run && i < stages.size(); ++i) {
+            const auto& stage = stages[i];
             auto connection = topology::connectTo(impl.fleet, *stage.node);
             auto staging = qualifiedName(database, stage.staging);
             for (const auto& [partition, rows] : stage.expected_rows) {

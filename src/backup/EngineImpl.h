@@ -52,7 +52,9 @@ struct BackupEngine::Impl {
     /// Exception(BadArguments) for a name the fleet file does not have.
     std::vector<std::pair<const topology::Table*, std::string>> selectTables(
         const std::vector<std::string>& names) const;
-    void updateStats(Repository& repo, const std::function<void(BackupStats&)>& change);
+    /// Changes the region's figures for monitoring (stats/<region>.json).
+    void updateStats(Repository& repo, const std::string& region,
+                     const std::function<void(BackupStats&)>& change);
     /// The complete manifests of a repository (every region it holds).
     std::vector<Manifest> manifestsIn(Repository& repo);
 };

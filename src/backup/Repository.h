@@ -17,7 +17,7 @@
 //                                            backup that holds the same file (incremental by immutable part)
 //   backups/<name>/<region>/started.json     written first: a backup of this region is under way or died
 //   backups/<name>/<region>/manifest.json    written last: the region's backup is complete
-//   stats.json                               last success, duration, size, failures (for monitoring)
+//   stats/<region>.json                      last success, duration, size, failures (for monitoring)
 // A put is whole or absent (a temporary file renamed, or one S3 PUT / completed multipart upload), so a
 // killed run leaves at most unreferenced blobs and a started.json without manifest: never a complete-looking
 // backup.

@@ -295,8 +295,8 @@ TEST(Backup, DropEveryTableAndRestoreEqualsTheOriginalsPerTableAndShard) {
 TEST(Backup, OneTableIsRestoredAndTheOthersAreLeftAsTheyAre) {
     seedOnce();
     auto repo = folderRepo("one-table");
-    auto created = chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "one-table", "--table",
-                            "events", "--table", "user_activity"});
+    auto created = chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "one-table", "--consistent",
+                            "--table", "events", "--table", "user_activity"});
     ASSERT_EQ(created.exit_code, 0) << created.output;
     syncReplicas("events_local");
     auto events_before = siteContents("primary", {"events_local"});
@@ -498,7 +498,7 @@ TEST(Backup, EuDataIsNeverWrittenToTheUsRepository) {
     auto us_blobs = referencedBlobs(*us, "us-east-1");
     ASSERT_FALSE(us_blobs.empty());
     for (const auto& object : us->list("")) {
-        bool ours = object.key == "stats.json" || us_blobs.count(object.key) > 0 ||
+        bool ours = object.key == "stats/us-east-1.json" || us_blobs.count(object.key) > 0 ||
                     object.key.find("/us-east-1/") != std::string::npos;
         EXPECT_TRUE(ours) << object.key << " in the US repository is not US data";
     }
@@ -506,7 +506,7 @@ TEST(Backup, EuDataIsNeverWrittenToTheUsRepository) {
     auto eu_blobs = referencedBlobs(*eu, "eu-central-1");
     ASSERT_FALSE(eu_blobs.empty());
     for (const auto& object : eu->list("")) {
-        bool ours = object.key == "stats.json" || eu_blobs.count(object.key) > 0 ||
+        bool ours = object.key == "stats/eu-central-1.json" || eu_blobs.count(object.key) > 0 ||
                     object.key.find("/eu-central-1/") != std::string::npos;
         EXPECT_TRUE(ours) << object.key << " in the EU repository is not EU data";
     }
