@@ -48,6 +48,13 @@ std::string manifestKey(const std::string& name, const std::string& region) {
     return "backups/" + name + "/" + region + "/manifest.json";
 }
 
+std::string dataPathColumn(clickhouse::Connection& connection) {
+    bool paths = clickhouse::scalar(connection,
+                                    "SELECT count() FROM system.columns WHERE database = 'system' AND "
+                                    "table = 'tables' AND name = 'data_paths'") != "0";
+    return paths ? "data_paths[1] AS data_path" : "data_path";
+}
+
 /// SHA-256 and size of a local file.
 std::pair<std::string, uint64_t> hashFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -328,10 +335,10 @@ FrozenShard freezeShard(const topology::Fleet& fleet, const std::string& backup_
     auto connection = topology::connectTo(fleet, node);
     const auto& database = fleet.schema.database;
     frozen.entry.server_version = clickhouse::scalar(*connection, "SELECT version()");
-    auto objects = clickhouse::query(*connection,
-                                     "SELECT name, engine, data_path, create_table_query, "
-                                     "engine_full FROM system.tables WHERE database = " +
-                                         quoteString(database));
+    auto objects = clickhouse::query(*connection, "SELECT name, engine, " + dataPathColumn(*connection) +
+                                                      ", create_table_query, engine_full FROM system.tables "
+                                                      "WHERE database = " +
+                                                      quoteString(database));
     std::map<std::string, std::pair<std::string, std::string>> paths;  // name -> data_path, engine
     for (size_t row = 0; row < objects.rowCount(); ++row) {
         const auto& name = objects.getString(row, "name");

@@ -275,7 +275,8 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
             clickhouse::execute(*connection, "CREATE TABLE " + staging + " AS " + target + " ENGINE = " +
                                                  sync::stagingEngine(info.getString(0, "engine_full")));
             auto data_path = clickhouse::scalar(
-                *connection, "SELECT data_path FROM system.tables WHERE database = " + quoteString(database) +
+                *connection, "SELECT " + dataPathColumn(*connection) +
+                                 " FROM system.tables WHERE database = " + quoteString(database) +
                                  " AND name = " + quoteString(stage.staging));
             stage.detached = data_path + (data_path.ends_with('/') ? "" : "/") + "detached/";
         }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backup/BackupEngine.h"
+#include "clickhouse/Connection.h"
 
 // Private to src/backup: what BackupEngine.cpp (create, list, verify, delete, cleanup) and BackupRestore.cpp
 // (restore) share.
@@ -24,6 +25,9 @@ inline constexpr std::string_view kRestorePrefix = "_chfleet_restore_";
 std::shared_ptr<spdlog::logger> logger();
 int64_t nowMs();
 std::string manifestKey(const std::string& name, const std::string& region);
+/// The column of system.tables giving a table's folder, as `data_path`: 18.16 has data_path, current versions
+/// data_paths (one per disk; backup reads the first).
+std::string dataPathColumn(clickhouse::Connection& connection);
 /// SHA-256 and size of a local file.
 std::pair<std::string, uint64_t> hashFile(const std::string& path);
 /// The first replica of a shard that answers; throws Exception(ConnectionFailed) naming every one tried.
