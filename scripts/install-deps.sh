@@ -67,4 +67,12 @@ if [ -f "$NODE_CHECK_DIR/package-lock.json" ] && [ ! -d "$NODE_CHECK_DIR/node_mo
   echo "install-deps: installing @clickhouse/client for the ingest client check"
   (cd "$NODE_CHECK_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
+# S3-compatible server for the backup tests (started by the fixture on a free port), pinned.
+S3RVER_VERSION=3.7.1
+S3RVER_DIR=third_party/s3rver
+if [ "$(cat "$S3RVER_DIR/VERSION" 2>/dev/null)" != "$S3RVER_VERSION" ]; then
+  echo "install-deps: installing s3rver@$S3RVER_VERSION"
+  npm install --prefix "$S3RVER_DIR" --no-audit --no-fund --loglevel=error "s3rver@$S3RVER_VERSION" >/dev/null
+  echo "$S3RVER_VERSION" >"$S3RVER_DIR/VERSION"
+fi
 echo "install-deps: all present"

@@ -18,6 +18,7 @@ int syncMain(const std::vector<std::string>& args);
 int ingestMain(const std::vector<std::string>& args);
 int residencyMain(const std::vector<std::string>& args);
 int retentionMain(const std::vector<std::string>& args);
+int backupMain(const std::vector<std::string>& args);
 int eraseMain(const std::vector<std::string>& args);
 }  // namespace chfleet
 
@@ -45,6 +46,7 @@ constexpr Subcommand subcommands[] = {
      "apply each table's retention per region: drop expired partitions, status"},
     {"erase", chfleet::eraseMain,
      "erase a company from every replica of every site, with a receipt in a ledger"},
+    {"backup", chfleet::backupMain, "back up a site to a folder or S3, verify, restore, clean up"},
 };
 
 void printUsage(std::ostream& out) {

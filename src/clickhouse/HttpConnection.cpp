@@ -14,6 +14,8 @@ namespace {
 
 std::once_flag curl_init_flag;
 
+}  // namespace
+
 void initCurlOnce() {
     std::call_once(curl_init_flag, [] {
         CURLcode code = curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -22,6 +24,8 @@ void initCurlOnce() {
         }
     });
 }
+
+namespace {
 
 /// What one transfer collected besides the body.
 struct ResponseState {

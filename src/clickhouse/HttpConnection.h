@@ -44,6 +44,9 @@ HttpRequest buildHttpRequest(const HttpEndpoint& endpoint, std::string_view sql,
 /// Percent-encoding of a URL parameter name or value: everything but A-Z a-z 0-9 - . _ ~ is encoded.
 std::string urlEncode(std::string_view text);
 
+/// libcurl's process-wide initialisation, done once (every user of libcurl calls it before its first handle).
+void initCurlOnce();
+
 /// The chfleet error code for a libcurl result code: Timeout for a timed-out operation, InvalidConfig for an
 /// unusable URL or CA file, ConnectionFailed for the rest (refused, reset, DNS, TLS).
 ErrorCode errorCodeForCurl(int curl_code);
