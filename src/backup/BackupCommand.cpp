@@ -62,10 +62,7 @@ int backupMain(const std::vector<std::string>& args) {
     bool dry_run = false;
     std::string name;
     auto common = [&](CLI::App* command) {
-        command->add_option("-f,--file,--fleet", file, "fleet file (environment CHFLEET_FILE)")
-            ->required()
-            ->envname("CHFLEET_FILE")
-            ->check(CLI::ExistingFile);
+        addFleetFileOption(*command, file);
         command->add_option("--repo", repo,
                             "the repository for every region instead of the fleet file's: a folder or "
                             "s3://bucket/prefix");
