@@ -24,7 +24,9 @@ process::Finished chfleet(const std::vector<std::string>& args,
     std::vector<std::string> argv{CHFLEET_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
     // The walk decides the fleet file itself: an inherited CHFLEET_FILE must not leak into the -f runs.
-    std::map<std::string, std::string> environment{{"CHFLEET_FILE", ""}, {"LOG_LEVEL", "warn"}};
+    // The erasure salt is configuration like the fleet file: given, so that erase's runs reach the servers.
+    std::map<std::string, std::string> environment{
+        {"CHFLEET_FILE", ""}, {"LOG_LEVEL", "warn"}, {"CHFLEET_ERASE_SALT", "cli-walk-salt"}};
     for (const auto& [key, value] : env) {
         environment[key] = value;
     }
@@ -128,7 +130,7 @@ schema:
     /// required positional or option the walk has no value for fails the test: give it one here, by name.
     std::vector<std::string> arguments(const std::vector<std::string>& command, const std::string& help) {
         static const std::map<std::string, std::string> kPositionals = {
-            {"node", "p0"}, {"sql", "SELECT 1"}, {"company", "acme"}, {"region", "r"}};
+            {"node", "p0"}, {"sql", "SELECT 1"}, {"company", "acme"}, {"region", "r"}, {"name", "nightly"}};
         std::vector<std::string> args = command;
         for (const auto& name : section(help, "Positionals:")) {
             if (name == "csv") {
@@ -141,9 +143,13 @@ schema:
             }
         }
         std::map<std::string, std::vector<std::string>> options = {
-            {"--dry-run", {"--dry-run"}},           {"--once", {"--once"}},
-            {"--active", {"--active", "primary"}},  {"--state-file", {"--state-file", dir_ + "/state.json"}},
-            {"-o,--output", {"-o", dir_ + "/out"}}, {"--listen", {"--listen", "127.0.0.1:0"}},
+            {"--dry-run", {"--dry-run"}},
+            {"--once", {"--once"}},
+            {"--active", {"--active", "primary"}},
+            {"--state-file", {"--state-file", dir_ + "/state-" + command.front() + ".json"}},
+            {"--verify", {"--verify"}},
+            {"-o,--output", {"-o", dir_ + "/out"}},
+            {"--listen", {"--listen", "127.0.0.1:0"}},
         };
         for (const auto& [option, values] : options) {
             if (help.find("  " + option + " ") != std::string::npos) {
