@@ -1,4 +1,5 @@
 // `chfleet erase`: run, status, verify, ledger.
+#include <algorithm>
 #include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -247,7 +248,11 @@ int eraseMain(const std::vector<std::string>& args) {
                                   : fmt::format("rows remain or nodes did not answer on {} node(s)\n",
                                                 receipt.pendingNodes()));
             }
-            return receipt.complete() ? 0 : static_cast<int>(ErrorCode::Failed);
+            // The CLI's one rule: 5 when no node answered, 1 when rows remain or some did not answer.
+            size_t answered =
+                std::count_if(receipt.nodes.begin(), receipt.nodes.end(),
+                              [](const erase::NodeReceipt& node) { return node.rows_after.has_value(); });
+            return serversExitCode(receipt.pendingNodes(), answered);
         }
         return verifyLedger(fleet, json);
     });
