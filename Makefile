@@ -49,6 +49,7 @@ bench: deps build
 	bash bench/sandbox_up.sh $(BUILD_DIR)/chfleet
 	bash bench/sync_bench.sh $(BUILD_DIR)/chfleet
 	bash bench/ingest_bench.sh $(BUILD_DIR)/chfleet
+	bash bench/monitoring_scrape.sh $(BUILD_DIR)/chfleet
 
 format:
 	find src programs tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i

@@ -16,6 +16,9 @@ int queryMain(const std::vector<std::string>& args);
 int syncMain(const std::vector<std::string>& args);
 int ingestMain(const std::vector<std::string>& args);
 int residencyMain(const std::vector<std::string>& args);
+int healthMain(const std::vector<std::string>& args);
+int exporterMain(const std::vector<std::string>& args);
+int monitoringMain(const std::vector<std::string>& args);
 }  // namespace chfleet
 
 namespace {
@@ -38,6 +41,9 @@ constexpr Subcommand subcommands[] = {
      "a ClickHouse-compatible HTTP endpoint that writes each row to its company's region and shard"},
     {"residency", chfleet::residencyMain,
      "manage the company -> region mapping; audit that no row sits outside its region"},
+    {"health", chfleet::healthMain, "the fleet's daily health check: findings per node, exit code by severity"},
+    {"exporter", chfleet::exporterMain, "Prometheus exporter of every node (system tables; works on 18.16)"},
+    {"monitoring", chfleet::monitoringMain, "render alert rules, their promtool tests, scrape config, dashboard"},
 };
 
 void printUsage(std::ostream& out) {
@@ -50,7 +56,7 @@ void printUsage(std::ostream& out) {
     }
     out << "\nExit codes: 0 ok, 1 finished with failures or drift, 2 bad arguments, 3 differences found,\n"
         << "4 invalid configuration, 5 connection failed, 6 timeout, 7 server error, 8 bad response,\n"
-        << "9 sandbox failure, 10 file error, 130 interrupted.\n";
+        << "9 sandbox failure, 10 file error, 11 critical (health), 130 interrupted.\n";
 }
 
 }  // namespace
