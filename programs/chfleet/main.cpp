@@ -41,9 +41,11 @@ constexpr Subcommand subcommands[] = {
      "a ClickHouse-compatible HTTP endpoint that writes each row to its company's region and shard"},
     {"residency", chfleet::residencyMain,
      "manage the company -> region mapping; audit that no row sits outside its region"},
-    {"health", chfleet::healthMain, "the fleet's daily health check: findings per node, exit code by severity"},
+    {"health", chfleet::healthMain,
+     "the fleet's daily health check: findings per node, exit code by severity"},
     {"exporter", chfleet::exporterMain, "Prometheus exporter of every node (system tables; works on 18.16)"},
-    {"monitoring", chfleet::monitoringMain, "render alert rules, their promtool tests, scrape config, dashboard"},
+    {"monitoring", chfleet::monitoringMain,
+     "render alert rules, their promtool tests, scrape config, dashboard"},
 };
 
 void printUsage(std::ostream& out) {

@@ -18,7 +18,8 @@ namespace chfleet {
 
 namespace {
 
-monitoring::ReadOptions readOptions(const topology::Fleet& fleet, int64_t timeout_ms, const std::string& node) {
+monitoring::ReadOptions readOptions(const topology::Fleet& fleet, int64_t timeout_ms,
+                                    const std::string& node) {
     const auto& config = monitoring::monitoringConfig(fleet);
     monitoring::ReadOptions options;
     options.timeout = std::chrono::milliseconds(timeout_ms > 0 ? timeout_ms : config.exporter_timeout_ms);
@@ -31,11 +32,15 @@ monitoring::ReadOptions readOptions(const topology::Fleet& fleet, int64_t timeou
 
 int exporterMain(const std::vector<std::string>& args) {
     CLI::App app{
-        "The fleet's Prometheus exporter. Every node is read at once, through its system tables (so 18.16 works\n"
+        "The fleet's Prometheus exporter. Every node is read at once, through its system tables (so 18.16 "
+        "works\n"
         "as well as current versions), each within --timeout-ms in all: a node that is down or hung gives\n"
-        "clickhouse_up{node=...} 0 and the rest is served in time. Metric names and labels: docs/monitoring.md.\n"
-        "Disk figures come from system.disks where the server has it (20.x+), else from statvfs of the node's\n"
-        "data path (monitoring.host_data_path) when the node runs on this host: in production run one exporter\n"
+        "clickhouse_up{node=...} 0 and the rest is served in time. Metric names and labels: "
+        "docs/monitoring.md.\n"
+        "Disk figures come from system.disks where the server has it (20.x+), else from statvfs of the "
+        "node's\n"
+        "data path (monitoring.host_data_path) when the node runs on this host: in production run one "
+        "exporter\n"
         "per 18.16 host with --node for disk figures, beside a fleet-wide one.\n\n"
         "Examples:\n"
         "  chfleet exporter serve -f fleet.yaml --listen 0.0.0.0:9363\n"
@@ -61,7 +66,8 @@ int exporterMain(const std::vector<std::string>& args) {
         if (scrape->parsed()) {
             auto started = std::chrono::steady_clock::now();
             auto reads = monitoring::readFleet(fleet, options);
-            double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            double seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
             std::cout << monitoring::metricsText(reads, seconds) << std::flush;
             return 0;
         }
@@ -71,14 +77,15 @@ int exporterMain(const std::vector<std::string>& args) {
         auto before_scrape = [&fleet, options, metrics] {
             auto started = std::chrono::steady_clock::now();
             auto reads = monitoring::readFleet(fleet, options);
-            metrics->update(reads, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+            metrics->update(
+                reads, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
         };
         signals::installStopHandlers();
         MetricsServer server(listen, registry, {}, before_scrape);
         server.start();
-        log::get("exporter")->info("chfleet {} exporting {} ({} nodes, per-node timeout {} ms) on port {}",
-                                   CHFLEET_VERSION, file, node.empty() ? fleet.nodes().size() : 1,
-                                   options.timeout.count(), server.port());
+        log::get("exporter")
+            ->info("chfleet {} exporting {} ({} nodes, per-node timeout {} ms) on port {}", CHFLEET_VERSION,
+                   file, node.empty() ? fleet.nodes().size() : 1, options.timeout.count(), server.port());
         while (signals::sleepUnlessStopped(std::chrono::milliseconds(500))) {
         }
         log::get("exporter")->info("stopping");

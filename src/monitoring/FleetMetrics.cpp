@@ -57,12 +57,14 @@ class Builder {
 };
 
 void build(Builder& b, const std::vector<NodeRead>& reads, double scrape_seconds) {
-    auto& up = b.gauge("clickhouse_up", "1 when the node answered every query of this scrape in time, else 0");
+    auto& up =
+        b.gauge("clickhouse_up", "1 when the node answered every query of this scrape in time, else 0");
     auto& read_seconds = b.gauge("clickhouse_scrape_node_seconds", "How long reading the node took");
     auto& uptime = b.gauge("clickhouse_uptime_seconds", "Seconds since the server started");
     auto& zookeeper = b.gauge("clickhouse_zookeeper_session_up",
                               "1 when the node's ZooKeeper session is alive, 0 when it is lost or expired");
-    auto& delay = b.gauge("clickhouse_replica_absolute_delay", "Seconds the replica is behind (system.replicas)");
+    auto& delay =
+        b.gauge("clickhouse_replica_absolute_delay", "Seconds the replica is behind (system.replicas)");
     auto& queue = b.gauge("clickhouse_replica_queue_size", "Replication queue entries (system.replicas)");
     auto& readonly = b.gauge("clickhouse_replica_is_readonly", "1 when the replica is read-only");
     auto& readonly_count = b.gauge("clickhouse_readonly_replicas", "Read-only replicated tables on the node");
@@ -74,8 +76,10 @@ void build(Builder& b, const std::vector<NodeRead>& reads, double scrape_seconds
     auto& pending = b.gauge("clickhouse_mutations_pending", "Mutations not done yet");
     auto& pending_age =
         b.gauge("clickhouse_mutations_oldest_pending_age_seconds", "Age of the oldest mutation not done yet");
-    auto& failed = b.gauge("clickhouse_mutations_failed", "Pending mutations whose last attempt failed (20.x+)");
-    auto& disk_used = b.gauge("clickhouse_disk_used_bytes", "Bytes used on the disk (system.disks, or the host)");
+    auto& failed =
+        b.gauge("clickhouse_mutations_failed", "Pending mutations whose last attempt failed (20.x+)");
+    auto& disk_used =
+        b.gauge("clickhouse_disk_used_bytes", "Bytes used on the disk (system.disks, or the host)");
     auto& disk_total = b.gauge("clickhouse_disk_total_bytes", "Size of the disk (system.disks, or the host)");
     auto& rows_written = b.counter("clickhouse_rows_written_total", "Rows inserted since the server started");
     auto& durations =

@@ -15,8 +15,8 @@ namespace chfleet::monitoring {
 
 /// The exporter's metrics: the names the seed's dashboard and alerts use (clickhouse_replica_absolute_delay,
 /// clickhouse_disk_used_bytes, clickhouse_query_duration_seconds, ...) with the labels node, site, region,
-/// shard, replica (and database, table where the figure is a table's), rebuilt from one pass over the fleet at
-/// every scrape. A node that did not answer gives clickhouse_up 0 and nothing else. The full list:
+/// shard, replica (and database, table where the figure is a table's), rebuilt from one pass over the fleet
+/// at every scrape. A node that did not answer gives clickhouse_up 0 and nothing else. The full list:
 /// docs/monitoring.md.
 class FleetMetrics {
   public:

@@ -10,6 +10,7 @@
 #include "clickhouse/Result.h"
 #include "common/Exception.h"
 #include "sync/SyncState.h"
+#include "topology/FleetFile.h"
 #include "topology/NodeConnection.h"
 
 namespace chfleet::monitoring {
@@ -18,7 +19,8 @@ namespace {
 
 void add(std::vector<Finding>& findings, Severity severity, std::string check, std::string subject,
          std::string message, std::string runbook = "") {
-    findings.push_back({severity, std::move(check), std::move(subject), std::move(message), std::move(runbook)});
+    findings.push_back(
+        {severity, std::move(check), std::move(subject), std::move(message), std::move(runbook)});
 }
 
 std::string shardName(const topology::Node& node) {
@@ -37,8 +39,8 @@ void checkNodes(const HealthContext& c, std::vector<Finding>& findings) {
         }
         for (const auto& errors : read.snapshot.cluster_errors) {
             add(findings, Severity::Warning, "nodes", read.node->name,
-                fmt::format("system.clusters: {} errors reaching {}:{} of cluster {}", errors.errors, errors.host,
-                            errors.port, errors.cluster),
+                fmt::format("system.clusters: {} errors reaching {}:{} of cluster {}", errors.errors,
+                            errors.host, errors.port, errors.cluster),
                 "shard-offline");
         }
     }
@@ -61,13 +63,14 @@ void checkReplication(const HealthContext& c, std::vector<Finding>& findings) {
             }
             if (static_cast<int64_t>(r.absolute_delay) > t.replica_lag_seconds) {
                 add(findings, Severity::Critical, "replication", read.node->name,
-                    fmt::format("{} lags {} s (threshold {} s)", table, r.absolute_delay, t.replica_lag_seconds),
+                    fmt::format("{} lags {} s (threshold {} s)", table, r.absolute_delay,
+                                t.replica_lag_seconds),
                     "replica-lag");
             }
             if (static_cast<int64_t>(r.queue_size) > t.replication_queue) {
                 add(findings, Severity::Warning, "replication", read.node->name,
-                    fmt::format("{} has {} entries in its replication queue (threshold {})", table, r.queue_size,
-                                t.replication_queue),
+                    fmt::format("{} has {} entries in its replication queue (threshold {})", table,
+                                r.queue_size, t.replication_queue),
                     "replication-queue");
             }
         }
@@ -89,7 +92,8 @@ void checkZooKeeper(const HealthContext& c, std::vector<Finding>& findings) {
         }
     }
     if (findings.size() == before) {
-        add(findings, Severity::Ok, "zookeeper", "fleet", "every node that answers has its ZooKeeper session");
+        add(findings, Severity::Ok, "zookeeper", "fleet",
+            "every node that answers has its ZooKeeper session");
     }
 }
 
@@ -111,14 +115,15 @@ void checkDisks(const HealthContext& c, std::vector<Finding>& findings) {
                           static_cast<double>(disk.total_bytes);
             if (used > static_cast<double>(threshold)) {
                 add(findings, Severity::Warning, "disk", read.node->name,
-                    fmt::format("disk {} is {:.1f}% used (threshold {}%, from {})", disk.name, used, threshold,
-                                disk.source),
+                    fmt::format("disk {} is {:.1f}% used (threshold {}%, from {})", disk.name, used,
+                                threshold, disk.source),
                     "disk-usage");
             }
         }
     }
     if (findings.size() == before) {
-        add(findings, Severity::Ok, "disk", "fleet", fmt::format("every disk read is under {}% used", threshold));
+        add(findings, Severity::Ok, "disk", "fleet",
+            fmt::format("every disk read is under {}% used", threshold));
     }
 }
 
@@ -169,7 +174,8 @@ std::string topCompanies(const HealthContext& c, const topology::Table& table, c
                                 clickhouse::qualifiedName(c.fleet.schema.database, table.localName())));
     std::vector<std::string> companies;
     for (size_t r = 0; r < top.rowCount(); ++r) {
-        companies.push_back(fmt::format("{} ({} rows)", top.getString(r, "company"), top.getUInt64(r, "rows")));
+        companies.push_back(
+            fmt::format("{} ({} rows)", top.getString(r, "company"), top.getUInt64(r, "rows")));
     }
     return topology::joinNames(companies);
 }
@@ -219,9 +225,10 @@ void checkShardBalance(const HealthContext& c, std::vector<Finding>& findings) {
                     }
                 }
                 std::string subject = fmt::format("{}/{}/shard {}", site.name, region.name, hot);
-                std::string what = fmt::format("{}: shard {} holds {:.1f}% more rows than its weighted share "
-                                               "({} of {:.0f} rows)",
-                                               table.name, hot, worst, rows[hot], total);
+                std::string what = fmt::format(
+                    "{}: shard {} holds {:.1f}% more rows than its weighted share "
+                    "({} of {:.0f} rows)",
+                    table.name, hot, worst, rows[hot], total);
                 if (worst > static_cast<double>(t.shard_imbalance_investigate_percent)) {
                     std::string companies;
                     if (holder.count(hot) > 0) {
@@ -257,8 +264,9 @@ void checkPartsAndMutations(const HealthContext& c, std::vector<Finding>& findin
         for (const auto& parts : read.snapshot.tables) {
             if (static_cast<int64_t>(parts.max_parts_per_partition) > t.parts_per_partition) {
                 add(findings, Severity::Warning, "parts", read.node->name,
-                    fmt::format("{}.{} has {} active parts in one partition (threshold {}): merges fall behind",
-                                parts.database, parts.table, parts.max_parts_per_partition, t.parts_per_partition),
+                    fmt::format(
+                        "{}.{} has {} active parts in one partition (threshold {}): merges fall behind",
+                        parts.database, parts.table, parts.max_parts_per_partition, t.parts_per_partition),
                     "replication-queue");
             }
         }
@@ -267,10 +275,12 @@ void checkPartsAndMutations(const HealthContext& c, std::vector<Finding>& findin
             std::string table = m.database + "." + m.table;
             if (m.failed > 0) {
                 add(findings, Severity::Warning, "mutations", read.node->name,
-                    fmt::format("{}: {} mutations failing (system.mutations.latest_fail_reason)", table, m.failed),
+                    fmt::format("{}: {} mutations failing (system.mutations.latest_fail_reason)", table,
+                                m.failed),
                     "erasure-stuck");
             }
-            if (m.pending > 0 && static_cast<int64_t>(m.oldest_pending_age_seconds) > t.mutation_age_minutes * 60) {
+            if (m.pending > 0 &&
+                static_cast<int64_t>(m.oldest_pending_age_seconds) > t.mutation_age_minutes * 60) {
                 add(findings, Severity::Warning, "mutations", read.node->name,
                     fmt::format("{}: {} mutations pending, the oldest for {} min (threshold {} min)", table,
                                 m.pending, m.oldest_pending_age_seconds / 60, t.mutation_age_minutes),
@@ -295,7 +305,8 @@ void checkSync(const HealthContext& c, std::vector<Finding>& findings) {
     }
     std::error_code error;
     if (!std::filesystem::exists(path, error)) {
-        add(findings, Severity::Info, "dr_sync", "sync", fmt::format("no sync cycle has run yet ({} is absent)", path));
+        add(findings, Severity::Info, "dr_sync", "sync",
+            fmt::format("no sync cycle has run yet ({} is absent)", path));
         return;
     }
     auto state = sync::loadSyncState(path);
@@ -303,7 +314,8 @@ void checkSync(const HealthContext& c, std::vector<Finding>& findings) {
     std::string active = state.active_site.empty() ? "unknown" : state.active_site;
     if (state.last_error) {
         add(findings, Severity::Warning, "dr_sync", "sync",
-            fmt::format("the last cycle failed: {} (active site {})", *state.last_error, active), "failover-failback");
+            fmt::format("the last cycle failed: {} (active site {})", *state.last_error, active),
+            "failover-failback");
     }
     auto last_check = state.last_check ? sync::fromIsoUtc(*state.last_check) : std::nullopt;
     if (!last_check) {
@@ -326,12 +338,14 @@ void checkSync(const HealthContext& c, std::vector<Finding>& findings) {
 void checkSpool(const HealthContext& c, std::vector<Finding>& findings) {
     const auto& dir = c.config.ingest_spool_dir;
     if (dir.empty()) {
-        add(findings, Severity::Info, "ingest_spool", "ingest", "not configured (monitoring.ingest_spool_dir is not set)");
+        add(findings, Severity::Info, "ingest_spool", "ingest",
+            "not configured (monitoring.ingest_spool_dir is not set)");
         return;
     }
     std::error_code error;
     if (!std::filesystem::is_directory(dir, error)) {
-        add(findings, Severity::Info, "ingest_spool", "ingest", fmt::format("{} does not exist: nothing spooled", dir));
+        add(findings, Severity::Info, "ingest_spool", "ingest",
+            fmt::format("{} does not exist: nothing spooled", dir));
         return;
     }
     uint64_t bytes = 0;
@@ -343,8 +357,9 @@ void checkSpool(const HealthContext& c, std::vector<Finding>& findings) {
         }
     }
     const int64_t threshold = c.config.thresholds.spool_bytes;
-    add(findings, static_cast<int64_t>(bytes) > threshold ? Severity::Warning : Severity::Ok, "ingest_spool", "ingest",
-        fmt::format("{} bytes in {} spool segments (threshold {} bytes)", bytes, files, threshold), "replica-lag");
+    add(findings, static_cast<int64_t>(bytes) > threshold ? Severity::Warning : Severity::Ok, "ingest_spool",
+        "ingest", fmt::format("{} bytes in {} spool segments (threshold {} bytes)", bytes, files, threshold),
+        "replica-lag");
 }
 
 }  // namespace
@@ -384,7 +399,8 @@ std::vector<Finding> runHealthChecks(const HealthContext& context) {
         try {
             check.run(context, findings);
         } catch (const std::exception& e) {
-            add(findings, Severity::Warning, check.name, "chfleet", fmt::format("the check failed: {}", e.what()));
+            add(findings, Severity::Warning, check.name, "chfleet",
+                fmt::format("the check failed: {}", e.what()));
         }
     }
     return findings;

@@ -12,7 +12,8 @@
 
 // The health report: a list of findings, each produced by one check from one pass over the fleet
 // (NodeSnapshot) and from chfleet's own state (sync's state file, ingest's spool). A check is a function in
-// the list healthChecks() returns; adding one is adding an entry there (docs/monitoring.md, "Adding a check").
+// the list healthChecks() returns; adding one is adding an entry there (docs/monitoring.md, "Adding a
+// check").
 namespace chfleet::monitoring {
 
 enum class Severity { Ok, Info, Warning, Critical };

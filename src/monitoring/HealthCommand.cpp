@@ -13,12 +13,15 @@ namespace chfleet {
 
 int healthMain(const std::vector<std::string>& args) {
     CLI::App app{
-        "The fleet's health check, both sites at once: nodes up (and system.clusters errors), replication lag\n"
-        "and queue per table and replica, read-only replicas, ZooKeeper sessions, disk used %, query p95/p99\n"
+        "The fleet's health check, both sites at once: nodes up (and system.clusters errors), replication "
+        "lag\n"
+        "and queue per table and replica, read-only replicas, ZooKeeper sessions, disk used %, query "
+        "p95/p99\n"
         "over the last hour (where the query log is on), shard balance (with the companies that make a hot\n"
         "shard hot), parts per partition, pending and failing mutations, DR sync state, ingest spool depth.\n"
         "Thresholds: the seed's alert table, overridden in the fleet file's monitoring.thresholds.\n"
-        "Every finding names the node (or shard, site, capability) it is about and the runbook that fixes it\n"
+        "Every finding names the node (or shard, site, capability) it is about and the runbook that fixes "
+        "it\n"
         "(docs/runbooks/). Something not configured or not used yet is reported, never failed.\n\n"
         "Exit code: 0 nothing wrong (ok and info findings only), 1 a warning, 11 a critical finding.\n\n"
         "Examples:\n"

@@ -12,13 +12,17 @@ namespace chfleet {
 
 int monitoringMain(const std::vector<std::string>& args) {
     CLI::App app{
-        "Renders the fleet's monitoring from the fleet file's monitoring: section (thresholds, runbook base URL,\n"
+        "Renders the fleet's monitoring from the fleet file's monitoring: section (thresholds, runbook base "
+        "URL,\n"
         "scrape targets) into DIR:\n"
-        "  chfleet-rules.yml        Prometheus alert rules: the seed's six (replica lag, disk, replication queue,\n"
+        "  chfleet-rules.yml        Prometheus alert rules: the seed's six (replica lag, disk, replication "
+        "queue,\n"
         "                           ZooKeeper, shard offline, retention stalled) and chfleet's (DR sync,\n"
         "                           residency, erasure, backup, ...), each with a runbook link\n"
-        "  chfleet-rules.test.yml   one promtool unit test per alert: promtool test rules chfleet-rules.test.yml\n"
-        "  prometheus.yml           scrape configuration (exporter, sync and ingest daemons) loading the rules\n"
+        "  chfleet-rules.test.yml   one promtool unit test per alert: promtool test rules "
+        "chfleet-rules.test.yml\n"
+        "  prometheus.yml           scrape configuration (exporter, sync and ingest daemons) loading the "
+        "rules\n"
         "  grafana-dashboard.json   the seed's seven panels on the exported metrics\n\n"
         "Examples:\n"
         "  chfleet monitoring render -f fleet.yaml -o /etc/prometheus/chfleet\n"
@@ -31,12 +35,15 @@ int monitoringMain(const std::vector<std::string>& args) {
     monitoring::ScrapeOptions scrape;
     render->add_option("-f,--file", file, "fleet file")->required()->envname("CHFLEET_FILE");
     render->add_option("-o,--output", dir, "folder to write into (created if needed)")->required();
-    render->add_option("--scrape-interval", scrape.scrape_interval_seconds,
-                       "Prometheus scrape interval in seconds (default 30; the exporter's job waits at least its "
-                       "timeout)")
+    render
+        ->add_option(
+            "--scrape-interval", scrape.scrape_interval_seconds,
+            "Prometheus scrape interval in seconds (default 30; the exporter's job waits at least its "
+            "timeout)")
         ->check(CLI::Range(1, 3600));
-    render->add_option("--evaluation-interval", scrape.evaluation_interval_seconds,
-                       "Prometheus rule evaluation interval in seconds (default 30)")
+    render
+        ->add_option("--evaluation-interval", scrape.evaluation_interval_seconds,
+                     "Prometheus rule evaluation interval in seconds (default 30)")
         ->check(CLI::Range(1, 3600));
     return runCommand(app, args, [&]() -> int {
         auto fleet = topology::loadFleet(file);

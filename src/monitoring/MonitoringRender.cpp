@@ -1,5 +1,6 @@
 #include "monitoring/MonitoringRender.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -33,10 +34,10 @@ std::string series(const std::string& metric, const LabelMap& labels) {
 
 /// An alert whose test has a series `above` the threshold (fires) and one `at` it (does not), both of
 /// `metric` with the labels of nodes a and b plus `extra`.
-AlertRule thresholdAlert(std::string name, std::string severity, const std::string& metric, const std::string& op,
-                         long long threshold, std::string for_duration, std::string summary, std::string runbook,
-                         const std::string& firing, const std::string& quiet, const LabelMap& extra,
-                         bool node_labels = true) {
+AlertRule thresholdAlert(std::string name, std::string severity, const std::string& metric,
+                         const std::string& op, long long threshold, std::string for_duration,
+                         std::string summary, std::string runbook, const std::string& firing,
+                         const std::string& quiet, const LabelMap& extra, bool node_labels = true) {
     AlertRule rule;
     rule.name = std::move(name);
     rule.severity = std::move(severity);
@@ -72,14 +73,15 @@ std::string runbookUrl(const MonitoringConfig& config, const std::string& page) 
 
 std::vector<AlertRule> alertRules(const MonitoringConfig& config) {
     const auto& t = config.thresholds;
-    const std::string where = "{{ $labels.node }} ({{ $labels.site }}/{{ $labels.region }} shard {{ $labels.shard }})";
+    const std::string where =
+        "{{ $labels.node }} ({{ $labels.site }}/{{ $labels.region }} shard {{ $labels.shard }})";
     const LabelMap table{{"database", "teei"}, {"table", "events_local"}};
     std::vector<AlertRule> rules;
     // The seed's six.
-    rules.push_back(thresholdAlert("ClickHouseReplicaLag", "critical", "clickhouse_replica_absolute_delay", ">",
-                                   t.replica_lag_seconds, "1m",
-                                   "{{ $labels.database }}.{{ $labels.table }} on " + where + " lags more than " +
-                                       std::to_string(t.replica_lag_seconds) + " s",
+    rules.push_back(thresholdAlert("ClickHouseReplicaLag", "critical", "clickhouse_replica_absolute_delay",
+                                   ">", t.replica_lag_seconds, "1m",
+                                   "{{ $labels.database }}.{{ $labels.table }} on " + where +
+                                       " lags more than " + std::to_string(t.replica_lag_seconds) + " s",
                                    "replica-lag", std::to_string(t.replica_lag_seconds + 30) + "x30",
                                    std::to_string(t.replica_lag_seconds) + "x30", table));
     {
@@ -89,49 +91,54 @@ std::vector<AlertRule> alertRules(const MonitoringConfig& config) {
         disk.expr = fmt::format("100 * clickhouse_disk_used_bytes / clickhouse_disk_total_bytes > {}",
                                 t.disk_used_percent);
         disk.for_duration = "5m";
-        disk.summary = "disk {{ $labels.disk }} of " + where + " is over " + std::to_string(t.disk_used_percent) +
-                       "% used";
+        disk.summary = "disk {{ $labels.disk }} of " + where + " is over " +
+                       std::to_string(t.disk_used_percent) + "% used";
         disk.runbook = "disk-usage";
         LabelMap a = plus(nodeLabels("a"), {{"disk", "default"}});
         LabelMap b = plus(nodeLabels("b"), {{"disk", "default"}});
-        disk.input = {{series("clickhouse_disk_used_bytes", a), std::to_string(t.disk_used_percent + 1) + "x30"},
-                      {series("clickhouse_disk_total_bytes", a), "100x30"},
-                      {series("clickhouse_disk_used_bytes", b), std::to_string(t.disk_used_percent) + "x30"},
-                      {series("clickhouse_disk_total_bytes", b), "100x30"}};
+        disk.input = {
+            {series("clickhouse_disk_used_bytes", a), std::to_string(t.disk_used_percent + 1) + "x30"},
+            {series("clickhouse_disk_total_bytes", a), "100x30"},
+            {series("clickhouse_disk_used_bytes", b), std::to_string(t.disk_used_percent) + "x30"},
+            {series("clickhouse_disk_total_bytes", b), "100x30"}};
         disk.eval_time = "20m";
         disk.expected = {a};
         rules.push_back(std::move(disk));
     }
-    rules.push_back(thresholdAlert("ClickHouseReplicationQueue", "warning", "clickhouse_replica_queue_size", ">",
-                                   t.replication_queue, "5m",
-                                   "{{ $labels.database }}.{{ $labels.table }} on " + where + " has more than " +
-                                       std::to_string(t.replication_queue) + " replication queue entries",
+    rules.push_back(thresholdAlert("ClickHouseReplicationQueue", "warning", "clickhouse_replica_queue_size",
+                                   ">", t.replication_queue, "5m",
+                                   "{{ $labels.database }}.{{ $labels.table }} on " + where +
+                                       " has more than " + std::to_string(t.replication_queue) +
+                                       " replication queue entries",
                                    "replication-queue", std::to_string(t.replication_queue + 1) + "x30",
                                    std::to_string(t.replication_queue) + "x30", table));
-    rules.push_back(thresholdAlert("ClickHouseZooKeeperDisconnected", "critical", "clickhouse_zookeeper_session_up",
-                                   "==", 0, "0m", where + " lost its ZooKeeper session: its replicated tables are "
-                                   "read-only", "zookeeper-lost", "0x30", "1x30", {}));
+    rules.push_back(thresholdAlert("ClickHouseZooKeeperDisconnected", "critical",
+                                   "clickhouse_zookeeper_session_up", "==", 0, "0m",
+                                   where + " lost its ZooKeeper session: its replicated tables are "
+                                           "read-only",
+                                   "zookeeper-lost", "0x30", "1x30", {}));
     rules.push_back(thresholdAlert("ClickHouseShardOffline", "critical", "clickhouse_up", "==", 0, "0m",
                                    where + " does not answer", "shard-offline", "0x30", "1x30", {}));
     rules.push_back(thresholdAlert(
-        "ChfleetRetentionStalled", "warning", "chfleet_retention_overdue_seconds", ">", t.retention_stalled_hours * 3600,
-        "0m",
+        "ChfleetRetentionStalled", "warning", "chfleet_retention_overdue_seconds", ">",
+        t.retention_stalled_hours * 3600, "0m",
         "retention of {{ $labels.table }} in {{ $labels.site }}/{{ $labels.region }} is more than " +
             std::to_string(t.retention_stalled_hours) + " h overdue",
         "retention-stalled", std::to_string(t.retention_stalled_hours * 3600 + 60) + "x30",
-        std::to_string(t.retention_stalled_hours * 3600) + "x30", {{"region", "eu-central-1"}, {"table", "events"}},
-        false));
+        std::to_string(t.retention_stalled_hours * 3600) + "x30",
+        {{"region", "eu-central-1"}, {"table", "events"}}, false));
     // Beyond the seed's table.
-    rules.push_back(thresholdAlert("ClickHouseReadOnlyReplica", "critical", "clickhouse_replica_is_readonly", "==", 1,
-                                   "1m", "{{ $labels.database }}.{{ $labels.table }} on " + where + " is read-only",
+    rules.push_back(thresholdAlert("ClickHouseReadOnlyReplica", "critical", "clickhouse_replica_is_readonly",
+                                   "==", 1, "1m",
+                                   "{{ $labels.database }}.{{ $labels.table }} on " + where + " is read-only",
                                    "zookeeper-lost", "1x30", "0x30", table));
-    rules.push_back(thresholdAlert("ClickHouseMutationStuck", "warning",
-                                   "clickhouse_mutations_oldest_pending_age_seconds", ">", t.mutation_age_minutes * 60,
-                                   "0m",
-                                   "a mutation of {{ $labels.database }}.{{ $labels.table }} on " + where +
-                                       " is pending for more than " + std::to_string(t.mutation_age_minutes) + " min",
-                                   "erasure-stuck", std::to_string(t.mutation_age_minutes * 60 + 1) + "x30",
-                                   std::to_string(t.mutation_age_minutes * 60) + "x30", table));
+    rules.push_back(thresholdAlert(
+        "ClickHouseMutationStuck", "warning", "clickhouse_mutations_oldest_pending_age_seconds", ">",
+        t.mutation_age_minutes * 60, "0m",
+        "a mutation of {{ $labels.database }}.{{ $labels.table }} on " + where +
+            " is pending for more than " + std::to_string(t.mutation_age_minutes) + " min",
+        "erasure-stuck", std::to_string(t.mutation_age_minutes * 60 + 1) + "x30",
+        std::to_string(t.mutation_age_minutes * 60) + "x30", table));
     {
         AlertRule slow;
         slow.name = "ClickHouseSlowQueries";
@@ -141,17 +148,19 @@ std::vector<AlertRule> alertRules(const MonitoringConfig& config) {
             "(rate(clickhouse_query_duration_seconds_bucket[5m]))) > {}",
             t.query_p99_seconds);
         slow.for_duration = "10m";
-        slow.summary = "queries on " + where + " take more than " + std::to_string(t.query_p99_seconds) + " s (p99)";
+        slow.summary =
+            "queries on " + where + " take more than " + std::to_string(t.query_p99_seconds) + " s (p99)";
         slow.runbook = "slow-queries";
         // Node a: every query between 1 s and 10 times the threshold; node b: every query under 1 s.
         const std::string slow_bound = std::to_string(t.query_p99_seconds * 10);
-        for (const auto& [node, fast_rate] : std::vector<std::pair<std::string, std::string>>{{"a", "0+0x40"},
-                                                                                              {"b", "0+10x40"}}) {
+        for (const auto& [node, fast_rate] :
+             std::vector<std::pair<std::string, std::string>>{{"a", "0+0x40"}, {"b", "0+10x40"}}) {
             slow.input.push_back(
-                {series("clickhouse_query_duration_seconds_bucket", plus(nodeLabels(node), {{"le", "1"}})), fast_rate});
-            slow.input.push_back(
-                {series("clickhouse_query_duration_seconds_bucket", plus(nodeLabels(node), {{"le", slow_bound}})),
-                 "0+10x40"});
+                {series("clickhouse_query_duration_seconds_bucket", plus(nodeLabels(node), {{"le", "1"}})),
+                 fast_rate});
+            slow.input.push_back({series("clickhouse_query_duration_seconds_bucket",
+                                         plus(nodeLabels(node), {{"le", slow_bound}})),
+                                  "0+10x40"});
             slow.input.push_back(
                 {series("clickhouse_query_duration_seconds_bucket", plus(nodeLabels(node), {{"le", "+Inf"}})),
                  "0+10x40"});
@@ -162,17 +171,18 @@ std::vector<AlertRule> alertRules(const MonitoringConfig& config) {
     }
     const LabelMap daemon{{"job", "chfleet-sync"}, {"instance", "sync:9464"}};
     {
-        auto rule = thresholdAlert("ChfleetSyncNotClean", "warning", "chfleet_sync_seconds_since_last_clean_cycle", ">",
-                                   t.sync_not_clean_minutes * 60, "0m",
-                                   "DR sync ({{ $labels.instance }}) has had no clean cycle for more than " +
-                                       std::to_string(t.sync_not_clean_minutes) + " min",
-                                   "failover-failback", std::to_string(t.sync_not_clean_minutes * 60 + 1) + "x30",
-                                   std::to_string(t.sync_not_clean_minutes * 60) + "x30", daemon, false);
+        auto rule =
+            thresholdAlert("ChfleetSyncNotClean", "warning", "chfleet_sync_seconds_since_last_clean_cycle",
+                           ">", t.sync_not_clean_minutes * 60, "0m",
+                           "DR sync ({{ $labels.instance }}) has had no clean cycle for more than " +
+                               std::to_string(t.sync_not_clean_minutes) + " min",
+                           "failover-failback", std::to_string(t.sync_not_clean_minutes * 60 + 1) + "x30",
+                           std::to_string(t.sync_not_clean_minutes * 60) + "x30", daemon, false);
         rules.push_back(std::move(rule));
     }
     {
-        auto rule = thresholdAlert("ChfleetFailbackNotReady", "warning", "chfleet_sync_failback_ready", "==", 0,
-                                   std::to_string(t.sync_not_clean_minutes) + "m",
+        auto rule = thresholdAlert("ChfleetFailbackNotReady", "warning", "chfleet_sync_failback_ready",
+                                   "==", 0, std::to_string(t.sync_not_clean_minutes) + "m",
                                    "DR sync ({{ $labels.instance }}): failback not ready for " +
                                        std::to_string(t.sync_not_clean_minutes) + " min",
                                    "failover-failback", "0x60", "1x60", daemon, false);
@@ -181,18 +191,18 @@ std::vector<AlertRule> alertRules(const MonitoringConfig& config) {
         rule.input[1].values = "1x" + std::to_string(t.sync_not_clean_minutes + 10);
         rules.push_back(std::move(rule));
     }
-    rules.push_back(thresholdAlert("ChfleetResidencyViolation", "critical", "chfleet_residency_misplaced_rows", ">", 0,
-                                   "0m",
-                                   "rows of {{ $labels.table }} sit outside their company's region in "
-                                   "{{ $labels.site }}/{{ $labels.region }}",
-                                   "residency-violation", "12x30", "0x30",
-                                   {{"region", "us-east-1"}, {"table", "events"}}, false));
-    rules.push_back(thresholdAlert("ChfleetErasurePending", "critical", "chfleet_erase_oldest_pending_age_seconds",
-                                   ">", t.erasure_pending_hours * 3600, "0m",
-                                   "an erasure in {{ $labels.site }} is pending for more than " +
-                                       std::to_string(t.erasure_pending_hours) + " h",
-                                   "erasure-stuck", std::to_string(t.erasure_pending_hours * 3600 + 60) + "x30",
-                                   std::to_string(t.erasure_pending_hours * 3600) + "x30", {}, false));
+    rules.push_back(thresholdAlert(
+        "ChfleetResidencyViolation", "critical", "chfleet_residency_misplaced_rows", ">", 0, "0m",
+        "rows of {{ $labels.table }} sit outside their company's region in "
+        "{{ $labels.site }}/{{ $labels.region }}",
+        "residency-violation", "12x30", "0x30", {{"region", "us-east-1"}, {"table", "events"}}, false));
+    rules.push_back(
+        thresholdAlert("ChfleetErasurePending", "critical", "chfleet_erase_oldest_pending_age_seconds", ">",
+                       t.erasure_pending_hours * 3600, "0m",
+                       "an erasure in {{ $labels.site }} is pending for more than " +
+                           std::to_string(t.erasure_pending_hours) + " h",
+                       "erasure-stuck", std::to_string(t.erasure_pending_hours * 3600 + 60) + "x30",
+                       std::to_string(t.erasure_pending_hours * 3600) + "x30", {}, false));
     {
         AlertRule old;
         old.name = "ChfleetBackupTooOld";
@@ -200,15 +210,18 @@ std::vector<AlertRule> alertRules(const MonitoringConfig& config) {
         old.expr = fmt::format("time() - chfleet_backup_last_success_timestamp_seconds > {}",
                                t.backup_age_hours * 3600);
         old.for_duration = "0m";
-        old.summary = "the last good backup of {{ $labels.site }}/{{ $labels.region }} shard {{ $labels.shard }} "
-                      "is more than " +
-                      std::to_string(t.backup_age_hours) + " h old";
+        old.summary =
+            "the last good backup of {{ $labels.site }}/{{ $labels.region }} shard {{ $labels.shard }} "
+            "is more than " +
+            std::to_string(t.backup_age_hours) + " h old";
         old.runbook = "backup-failed";
         LabelMap a{{"site", "primary"}, {"region", "us-east-1"}, {"shard", "1"}};
         LabelMap b{{"site", "primary"}, {"region", "us-east-1"}, {"shard", "2"}};
-        // Evaluated at backup_age + 2 h: a's last success at 0 is too old, b's one hour later is not.
-        old.input = {{series("chfleet_backup_last_success_timestamp_seconds", a), "0x10"},
-                     {series("chfleet_backup_last_success_timestamp_seconds", b), "10800x10"}};
+        // Hourly samples, evaluated at backup_age + 2 h: a's last success at 0 is too old, b's three hours
+        // later is not.
+        old.input = {{series("chfleet_backup_last_success_timestamp_seconds", a), "0x60"},
+                     {series("chfleet_backup_last_success_timestamp_seconds", b), "10800x60"}};
+        old.interval = "1h";
         old.eval_time = std::to_string(t.backup_age_hours + 2) + "h";
         old.expected = {a};
         rules.push_back(std::move(old));
@@ -219,9 +232,11 @@ std::vector<AlertRule> alertRules(const MonitoringConfig& config) {
         failed.severity = "warning";
         failed.expr =
             "chfleet_backup_last_failure_timestamp_seconds > chfleet_backup_last_success_timestamp_seconds"
-            " or (chfleet_backup_last_failure_timestamp_seconds unless chfleet_backup_last_success_timestamp_seconds)";
+            " or (chfleet_backup_last_failure_timestamp_seconds unless "
+            "chfleet_backup_last_success_timestamp_seconds)";
         failed.for_duration = "0m";
-        failed.summary = "the last backup of {{ $labels.site }}/{{ $labels.region }} shard {{ $labels.shard }} failed";
+        failed.summary =
+            "the last backup of {{ $labels.site }}/{{ $labels.region }} shard {{ $labels.shard }} failed";
         failed.runbook = "backup-failed";
         LabelMap a{{"site", "primary"}, {"region", "us-east-1"}, {"shard", "1"}};
         LabelMap b{{"site", "primary"}, {"region", "us-east-1"}, {"shard", "2"}};
@@ -235,20 +250,20 @@ std::vector<AlertRule> alertRules(const MonitoringConfig& config) {
         failed.expected = {a, c};
         rules.push_back(std::move(failed));
     }
-    rules.push_back(thresholdAlert("ChfleetIngestSpoolBacklog", "warning", "chfleet_ingest_spool_bytes", ">",
-                                   t.spool_bytes, "10m",
-                                   "ingest ({{ $labels.instance }}) holds more than " +
-                                       std::to_string(t.spool_bytes) + " bytes in its spool",
-                                   "shard-offline", std::to_string(t.spool_bytes + 1) + "x30",
-                                   std::to_string(t.spool_bytes) + "x30",
-                                   {{"job", "chfleet-ingest"}, {"instance", "ingest:8124"}}, false));
+    rules.push_back(thresholdAlert(
+        "ChfleetIngestSpoolBacklog", "warning", "chfleet_ingest_spool_bytes", ">", t.spool_bytes, "10m",
+        "ingest ({{ $labels.instance }}) holds more than " + std::to_string(t.spool_bytes) +
+            " bytes in its spool",
+        "shard-offline", std::to_string(t.spool_bytes + 1) + "x30", std::to_string(t.spool_bytes) + "x30",
+        {{"job", "chfleet-ingest"}, {"instance", "ingest:8124"}}, false));
     {
         AlertRule down;
         down.name = "ChfleetExporterDown";
         down.severity = "critical";
         down.expr = "up{job=\"chfleet-exporter\"} == 0";
         down.for_duration = "1m";
-        down.summary = "the chfleet exporter {{ $labels.instance }} cannot be scraped: no ClickHouse alert can fire";
+        down.summary =
+            "the chfleet exporter {{ $labels.instance }} cannot be scraped: no ClickHouse alert can fire";
         down.runbook = "shard-offline";
         LabelMap a{{"job", "chfleet-exporter"}, {"instance", "a:9363"}};
         LabelMap b{{"job", "chfleet-exporter"}, {"instance", "b:9363"}};
@@ -270,32 +285,35 @@ std::string renderRules(const MonitoringConfig& config) {
         out << YAML::Key << "alert" << YAML::Value << rule.name;
         out << YAML::Key << "expr" << YAML::Value << rule.expr;
         out << YAML::Key << "for" << YAML::Value << rule.for_duration;
-        out << YAML::Key << "labels" << YAML::Value << YAML::BeginMap << YAML::Key << "severity" << YAML::Value
-            << rule.severity << YAML::EndMap;
+        out << YAML::Key << "labels" << YAML::Value << YAML::BeginMap << YAML::Key << "severity"
+            << YAML::Value << rule.severity << YAML::EndMap;
         out << YAML::Key << "annotations" << YAML::Value << YAML::BeginMap;
         out << YAML::Key << "summary" << YAML::Value << rule.summary;
         out << YAML::Key << "runbook_url" << YAML::Value << runbookUrl(config, rule.runbook);
         out << YAML::EndMap << YAML::EndMap;
     }
     out << YAML::EndSeq << YAML::EndMap << YAML::EndSeq << YAML::EndMap;
-    return std::string("# Rendered by chfleet monitoring render: alert rules on the exporter's and chfleet's metrics.\n") +
+    return std::string(
+               "# Rendered by chfleet monitoring render: alert rules on the exporter's and chfleet's "
+               "metrics.\n") +
            out.c_str() + "\n";
 }
 
 std::string renderRuleTests(const MonitoringConfig& config, const std::string& rules_file) {
     YAML::Emitter out;
     out << YAML::BeginMap;
-    out << YAML::Key << "rule_files" << YAML::Value << YAML::Flow << YAML::BeginSeq << rules_file << YAML::EndSeq;
+    out << YAML::Key << "rule_files" << YAML::Value << YAML::Flow << YAML::BeginSeq << rules_file
+        << YAML::EndSeq;
     out << YAML::Key << "evaluation_interval" << YAML::Value << "1m";
     out << YAML::Key << "tests" << YAML::Value << YAML::BeginSeq;
     for (const auto& rule : alertRules(config)) {
         out << YAML::BeginMap;
         out << YAML::Key << "name" << YAML::Value << rule.name;
-        out << YAML::Key << "interval" << YAML::Value << "1m";
+        out << YAML::Key << "interval" << YAML::Value << rule.interval;
         out << YAML::Key << "input_series" << YAML::Value << YAML::BeginSeq;
         for (const auto& input : rule.input) {
-            out << YAML::BeginMap << YAML::Key << "series" << YAML::Value << input.series << YAML::Key << "values"
-                << YAML::Value << input.values << YAML::EndMap;
+            out << YAML::BeginMap << YAML::Key << "series" << YAML::Value << input.series << YAML::Key
+                << "values" << YAML::Value << input.values << YAML::EndMap;
         }
         out << YAML::EndSeq;
         out << YAML::Key << "alert_rule_test" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
@@ -316,8 +334,9 @@ std::string renderRuleTests(const MonitoringConfig& config, const std::string& r
         out << YAML::EndSeq << YAML::EndMap << YAML::EndSeq << YAML::EndMap;
     }
     out << YAML::EndSeq << YAML::EndMap;
-    return std::string("# Rendered by chfleet monitoring render: one promtool unit test per alert (promtool test "
-                       "rules).\n") +
+    return std::string(
+               "# Rendered by chfleet monitoring render: one promtool unit test per alert (promtool test "
+               "rules).\n") +
            out.c_str() + "\n";
 }
 
@@ -329,7 +348,8 @@ std::string renderScrapeConfig(const MonitoringConfig& config, const ScrapeOptio
     YAML::Emitter out;
     out << YAML::BeginMap;
     out << YAML::Key << "global" << YAML::Value << YAML::BeginMap;
-    out << YAML::Key << "scrape_interval" << YAML::Value << fmt::format("{}s", options.scrape_interval_seconds);
+    out << YAML::Key << "scrape_interval" << YAML::Value
+        << fmt::format("{}s", options.scrape_interval_seconds);
     out << YAML::Key << "evaluation_interval" << YAML::Value
         << fmt::format("{}s", options.evaluation_interval_seconds);
     out << YAML::EndMap;
@@ -356,30 +376,39 @@ std::string renderScrapeConfig(const MonitoringConfig& config, const ScrapeOptio
         out << YAML::EndSeq << YAML::EndMap << YAML::EndSeq << YAML::EndMap;
     }
     out << YAML::EndSeq << YAML::EndMap;
-    return std::string("# Rendered by chfleet monitoring render: what Prometheus scrapes and the rules it "
-                       "evaluates.\n") +
+    return std::string(
+               "# Rendered by chfleet monitoring render: what Prometheus scrapes and the rules it "
+               "evaluates.\n") +
            out.c_str() + "\n";
 }
 
 std::vector<Panel> dashboardPanels() {
     return {
-        {"Replica Lag", {{"max by (node, table) (clickhouse_replica_absolute_delay)", "{{node}} {{table}}"}}, "s"},
-        {"Replication Queue Length", {{"sum by (node) (clickhouse_replica_queue_size)", "{{node}}"}}, "short"},
+        {"Replica Lag",
+         {{"max by (node, table) (clickhouse_replica_absolute_delay)", "{{node}} {{table}}"}},
+         "s"},
+        {"Replication Queue Length",
+         {{"sum by (node) (clickhouse_replica_queue_size)", "{{node}}"}},
+         "short"},
         {"Shard Health Status",
-         {{"sum by (site, region, shard) (clickhouse_up)", "{{site}}/{{region}} shard {{shard}} replicas up"}},
+         {{"sum by (site, region, shard) (clickhouse_up)",
+           "{{site}}/{{region}} shard {{shard}} replicas up"}},
          "short"},
         {"Disk Usage by Shard",
          {{"max by (site, region, shard) (100 * clickhouse_disk_used_bytes / clickhouse_disk_total_bytes)",
            "{{site}}/{{region}} shard {{shard}}"}},
          "percent"},
         {"Query Latency by Region (p95/p99)",
-         {{"histogram_quantile(0.95, sum by (region, le) (rate(clickhouse_query_duration_seconds_bucket[5m])))",
+         {{"histogram_quantile(0.95, sum by (region, le) "
+           "(rate(clickhouse_query_duration_seconds_bucket[5m])))",
            "{{region}} p95"},
-          {"histogram_quantile(0.99, sum by (region, le) (rate(clickhouse_query_duration_seconds_bucket[5m])))",
+          {"histogram_quantile(0.99, sum by (region, le) "
+           "(rate(clickhouse_query_duration_seconds_bucket[5m])))",
            "{{region}} p99"}},
          "s"},
         {"TTL Cleanup Jobs Status",
-         {{"max by (site, region, table) (chfleet_retention_overdue_seconds)", "{{site}}/{{region}} {{table}}"}},
+         {{"max by (site, region, table) (chfleet_retention_overdue_seconds)",
+           "{{site}}/{{region}} {{table}}"}},
          "s"},
         {"ZooKeeper Connection Status",
          {{"min by (site, node) (clickhouse_zookeeper_session_up)", "{{node}}"}},
@@ -399,13 +428,14 @@ std::string renderDashboard(const std::string& fleet_name) {
                                {"refId", std::string(1, ref++)},
                                {"datasource", {{"type", "prometheus"}, {"uid", "${DS_PROMETHEUS}"}}}});
         }
-        panels.push_back({{"id", id},
-                          {"type", "timeseries"},
-                          {"title", panel.title},
-                          {"datasource", {{"type", "prometheus"}, {"uid", "${DS_PROMETHEUS}"}}},
-                          {"gridPos", {{"h", 8}, {"w", 12}, {"x", ((id - 1) % 2) * 12}, {"y", ((id - 1) / 2) * 8}}},
-                          {"fieldConfig", {{"defaults", {{"unit", panel.unit}}}, {"overrides", nlohmann::json::array()}}},
-                          {"targets", targets}});
+        panels.push_back(
+            {{"id", id},
+             {"type", "timeseries"},
+             {"title", panel.title},
+             {"datasource", {{"type", "prometheus"}, {"uid", "${DS_PROMETHEUS}"}}},
+             {"gridPos", {{"h", 8}, {"w", 12}, {"x", ((id - 1) % 2) * 12}, {"y", ((id - 1) / 2) * 8}}},
+             {"fieldConfig", {{"defaults", {{"unit", panel.unit}}}, {"overrides", nlohmann::json::array()}}},
+             {"targets", targets}});
         ++id;
     }
     nlohmann::json dashboard{

@@ -27,6 +27,7 @@ struct AlertRule {
     std::string summary;       ///< may use {{ $labels.<name> }}
     std::string runbook;       ///< page name under docs/runbooks/
     std::vector<TestSeries> input;
+    std::string interval = "1m";  ///< between the input's samples
     std::string eval_time;
     std::vector<std::map<std::string, std::string>> expected;
 };

@@ -47,10 +47,10 @@ std::vector<std::string> thresholdKeyNames() {
 class MonitoringSectionReader : public topology::SectionReader {
   public:
     void read(const YAML::Node& node, const std::string& path, FleetReading& reading) override {
-        auto map = reading.mapping(node, path,
-                                   {"thresholds", "exporter_timeout_ms", "runbook_base_url", "host_data_path",
-                                    "sync_state_file", "ingest_spool_dir", "exporter_targets", "sync_targets",
-                                    "ingest_targets"});
+        auto map = reading.mapping(
+            node, path,
+            {"thresholds", "exporter_timeout_ms", "runbook_base_url", "host_data_path", "sync_state_file",
+             "ingest_spool_dir", "exporter_targets", "sync_targets", "ingest_targets"});
         if (!map) {
             return;
         }
@@ -82,10 +82,11 @@ class MonitoringSectionReader : public topology::SectionReader {
     void check(FleetReading& reading) override {
         const auto& t = config_.thresholds;
         if (t.shard_imbalance_investigate_percent < t.shard_imbalance_percent) {
-            reading.problems().add(line_, "monitoring.thresholds.shard_imbalance_investigate_percent",
-                                   fmt::format("{} is below shard_imbalance_percent ({}): the level to "
-                                               "investigate must be at least the level still called normal",
-                                               t.shard_imbalance_investigate_percent, t.shard_imbalance_percent));
+            reading.problems().add(
+                line_, "monitoring.thresholds.shard_imbalance_investigate_percent",
+                fmt::format("{} is below shard_imbalance_percent ({}): the level to "
+                            "investigate must be at least the level still called normal",
+                            t.shard_imbalance_investigate_percent, t.shard_imbalance_percent));
         }
         reading.fleet().sections.set(std::move(config_));
     }

@@ -7,29 +7,30 @@
 
 #include "topology/Fleet.h"
 
-// Monitoring's part of the fleet file: the `monitoring:` section (thresholds overriding the seed's alert table,
-// the exporter's per-node timeout, where runbooks live, where disk figures and chfleet's own state come from).
-// Read, checked and written here; registered with the fleet-file loader (topology/FleetSection.h).
+// Monitoring's part of the fleet file: the `monitoring:` section (thresholds overriding the seed's alert
+// table, the exporter's per-node timeout, where runbooks live, where disk figures and chfleet's own state
+// come from). Read, checked and written here; registered with the fleet-file loader
+// (topology/FleetSection.h).
 namespace chfleet::monitoring {
 
 /// The thresholds of the health report and of the rendered alert rules. Defaults are the seed's alert table
-/// (replica lag 60 s, disk 80 %, queue 500, TTL stalled 24 h) and its shard-imbalance rule (under 10 % normal,
-/// over 20 % investigate); the rest are chfleet's own (docs/monitoring.md says why each value).
+/// (replica lag 60 s, disk 80 %, queue 500, TTL stalled 24 h) and its shard-imbalance rule (under 10 %
+/// normal, over 20 % investigate); the rest are chfleet's own (docs/monitoring.md says why each value).
 struct Thresholds {
     int64_t replica_lag_seconds = 60;
     int64_t replication_queue = 500;
     int64_t disk_used_percent = 80;
     int64_t shard_imbalance_percent = 10;              ///< at or above: noted (warning from the next value)
     int64_t shard_imbalance_investigate_percent = 20;  ///< above: warning naming the companies
-    int64_t shard_balance_min_rows = 10000;  ///< a table with fewer rows in a region is not judged
-    int64_t query_p99_seconds = 5;           ///< the seed's slow-query runbook: over 5 s
-    int64_t parts_per_partition = 300;       ///< merges falling behind (ClickHouse throttles inserts there)
-    int64_t mutation_age_minutes = 60;       ///< a mutation pending longer is stuck
-    int64_t sync_not_clean_minutes = 30;     ///< DR: no clean cycle (or failback not ready) for longer
-    int64_t erasure_pending_hours = 24;      ///< an erasure requested and not complete for longer
-    int64_t retention_stalled_hours = 24;    ///< the seed's "TTL merge stalled: 24 h"
-    int64_t backup_age_hours = 26;           ///< a daily backup plus two hours of slack
-    int64_t spool_bytes = 1LL << 30;         ///< ingest's spool backlog
+    int64_t shard_balance_min_rows = 10000;            ///< a table with fewer rows in a region is not judged
+    int64_t query_p99_seconds = 5;                     ///< the seed's slow-query runbook: over 5 s
+    int64_t parts_per_partition = 300;     ///< merges falling behind (ClickHouse throttles inserts there)
+    int64_t mutation_age_minutes = 60;     ///< a mutation pending longer is stuck
+    int64_t sync_not_clean_minutes = 30;   ///< DR: no clean cycle (or failback not ready) for longer
+    int64_t erasure_pending_hours = 24;    ///< an erasure requested and not complete for longer
+    int64_t retention_stalled_hours = 24;  ///< the seed's "TTL merge stalled: 24 h"
+    int64_t backup_age_hours = 26;         ///< a daily backup plus two hours of slack
+    int64_t spool_bytes = 1LL << 30;       ///< ingest's spool backlog
     bool operator==(const Thresholds&) const = default;
 };
 

@@ -47,7 +47,8 @@ std::string histogramSql() {
     std::string sql = "SELECT count() AS c, sum(query_duration_ms) AS ms";
     const auto& bounds = queryDurationBounds();
     for (size_t i = 0; i < bounds.size(); ++i) {
-        sql += fmt::format(", countIf(query_duration_ms <= {}) AS b{}", static_cast<uint64_t>(bounds[i] * 1000), i);
+        sql += fmt::format(", countIf(query_duration_ms <= {}) AS b{}",
+                           static_cast<uint64_t>(bounds[i] * 1000), i);
     }
     return sql + " FROM system.query_log WHERE type = 'QueryFinish'";
 }
@@ -74,7 +75,8 @@ NodeSnapshot readNode(Connection& connection, const topology::Node& node, const 
     const bool has_fail_reason = identity.getUInt64(0, "fail_reason") > 0;
 
     auto replicas = reader.query(
-        "SELECT database, table, is_readonly, is_session_expired, absolute_delay, queue_size FROM system.replicas");
+        "SELECT database, table, is_readonly, is_session_expired, absolute_delay, queue_size FROM "
+        "system.replicas");
     for (size_t r = 0; r < replicas.rowCount(); ++r) {
         s.replicas.push_back({replicas.getString(r, "database"), replicas.getString(r, "table"),
                               replicas.getBool(r, "is_readonly"), replicas.getBool(r, "is_session_expired"),
@@ -105,17 +107,18 @@ NodeSnapshot readNode(Connection& connection, const topology::Node& node, const 
         "sum(rows) AS rows, sum(bytes_on_disk) AS bytes FROM system.parts WHERE active "
         "GROUP BY database, table, partition_id) GROUP BY database, table");
     for (size_t r = 0; r < parts.rowCount(); ++r) {
-        s.tables.push_back({parts.getString(r, "database"), parts.getString(r, "table"), parts.getUInt64(r, "rows"),
-                            parts.getUInt64(r, "bytes"), parts.getUInt64(r, "partitions"),
-                            parts.getUInt64(r, "max_parts")});
+        s.tables.push_back({parts.getString(r, "database"), parts.getString(r, "table"),
+                            parts.getUInt64(r, "rows"), parts.getUInt64(r, "bytes"),
+                            parts.getUInt64(r, "partitions"), parts.getUInt64(r, "max_parts")});
     }
 
-    auto mutations = reader.query(fmt::format(
-        "SELECT database, table, countIf(is_done = 0) AS pending, "
-        "max(if(is_done = 0, toUInt64(greatest(toInt64(toUInt32(now())) - toInt64(toUInt32(create_time)), 0)), "
-        "toUInt64(0))) AS oldest, {} AS failed "
-        "FROM system.mutations GROUP BY database, table",
-        has_fail_reason ? "countIf(is_done = 0 AND latest_fail_reason != '')" : "toUInt64(0)"));
+    auto mutations = reader.query(
+        fmt::format("SELECT database, table, countIf(is_done = 0) AS pending, "
+                    "max(if(is_done = 0, toUInt64(greatest(toInt64(toUInt32(now())) - "
+                    "toInt64(toUInt32(create_time)), 0)), "
+                    "toUInt64(0))) AS oldest, {} AS failed "
+                    "FROM system.mutations GROUP BY database, table",
+                    has_fail_reason ? "countIf(is_done = 0 AND latest_fail_reason != '')" : "toUInt64(0)"));
     for (size_t r = 0; r < mutations.rowCount(); ++r) {
         s.mutations.push_back({mutations.getString(r, "database"), mutations.getString(r, "table"),
                                mutations.getUInt64(r, "pending"), mutations.getUInt64(r, "oldest"),
@@ -132,14 +135,18 @@ NodeSnapshot readNode(Connection& connection, const topology::Node& node, const 
         std::string path = hostDataPath(options.host_data_path, node);
         struct statvfs fs {};
         if (statvfs(path.c_str(), &fs) == 0) {
-            s.disks.push_back({"default", "host", static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize,
-                               static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize});
+            // As df counts: the space root keeps in reserve is neither used nor available to the server.
+            const uint64_t used = static_cast<uint64_t>(fs.f_blocks - fs.f_bfree) * fs.f_frsize;
+            const uint64_t available = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+            s.disks.push_back({"default", "host", used + available, available});
         } else {
-            s.disk_note = fmt::format("no system.disks on {} and {} cannot be read on this host", s.version, path);
+            s.disk_note =
+                fmt::format("no system.disks on {} and {} cannot be read on this host", s.version, path);
         }
     } else {
         s.disk_note = fmt::format(
-            "no system.disks on {}; run an exporter on {} (chfleet exporter serve --node {}) for disk figures",
+            "no system.disks on {}; run an exporter on {} (chfleet exporter serve --node {}) for disk "
+            "figures",
             s.version, node.host, node.name);
     }
 
@@ -172,7 +179,8 @@ NodeSnapshot readNode(Connection& connection, const topology::Node& node, const 
             "SELECT cluster, host_name, port, errors_count FROM system.clusters WHERE errors_count > 0");
         for (size_t r = 0; r < clusters.rowCount(); ++r) {
             s.cluster_errors.push_back({clusters.getString(r, "cluster"), clusters.getString(r, "host_name"),
-                                        clusters.getUInt64(r, "port"), clusters.getUInt64(r, "errors_count")});
+                                        clusters.getUInt64(r, "port"),
+                                        clusters.getUInt64(r, "errors_count")});
         }
     }
     return s;

@@ -85,7 +85,7 @@ struct NodeSnapshot {
     std::vector<TableParts> tables;
     std::vector<TableMutations> mutations;
     std::vector<DiskSpace> disks;
-    std::string disk_note;  ///< why there are no disk figures, when there are none
+    std::string disk_note;                  ///< why there are no disk figures, when there are none
     std::optional<QueryHistogram> queries;  ///< nullopt: the query log is off on this node
     std::optional<RecentLatency> recent;    ///< health only; nullopt: the query log is off
     std::vector<ClusterErrors> cluster_errors;
@@ -109,8 +109,8 @@ struct ReadOptions {
 };
 
 /// Reads every node of `fleet` at once, one thread per node. Returns within about `options.timeout` whatever
-/// happens: a node that has not answered by then is reported down, and its thread is left to finish on its own
-/// (the HTTP client's own total timeout ends it); it writes nothing the caller still reads.
+/// happens: a node that has not answered by then is reported down, and its thread is left to finish on its
+/// own (the HTTP client's own total timeout ends it); it writes nothing the caller still reads.
 std::vector<NodeRead> readFleet(const topology::Fleet& fleet, const ReadOptions& options);
 
 /// The histogram bounds (seconds) of clickhouse_query_duration_seconds.

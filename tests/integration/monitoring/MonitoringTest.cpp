@@ -1,8 +1,8 @@
-// Monitoring checked end to end on a real fleet (tests/integration/monitoring/fleet.yaml: 2 shards x 2 replicas,
-// one keeper): chfleet's exporter serves the fleet, Debian's Prometheus scrapes it with the rendered
-// configuration and evaluates the rendered rules. Every assertion reads Prometheus's own API (/api/v1/query,
-// /api/v1/alerts) or chfleet health's exit code and findings; faults are real: kill -9 of a replica, the keeper
-// stopped, a server stopped with SIGSTOP.
+// Monitoring checked end to end on a real fleet (tests/integration/monitoring/fleet.yaml: 2 shards x 2
+// replicas, one keeper): chfleet's exporter serves the fleet, Debian's Prometheus scrapes it with the
+// rendered configuration and evaluates the rendered rules. Every assertion reads Prometheus's own API
+// (/api/v1/query, /api/v1/alerts) or chfleet health's exit code and findings; faults are real: kill -9 of a
+// replica, the keeper stopped, a server stopped with SIGSTOP.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -10,9 +10,9 @@
 
 #include <chrono>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-#include <nlohmann/json.hpp>
 
 #include "TestFleet.h"
 #include "clickhouse/HttpConnection.h"
@@ -45,26 +45,28 @@ class MonitoringEnvironment : public ::testing::Environment {
         dir_ = fleet().sandbox().dir() + "/monitoring";
         chfleet::files::makeDirectories(dir_ + "/prometheus-data");
         exporter_port_ = chfleet::testing::freeLoopbackPort();
-        fleet_file_ = dir_ + "/fleet.yaml";
+        // Beside the sandbox's own fleet file, so that its relative secrets path still resolves.
+        fleet_file_ = fleet().sandbox().dir() + "/fleet-monitored.yaml";
         std::string text = chfleet::files::read(fleet().fleetPath());
         text += fmt::format(
             "monitoring:\n  exporter_timeout_ms: {}\n  host_data_path: {}/nodes/{{node}}/data\n"
             "  exporter_targets: [127.0.0.1:{}]\n",
             kExporterTimeoutMs, fleet().sandbox().dir(), exporter_port_);
         chfleet::files::writeAtomically(fleet_file_, text);
-        auto render = fleet().chfleet({"monitoring", "render", "-f", fleet_file_, "-o", dir_, "--scrape-interval",
-                                       "1", "--evaluation-interval", "1"});
+        auto render = fleet().chfleet({"monitoring", "render", "-f", fleet_file_, "-o", dir_,
+                                       "--scrape-interval", "1", "--evaluation-interval", "1"});
         if (render.exit_code != 0) {
             fail("monitoring render failed: " + render.output);
         }
-        exporter_pid_ = process::spawnDetached({CHFLEET_BINARY, "exporter", "serve", "-f", fleet_file_, "--listen",
-                                                fmt::format("127.0.0.1:{}", exporter_port_)},
+        exporter_pid_ = process::spawnDetached({CHFLEET_BINARY, "exporter", "serve", "-f", fleet_file_,
+                                                "--listen", fmt::format("127.0.0.1:{}", exporter_port_)},
                                                dir_ + "/exporter.log", dir_);
         prometheus_port_ = chfleet::testing::freeLoopbackPort();
-        prometheus_pid_ = process::spawnDetached(
-            {"prometheus", "--config.file=" + dir_ + "/prometheus.yml", "--storage.tsdb.path=" + dir_ + "/prometheus-data",
-             fmt::format("--web.listen-address=127.0.0.1:{}", prometheus_port_)},
-            dir_ + "/prometheus.log", dir_);
+        prometheus_pid_ =
+            process::spawnDetached({"prometheus", "--config.file=" + dir_ + "/prometheus.yml",
+                                    "--storage.tsdb.path=" + dir_ + "/prometheus-data",
+                                    fmt::format("--web.listen-address=127.0.0.1:{}", prometheus_port_)},
+                                   dir_ + "/prometheus.log", dir_);
         bool ready = waitUntil([&] {
             httplib::Client client("127.0.0.1", prometheus_port_);
             auto answer = client.Get("/-/ready");
@@ -155,7 +157,8 @@ nlohmann::json health(int& exit_code) {
 }
 
 /// Subjects of the findings of `check` with `severity`.
-std::set<std::string> findings(const nlohmann::json& report, const std::string& check, const std::string& severity) {
+std::set<std::string> findings(const nlohmann::json& report, const std::string& check,
+                               const std::string& severity) {
     std::set<std::string> subjects;
     if (report.contains("findings")) {
         for (const auto& finding : report["findings"]) {
@@ -260,15 +263,18 @@ TEST_F(Monitoring, EveryDashboardPanelQueryReturnsData) {
 
 TEST_F(Monitoring, AKilledReplicaFiresShardOfflineAndItResolvesWhenTheReplicaIsBack) {
     const std::string victim = "mon-us-3";
-    ASSERT_TRUE(waitUntil([&] { return !Env::query("clickhouse_up{node=\"" + victim + "\"} == 1").empty(); }));
+    ASSERT_TRUE(
+        waitUntil([&] { return !Env::query("clickhouse_up{node=\"" + victim + "\"} == 1").empty(); }));
     {
         Restart restart{victim};
         auto killed = std::chrono::steady_clock::now();
         fleet().sandbox().kill(victim);
-        EXPECT_TRUE(waitUntil([&] { return Env::alerts("ClickHouseShardOffline", "node").count(victim) == 1; }))
-            << Env::api("/api/v1/alerts").dump();
-        std::cerr << fmt::format("ClickHouseShardOffline fired {:.1f} s after kill -9\n",
-                                 std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count());
+        EXPECT_TRUE(waitUntil([&] {
+            return Env::alerts("ClickHouseShardOffline", "node").count(victim) == 1;
+        })) << Env::api("/api/v1/alerts").dump();
+        std::cerr << fmt::format(
+            "ClickHouseShardOffline fired {:.1f} s after kill -9\n",
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count());
         EXPECT_EQ(Env::alerts("ClickHouseShardOffline", "node"), std::set<std::string>{victim});
         int exit_code = -1;
         auto report = health(exit_code);
@@ -284,8 +290,9 @@ TEST_F(Monitoring, AStoppedKeeperFiresZooKeeperDisconnectedAndItResolves) {
     {
         Restart restart{"keeper-primary"};
         fleet().sandbox().kill("keeper-primary");
-        EXPECT_TRUE(waitUntil([&] { return Env::alerts("ClickHouseZooKeeperDisconnected", "node").size() == 4; }))
-            << Env::api("/api/v1/alerts").dump();
+        EXPECT_TRUE(waitUntil([&] {
+            return Env::alerts("ClickHouseZooKeeperDisconnected", "node").size() == 4;
+        })) << Env::api("/api/v1/alerts").dump();
         int exit_code = -1;
         auto report = health(exit_code);
         EXPECT_EQ(exit_code, 11) << report.dump(2);

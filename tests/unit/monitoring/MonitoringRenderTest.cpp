@@ -1,5 +1,5 @@
-// The rendered rules are checked by Prometheus's own promtool: they load (check rules) and every alert fires on
-// the series its unit test gives and stays quiet on the series just at its threshold (test rules).
+// The rendered rules are checked by Prometheus's own promtool: they load (check rules) and every alert fires
+// on the series its unit test gives and stays quiet on the series just at its threshold (test rules).
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -33,7 +33,8 @@ schema:
       region_key: k
 )";
 
-void write(const testing::TempDir& dir, const MonitoringConfig& rules_config, const MonitoringConfig& tests_config) {
+void write(const testing::TempDir& dir, const MonitoringConfig& rules_config,
+           const MonitoringConfig& tests_config) {
     files::writeAtomically((dir / "rules.yml").string(), renderRules(rules_config));
     files::writeAtomically((dir / "rules.test.yml").string(), renderRuleTests(tests_config, "rules.yml"));
 }
@@ -127,10 +128,13 @@ TEST(MonitoringRenderTest, TheSectionOverridesThresholdsAndReportsUnknownKeysWit
     EXPECT_EQ(config.exporter_timeout_ms, 2000);
     EXPECT_EQ(config.runbook_base_url, "https://wiki.example.com/runbooks");
 
-    auto bad = topology::checkFleetText(kFleet + "monitoring:\n  thresholds: {replica_lag: 5}\n", "fleet.yaml");
-    EXPECT_NE(bad.describeProblems().find("fleet.yaml:19: monitoring.thresholds.replica_lag"), std::string::npos)
+    auto bad =
+        topology::checkFleetText(kFleet + "monitoring:\n  thresholds: {replica_lag: 5}\n", "fleet.yaml");
+    EXPECT_NE(bad.describeProblems().find("fleet.yaml:19: monitoring.thresholds.replica_lag"),
+              std::string::npos)
         << bad.describeProblems();
-    EXPECT_NE(bad.describeProblems().find("replica_lag_seconds"), std::string::npos) << bad.describeProblems();
+    EXPECT_NE(bad.describeProblems().find("replica_lag_seconds"), std::string::npos)
+        << bad.describeProblems();
 }
 
 }  // namespace
