@@ -33,8 +33,7 @@ void checkNodes(const HealthContext& c, std::vector<Finding>& findings) {
         if (!read.up) {
             ++down;
             add(findings, Severity::Critical, "nodes", read.node->name,
-                fmt::format("down ({}, shard {}): {}", read.node->site, shardName(*read.node), read.error),
-                "shard-offline");
+                fmt::format("down ({}): {}", shardName(*read.node), read.error), "shard-offline");
             continue;
         }
         for (const auto& errors : read.snapshot.cluster_errors) {

@@ -131,7 +131,7 @@ NodeSnapshot readNode(Connection& connection, const topology::Node& node, const 
             s.disks.push_back({disks.getString(r, "name"), "system.disks", disks.getUInt64(r, "total_space"),
                                disks.getUInt64(r, "free_space")});
         }
-    } else if (isThisHost(node.host)) {
+    } else if (options.only_node == node.name || isThisHost(node.host)) {
         std::string path = hostDataPath(options.host_data_path, node);
         struct statvfs fs {};
         if (statvfs(path.c_str(), &fs) == 0) {

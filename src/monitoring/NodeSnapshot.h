@@ -105,7 +105,8 @@ struct ReadOptions {
     std::chrono::milliseconds timeout{5000};  ///< per node, in all
     bool for_health = false;                  ///< also the last hour's latency and cluster errors
     std::string host_data_path;               ///< see MonitoringConfig::host_data_path
-    std::string only_node;                    ///< read this node alone (an exporter on the node's host)
+    /// Read this node alone: an exporter on the node's host (its disk is then read from this host).
+    std::string only_node;
 };
 
 /// Reads every node of `fleet` at once, one thread per node. Returns within about `options.timeout` whatever

@@ -1,5 +1,6 @@
 // The rendered rules are checked by Prometheus's own promtool: they load (check rules) and every alert fires
 // on the series its unit test gives and stays quiet on the series just at its threshold (test rules).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -13,6 +14,9 @@
 
 namespace chfleet::monitoring {
 namespace {
+
+/// Debian's prometheus package (scripts/install-deps.sh).
+const std::string kPromtool = "/usr/bin/promtool";
 
 const std::string kFleet = R"(fleet: t
 base_port: 30000
@@ -43,12 +47,12 @@ TEST(MonitoringRenderTest, PromtoolChecksTheRulesAndEveryAlertPassesItsUnitTest)
     testing::TempDir dir;
     MonitoringConfig config;
     write(dir, config, config);
-    auto check = process::run({"promtool", "check", "rules", (dir / "rules.yml").string()});
+    auto check = process::run({kPromtool, "check", "rules", (dir / "rules.yml").string()});
     EXPECT_EQ(check.exit_code, 0) << check.output;
     EXPECT_NE(check.output.find(fmt::format("SUCCESS: {} rules found", alertRules(config).size())),
               std::string::npos)
         << check.output;
-    auto test = process::run({"promtool", "test", "rules", (dir / "rules.test.yml").string()});
+    auto test = process::run({kPromtool, "test", "rules", (dir / "rules.test.yml").string()});
     EXPECT_EQ(test.exit_code, 0) << test.output;
 }
 
@@ -59,7 +63,7 @@ TEST(MonitoringRenderTest, OverriddenThresholdsReachTheRulesAndTheirTests) {
     config.thresholds.disk_used_percent = 90;
     config.thresholds.backup_age_hours = 50;
     write(dir, config, config);
-    auto test = process::run({"promtool", "test", "rules", (dir / "rules.test.yml").string()});
+    auto test = process::run({kPromtool, "test", "rules", (dir / "rules.test.yml").string()});
     EXPECT_EQ(test.exit_code, 0) << test.output;
     EXPECT_NE(files::read((dir / "rules.yml").string()).find("clickhouse_replica_absolute_delay > 300"),
               std::string::npos);
@@ -72,7 +76,7 @@ TEST(MonitoringRenderTest, TheUnitTestsFailOnRulesWithOtherThresholds) {
     rules_config.thresholds.replica_lag_seconds = 120;
     rules_config.thresholds.backup_age_hours = 30;
     write(dir, rules_config, MonitoringConfig{});
-    auto test = process::run({"promtool", "test", "rules", (dir / "rules.test.yml").string()});
+    auto test = process::run({kPromtool, "test", "rules", (dir / "rules.test.yml").string()});
     EXPECT_NE(test.exit_code, 0) << test.output;
     EXPECT_NE(test.output.find("ClickHouseReplicaLag"), std::string::npos) << test.output;
     EXPECT_NE(test.output.find("ChfleetBackupTooOld"), std::string::npos) << test.output;
@@ -93,7 +97,7 @@ TEST(MonitoringRenderTest, TheScrapeConfigLoadsInPromtoolWithTheRules) {
     ScrapeOptions options;
     files::writeAtomically((dir / options.rules_file).string(), renderRules(config));
     files::writeAtomically((dir / "prometheus.yml").string(), renderScrapeConfig(config, options));
-    auto check = process::run({"promtool", "check", "config", (dir / "prometheus.yml").string()});
+    auto check = process::run({kPromtool, "check", "config", (dir / "prometheus.yml").string()});
     EXPECT_EQ(check.exit_code, 0) << check.output;
     std::string text = files::read((dir / "prometheus.yml").string());
     EXPECT_NE(text.find("dr-sync:9464"), std::string::npos) << text;
