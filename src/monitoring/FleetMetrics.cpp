@@ -60,6 +60,8 @@ void build(Builder& b, const std::vector<NodeRead>& reads, double scrape_seconds
     auto& up =
         b.gauge("clickhouse_up", "1 when the node answered every query of this scrape in time, else 0");
     auto& read_seconds = b.gauge("clickhouse_scrape_node_seconds", "How long reading the node took");
+    auto& read_errors = b.gauge("clickhouse_scrape_read_errors",
+                                "Optional reads the node refused in this scrape (it is still up)");
     auto& uptime = b.gauge("clickhouse_uptime_seconds", "Seconds since the server started");
     auto& zookeeper = b.gauge("clickhouse_zookeeper_session_up",
                               "1 when the node's ZooKeeper session is alive, 0 when it is lost or expired");
@@ -96,6 +98,7 @@ void build(Builder& b, const std::vector<NodeRead>& reads, double scrape_seconds
             continue;
         }
         const NodeSnapshot& s = read.snapshot;
+        read_errors.Add(node).Set(static_cast<double>(s.read_errors.size()));
         uptime.Add(node).Set(static_cast<double>(s.uptime_seconds));
         rows_written.Add(node).Increment(static_cast<double>(s.inserted_rows));
         if (s.zookeeper_connected) {

@@ -36,6 +36,10 @@ void checkNodes(const HealthContext& c, std::vector<Finding>& findings) {
                 fmt::format("down ({}): {}", shardName(*read.node), read.error), "shard-offline");
             continue;
         }
+        for (const auto& error : read.snapshot.read_errors) {
+            add(findings, Severity::Warning, "nodes", read.node->name,
+                "answers, but refused a read: " + error);
+        }
         for (const auto& errors : read.snapshot.cluster_errors) {
             add(findings, Severity::Warning, "nodes", read.node->name,
                 fmt::format("system.clusters: {} errors reaching {}:{} of cluster {}", errors.errors,

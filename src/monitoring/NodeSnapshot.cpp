@@ -50,7 +50,7 @@ std::string histogramSql() {
         sql += fmt::format(", countIf(query_duration_ms <= {}) AS b{}",
                            static_cast<uint64_t>(bounds[i] * 1000), i);
     }
-    return sql + " FROM system.query_log WHERE type = 'QueryFinish'";
+    return sql + " FROM system.query_log WHERE toString(type) IN ('QueryFinish', '2')";
 }
 
 /// The one pass over a node (see NodeSnapshot for what each query feeds).
@@ -150,38 +150,44 @@ NodeSnapshot readNode(Connection& connection, const topology::Node& node, const 
             s.version, node.host, node.name);
     }
 
-    if (has_query_log) {
-        auto histogram = reader.query(histogramSql());
-        QueryHistogram h;
-        h.bounds = queryDurationBounds();
-        h.count = histogram.getUInt64(0, "c");
-        h.sum_seconds = static_cast<double>(histogram.getUInt64(0, "ms")) / 1000.0;
-        for (size_t i = 0; i < h.bounds.size(); ++i) {
-            h.buckets.push_back(histogram.getUInt64(0, fmt::format("b{}", i)));
-        }
-        s.queries = std::move(h);
-        if (options.for_health) {
-            auto recent = reader.query(
-                "SELECT count() AS c, quantile(0.95)(query_duration_ms) AS p95, "
-                "quantile(0.99)(query_duration_ms) AS p99 FROM system.query_log "
-                "WHERE type = 'QueryFinish' AND event_time > now() - INTERVAL 1 HOUR");
-            RecentLatency latency;
-            latency.queries = recent.getUInt64(0, "c");
-            if (latency.queries > 0) {
-                latency.p95_seconds = recent.getDouble(0, "p95") / 1000.0;
-                latency.p99_seconds = recent.getDouble(0, "p99") / 1000.0;
+    // The query log and the clusters' error counts are optional: a server that refuses one of these reads
+    // still answered, so it stays up and the failure is reported with its snapshot.
+    try {
+        if (has_query_log) {
+            auto histogram = reader.query(histogramSql());
+            QueryHistogram h;
+            h.bounds = queryDurationBounds();
+            h.count = histogram.getUInt64(0, "c");
+            h.sum_seconds = static_cast<double>(histogram.getUInt64(0, "ms")) / 1000.0;
+            for (size_t i = 0; i < h.bounds.size(); ++i) {
+                h.buckets.push_back(histogram.getUInt64(0, fmt::format("b{}", i)));
             }
-            s.recent = latency;
+            s.queries = std::move(h);
+            if (options.for_health) {
+                auto recent = reader.query(
+                    "SELECT count() AS c, quantile(0.95)(query_duration_ms) AS p95, "
+                    "quantile(0.99)(query_duration_ms) AS p99 FROM system.query_log "
+                    "WHERE toString(type) IN ('QueryFinish', '2') AND event_time > now() - INTERVAL 1 HOUR");
+                RecentLatency latency;
+                latency.queries = recent.getUInt64(0, "c");
+                if (latency.queries > 0) {
+                    latency.p95_seconds = recent.getDouble(0, "p95") / 1000.0;
+                    latency.p99_seconds = recent.getDouble(0, "p99") / 1000.0;
+                }
+                s.recent = latency;
+            }
         }
-    }
-    if (options.for_health && has_cluster_errors) {
-        auto clusters = reader.query(
-            "SELECT cluster, host_name, port, errors_count FROM system.clusters WHERE errors_count > 0");
-        for (size_t r = 0; r < clusters.rowCount(); ++r) {
-            s.cluster_errors.push_back({clusters.getString(r, "cluster"), clusters.getString(r, "host_name"),
-                                        clusters.getUInt64(r, "port"),
-                                        clusters.getUInt64(r, "errors_count")});
+        if (options.for_health && has_cluster_errors) {
+            auto clusters = reader.query(
+                "SELECT cluster, host_name, port, errors_count FROM system.clusters WHERE errors_count > 0");
+            for (size_t r = 0; r < clusters.rowCount(); ++r) {
+                s.cluster_errors.push_back({clusters.getString(r, "cluster"),
+                                            clusters.getString(r, "host_name"), clusters.getUInt64(r, "port"),
+                                            clusters.getUInt64(r, "errors_count")});
+            }
         }
+    } catch (const ServerException& e) {
+        s.read_errors.push_back(e.what());
     }
     return s;
 }

@@ -89,7 +89,8 @@ struct NodeSnapshot {
     std::optional<QueryHistogram> queries;  ///< nullopt: the query log is off on this node
     std::optional<RecentLatency> recent;    ///< health only; nullopt: the query log is off
     std::vector<ClusterErrors> cluster_errors;
-    int queries_sent = 0;  ///< how many statements this pass cost the node
+    std::vector<std::string> read_errors;  ///< optional reads the server refused (it is still up)
+    int queries_sent = 0;                  ///< how many statements this pass cost the node
 };
 
 /// One node's outcome of a pass.

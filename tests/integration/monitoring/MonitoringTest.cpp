@@ -63,7 +63,7 @@ class MonitoringEnvironment : public ::testing::Environment {
                                                dir_ + "/exporter.log", dir_);
         prometheus_port_ = chfleet::testing::freeLoopbackPort();
         prometheus_pid_ =
-            process::spawnDetached({"prometheus", "--config.file=" + dir_ + "/prometheus.yml",
+            process::spawnDetached({"/usr/bin/prometheus", "--config.file=" + dir_ + "/prometheus.yml",
                                     "--storage.tsdb.path=" + dir_ + "/prometheus-data",
                                     fmt::format("--web.listen-address=127.0.0.1:{}", prometheus_port_)},
                                    dir_ + "/prometheus.log", dir_);
