@@ -362,7 +362,7 @@ void checkSpool(const HealthContext& c, std::vector<Finding>& findings) {
     const int64_t threshold = c.config.thresholds.spool_bytes;
     add(findings, static_cast<int64_t>(bytes) > threshold ? Severity::Warning : Severity::Ok, "ingest_spool",
         "ingest", fmt::format("{} bytes in {} spool segments (threshold {} bytes)", bytes, files, threshold),
-        "replica-lag");
+        "shard-offline");
 }
 
 }  // namespace
