@@ -54,6 +54,7 @@ bench: deps build
 	bash bench/ingest_read_bench.sh $(BUILD_DIR)/chfleet
 	bash bench/erase_bench.sh $(BUILD_DIR)/chfleet
 	bash bench/backup_bench.sh $(BUILD_DIR)/chfleet
+	bash bench/monitoring_scrape.sh $(BUILD_DIR)/chfleet
 
 # Installation: the binary, the systemd units, the docs and the example fleet files under PREFIX (default
 # /usr/local), staged under DESTDIR when given. The units name the binary by its path under PREFIX.

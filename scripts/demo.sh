@@ -159,5 +159,13 @@ if ! diff "$DIR/before-backup.txt" "$DIR/after-restore.txt"; then
 fi
 echo "counts per node equal the originals: $(awk '{s += $NF} END {print s}' "$DIR/after-restore.txt") rows"
 
+step "monitoring: the health report, one scrape of the exporter, the rendered rules checked by promtool"
+health=0; "$CHFLEET" health -f "$FLEET" || health=$?
+echo "health exit code $health (0 nothing wrong, 1 a warning, 11 a critical finding)"
+"$CHFLEET" exporter scrape -f "$FLEET" | grep -E '^clickhouse_(up|replica_absolute_delay|disk_used_bytes)\{' | awk 'NR <= 6'
+"$CHFLEET" monitoring render -f "$FLEET" -o "$DIR/monitoring"
+promtool check rules "$DIR/monitoring/chfleet-rules.yml"
+(cd "$DIR/monitoring" && promtool test rules chfleet-rules.test.yml)
+
 step "done"
 [ "${KEEP:-0}" = 1 ] && echo "the sandbox is still running: $CHFLEET sandbox status --dir $DIR" || true

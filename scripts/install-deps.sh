@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything chfleet needs to build, test and run its demo on Debian 12:
 # the build toolchain and libraries, the real components (ClickHouse 18.16, ZooKeeper,
-# dnsmasq, nftables), the packaging checks' tools (dpkg-shlibdeps, systemd-analyze, debootstrap), the embedded
-# ClickHouse 26.5 engine (libchdb.so from npm, pinned) and the
+# dnsmasq, nftables, Prometheus for the monitoring checks), the packaging checks' tools (dpkg-shlibdeps,
+# systemd-analyze, debootstrap), the embedded ClickHouse 26.5 engine (libchdb.so from npm, pinned) and the
 # official ClickHouse Node.js client for the ingest compatibility check (npm ci).
 # Idempotent: does nothing that is already done. Run as root.
 set -euo pipefail
@@ -14,7 +14,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libc-ares-dev libssl-dev libxxhash-dev libzstd-dev liblz4-dev
   libgtest-dev libgmock-dev libbenchmark-dev libexpected-dev prometheus-cpp-dev
   clickhouse-server clickhouse-client zookeeper default-jre-headless
-  dnsmasq-base nftables iproute2 procps bc
+  dnsmasq-base nftables iproute2 procps bc prometheus
   dpkg-dev systemd debootstrap
 )
 

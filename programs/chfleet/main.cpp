@@ -20,6 +20,9 @@ int residencyMain(const std::vector<std::string>& args);
 int retentionMain(const std::vector<std::string>& args);
 int backupMain(const std::vector<std::string>& args);
 int eraseMain(const std::vector<std::string>& args);
+int healthMain(const std::vector<std::string>& args);
+int exporterMain(const std::vector<std::string>& args);
+int monitoringMain(const std::vector<std::string>& args);
 }  // namespace chfleet
 
 namespace {
@@ -47,6 +50,11 @@ constexpr Subcommand subcommands[] = {
     {"erase", chfleet::eraseMain,
      "erase a company from every replica of every site, with a receipt in a ledger"},
     {"backup", chfleet::backupMain, "back up a site to a folder or S3, verify, restore, clean up"},
+    {"health", chfleet::healthMain,
+     "the fleet's daily health check: findings per node, exit code by severity"},
+    {"exporter", chfleet::exporterMain, "Prometheus exporter of every node (system tables; works on 18.16)"},
+    {"monitoring", chfleet::monitoringMain,
+     "render alert rules, their promtool tests, scrape config, dashboard"},
 };
 
 void printUsage(std::ostream& out) {
@@ -59,7 +67,7 @@ void printUsage(std::ostream& out) {
     }
     out << "\nExit codes: 0 ok, 1 finished with failures or drift, 2 bad arguments, 3 differences found,\n"
         << "4 invalid configuration, 5 connection failed, 6 timeout, 7 server error, 8 bad response,\n"
-        << "9 sandbox failure, 10 file error, 130 interrupted. The same failure gives the same code in "
+        << "9 sandbox failure, 10 file error, 11 critical (health), 130 interrupted. The same failure gives the same code in "
            "every\n"
         << "subcommand: a missing or unreadable fleet file 10, an invalid one 4, no server reachable 5.\n"
         << "\nGlobal options (also accepted after the subcommand): --log-level LEVEL (environment "

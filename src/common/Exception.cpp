@@ -26,6 +26,8 @@ std::string_view errorCodeName(ErrorCode code) {
             return "sandbox_failed";
         case ErrorCode::IoError:
             return "io_error";
+        case ErrorCode::Critical:
+            return "critical";
         case ErrorCode::Interrupted:
             return "interrupted";
     }

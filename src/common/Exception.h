@@ -22,6 +22,7 @@ enum class ErrorCode : int {
     BadResponse = 8,       ///< a server's answer could not be understood
     SandboxFailed = 9,     ///< a local process could not be started, reached or stopped
     IoError = 10,          ///< a local file could not be read or written
+    Critical = 11,         ///< a health check found a critical problem (warnings alone give Failed)
     Interrupted = 130,     ///< SIGINT/SIGTERM stopped the work between steps
 };
 

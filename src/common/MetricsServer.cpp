@@ -27,8 +27,11 @@ http::ListenAddress parseAddress(const std::string& address) {
 }  // namespace
 
 MetricsServer::MetricsServer(std::string address, std::shared_ptr<prometheus::Registry> registry,
-                             HealthCheck health)
-    : address_(std::move(address)), registry_(std::move(registry)), health_(std::move(health)) {}
+                             HealthCheck health, std::function<void()> before_scrape)
+    : address_(std::move(address)),
+      registry_(std::move(registry)),
+      health_(std::move(health)),
+      before_scrape_(std::move(before_scrape)) {}
 
 MetricsServer::~MetricsServer() {
     stop();
@@ -50,7 +53,7 @@ void MetricsServer::start() {
         int yes = 1;
         ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     });
-    http::addMetricsAndHealth(*server, registry_, health_);
+    http::addMetricsAndHealth(*server, registry_, health_, before_scrape_);
 
     errno = 0;
     int bound = listen.port == 0 ? server->bind_to_any_port(listen.host)

@@ -20,8 +20,9 @@ class MetricsServer {
     using HealthCheck = http::HealthCheck;
 
     /// `address` is "host:port" or "[v6]:port"; port 0 picks a free port (see port()). Nothing is bound yet.
+    /// `before_scrape` (optional) runs at every scrape before the registry is read (see addMetricsAndHealth).
     MetricsServer(std::string address, std::shared_ptr<prometheus::Registry> registry,
-                  HealthCheck health = {});
+                  HealthCheck health = {}, std::function<void()> before_scrape = {});
     ~MetricsServer();
     MetricsServer(const MetricsServer&) = delete;
     MetricsServer& operator=(const MetricsServer&) = delete;
@@ -41,6 +42,7 @@ class MetricsServer {
     std::string address_;
     std::shared_ptr<prometheus::Registry> registry_;
     HealthCheck health_;
+    std::function<void()> before_scrape_;
     std::unique_ptr<httplib::Server> server_;
     std::thread thread_;
     std::atomic<bool> finished_{false};
