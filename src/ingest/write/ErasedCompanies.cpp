@@ -1,5 +1,6 @@
 #include "ingest/write/ErasedCompanies.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "clickhouse/Quoting.h"
@@ -45,10 +46,13 @@ std::unique_ptr<ErasedCompanies> ErasedCompanies::forFleet(const topology::Fleet
         logger()->warn("{}; ingest refuses every write if the ledger records an erasure", e.what());
     }
     std::string key_type = erase::erasableTables(fleet).empty() ? "String" : erase::regionKeyType(fleet);
+    // A node that neither answers nor fails (a stopped server) holds a read for at most this long before the
+    // next node of its site is asked, so that a refresh stays within erase's grace.
+    auto read_timeout = std::max<std::chrono::milliseconds>(std::chrono::seconds(1), refresh_interval / 2);
     const topology::Fleet* source = &fleet;
     return std::make_unique<ErasedCompanies>(
-        std::move(salt), std::move(key_type), [source] { return erase::erasedSubjects(*source); },
-        refresh_interval);
+        std::move(salt), std::move(key_type),
+        [source, read_timeout] { return erase::erasedSubjects(*source, read_timeout); }, refresh_interval);
 }
 
 bool ErasedCompanies::load() {

@@ -34,7 +34,9 @@
 //   chfleet_ingest_erased_rows_dropped_total and logged by the subject's hash prefix, never the ID.
 //
 // The set of erased subjects only grows: a refresh that reads fewer copies of the ledger (sites down) never
-// forgets a subject, and a refresh that reads none keeps the set. Erasures are never undone; a returning
+// forgets a subject, and a refresh that reads none keeps the set. A node that neither answers nor fails (a
+// stopped server) holds a read of its site's copy for at most half the refresh interval (1 s at least) before
+// the next node of the site is asked. Erasures are never undone; a returning
 // customer is written under a new company ID.
 //
 // Cost: while the ledger records no erasure nothing is hashed. Otherwise each company's subject (a salted
