@@ -15,9 +15,9 @@ namespace {
 class EraseSectionReader : public topology::SectionReader {
   public:
     void read(const YAML::Node& node, const std::string& path, topology::FleetReading& reading) override {
-        auto map = reading.mapping(
-            node, path,
-            {"ledger_file", "ledger_database", "salt_env", "salt_file", "mutation_timeout_seconds"});
+        auto map = reading.mapping(node, path,
+                                   {"ledger_file", "ledger_database", "salt_env", "salt_file",
+                                    "mutation_timeout_seconds", "ingest_grace_seconds"});
         if (!map) {
             return;
         }
@@ -42,6 +42,9 @@ class EraseSectionReader : public topology::SectionReader {
         if (auto timeout = map->integer("mutation_timeout_seconds", false, 1, 7 * 24 * 3600)) {
             config.mutation_timeout_seconds = static_cast<int>(*timeout);
         }
+        if (auto grace = map->integer("ingest_grace_seconds", false, 0, 3600)) {
+            config.ingest_grace_seconds = static_cast<int>(*grace);
+        }
         reading.fleet().sections.set(std::move(config));
     }
 };
@@ -62,6 +65,7 @@ class EraseSectionReader : public topology::SectionReader {
              out << YAML::Key << "salt_file" << YAML::Value << config->salt.file;
          }
          out << YAML::Key << "mutation_timeout_seconds" << YAML::Value << config->mutation_timeout_seconds;
+         out << YAML::Key << "ingest_grace_seconds" << YAML::Value << config->ingest_grace_seconds;
          out << YAML::EndMap;
      }});
 

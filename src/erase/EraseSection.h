@@ -18,6 +18,9 @@ struct EraseConfig {
     static constexpr const char* kDefaultLedgerFile = "erase-ledger.jsonl";
     static constexpr const char* kDefaultLedgerDatabase = "chfleet";
     static constexpr int kDefaultMutationTimeoutSeconds = 900;
+    /// `chfleet ingest serve` reads the ledger every 2 s by default (--erased-refresh-seconds); 3 s of margin
+    /// for the read itself.
+    static constexpr int kDefaultIngestGraceSeconds = 5;
 
     /// The local append-only copy of the ledger (JSON lines); relative paths are relative to the fleet
     /// file's directory.
@@ -28,6 +31,10 @@ struct EraseConfig {
     topology::SecretRef salt{kDefaultSaltEnv, ""};
     /// How long one run waits for its mutations to finish on the replicas it reaches.
     int mutation_timeout_seconds = kDefaultMutationTimeoutSeconds;
+    /// How long a run waits between recording its request in the ledger and deleting, so that every running
+    /// ingest server has read the request and stopped writing the company's rows (longer than ingest's
+    /// --erased-refresh-seconds).
+    int ingest_grace_seconds = kDefaultIngestGraceSeconds;
 
     bool operator==(const EraseConfig&) const = default;
 };

@@ -403,6 +403,31 @@ nlohmann::json Receipt::json() const {
             {"id_in_server_logs", id_in_server_logs}};
 }
 
+namespace {
+
+/// Running ingest servers read the ledger every few seconds and then refuse the company's rows and drop its
+/// unwritten ones (ingest/write/ErasedCompanies.h). Waiting erase.ingest_grace_seconds after the request is
+/// in the ledger means the deletion starts after they stopped writing it: a row that still lands later is
+/// counted by the proof (step 4) and keeps its node pending.
+void waitForIngest(const topology::Fleet& fleet, const EraseOptions& options) {
+    int grace = eraseConfig(fleet).ingest_grace_seconds;
+    if (grace <= 0) {
+        return;
+    }
+    std::string message = fmt::format(
+        "request recorded; waiting {} s (erase.ingest_grace_seconds) so that running ingest servers stop "
+        "writing the company's rows before the deletion",
+        grace);
+    if (options.progress) {
+        options.progress(message);
+    } else {
+        logger()->info("{}", message);
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(grace));
+}
+
+}  // namespace
+
 Receipt eraseCompany(const topology::Fleet& fleet, const std::string& id, const EraseOptions& options) {
     std::string type = regionKeyType(fleet);
     if (auto problem = idProblem(id, type); !problem.empty()) {
@@ -435,6 +460,9 @@ Receipt eraseCompany(const topology::Fleet& fleet, const std::string& id, const 
     logger()->info("erasure {}{} of subject {}: counting on {} node(s)", receipt.erasure,
                    options.dry_run ? " (dry run)" : "", shortSubject(subject), fleet.nodes().size());
 
+    if (!options.dry_run) {
+        waitForIngest(fleet, options);
+    }
     ErasureRun run(
         fleet, [&](const topology::Table& table) { return idCondition(table, id); }, options, {}, id);
     run.countBefore();
@@ -566,6 +594,9 @@ Receipt verifyCompany(const topology::Fleet& fleet, const std::string& id) {
     }
     EraseOptions options;
     options.dry_run = true;
+    if (!options.dry_run) {
+        waitForIngest(fleet, options);
+    }
     ErasureRun run(
         fleet, [&](const topology::Table& table) { return idCondition(table, id); }, options, {}, id);
     run.countBefore();

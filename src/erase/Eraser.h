@@ -30,7 +30,10 @@
 //
 // Before step 1 the request (subject, reason, time) is in the ledger, so a run that dies half way, a node
 // that was down, or a site that missed the run is completed later by hash, without the ID: by a rerun
-// (`erase run --pending`), or by sync before it copies anything (completePendingErasures).
+// (`erase run --pending`), or by sync before it copies anything (completePendingErasures). A run that knows
+// the ID then waits erase.ingest_grace_seconds before step 1: running ingest servers read the ledger every
+// few seconds and stop writing the company's rows (ingest/write/ErasedCompanies.h), so the deletion comes
+// after their last write; a row that lands anyway is counted in step 4 and keeps its node pending.
 namespace chfleet::erase {
 
 /// What one erasure did on one node.

@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 
+#include "clickhouse/HttpConnection.h"
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
 #include "clickhouse/ServerError.h"
@@ -80,10 +81,11 @@ std::string genesisHash() {
     return std::string(64, '0');
 }
 
-ErasureLedger::ErasureLedger(const topology::Fleet& fleet)
+ErasureLedger::ErasureLedger(const topology::Fleet& fleet, std::chrono::milliseconds read_timeout)
     : fleet_(fleet),
       file_(ledgerFilePath(fleet)),
-      table_(clickhouse::qualifiedName(eraseConfig(fleet).ledger_database, kLedgerTable)) {}
+      table_(clickhouse::qualifiedName(eraseConfig(fleet).ledger_database, kLedgerTable)),
+      read_timeout_(read_timeout) {}
 
 std::vector<LedgerEntry> ErasureLedger::readFile() const {
     std::vector<LedgerEntry> entries;
@@ -120,12 +122,17 @@ LedgerCopy ErasureLedger::readSite(const topology::Site& site) const {
     std::vector<std::string> errors;
     for (const auto* node : site.nodes()) {
         try {
-            auto connection = topology::connectTo(fleet_, *node);
+            auto endpoint = topology::endpointFor(fleet_, *node);
+            if (read_timeout_.count() > 0) {
+                endpoint.connect_timeout = std::min(endpoint.connect_timeout, read_timeout_);
+                endpoint.total_timeout = read_timeout_;
+            }
+            clickhouse::HttpConnection connection(endpoint);
             copy.name = "site " + site.name + " (" + node->name + ")";
             clickhouse::Result rows;
             try {
-                rows = clickhouse::query(*connection, "SELECT DISTINCT seq, prev, hash, entry FROM " +
-                                                          table_ + " ORDER BY seq, hash");
+                rows = clickhouse::query(connection, "SELECT DISTINCT seq, prev, hash, entry FROM " + table_ +
+                                                         " ORDER BY seq, hash");
             } catch (const ServerException& e) {
                 if (e.serverCode() != clickhouse::server_code::kUnknownTable &&
                     e.serverCode() != clickhouse::server_code::kUnknownDatabase) {
@@ -381,8 +388,9 @@ std::vector<std::string> erasedSubjects(const std::vector<LedgerEntry>& entries)
     return {subjects.begin(), subjects.end()};
 }
 
-std::vector<std::string> erasedSubjects(const topology::Fleet& fleet) {
-    return erasedSubjects(ErasureLedger(fleet).entries());
+std::vector<std::string> erasedSubjects(const topology::Fleet& fleet,
+                                        std::chrono::milliseconds read_timeout) {
+    return erasedSubjects(ErasureLedger(fleet, read_timeout).entries());
 }
 
 std::string erasedRowsCondition(const topology::Fleet& fleet, const topology::Table& table,

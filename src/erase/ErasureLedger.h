@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -76,7 +77,11 @@ struct LedgerVerification {
 /// Reads and writes the ledger of one fleet.
 class ErasureLedger {
   public:
-    explicit ErasureLedger(const topology::Fleet& fleet);
+    /// `read_timeout`: how long one node may take to answer a read of its site's copy before the next node
+    /// of the site is asked (zero: the connection's default); for readers that must not hang on a stopped
+    /// server (ingest's refresh).
+    explicit ErasureLedger(const topology::Fleet& fleet,
+                           std::chrono::milliseconds read_timeout = std::chrono::milliseconds(0));
 
     /// Every copy: the local file first, then each site's table read on its first node that answers.
     std::vector<LedgerCopy> readCopies() const;
@@ -105,6 +110,7 @@ class ErasureLedger {
     const topology::Fleet& fleet_;
     std::string file_;
     std::string table_;  ///< `db`.`erase_ledger`
+    std::chrono::milliseconds read_timeout_;
 };
 
 /// Checks one copy's chain on its own (seq 1..n without gaps, each prev and hash right).
@@ -115,8 +121,10 @@ std::vector<LedgerProblem> verifyChain(const LedgerCopy& copy);
 std::vector<std::string> erasedSubjects(const std::vector<LedgerEntry>& entries);
 
 /// The erased subjects of the fleet, read from every copy of the ledger that can be read (local file and
-/// every reachable site): the list sync, restore and reruns apply.
-std::vector<std::string> erasedSubjects(const topology::Fleet& fleet);
+/// every reachable site): the list sync, restore, reruns and ingest apply. `read_timeout`: as for
+/// ErasureLedger.
+std::vector<std::string> erasedSubjects(
+    const topology::Fleet& fleet, std::chrono::milliseconds read_timeout = std::chrono::milliseconds(0));
 
 /// A SQL condition true for the rows of `table` that belong to one of `subjects`, computed by ClickHouse
 /// from the table's region key and the fleet's salt (18.16 and later):

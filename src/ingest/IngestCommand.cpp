@@ -88,6 +88,13 @@ int ingestMain(const std::vector<std::string>& args) {
         ->add_option("--mapping-refresh-seconds", refresh_seconds,
                      "how often the company -> region map is reloaded")
         ->capture_default_str();
+    int erased_refresh_seconds = static_cast<int>(options.erased_refresh.count());
+    serve
+        ->add_option("--erased-refresh-seconds", erased_refresh_seconds,
+                     "how often the erasure ledger is read again: rows of a company erased since are refused "
+                     "and dropped from unwritten batches (keep below the fleet's erase.ingest_grace_seconds)")
+        ->check(CLI::Range(1, 3600))
+        ->capture_default_str();
     serve->add_option("--write-timeout-ms", write_timeout_ms, "per batch and replica")->capture_default_str();
     int hedge_after_ms = static_cast<int>(options.hedge_after.count());
     serve
@@ -120,6 +127,7 @@ int ingestMain(const std::vector<std::string>& args) {
         options.mode = mode == "async" ? ingest::AckMode::Async : ingest::AckMode::Sync;
         options.batching.batch_wait = std::chrono::milliseconds(batch_wait_ms);
         options.mapping_refresh = std::chrono::seconds(refresh_seconds);
+        options.erased_refresh = std::chrono::seconds(erased_refresh_seconds);
         options.write_timeout = std::chrono::milliseconds(write_timeout_ms);
         options.hedge_after = std::chrono::milliseconds(hedge_after_ms);
         options.read_timeout = std::chrono::seconds(read_timeout_seconds);

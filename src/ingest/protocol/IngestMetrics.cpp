@@ -53,6 +53,12 @@ IngestMetrics::IngestMetrics()
                                .Help("Connections answered 503 at once because --max-connections were open")
                                .Register(*registry_)
                                .Add({})),
+      erased_rows_dropped_(prometheus::BuildCounter()
+                               .Name("chfleet_ingest_erased_rows_dropped_total")
+                               .Help("Rows accepted before their company's erasure (spooled or batched) and "
+                                     "dropped unwritten once the erasure ledger recorded it")
+                               .Register(*registry_)
+                               .Add({})),
       batch_rows_(
           prometheus::BuildHistogram()
               .Name("chfleet_ingest_batch_rows")
@@ -105,6 +111,10 @@ void IngestMetrics::read(bool one_shard) {
 
 void IngestMetrics::connectionRefused() {
     refused_connections_.Increment();
+}
+
+void IngestMetrics::erasedRowsDropped(size_t rows) {
+    erased_rows_dropped_.Increment(static_cast<double>(rows));
 }
 
 void IngestMetrics::answered(double seconds) {

@@ -27,8 +27,10 @@ class IngestMetrics {
     /// A batch landed on its shard.
     void written(const ShardTarget& target, size_t rows, size_t bytes);
     void writeFailed(const ShardTarget& target);
-    /// A request was refused; `reason` is one of auth, syntax, unknown_table, bad_row, unmapped, residency, too_large,
-    /// overloaded, write_failed, forward_failed.
+    /// Rows accepted earlier and dropped unwritten because their company was erased since.
+    void erasedRowsDropped(size_t rows);
+    /// A request was refused; `reason` is one of auth, syntax, unknown_table, bad_row, unmapped, residency,
+    /// erased, too_large, overloaded, write_failed, forward_failed.
     void rejected(const std::string& reason);
     void answered(double seconds);
     /// A read was forwarded: to one replica of a company's shard (`one_shard`) or to a node of the site.
@@ -49,6 +51,7 @@ class IngestMetrics {
     prometheus::Family<prometheus::Counter>& rejected_;
     prometheus::Family<prometheus::Counter>& reads_;
     prometheus::Counter& refused_connections_;
+    prometheus::Counter& erased_rows_dropped_;
     prometheus::Histogram& batch_rows_;
     prometheus::Histogram& latency_;
     prometheus::Gauge& buffered_bytes_;

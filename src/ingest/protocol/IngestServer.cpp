@@ -26,6 +26,7 @@
 #include "ingest/protocol/PendingInsert.h"
 #include "ingest/route/RegionMap.h"
 #include "ingest/route/RequestRouter.h"
+#include "ingest/write/ErasedCompanies.h"
 #include "ingest/write/Ledger.h"
 #include "ingest/write/ShardWriter.h"
 #include "ingest/write/Spool.h"
@@ -83,10 +84,13 @@ void IngestServer::start() {
     regions_ = std::make_unique<RegionMap>(fleet_, site_->name, options_.mapping_refresh);
     regions_->load();  // no copy of the mapping answers: refuse to start (nothing could be routed)
     regions_->startRefresh();
+    erased_ = ErasedCompanies::forFleet(fleet_, options_.erased_refresh);
+    erased_->loadAtStart();  // no copy of the ledger readable, or erasures without a salt: refuse to start
+    erased_->startRefresh();
     if (options_.read_threads > 1) {
         readers_ = std::make_unique<WorkerPool>(options_.read_threads);
     }
-    routing_ = std::make_unique<RoutingContext>(fleet_, *site_, *regions_, readers_.get());
+    routing_ = std::make_unique<RoutingContext>(fleet_, *site_, *regions_, readers_.get(), erased_.get());
     reads_ = std::make_unique<ReadRewriter>(fleet_.schema, *site_);
     ledger_ = std::make_unique<Ledger>(options_.dedup_window);
     writer_ = std::make_unique<ShardWriter>(fleet_, options_.write_timeout, options_.hedge_after);
@@ -97,7 +101,8 @@ void IngestServer::start() {
         [this](const ShardTarget& target, size_t rows, size_t bytes) {
             metrics_->written(target, rows, bytes);
         },
-        [this](const ShardTarget& target, const std::string&) { metrics_->writeFailed(target); }};
+        [this](const ShardTarget& target, const std::string&) { metrics_->writeFailed(target); },
+        [this](const ShardTarget&, size_t rows) { metrics_->erasedRowsDropped(rows); }};
     if (options_.mode == AckMode::Async) {
         if (options_.spool_dir.empty()) {
             throw Exception(ErrorCode::BadArguments,
@@ -106,7 +111,8 @@ void IngestServer::start() {
         }
         spool_ = std::make_unique<Spool>(options_.spool_dir, size_t{64} << 20);
     }
-    batcher_ = std::make_unique<ShardBatcher>(batching, *writer_, *ledger_, spool_.get(), observer);
+    batcher_ =
+        std::make_unique<ShardBatcher>(batching, *writer_, *ledger_, spool_.get(), observer, erased_.get());
     if (spool_) {
         recoverSpool();
     }
@@ -224,6 +230,7 @@ void IngestServer::stop(std::chrono::milliseconds drain) {
                   spool_->outstandingSlices());
     }
     regions_->stop();
+    erased_->stop();
     server_.reset();
     log->info("ingest stopped");
 }
@@ -421,7 +428,8 @@ void IngestServer::commitInsert(PendingInsert& insert, httplib::Response& respon
             in_flight.push_back(id);
             continue;
         }
-        slices.push_back({output.target, Slice{id, std::move(output.rows), output.row_count, nullptr, 0}});
+        slices.push_back({output.target, Slice{id, std::move(output.rows), output.row_count, nullptr, 0,
+                                               insert.erased_checked}});
     }
     size_t bytes = 0;
     for (const auto& [target, slice] : slices) {

@@ -25,6 +25,7 @@ class ContentReader;
 namespace chfleet::ingest {
 
 class ConnectionQueue;
+class ErasedCompanies;
 class IngestMetrics;
 class Ledger;
 class RegionMap;
@@ -46,6 +47,9 @@ struct IngestOptions {
     size_t max_body_bytes = 256 << 20;            ///< a bigger request body is refused (413)
     size_t max_buffered_bytes = size_t{1} << 30;  ///< rows held in memory at once; beyond: 503 + Retry-After
     std::chrono::seconds mapping_refresh{30};
+    /// How often the erasure ledger is read again for companies erased since (ErasedCompanies); erase waits
+    /// erase.ingest_grace_seconds, longer than this, before it deletes.
+    std::chrono::seconds erased_refresh{2};
     std::chrono::milliseconds write_timeout{60000};  ///< per batch, per replica
     /// A replica that has not answered a batch this long (or 4 times its recent write time, if longer) gets
     /// a second replica of its shard writing the same block beside it (ShardWriter).
@@ -113,6 +117,7 @@ class IngestServer {
     clickhouse::Credentials fleet_credentials_;  ///< the fleet account, for forwarded statements
     std::unique_ptr<IngestMetrics> metrics_;
     std::unique_ptr<RegionMap> regions_;
+    std::unique_ptr<ErasedCompanies> erased_;
     std::unique_ptr<WorkerPool> readers_;
     std::unique_ptr<RoutingContext> routing_;
     std::unique_ptr<ReadRewriter> reads_;

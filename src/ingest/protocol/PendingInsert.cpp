@@ -15,6 +15,7 @@
 #include "ingest/protocol/ClickHouseHttp.h"
 #include "ingest/protocol/IngestMetrics.h"
 #include "ingest/protocol/InsertStatement.h"
+#include "ingest/write/ErasedCompanies.h"
 #include "ingest/write/ShardBatcher.h"
 
 namespace chfleet::ingest {
@@ -47,6 +48,8 @@ bool IngestServer::PendingInsert::guarded(Fn&& fn) {
         refusal = Refusal{400, server_code::kBadArguments, error.what(), "unmapped"};
     } catch (const ResidencyMismatch& error) {
         refusal = Refusal{400, server_code::kBadArguments, error.what(), "residency"};
+    } catch (const ErasedCompany& error) {
+        refusal = Refusal{403, server_code::kBadArguments, error.what(), "erased"};
     } catch (const Exception& error) {
         bool syntax = std::string_view(error.what()).starts_with("Syntax error");
         refusal = Refusal{400, syntax ? server_code::kSyntaxError : server_code::kBadArguments, error.what(),
@@ -136,6 +139,7 @@ void IngestServer::PendingInsert::resolve(const InsertStatement& statement) {
     for (const auto& [name, value] : statement.settings) {
         settings.apply(name, value);
     }
+    erased_checked = server.erased_->size();
     router = std::make_unique<RequestRouter>(*server.routing_, *table, *format, statement.columns,
                                              settings.skip_unknown_fields, asserted_region);
     digest.addField(user);

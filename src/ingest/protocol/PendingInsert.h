@@ -61,6 +61,8 @@ struct IngestServer::PendingInsert {
     const httplib::Request& request;
     std::string user;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    /// Erased subjects known before its first row was checked (Slice::erased_checked).
+    size_t erased_checked = 0;
     std::optional<Refusal> refusal;
     const topology::Table* table = nullptr;
     WriteSettings settings;

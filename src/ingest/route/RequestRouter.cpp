@@ -5,15 +5,17 @@
 
 #include "clickhouse/Quoting.h"
 #include "common/Exception.h"
+#include "erase/Subject.h"
 #include "ingest/IngestSection.h"
 #include "ingest/route/CompanyId.h"
 #include "ingest/route/RegionMap.h"
+#include "ingest/write/ErasedCompanies.h"
 
 namespace chfleet::ingest {
 
 RoutingContext::RoutingContext(const topology::Fleet& fleet, const topology::Site& site, RegionMap& regions,
-                               WorkerPool* readers)
-    : fleet_(fleet), site_(site), regions_(regions), readers_(readers) {
+                               WorkerPool* readers, ErasedCompanies* erased)
+    : fleet_(fleet), site_(site), regions_(regions), readers_(readers), erased_(erased) {
     for (const auto& table : fleet.schema.tables) {
         if (table.kind == topology::TableKind::Table && !table.region_key.empty()) {
             keys_.emplace(table.name, ShardingKey::parse(table));
@@ -232,6 +234,7 @@ void RequestRouter::route(Routed& routed, const RowReader& reader, std::span<con
     }
     auto known = routed.known.find(company.text);
     if (known == routed.known.end()) {
+        checkErased(row_number, company.text);  // once per company and request, like the region look-up
         auto region_name = context_.regions().regionOf(company.text);
         const topology::Region* region = region_name ? context_.region(*region_name) : nullptr;
         if (region == nullptr) {
@@ -247,6 +250,21 @@ void RequestRouter::route(Routed& routed, const RowReader& reader, std::span<con
     Output& output = outputFor(routed, *known->second, key);
     reader.appendTabSeparated(output.rows, values);
     ++output.row_count;
+}
+
+void RequestRouter::checkErased(size_t row_number, std::string_view company) const {
+    if (context_.erased() == nullptr) {
+        return;
+    }
+    if (auto subject = context_.erased()->erasedSubject(company)) {
+        throw ErasedCompany(
+            ErrorCode::BadArguments,
+            "row {}: company {} was erased (erasure subject {} in the erasure ledger): ingest "
+            "takes no rows of an erased company, in any table; nothing of this request was "
+            "written. A returning customer is written under a new company ID "
+            "(docs/erase.md)",
+            row_number, companyIdPrefix(company), erase::shortSubject(*subject));
+    }
 }
 
 void RequestRouter::checkResidency(size_t row_number, std::string_view company,

@@ -22,6 +22,7 @@
 
 namespace chfleet::ingest {
 
+class ErasedCompanies;
 class RegionMap;
 
 /// A row whose company has no region (and whose table has no default region).
@@ -41,14 +42,15 @@ class ResidencyMismatch : public Exception {
 class RoutingContext {
   public:
     /// `readers`: threads that read the pieces of large bodies; null reads every body on its request's own
-    /// thread.
+    /// thread. `erased`: the erased companies, whose rows are refused (null: none are checked).
     RoutingContext(const topology::Fleet& fleet, const topology::Site& site, RegionMap& regions,
-                   WorkerPool* readers = nullptr);
+                   WorkerPool* readers = nullptr, ErasedCompanies* erased = nullptr);
 
     const topology::Fleet& fleet() const { return fleet_; }
     const topology::Site& site() const { return site_; }
     RegionMap& regions() const { return regions_; }
     WorkerPool* readers() const { return readers_; }
+    ErasedCompanies* erased() const { return erased_; }
     /// The table's sharding key; throws Exception(InvalidConfig) when ingest cannot evaluate it.
     const ShardingKey& shardingKey(const topology::Table& table) const;
     /// The site's region of that name, or null.
@@ -59,6 +61,7 @@ class RoutingContext {
     const topology::Site& site_;
     RegionMap& regions_;
     WorkerPool* readers_;
+    ErasedCompanies* erased_;
     std::map<std::string, ShardingKey, std::less<>> keys_;
 };
 
@@ -146,6 +149,8 @@ class RequestRouter {
 
     void route(Routed& routed, const RowReader& reader, std::span<const FieldValue> values);
     void locateKeyColumns();
+    /// Throws ErasedCompany when the erasure ledger records `company`'s erasure.
+    void checkErased(size_t row_number, std::string_view company) const;
     /// Throws ResidencyMismatch when `region` is not the asserted region.
     void checkResidency(size_t row_number, std::string_view company, const topology::Region& region) const;
     /// The slice of the shard `key` names in `region`, created on first use.

@@ -8,6 +8,8 @@
 #include "clickhouse/ServerError.h"
 #include "common/Exception.h"
 #include "common/Log.h"
+#include "erase/Subject.h"
+#include "ingest/write/ErasedCompanies.h"
 #include "ingest/write/Ledger.h"
 #include "ingest/write/ShardWriter.h"
 #include "ingest/write/Spool.h"
@@ -33,8 +35,13 @@ WriteFailure failureOf(const Exception& error) {
 }  // namespace
 
 ShardBatcher::ShardBatcher(BatcherOptions options, ShardWriter& writer, Ledger& ledger, Spool* spool,
-                           BatchObserver observer)
-    : options_(options), writer_(writer), ledger_(ledger), spool_(spool), observer_(std::move(observer)) {
+                           BatchObserver observer, ErasedCompanies* erased)
+    : options_(options),
+      writer_(writer),
+      ledger_(ledger),
+      spool_(spool),
+      observer_(std::move(observer)),
+      erased_(erased) {
     std::random_device random;
     instance_ = fmt::format("{:08x}{:08x}", random(), random());
 }
@@ -198,18 +205,77 @@ void ShardBatcher::senderLoop() {
     }
 }
 
+void ShardBatcher::dropErasedRows(Batch& batch) {
+    size_t known = erased_->size();
+    auto key_index = regionKeyIndex(*batch.target.table, batch.target.columns);
+    for (auto& slice : batch.slices) {
+        if (slice.erased_checked >= known || !key_index) {
+            continue;
+        }
+        size_t bytes_before = slice.rows.size();
+        auto dropped = erased_->dropErasedRows(slice.rows, *key_index);
+        slice.erased_checked = known;
+        size_t rows = 0;
+        for (const auto& [subject, count] : dropped) {
+            rows += count;
+            log::get("ingest")->warn(
+                "batch {}: dropped {} row(s) of an erased company (subject {}) for {}, accepted before the "
+                "erasure and not yet written",
+                batch.id, count, erase::shortSubject(subject), batch.target.key());
+        }
+        if (rows == 0) {
+            continue;
+        }
+        size_t bytes = bytes_before - slice.rows.size();
+        slice.row_count -= rows;
+        batch.rows -= rows;
+        batch.bytes -= bytes;
+        buffered_bytes_ -= bytes;
+        if (observer_.erased_dropped) {
+            observer_.erased_dropped(batch.target, rows);
+        }
+    }
+}
+
+void ShardBatcher::committed(Batch& batch, const std::vector<std::string>& ids) {
+    ledger_.commit(batch.id, ids);
+    // The batch is counted before any waiting request is released: a client that reads /metrics after its
+    // INSERT was acknowledged sees its rows.
+    if (observer_.written && batch.rows > 0) {
+        observer_.written(batch.target, batch.rows, batch.bytes);
+    }
+    for (auto& slice : batch.slices) {
+        if (slice.ticket) {
+            slice.ticket->sliceCommitted();
+        }
+        if (spool_ != nullptr && slice.spool_segment != 0) {
+            spool_->release(slice.spool_segment);
+        }
+    }
+    buffered_bytes_ -= batch.bytes;
+}
+
 void ShardBatcher::send(Batch& batch) {
     std::vector<std::string> ids;
     std::vector<std::string_view> rows;  // joined once, by the writer's framing
     ids.reserve(batch.slices.size());
     rows.reserve(batch.slices.size());
-    for (const auto& slice : batch.slices) {
-        ids.push_back(slice.id);
-        rows.push_back(slice.rows);
-    }
     try {
+        if (erased_ != nullptr) {
+            dropErasedRows(batch);
+        }
+        for (const auto& slice : batch.slices) {
+            ids.push_back(slice.id);
+            if (!slice.rows.empty()) {
+                rows.push_back(slice.rows);
+            }
+        }
         if (batch.attempts == 0) {
             ledger_.begin(batch.id, ids);
+        }
+        if (batch.rows == 0) {
+            committed(batch, ids);  // nothing left to write: every row was of erased companies
+            return;
         }
         writer_.write(batch.target, rows, batch.id);
     } catch (const Exception& error) {
@@ -239,21 +305,7 @@ void ShardBatcher::send(Batch& batch) {
         buffered_bytes_ -= batch.bytes;
         return;
     }
-    ledger_.commit(batch.id, ids);
-    // The batch is counted before any waiting request is released: a client that reads /metrics after its
-    // INSERT was acknowledged sees its rows.
-    if (observer_.written) {
-        observer_.written(batch.target, batch.rows, batch.bytes);
-    }
-    for (auto& slice : batch.slices) {
-        if (slice.ticket) {
-            slice.ticket->sliceCommitted();
-        }
-        if (spool_ != nullptr && slice.spool_segment != 0) {
-            spool_->release(slice.spool_segment);
-        }
-    }
-    buffered_bytes_ -= batch.bytes;
+    committed(batch, ids);
 }
 
 }  // namespace chfleet::ingest

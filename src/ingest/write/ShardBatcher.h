@@ -16,6 +16,7 @@
 
 namespace chfleet::ingest {
 
+class ErasedCompanies;
 class Ledger;
 class ShardWriter;
 class Spool;
@@ -36,6 +37,8 @@ struct BatcherOptions {
 struct BatchObserver {
     std::function<void(const ShardTarget&, size_t rows, size_t bytes)> written;
     std::function<void(const ShardTarget&, const std::string& error)> failed;
+    /// Rows of erased companies dropped from a batch before it was sent.
+    std::function<void(const ShardTarget&, size_t rows)> erased_dropped;
 };
 
 /// Coalesces slices of many requests per target (table, region, shard, columns) into batches and sends
@@ -49,10 +52,18 @@ struct BatchObserver {
 /// mode a failed batch fails its requests (each client retries; deduplication keeps a retry from writing
 /// twice what did land). In async mode it is kept and retried with a growing pause (at most 5 s) until its
 /// shard takes it, so a shard or region that was down is drained when it returns.
+///
+/// Erased companies: before each attempt, a batch whose slices were checked against fewer erased subjects
+/// than are now known is scanned, and the rows of erased companies are removed (ErasedCompanies). A batch
+/// left without rows is committed without being sent. A batch whose earlier attempt may have landed
+/// unanswered (a timeout) and is then filtered is no longer byte-identical to that attempt, so on servers
+/// without insert_deduplication_token (18.16) the other rows of such a batch may be written twice: the
+/// erased company's rows are never written again, which is the guarantee that wins.
 class ShardBatcher {
   public:
+    /// `erased`: the erased companies whose rows are dropped before sending (null: none).
     ShardBatcher(BatcherOptions options, ShardWriter& writer, Ledger& ledger, Spool* spool,
-                 BatchObserver observer);
+                 BatchObserver observer, ErasedCompanies* erased = nullptr);
     ~ShardBatcher();
     ShardBatcher(const ShardBatcher&) = delete;
     ShardBatcher& operator=(const ShardBatcher&) = delete;
@@ -87,12 +98,17 @@ class ShardBatcher {
     void flusherLoop();
     void senderLoop();
     void send(Batch& batch);
+    /// Removes the rows of companies erased since the batch's slices were checked.
+    void dropErasedRows(Batch& batch);
+    /// The batch is on its shard (or had nothing left to send): its slices are committed.
+    void committed(Batch& batch, const std::vector<std::string>& ids);
 
     BatcherOptions options_;
     ShardWriter& writer_;
     Ledger& ledger_;
     Spool* spool_;
     BatchObserver observer_;
+    ErasedCompanies* erased_;
 
     mutable std::mutex mutex_;
     std::condition_variable ready_changed_;

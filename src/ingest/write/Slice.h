@@ -60,6 +60,9 @@ struct Slice {
     size_t row_count = 0;
     std::shared_ptr<RequestTicket> ticket;  ///< sync mode: the waiting request; async mode: none
     uint64_t spool_segment = 0;             ///< async mode: the spool segment holding the slice
+    /// How many erased subjects its rows were checked against (ErasedCompanies::size() when its request was
+    /// read; 0 for rows read back from the spool): the batch is scanned again only when more are known.
+    size_t erased_checked = 0;
 };
 
 }  // namespace chfleet::ingest
