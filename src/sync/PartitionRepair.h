@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -51,6 +52,9 @@ struct TableColumns {
 
 TableColumns readColumns(clickhouse::Connection& connection, const std::string& database,
                          const std::string& table);
+
+/// The columns of every table of the server (system databases aside), by "db.table", in one statement.
+std::map<std::string, TableColumns> readAllColumns(clickhouse::Connection& connection);
 
 /// Runs a query returning one row of `_chfleet_c` (count) and `_chfleet_h` (hash sum). Every alias chfleet
 /// puts next to a table's own columns starts with `_chfleet_`: ClickHouse aliases shadow columns of the same
