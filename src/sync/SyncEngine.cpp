@@ -110,7 +110,7 @@ struct PendingTable {
 /// of text, 50,000 syntax tree elements) are sized for hand-written queries.
 clickhouse::Settings largeStatementSettings(const std::string& statement) {
     std::string elements = std::to_string(std::max<size_t>(50000, statement.size()));
-    return {{"max_query_size", std::to_string(std::max<size_t>(262144, statement.size() + 1))},
+    return {{"max_query_size", std::to_string(std::max<size_t>(262144, statement.size() + 4096))},
             {"max_ast_elements", elements},
             {"max_expanded_ast_elements", elements}};
 }
