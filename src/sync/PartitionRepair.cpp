@@ -38,9 +38,12 @@ class CountingConnection final : public clickhouse::Connection {
 
 std::unique_ptr<clickhouse::Connection> connectCounting(const SyncOptions& options,
                                                         const topology::Node& node,
-                                                        std::atomic<uint64_t>& queries) {
+                                                        std::atomic<uint64_t>& queries, bool unbounded) {
     auto endpoint = options.endpoint_for(node);
     endpoint.connect_timeout = std::chrono::milliseconds(options.connect_timeout_ms);
+    if (unbounded) {
+        endpoint.total_timeout = std::chrono::milliseconds(0);
+    }
     return std::make_unique<CountingConnection>(std::make_unique<clickhouse::HttpConnection>(endpoint),
                                                 queries);
 }
@@ -154,7 +157,7 @@ RepairResult repairPartition(const SyncOptions& options, const RepairJob& job) {
         fmt::format("{}{:016x}", kStagingPrefix,
                     fnv1a(diff.table + "|" + diff.partition_id + "|" + std::to_string(diff.shard)));
     std::string staging = qualifiedName(database, staging_name);
-    auto connection = connectCounting(options, *job.node, *job.queries);
+    auto connection = connectCounting(options, *job.node, *job.queries, true);
     try {
         auto capabilities = clickhouse::detectCapabilities(*connection);
         clickhouse::Settings settings{

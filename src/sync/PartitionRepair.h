@@ -31,10 +31,13 @@ struct Checksum {
     bool operator==(const Checksum&) const = default;
 };
 
-/// A connection to `node` (with the sync's timeouts) that counts every statement in `queries`.
+/// A connection to `node` (with the sync's timeouts) that counts every statement in `queries`. With
+/// `unbounded`, statements have no total time limit (a repair's copy of a large partition may take hours);
+/// a server that stops answering is still given up after the stall timeout.
 std::unique_ptr<clickhouse::Connection> connectCounting(const SyncOptions& options,
                                                         const topology::Node& node,
-                                                        std::atomic<uint64_t>& queries);
+                                                        std::atomic<uint64_t>& queries,
+                                                        bool unbounded = false);
 
 /// 64-bit FNV-1a, for stable staging table names.
 uint64_t fnv1a(std::string_view text);

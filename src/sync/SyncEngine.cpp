@@ -172,7 +172,8 @@ std::string sumsSelect(const PendingTable& table, const TableColumns& columns,
 /// `sums[side]` of each table. Two statements per shard whatever the number of tables: the columns of all
 /// tables, then one UNION ALL of every table's sums. Should that statement fail on the server (a table
 /// dropped meanwhile, a column type that cannot be hashed), each table is read on its own so that the one at
-/// fault is named and the others are still compared.
+/// fault is named and the others are still compared. The statement reads every row of those partitions: it has
+/// no total time limit, only the stall timeout.
 void readRegionSums(const SyncOptions& options, SiteState& site, const RegionState& region,
                     const topology::Region& other_region, int side, std::vector<PendingTable>& pending) {
     for (auto& table : pending) {
@@ -193,7 +194,7 @@ void readRegionSums(const SyncOptions& options, SiteState& site, const RegionSta
         std::unique_ptr<clickhouse::Connection> connection;
         std::map<std::string, TableColumns> columns;
         try {
-            connection = connectCounting(options, *shard.node, site.queries);
+            connection = connectCounting(options, *shard.node, site.queries, true);
             columns = readAllColumns(*connection);
         } catch (const Exception& e) {
             for (auto* table : here) {
