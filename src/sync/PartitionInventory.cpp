@@ -18,7 +18,7 @@ ShardInventory readShardInventory(const std::function<std::unique_ptr<clickhouse
     auto tables_connection = connect();
     auto tables_read = std::async(std::launch::async, [&] {
         return clickhouse::query(
-            *tables_connection, std::string("SELECT database, name, engine, engine_full, create_table_query "
+            *tables_connection, std::string("SELECT database, name, engine, engine_full "
                                             "FROM system.tables WHERE engine LIKE '%MergeTree%' AND database "
                                             "NOT IN ") +
                                     kSkippedDatabases);
@@ -50,7 +50,6 @@ ShardInventory readShardInventory(const std::function<std::unique_ptr<clickhouse
             inventory.tables[tables.getString(row, "database") + "." + tables.getString(row, "name")];
         table.engine = tables.getString(row, "engine");
         table.engine_full = tables.getString(row, "engine_full");
-        table.create_query = tables.getString(row, "create_table_query");
     }
     for (size_t row = 0; row < parts->rowCount(); ++row) {
         auto it =

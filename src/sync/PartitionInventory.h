@@ -25,7 +25,6 @@ struct PartitionInfo {
 struct TableInfo {
     std::string engine;
     std::string engine_full;
-    std::string create_query;
     std::map<std::string, PartitionInfo> partitions;  ///< by partition_id
 };
 

@@ -172,8 +172,8 @@ std::string sumsSelect(const PendingTable& table, const TableColumns& columns,
 /// `sums[side]` of each table. Two statements per shard whatever the number of tables: the columns of all
 /// tables, then one UNION ALL of every table's sums. Should that statement fail on the server (a table
 /// dropped meanwhile, a column type that cannot be hashed), each table is read on its own so that the one at
-/// fault is named and the others are still compared. The statement reads every row of those partitions: it has
-/// no total time limit, only the stall timeout.
+/// fault is named and the others are still compared. The statement reads every row of those partitions: it
+/// has no total time limit, only the stall timeout.
 void readRegionSums(const SyncOptions& options, SiteState& site, const RegionState& region,
                     const topology::Region& other_region, int side, std::vector<PendingTable>& pending) {
     for (auto& table : pending) {
@@ -450,7 +450,7 @@ CycleReport SyncEngine::runCycle() {
         }
         // Tables per side: present on any shard.
         std::set<std::string> tables[2];
-        std::map<std::string, const TableInfo*> info[2];
+        std::map<std::string, const topology::Node*> found_on[2];  // a replica that has the table
         for (int side = 0; side < 2; ++side) {
             for (auto& shard : regions[side]->shards) {
                 for (auto& [key, table] : shard.inventory.tables) {
@@ -476,7 +476,7 @@ CycleReport SyncEngine::runCycle() {
                         continue;
                     }
                     tables[side].insert(key);
-                    info[side].emplace(key, &table);
+                    found_on[side].emplace(key, shard.node);
                 }
             }
         }
@@ -491,7 +491,22 @@ CycleReport SyncEngine::runCycle() {
                     (options_.only_repair_site && *options_.only_repair_site != missing_site)) {
                     continue;
                 }
-                std::string create = info[side][key]->create_query;
+                // The definition is read only here: the inventory leaves out every table's CREATE text.
+                std::string create;
+                std::string table_name;
+                std::string table_database = splitDatabase(key, &table_name);
+                const auto* source = found_on[side][key];
+                try {
+                    auto connection = connectCounting(options_, *source, sites[side].queries);
+                    create = clickhouse::scalar(
+                        *connection, "SELECT create_table_query FROM system.tables WHERE database = " +
+                                         quoteString(table_database) +
+                                         " AND name = " + quoteString(table_name));
+                } catch (const Exception& e) {
+                    report.errors.push_back("reading the definition of " + key + " on " + source->name +
+                                            ": " + e.what());
+                    continue;
+                }
                 if (create.rfind("CREATE TABLE ", 0) == 0) {
                     create = "CREATE TABLE IF NOT EXISTS " + create.substr(13);
                 }
