@@ -12,15 +12,14 @@
 namespace {
 
 /// A state as a steady cycle leaves it: each verified partition keyed "db.table|region|partition id", with
-/// the fingerprint the engine stores for a pair of one-shard sites.
+/// the 16-hex-digit fingerprint digest the engine stores.
 chfleet::sync::SyncState largeState(int tables, int partitions) {
     chfleet::sync::SyncState state;
     state.last_check = "2026-12-03T08:00:00Z";
     for (int t = 0; t < tables; ++t) {
         for (int p = 0; p < partitions; ++p) {
             state.verified.emplace(fmt::format("bench.t{}|main|202611{:02}", t, p + 1),
-                                   fmt::format("0:0:10:{};1:0:10:{};", 1234567890123456789ULL + t * 31 + p,
-                                               9876543210987654321ULL - t * 17 - p));
+                                   fmt::format("{:016x}", 1234567890123456789ULL * (t + 1) + p));
         }
     }
     return state;
