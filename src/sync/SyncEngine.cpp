@@ -407,11 +407,17 @@ CycleReport SyncEngine::runCycle() {
     SiteState sites[2];
     sites[0].site = &fleet_.sites[0];
     sites[1].site = &fleet_.sites[1];
+    auto cycle_start = std::chrono::steady_clock::now();
+    auto milliseconds_since = [](std::chrono::steady_clock::time_point start) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
+            .count();
+    };
     {
         auto first = std::async(std::launch::async, [&] { readSite(options_, sites[0]); });
         readSite(options_, sites[1]);
         first.get();
     }
+    logger()->debug("inventory of both sites read in {} ms", milliseconds_since(cycle_start));
     auto record_queries = [&] {
         for (auto& site : sites) {
             report.queries_per_site[site.site->name] = site.queries.load();
@@ -680,6 +686,8 @@ CycleReport SyncEngine::runCycle() {
         }
     }
     report.tables_checked = checked.size();
+    logger()->debug("inventory and checksums compared after {} ms; {} repairs to run",
+                    milliseconds_since(cycle_start), jobs.size());
 
     // 3. Repairs, up to parallel_repairs at a time.
     std::mutex results_mutex;
