@@ -112,7 +112,9 @@ using PartitionSums = std::vector<std::map<std::string, std::map<int, Checksum>>
 
 /// One partition of a table in one region, as both sites' inventories describe it.
 struct PartitionSummary {
-    std::string fingerprint;  ///< the parts of every shard of both sites (a digest, see partitionFingerprint)
+    /// Every shard's parts on both sites: their bytes while the inventories are gathered (addToFingerprint),
+    /// then the digest kept in the state file (partitionFingerprint).
+    std::string fingerprint;
     uint64_t totals[2] = {0, 0};  ///< rows per side
     uint64_t newest_data = 0;
     uint64_t last_write = 0;
