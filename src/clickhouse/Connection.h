@@ -25,10 +25,19 @@ struct HttpEndpoint {
     bool verify_tls = true;  ///< peer and host verification for https (on by default)
     Credentials credentials;
     std::chrono::milliseconds connect_timeout{3000};
+    /// Cap of one statement in all; 0: no cap (a long repair), the stall timeout still applies.
     std::chrono::milliseconds total_timeout{300000};
+    /// A server that sends nothing on the statement's connection and does not answer /ping on a new one for
+    /// this long is reported as not answering (a frozen host, a partition after connecting), however long
+    /// the statement may run while the server stays responsive. 0: off. Default 30 s, or the environment's
+    /// CHFLEET_STALL_TIMEOUT_MS (see defaultStallTimeout).
+    std::chrono::milliseconds stall_timeout = defaultStallTimeout();
 
     /// "host:port" (no credentials), for messages.
     std::string describe() const;
+
+    /// 30000 ms, or CHFLEET_STALL_TIMEOUT_MS when set to a number (0 turns stall detection off); read once.
+    static std::chrono::milliseconds defaultStallTimeout();
 };
 
 /// ClickHouse settings sent with one query (as URL parameters on HTTP), e.g. {"insert_distributed_sync",

@@ -1,9 +1,16 @@
 #include "clickhouse/HttpConnection.h"
 
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <future>
 #include <mutex>
+#include <optional>
 
 #include "clickhouse/ServerError.h"
 #include "common/Text.h"
@@ -27,20 +34,143 @@ void initCurlOnce() {
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
+/// Applies the TLS options of `endpoint` to a handle.
+void setTlsOptions(CURL* curl, const HttpEndpoint& endpoint) {
+    if (!endpoint.secure) {
+        return;
+    }
+    if (!endpoint.ca_file.empty()) {
+        curl_easy_setopt(curl, CURLOPT_CAINFO, endpoint.ca_file.c_str());
+    }
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, endpoint.verify_tls ? 1L : 0L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, endpoint.verify_tls ? 2L : 0L);
+}
+
+size_t discardBody(char*, size_t size, size_t count, void*) {
+    return size * count;
+}
+
+/// GET /ping on a new connection: true when the server answers 200 within `timeout`.
+bool answersPing(const HttpEndpoint& endpoint, std::chrono::milliseconds timeout) {
+    CURL* curl = curl_easy_init();
+    if (curl == nullptr) {
+        return false;
+    }
+    std::string url = (endpoint.secure ? "https://" : "http://") + endpoint.describe() + "/ping";
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discardBody);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(std::min(endpoint.connect_timeout, timeout).count()));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+    setTlsOptions(curl, endpoint);
+    long status = 0;
+    bool ok = curl_easy_perform(curl) == CURLE_OK &&
+              curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200;
+    curl_easy_cleanup(curl);
+    return ok;
+}
+
+/// Stall detection of one statement (HttpEndpoint::stall_timeout).
+///
+/// The statement's connection may stay silent for a long time while the server works (an INSERT ... SELECT
+/// with wait_end_of_query, an ALTER, a DDL waiting for its hosts), so silence alone proves nothing. Once the
+/// connection has been silent for a third of the stall timeout, the watch asks the server's /ping on a new
+/// connection, in the background, and again a third later while the silence lasts; a ping answered proves
+/// the server alive as of when it was sent. When neither the connection nor a ping has shown the server
+/// alive for the whole stall timeout, the transfer is aborted: the host is frozen (SIGSTOP, a hung kernel)
+/// or the network between us drops its packets. libcurl calls the progress callback about once a second
+/// even when nothing moves, which is where the watch looks; TCP keepalive (set on the socket) covers a
+/// connection that died while new ones still work.
+class StallWatch {
+  public:
+    explicit StallWatch(const HttpEndpoint& endpoint)
+        : endpoint_(endpoint), last_alive_(Clock::now()), probe_every_(endpoint.stall_timeout / 3) {}
+    ~StallWatch() {
+        if (probe_.valid()) {
+            probe_.wait();  // bounded by the probe's own timeout
+        }
+    }
+    StallWatch(const StallWatch&) = delete;
+    StallWatch& operator=(const StallWatch&) = delete;
+
+    /// Something arrived on the statement's connection.
+    void heard() { last_alive_ = Clock::now(); }
+
+    /// Called with the bytes moved so far; false when the server is to be given up.
+    bool keepGoing(int64_t bytes_moved) {
+        auto now = Clock::now();
+        if (bytes_moved != bytes_moved_) {
+            bytes_moved_ = bytes_moved;
+            last_alive_ = now;
+        }
+        if (probe_.valid() && probe_.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+            if (probe_.get()) {
+                last_alive_ = std::max(last_alive_, probe_sent_);
+            }
+        }
+        if (now - last_alive_ > endpoint_.stall_timeout) {
+            stalled_ = true;
+            return false;
+        }
+        if (!probe_.valid() && now - std::max(last_alive_, probe_sent_) >= probe_every_) {
+            auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(endpoint_.stall_timeout -
+                                                                                (now - last_alive_));
+            probe_sent_ = now;
+            probe_ = std::async(std::launch::async, answersPing, endpoint_,
+                                std::max(budget, std::chrono::milliseconds(500)));
+        }
+        return true;
+    }
+
+    bool stalled() const { return stalled_; }
+
+  private:
+    const HttpEndpoint& endpoint_;
+    Clock::time_point last_alive_;
+    Clock::time_point probe_sent_{};
+    std::chrono::nanoseconds probe_every_;
+    int64_t bytes_moved_ = 0;
+    std::future<bool> probe_;
+    bool stalled_ = false;
+};
+
+int onProgress(void* user, curl_off_t, curl_off_t downloaded, curl_off_t, curl_off_t uploaded) {
+    return static_cast<StallWatch*>(user)->keepGoing(static_cast<int64_t>(downloaded + uploaded)) ? 0 : 1;
+}
+
+/// TCP keepalive probes unanswered this many times close the connection (libcurl 7.88 sets idle and
+/// interval, not the count).
+int setKeepaliveCount(void*, curl_socket_t socket, curlsocktype) {
+    int count = 3;
+    setsockopt(socket, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
+    return CURL_SOCKOPT_OK;
+}
+
 /// What one transfer collected besides the body.
 struct ResponseState {
     std::string body;
     std::string exception_code;  ///< X-ClickHouse-Exception-Code (also when sent as a trailer)
     std::string exception_tag;   ///< X-ClickHouse-Exception-Tag (25.11+)
+    StallWatch* watch = nullptr;
 };
 
 size_t onBody(char* data, size_t size, size_t count, void* user) {
-    static_cast<ResponseState*>(user)->body.append(data, size * count);
+    auto* state = static_cast<ResponseState*>(user);
+    state->body.append(data, size * count);
+    if (state->watch != nullptr) {
+        state->watch->heard();
+    }
     return size * count;
 }
 
 size_t onHeader(char* data, size_t size, size_t count, void* user) {
     auto* state = static_cast<ResponseState*>(user);
+    if (state->watch != nullptr) {
+        state->watch->heard();
+    }
     std::string_view line(data, size * count);
     size_t colon = line.find(':');
     if (colon != std::string_view::npos) {
@@ -171,6 +301,11 @@ std::string HttpConnection::execute(std::string_view sql, std::string_view data,
     headers.add("Expect:");  // no 100-continue round trip before large bodies
 
     ResponseState response;
+    std::optional<StallWatch> watch;
+    if (endpoint_.stall_timeout.count() > 0) {
+        watch.emplace(endpoint_);
+        response.watch = &*watch;
+    }
     char curl_error[CURL_ERROR_SIZE] = {};
     curl_easy_setopt(curl_, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(curl_, CURLOPT_POST, 1L);
@@ -185,15 +320,19 @@ std::string HttpConnection::execute(std::string_view sql, std::string_view data,
     curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, curl_error);
     curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl_, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (watch) {
+        // A connection whose peer vanished is closed after about half the stall timeout.
+        long keepalive_seconds = std::max(1L, static_cast<long>(endpoint_.stall_timeout.count() / 6000));
+        curl_easy_setopt(curl_, CURLOPT_TCP_KEEPIDLE, keepalive_seconds);
+        curl_easy_setopt(curl_, CURLOPT_TCP_KEEPINTVL, keepalive_seconds);
+        curl_easy_setopt(curl_, CURLOPT_SOCKOPTFUNCTION, setKeepaliveCount);
+        curl_easy_setopt(curl_, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(curl_, CURLOPT_XFERINFOFUNCTION, onProgress);
+        curl_easy_setopt(curl_, CURLOPT_XFERINFODATA, &*watch);
+    }
     curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(endpoint_.connect_timeout.count()));
     curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, static_cast<long>(endpoint_.total_timeout.count()));
-    if (endpoint_.secure) {
-        if (!endpoint_.ca_file.empty()) {
-            curl_easy_setopt(curl_, CURLOPT_CAINFO, endpoint_.ca_file.c_str());
-        }
-        curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYPEER, endpoint_.verify_tls ? 1L : 0L);
-        curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYHOST, endpoint_.verify_tls ? 2L : 0L);
-    }
+    setTlsOptions(curl_, endpoint_);
 
     CURLcode code = curl_easy_perform(curl_);
     long status = 0;
@@ -212,6 +351,13 @@ std::string HttpConnection::execute(std::string_view sql, std::string_view data,
                                                    response.exception_code, true, where)) {
                 rethrowMasked(*error);
             }
+        }
+        if (watch && watch->stalled()) {
+            throw Exception(ErrorCode::Timeout,
+                            "ClickHouse at {} stopped answering: nothing on the connection and no answer to "
+                            "/ping for {} ms (a frozen host, or a network that drops its packets); the "
+                            "statement may still be running there",
+                            where, endpoint_.stall_timeout.count());
         }
         std::string detail = curl_error[0] != '\0' ? curl_error : curl_easy_strerror(code);
         ErrorCode kind = errorCodeForCurl(code);

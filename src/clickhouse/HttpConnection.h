@@ -12,7 +12,9 @@ namespace chfleet::clickhouse {
 /// statements so that the TCP (and TLS) connection is kept alive. Credentials travel only in the
 /// X-ClickHouse-User / X-ClickHouse-Key headers, and the password is masked in every error this class throws.
 /// Every statement is sent with wait_end_of_query=1 (unless the caller sets it), so that errors arrive as an
-/// error status rather than in the middle of a 200 answer.
+/// error status rather than in the middle of a 200 answer. A server that stops answering (frozen host,
+/// dropped packets) is given up after the endpoint's stall_timeout, while a long statement on a responsive
+/// server runs on (the mechanism is described at StallWatch in HttpConnection.cpp).
 class HttpConnection final : public Connection {
   public:
     explicit HttpConnection(HttpEndpoint endpoint);

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,7 +25,6 @@ struct PartitionInfo {
 struct TableInfo {
     std::string engine;
     std::string engine_full;
-    std::string create_query;
     std::map<std::string, PartitionInfo> partitions;  ///< by partition_id
 };
 
@@ -33,8 +34,8 @@ struct ShardInventory {
     std::map<std::string, TableInfo> tables;  ///< by "db.table"
 };
 
-/// Reads a shard's inventory through one of its replicas. Databases `system` and the information schemas are
-/// never read.
-ShardInventory readShardInventory(clickhouse::Connection& connection);
+/// Reads a shard's inventory through one of its replicas, the two queries at once on two connections that
+/// `connect` opens to it. Databases `system` and the information schemas are never read.
+ShardInventory readShardInventory(const std::function<std::unique_ptr<clickhouse::Connection>()>& connect);
 
 }  // namespace chfleet::sync

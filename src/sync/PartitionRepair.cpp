@@ -38,9 +38,12 @@ class CountingConnection final : public clickhouse::Connection {
 
 std::unique_ptr<clickhouse::Connection> connectCounting(const SyncOptions& options,
                                                         const topology::Node& node,
-                                                        std::atomic<uint64_t>& queries) {
+                                                        std::atomic<uint64_t>& queries, bool unbounded) {
     auto endpoint = options.endpoint_for(node);
     endpoint.connect_timeout = std::chrono::milliseconds(options.connect_timeout_ms);
+    if (unbounded) {
+        endpoint.total_timeout = std::chrono::milliseconds(0);
+    }
     return std::make_unique<CountingConnection>(std::make_unique<clickhouse::HttpConnection>(endpoint),
                                                 queries);
 }
@@ -84,25 +87,57 @@ std::string sourceTable(const SyncOptions& options, clickhouse::Connection& conn
            ", " + quoteString(credentials.user) + ", " + quoteString(credentials.password) + ")";
 }
 
+namespace {
+
+/// Adds one column (in table order) to a table's column list and row hash under construction.
+void addColumn(TableColumns& out, const std::string& name, const std::string& type) {
+    auto quoted = quoteIdentifier(name);
+    bool uuid = type.find("UUID") != std::string::npos;
+    std::string hashed = uuid ? "toString(" + quoted + ")" : quoted;
+    if (out.list.empty()) {
+        out.list = quoted;
+        out.hash = "cityHash64(" + hashed;
+    } else {
+        out.list += ", " + quoted;
+        out.hash += ", " + hashed;
+    }
+}
+
+constexpr const char* kOrdinaryColumns = "default_kind NOT IN ('MATERIALIZED', 'ALIAS')";
+
+}  // namespace
+
 TableColumns readColumns(clickhouse::Connection& connection, const std::string& database,
                          const std::string& table) {
     auto columns = clickhouse::query(
         connection, "SELECT name, type FROM system.columns WHERE database = " + quoteString(database) +
-                        " AND table = " + quoteString(table) +
-                        " AND default_kind NOT IN ('MATERIALIZED', 'ALIAS')");
+                        " AND table = " + quoteString(table) + " AND " + kOrdinaryColumns);
     TableColumns out;
-    std::string hashed;
     for (size_t row = 0; row < columns.rowCount(); ++row) {
-        auto name = quoteIdentifier(columns.getString(row, "name"));
-        bool uuid = columns.getString(row, "type").find("UUID") != std::string::npos;
-        out.list += (row == 0 ? "" : ", ") + name;
-        hashed += (row == 0 ? "" : ", ") + (uuid ? "toString(" + name + ")" : name);
+        addColumn(out, columns.getString(row, "name"), columns.getString(row, "type"));
     }
     if (out.list.empty()) {
         throw Exception(ErrorCode::BadResponse, "{}.{} has no columns on {}", database, table,
                         connection.describe());
     }
-    out.hash = "cityHash64(" + hashed + ")";
+    out.hash += ")";
+    return out;
+}
+
+std::map<std::string, TableColumns> readAllColumns(clickhouse::Connection& connection) {
+    auto columns = clickhouse::query(
+        connection,
+        std::string("SELECT database, table, name, type FROM system.columns WHERE database NOT IN "
+                    "('system', 'INFORMATION_SCHEMA', 'information_schema') AND ") +
+            kOrdinaryColumns);
+    std::map<std::string, TableColumns> out;
+    for (size_t row = 0; row < columns.rowCount(); ++row) {
+        addColumn(out[columns.getString(row, "database") + "." + columns.getString(row, "table")],
+                  columns.getString(row, "name"), columns.getString(row, "type"));
+    }
+    for (auto& [key, table] : out) {
+        table.hash += ")";
+    }
     return out;
 }
 
@@ -122,7 +157,7 @@ RepairResult repairPartition(const SyncOptions& options, const RepairJob& job) {
         fmt::format("{}{:016x}", kStagingPrefix,
                     fnv1a(diff.table + "|" + diff.partition_id + "|" + std::to_string(diff.shard)));
     std::string staging = qualifiedName(database, staging_name);
-    auto connection = connectCounting(options, *job.node, *job.queries);
+    auto connection = connectCounting(options, *job.node, *job.queries, true);
     try {
         auto capabilities = clickhouse::detectCapabilities(*connection);
         clickhouse::Settings settings{

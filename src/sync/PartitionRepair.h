@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,10 +31,13 @@ struct Checksum {
     bool operator==(const Checksum&) const = default;
 };
 
-/// A connection to `node` (with the sync's timeouts) that counts every statement in `queries`.
+/// A connection to `node` (with the sync's timeouts) that counts every statement in `queries`. With
+/// `unbounded`, statements have no total time limit (a repair's copy of a large partition may take hours);
+/// a server that stops answering is still given up after the stall timeout.
 std::unique_ptr<clickhouse::Connection> connectCounting(const SyncOptions& options,
                                                         const topology::Node& node,
-                                                        std::atomic<uint64_t>& queries);
+                                                        std::atomic<uint64_t>& queries,
+                                                        bool unbounded = false);
 
 /// 64-bit FNV-1a, for stable staging table names.
 uint64_t fnv1a(std::string_view text);
@@ -51,6 +55,9 @@ struct TableColumns {
 
 TableColumns readColumns(clickhouse::Connection& connection, const std::string& database,
                          const std::string& table);
+
+/// The columns of every table of the server (system databases aside), by "db.table", in one statement.
+std::map<std::string, TableColumns> readAllColumns(clickhouse::Connection& connection);
 
 /// Runs a query returning one row of `_chfleet_c` (count) and `_chfleet_h` (hash sum). Every alias chfleet
 /// puts next to a table's own columns starts with `_chfleet_`: ClickHouse aliases shadow columns of the same

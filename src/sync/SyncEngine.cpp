@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "clickhouse/Capabilities.h"
+#include "clickhouse/CityHash.h"
 #include "clickhouse/HttpConnection.h"
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
@@ -34,6 +35,7 @@ auto logger() {
 struct ShardState {
     const topology::Node* node = nullptr;  ///< the replica that answered
     ShardInventory inventory;
+    std::string problem;  ///< why no replica answered; empty when one did
 };
 
 struct RegionState {
@@ -64,73 +66,198 @@ const topology::Table* logicalTable(const topology::Fleet& fleet, const std::str
     return fleet.schema.table(name.substr(0, name.size() - kSuffix.size()));
 }
 
-/// Reads every shard's inventory through its first replica that answers.
+/// Reads every shard's inventory through its first replica that answers, all shards of the site at once.
 void readSite(const SyncOptions& options, SiteState& state) {
-    for (const auto& region : state.site->regions) {
-        RegionState region_state;
+    std::vector<std::future<void>> reads;
+    state.regions.resize(state.site->regions.size());
+    for (size_t r = 0; r < state.site->regions.size(); ++r) {
+        const auto& region = state.site->regions[r];
+        auto& region_state = state.regions[r];
         region_state.region = &region;
         region_state.shards.resize(region.shards);
         for (int shard = 1; shard <= region.shards; ++shard) {
-            std::string last_error;
-            for (int replica = 1; replica <= region.replicas; ++replica) {
-                const auto* node = region.node(shard, replica);
-                try {
-                    auto connection = connectCounting(options, *node, state.queries);
-                    region_state.shards[shard - 1].inventory = readShardInventory(*connection);
-                    region_state.shards[shard - 1].node = node;
-                    break;
-                } catch (const Exception& e) {
-                    last_error = e.what();
+            reads.push_back(std::async(std::launch::async, [&options, &state, &region, &region_state, shard] {
+                auto& shard_state = region_state.shards[shard - 1];
+                std::string last_error;
+                for (int replica = 1; replica <= region.replicas && shard_state.node == nullptr; ++replica) {
+                    const auto* node = region.node(shard, replica);
+                    try {
+                        shard_state.inventory = readShardInventory(
+                            [&] { return connectCounting(options, *node, state.queries); });
+                        shard_state.node = node;
+                    } catch (const Exception& e) {
+                        last_error = e.what();
+                    }
                 }
-            }
-            if (region_state.shards[shard - 1].node == nullptr && state.problem.empty()) {
-                state.problem = fmt::format("site {}: no replica of {} shard {} answers ({})",
-                                            state.site->name, region.name, shard, last_error);
+                if (shard_state.node == nullptr) {
+                    shard_state.problem = fmt::format("site {}: no replica of {} shard {} answers ({})",
+                                                      state.site->name, region.name, shard, last_error);
+                }
+            }));
+        }
+    }
+    for (auto& read : reads) {
+        read.get();
+    }
+    for (const auto& region_state : state.regions) {
+        for (const auto& shard_state : region_state.shards) {
+            if (!shard_state.problem.empty() && state.problem.empty()) {
+                state.problem = shard_state.problem;
             }
         }
-        state.regions.push_back(std::move(region_state));
     }
 }
 
 /// sums[shard - 1][partition id][destination shard on the other site]
 using PartitionSums = std::vector<std::map<std::string, std::map<int, Checksum>>>;
 
-/// Reads, on every shard of one site's region that has the table, the checksum of each listed partition
-/// grouped by `destination` (the shard expression of the other site). Returns an error line, empty on
-/// success.
-std::string readPartitionSums(const SyncOptions& options, SiteState& site, const RegionState& region,
-                              const std::string& key, const std::string& destination,
-                              const std::vector<std::string>& partition_ids, PartitionSums& sums) {
+/// One partition of a table in one region, as both sites' inventories describe it.
+struct PartitionSummary {
+    /// Every shard's parts on both sites: their bytes while the inventories are gathered (addToFingerprint),
+    /// then the digest kept in the state file (partitionFingerprint).
+    std::string fingerprint;
+    uint64_t totals[2] = {0, 0};  ///< rows per side
+    uint64_t newest_data = 0;
+    uint64_t last_write = 0;
+    std::string printable;
+};
+
+/// Appends one shard's view of a partition to the bytes its fingerprint is the digest of.
+void addToFingerprint(std::string& bytes, uint64_t side, uint64_t shard, const PartitionInfo& partition) {
+    for (uint64_t word : {side, shard, partition.rows, partition.fingerprint}) {
+        bytes.append(reinterpret_cast<const char*>(&word), sizeof(word));
+    }
+}
+
+/// The text kept in the state file for a partition found equal: 16 hex digits of cityHash64 over every
+/// shard's (side, shard, rows, part names' hash). Short, so that a state of tens of thousands of partitions
+/// is read and written in a few milliseconds.
+std::string partitionFingerprint(const std::string& bytes) {
+    return fmt::format("{:016x}", clickhouse::cityHash64(bytes));
+}
+
+/// A table of one region whose partitions need a content checksum this cycle, and what the checksums found.
+struct PendingTable {
+    std::string key;  ///< db.table
+    std::string sharding_key;
+    std::vector<std::string> partition_ids;              ///< the partitions to checksum
+    std::map<std::string, PartitionSummary> partitions;  ///< every partition either site has, by id
+    PartitionSums sums[2];                               ///< per side
+    std::string failure;  ///< why its checksums could not be read; empty on success
+};
+
+/// Settings that let one statement carry the checksums of thousands of tables: the server's defaults (256 KiB
+/// of text, 50,000 syntax tree elements) are sized for hand-written queries.
+clickhouse::Settings largeStatementSettings(const std::string& statement) {
+    std::string elements = std::to_string(std::max<size_t>(50000, statement.size()));
+    return {{"max_query_size", std::to_string(std::max<size_t>(262144, statement.size() + 4096))},
+            {"max_ast_elements", elements},
+            {"max_expanded_ast_elements", elements}};
+}
+
+/// The part of the checksum statement for one table: its listed partitions' count and row hash sum, grouped
+/// by partition and by `destination` (the other site's shard expression).
+std::string sumsSelect(const PendingTable& table, const TableColumns& columns,
+                       const std::string& destination) {
     std::string table_name;
-    std::string database = splitDatabase(key, &table_name);
+    std::string database = splitDatabase(table.key, &table_name);
     std::string id_list;
-    for (const auto& id : partition_ids) {
+    for (const auto& id : table.partition_ids) {
         id_list += (id_list.empty() ? "" : ", ") + quoteString(id);
     }
-    sums.assign(region.shards.size(), {});
+    return "SELECT " + quoteString(table.key) + " AS _chfleet_t, _partition_id AS _chfleet_p, toUInt64(" +
+           destination + ") AS _chfleet_d, count() AS _chfleet_c, sum(" + columns.hash +
+           ") AS _chfleet_h FROM " + qualifiedName(database, table_name) + " WHERE _partition_id IN (" +
+           id_list + ") GROUP BY _chfleet_p, _chfleet_d";
+}
+
+/// Reads, on every shard of one site's region, the checksums of every pending table the shard has, into
+/// `sums[side]` of each table. Two statements per shard whatever the number of tables: the columns of all
+/// tables, then one UNION ALL of every table's sums. Should that statement fail on the server (a table
+/// dropped meanwhile, a column type that cannot be hashed), each table is read on its own so that the one at
+/// fault is named and the others are still compared. The statement reads every row of those partitions: it
+/// has no total time limit, only the stall timeout.
+void readRegionSums(const SyncOptions& options, SiteState& site, const RegionState& region,
+                    const topology::Region& other_region, int side, std::vector<PendingTable>& pending) {
+    for (auto& table : pending) {
+        table.sums[side].assign(region.shards.size(), {});
+    }
+    std::map<std::string, std::string> destinations;  // sharding key -> the other site's shard expression
     for (size_t s = 0; s < region.shards.size(); ++s) {
         const auto& shard = region.shards[s];
-        if (shard.inventory.tables.count(key) == 0) {
+        std::vector<PendingTable*> here;
+        for (auto& table : pending) {
+            if (table.failure.empty() && shard.inventory.tables.count(table.key) > 0) {
+                here.push_back(&table);
+            }
+        }
+        if (here.empty()) {
             continue;
         }
+        std::unique_ptr<clickhouse::Connection> connection;
+        std::map<std::string, TableColumns> columns;
         try {
-            auto connection = connectCounting(options, *shard.node, site.queries);
-            auto row_hash = readColumns(*connection, database, table_name).hash;
-            auto rows = clickhouse::query(
-                *connection, "SELECT _partition_id AS _chfleet_p, toUInt64(" + destination +
-                                 ") AS _chfleet_d, count() AS _chfleet_c, sum(" + row_hash +
-                                 ") AS _chfleet_h FROM " + qualifiedName(database, table_name) +
-                                 " WHERE _partition_id IN (" + id_list + ") GROUP BY _chfleet_p, _chfleet_d");
-            for (size_t row = 0; row < rows.rowCount(); ++row) {
-                sums[s][rows.getString(row, "_chfleet_p")]
-                    [static_cast<int>(rows.getUInt64(row, "_chfleet_d"))] =
-                        Checksum{rows.getUInt64(row, "_chfleet_c"), rows.getUInt64(row, "_chfleet_h")};
-            }
+            connection = connectCounting(options, *shard.node, site.queries, true);
+            columns = readAllColumns(*connection);
         } catch (const Exception& e) {
-            return "checksum of " + key + " on " + shard.node->name + ": " + e.what();
+            for (auto* table : here) {
+                table->failure = "checksum of " + table->key + " on " + shard.node->name + ": " + e.what();
+            }
+            continue;
+        }
+        std::map<std::string, std::pair<PendingTable*, std::string>> selects;  // by key: table, its SELECT
+        for (auto* table : here) {
+            auto found = columns.find(table->key);
+            if (found == columns.end()) {
+                table->failure = "checksum of " + table->key + " on " + shard.node->name +
+                                 ": the table has no columns there (dropped meanwhile?)";
+                continue;
+            }
+            auto [destination, added] = destinations.try_emplace(table->sharding_key);
+            if (added) {
+                destination->second = shardExpression(other_region, table->sharding_key);
+            }
+            selects.emplace(table->key,
+                            std::pair{table, sumsSelect(*table, found->second, destination->second)});
+        }
+        if (selects.empty()) {
+            continue;
+        }
+        auto collect = [&](const clickhouse::Result& rows) {
+            for (size_t row = 0; row < rows.rowCount(); ++row) {
+                auto found = selects.find(rows.getString(row, "_chfleet_t"));
+                if (found == selects.end()) {
+                    continue;
+                }
+                found->second.first->sums[side][s][rows.getString(row, "_chfleet_p")]
+                                         [static_cast<int>(rows.getUInt64(row, "_chfleet_d"))] =
+                    Checksum{rows.getUInt64(row, "_chfleet_c"), rows.getUInt64(row, "_chfleet_h")};
+            }
+        };
+        std::string statement;
+        for (const auto& [key, select] : selects) {
+            statement += (statement.empty() ? "" : " UNION ALL ") + select.second;
+        }
+        try {
+            collect(clickhouse::query(*connection, statement, largeStatementSettings(statement)));
+            continue;
+        } catch (const ServerException& e) {
+            logger()->warn("checksums on {} failed as one statement, reading table by table: {}",
+                           shard.node->name, e.what());
+        } catch (const Exception& e) {
+            for (auto& [key, select] : selects) {
+                select.first->failure = "checksum of " + key + " on " + shard.node->name + ": " + e.what();
+            }
+            continue;
+        }
+        for (auto& [key, select] : selects) {
+            try {
+                collect(clickhouse::query(*connection, select.second));
+            } catch (const Exception& e) {
+                select.first->failure = "checksum of " + key + " on " + shard.node->name + ": " + e.what();
+            }
         }
     }
-    return {};
 }
 
 }  // namespace
@@ -283,11 +410,17 @@ CycleReport SyncEngine::runCycle() {
     SiteState sites[2];
     sites[0].site = &fleet_.sites[0];
     sites[1].site = &fleet_.sites[1];
+    auto cycle_start = std::chrono::steady_clock::now();
+    auto milliseconds_since = [](std::chrono::steady_clock::time_point start) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
+            .count();
+    };
     {
         auto first = std::async(std::launch::async, [&] { readSite(options_, sites[0]); });
         readSite(options_, sites[1]);
         first.get();
     }
+    logger()->debug("inventory of both sites read in {} ms", milliseconds_since(cycle_start));
     auto record_queries = [&] {
         for (auto& site : sites) {
             report.queries_per_site[site.site->name] = site.queries.load();
@@ -331,7 +464,7 @@ CycleReport SyncEngine::runCycle() {
         }
         // Tables per side: present on any shard.
         std::set<std::string> tables[2];
-        std::map<std::string, const TableInfo*> info[2];
+        std::map<std::string, const topology::Node*> found_on[2];  // a replica that has the table
         for (int side = 0; side < 2; ++side) {
             for (auto& shard : regions[side]->shards) {
                 for (auto& [key, table] : shard.inventory.tables) {
@@ -357,7 +490,7 @@ CycleReport SyncEngine::runCycle() {
                         continue;
                     }
                     tables[side].insert(key);
-                    info[side].emplace(key, &table);
+                    found_on[side].emplace(key, shard.node);
                 }
             }
         }
@@ -372,7 +505,22 @@ CycleReport SyncEngine::runCycle() {
                     (options_.only_repair_site && *options_.only_repair_site != missing_site)) {
                     continue;
                 }
-                std::string create = info[side][key]->create_query;
+                // The definition is read only here: the inventory leaves out every table's CREATE text.
+                std::string create;
+                std::string table_name;
+                std::string table_database = splitDatabase(key, &table_name);
+                const auto* source = found_on[side][key];
+                try {
+                    auto connection = connectCounting(options_, *source, sites[side].queries);
+                    create = clickhouse::scalar(
+                        *connection, "SELECT create_table_query FROM system.tables WHERE database = " +
+                                         quoteString(table_database) +
+                                         " AND name = " + quoteString(table_name));
+                } catch (const Exception& e) {
+                    report.errors.push_back("reading the definition of " + key + " on " + source->name +
+                                            ": " + e.what());
+                    continue;
+                }
                 if (create.rfind("CREATE TABLE ", 0) == 0) {
                     create = "CREATE TABLE IF NOT EXISTS " + create.substr(13);
                 }
@@ -391,7 +539,9 @@ CycleReport SyncEngine::runCycle() {
             }
         }
 
-        // 2. Compare the tables both sides have, partition by partition.
+        // 2. Compare the tables both sides have, partition by partition: first what the inventories settle,
+        // then the content checksums of the rest, read for all tables at once (one statement per shard).
+        std::vector<PendingTable> pending;
         for (const auto& key : tables[0]) {
             if (tables[1].count(key) == 0 || stopped()) {
                 continue;
@@ -413,11 +563,9 @@ CycleReport SyncEngine::runCycle() {
             const retention::Retention* policy = logical != nullptr ? retention::policyOf(*logical) : nullptr;
             int retention_days = policy != nullptr ? policy->daysFor(regions[0]->region->name) : 0;
             // Partition metadata per side and shard.
-            std::map<std::string, bool> candidates;  // partition id -> needs a checksum
-            std::map<std::string, std::string> fingerprints;
-            std::map<std::string, uint64_t> totals[2];
-            std::map<std::string, uint64_t> newest_data, last_write;
-            std::map<std::string, std::string> printable;
+            PendingTable table;
+            table.key = key;
+            table.sharding_key = sharding_key;
             for (int side = 0; side < 2; ++side) {
                 for (size_t s = 0; s < regions[side]->shards.size(); ++s) {
                     auto it = regions[side]->shards[s].inventory.tables.find(key);
@@ -425,54 +573,64 @@ CycleReport SyncEngine::runCycle() {
                         continue;
                     }
                     for (const auto& [id, partition] : it->second.partitions) {
-                        totals[side][id] += partition.rows;
-                        fingerprints[id] +=
-                            fmt::format("{}:{}:{}:{};", side, s, partition.rows, partition.fingerprint);
-                        newest_data[id] = std::max(newest_data[id], partition.max_time);
-                        last_write[id] = std::max(last_write[id], partition.modified);
-                        printable[id] = partition.partition;
-                        candidates[id] = false;
+                        auto& summary = table.partitions[id];
+                        summary.totals[side] += partition.rows;
+                        addToFingerprint(summary.fingerprint, side, s, partition);
+                        summary.newest_data = std::max(summary.newest_data, partition.max_time);
+                        summary.last_write = std::max(summary.last_write, partition.modified);
+                        summary.printable = partition.partition;
                     }
                 }
             }
-            std::vector<std::string> to_checksum;
-            for (auto& [id, needs_checksum] : candidates) {
-                if (newest_data[id] > 0 && retention::isPastHorizon(newest_data[id], retention_days, now)) {
+            std::string key_prefix = key + "|" + regions[0]->region->name + "|";
+            for (auto& [id, summary] : table.partitions) {
+                summary.fingerprint = partitionFingerprint(summary.fingerprint);
+                if (summary.newest_data > 0 &&
+                    retention::isPastHorizon(summary.newest_data, retention_days, now)) {
                     continue;  // past retention (the horizon `retention run` drops at): never copied back
                 }
-                std::string verified_key = key + "|" + regions[0]->region->name + "|" + id;
-                if (totals[0][id] == totals[1][id] && verified_.count(verified_key) > 0 &&
-                    verified_[verified_key] == fingerprints[id]) {
-                    report.verified[verified_key] = fingerprints[id];
+                std::string verified_key = key_prefix + id;
+                auto verified = verified_.find(verified_key);
+                if (summary.totals[0] == summary.totals[1] && verified != verified_.end() &&
+                    verified->second == summary.fingerprint) {
+                    report.verified.emplace_hint(report.verified.end(), std::move(verified_key),
+                                                 summary.fingerprint);
                     continue;
                 }
-                to_checksum.push_back(id);
+                table.partition_ids.push_back(id);
             }
-            if (to_checksum.empty()) {
+            if (!table.partition_ids.empty()) {
+                pending.push_back(std::move(table));
+            }
+        }
+        if (pending.empty()) {
+            continue;
+        }
+        // Checksums per shard, grouped by the shard each row belongs to on the other site; both sites at
+        // once.
+        {
+            auto first = std::async(std::launch::async, [&] {
+                readRegionSums(options_, sites[0], *regions[0], *regions[1]->region, 0, pending);
+            });
+            readRegionSums(options_, sites[1], *regions[1], *regions[0]->region, 1, pending);
+            first.get();
+        }
+        for (auto& table : pending) {
+            const auto& key = table.key;
+            if (!table.failure.empty()) {
+                report.errors.push_back(table.failure);
                 continue;
             }
-            // Checksums per shard, grouped by the shard each row belongs to on the other site.
-            PartitionSums sums[2];
-            std::string failure;
-            for (int side = 0; side < 2 && failure.empty(); ++side) {
-                failure = readPartitionSums(options_, sites[side], *regions[side], key,
-                                            shardExpression(*regions[1 - side]->region, sharding_key),
-                                            to_checksum, sums[side]);
-            }
-            if (!failure.empty()) {
-                report.errors.push_back(failure);
-                continue;
-            }
-            for (const auto& id : to_checksum) {
+            for (const auto& id : table.partition_ids) {
                 bool equal = true;
                 for (int side = 0; side < 2; ++side) {
                     const auto& region = *regions[side]->region;
                     for (int shard = 1; shard <= region.shards; ++shard) {
                         Checksum here, there;
-                        for (const auto& [destination, sum] : sums[side][shard - 1][id]) {
+                        for (const auto& [destination, sum] : table.sums[side][shard - 1][id]) {
                             here += sum;
                         }
-                        for (const auto& other_shard : sums[1 - side]) {
+                        for (const auto& other_shard : table.sums[1 - side]) {
                             auto p = other_shard.find(id);
                             if (p != other_shard.end()) {
                                 auto d = p->second.find(shard);
@@ -490,7 +648,7 @@ CycleReport SyncEngine::runCycle() {
                                                        sites[side].site->name,
                                                        shard,
                                                        id,
-                                                       printable[id],
+                                                       table.partitions[id].printable,
                                                        here.count,
                                                        there.count,
                                                        here.count == there.count
@@ -499,7 +657,8 @@ CycleReport SyncEngine::runCycle() {
                                                                                   : "rows only here",
                                                        ""};
                         report.tables_with_gaps.insert(key);
-                        difference.action = actionFor(difference.site, there.count, last_write[id], now);
+                        difference.action =
+                            actionFor(difference.site, there.count, table.partitions[id].last_write, now);
                         report.differences.push_back(difference);
                         if (difference.action != "repair") {
                             continue;
@@ -519,7 +678,7 @@ CycleReport SyncEngine::runCycle() {
                         job.region = &region;
                         job.other_site = sites[1 - side].site;
                         job.other_region = regions[1 - side]->region;
-                        job.sharding_key = sharding_key;
+                        job.sharding_key = table.sharding_key;
                         job.engine_full = target_info->engine_full;
                         job.replicated = target_info->engine.rfind("Replicated", 0) == 0;
                         job.expected_mirror = there;
@@ -528,12 +687,15 @@ CycleReport SyncEngine::runCycle() {
                     }
                 }
                 if (equal) {
-                    report.verified[key + "|" + regions[0]->region->name + "|" + id] = fingerprints[id];
+                    report.verified[key + "|" + regions[0]->region->name + "|" + id] =
+                        table.partitions[id].fingerprint;
                 }
             }
         }
     }
     report.tables_checked = checked.size();
+    logger()->debug("inventory and checksums compared after {} ms; {} repairs to run",
+                    milliseconds_since(cycle_start), jobs.size());
 
     // 3. Repairs, up to parallel_repairs at a time.
     std::mutex results_mutex;

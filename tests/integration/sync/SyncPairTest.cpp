@@ -519,4 +519,185 @@ TEST_F(SyncPair, ColumnsNamedLikeInternalAliasesAreComparedAndCopiedRight) {
     EXPECT_EQ(sync({"check", "--active", "primary"}).exit_code, 0);
 }
 
+/// Queries a node started, by its own count.
+uint64_t queriesStarted(const std::string& node) {
+    return std::stoull(fleet().scalar(node, "SELECT value FROM system.events WHERE event = 'Query'"));
+}
+
+TEST_F(SyncPair, AStatelessCheckCostsTheSameQueriesAt200TablesAsAt20) {
+    auto tables_on_both = [](int from, int to) {
+        for (const auto& node : {kPrimary, kDr}) {
+            auto connection = fleet().connect(node);
+            for (int t = from; t <= to; ++t) {
+                auto name = fmt::format("telemetry.many_{}", t);
+                ch::execute(*connection, "CREATE TABLE " + name +
+                                             " (d Date, k UInt64, v String) ENGINE = MergeTree "
+                                             "PARTITION BY d ORDER BY k");
+                ch::execute(*connection, fmt::format("INSERT INTO {} SELECT today() - number % 3, number, "
+                                                     "toString(number * {}) FROM system.numbers LIMIT 30",
+                                                     name, t));
+            }
+        }
+    };
+    // One row differs in one table: found among all the others, whatever their number.
+    auto cost_of_check = [&](int expected_tables) {
+        auto primary_before = queriesStarted(kPrimary);
+        auto dr_before = queriesStarted(kDr);
+        auto check = sync({"check", "--active", "primary", "--json"});  // no state file: every checksum
+        EXPECT_EQ(check.exit_code, 3) << check.output;
+        auto report = nlohmann::json::parse(check.output.substr(check.output.find('{')));
+        EXPECT_EQ(report["tables_checked"].get<int>(), expected_tables) << check.output;
+        EXPECT_EQ(report["differences"].size(), 2u) << check.output;
+        // Each reading of the counter counts itself once.
+        uint64_t primary = queriesStarted(kPrimary) - primary_before - 1;
+        uint64_t dr = queriesStarted(kDr) - dr_before - 1;
+        EXPECT_EQ(report["queries_per_site"]["primary"].get<uint64_t>(), primary);
+        EXPECT_EQ(report["queries_per_site"]["dr"].get<uint64_t>(), dr);
+        return std::pair{primary, dr};
+    };
+    insertRows(kPrimary, 500, 20);
+    insertRows(kDr, 500, 20);
+    tables_on_both(1, 19);
+    ch::execute(*fleet().connect(kDr), "INSERT INTO telemetry.many_7 VALUES (today(), 1000, 'only on dr')");
+    ASSERT_FALSE(std::filesystem::exists(statePath()));
+    auto at_20 = cost_of_check(20);
+    tables_on_both(20, 199);
+    auto at_200 = cost_of_check(200);
+    EXPECT_EQ(at_200, at_20);
+    // Inventory (tables, parts), then columns and checksums: four statements per site.
+    EXPECT_EQ(at_20.first, 4u);
+    EXPECT_EQ(at_20.second, 4u);
+}
+
+/// Sends SIGSTOP to a sandbox server (a frozen host) and SIGCONT when it goes out of scope, whatever happens.
+class FrozenServer {
+  public:
+    explicit FrozenServer(const std::string& node) {
+        for (const auto& status : fleet().sandbox().status()) {
+            if (status.record.name == node) {
+                pid_ = status.record.pid;
+            }
+        }
+        if (pid_ > 0) {
+            ::kill(pid_, SIGSTOP);
+        }
+    }
+    ~FrozenServer() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGCONT);
+        }
+    }
+    FrozenServer(const FrozenServer&) = delete;
+    FrozenServer& operator=(const FrozenServer&) = delete;
+    bool frozen() const { return pid_ > 0; }
+
+  private:
+    pid_t pid_ = 0;
+};
+
+/// An nftables table of the test's own that drops every packet of established connections to one port on
+/// loopback: a connection is made, then nothing gets through (a partition after connecting). Deleted when it
+/// goes out of scope, whatever happens.
+class DroppedConnections {
+  public:
+    explicit DroppedConnections(uint16_t port) : table_(fmt::format("chfleet_test_{}", ::getpid())) {
+        auto nft = [](const std::vector<std::string>& args) {
+            std::vector<std::string> argv{"/usr/sbin/nft"};
+            argv.insert(argv.end(), args.begin(), args.end());
+            return chfleet::process::run(argv);
+        };
+        created_ = nft({"add", "table", "inet", table_}).exit_code == 0;
+        if (!created_) {
+            return;
+        }
+        active_ = nft({"add", "chain", "inet", table_, "out",
+                       "{ type filter hook output priority 0 ; policy accept ; }"})
+                          .exit_code == 0 &&
+                  nft({"add", "rule", "inet", table_, "out", "tcp", "dport", std::to_string(port), "ct",
+                       "state", "established", "drop"})
+                          .exit_code == 0;
+    }
+    ~DroppedConnections() {
+        if (created_) {
+            chfleet::process::run({"/usr/sbin/nft", "delete", "table", "inet", table_});
+        }
+    }
+    DroppedConnections(const DroppedConnections&) = delete;
+    DroppedConnections& operator=(const DroppedConnections&) = delete;
+    bool active() const { return active_; }
+
+  private:
+    std::string table_;
+    bool created_ = false;
+    bool active_ = false;
+};
+
+uint16_t httpPortOf(const std::string& node) {
+    return fleet().fleet().node(node)->http_port;
+}
+
+/// A check of a pair whose DR stopped answering: reported as unreachable within the stall timeout (5 s here),
+/// with the node named, and the exit code `expected_exit` (sync: 1, a failed cycle; query: 6, a timeout).
+void expectUnreachableInBoundedTime(const std::function<chfleet::process::Finished()>& check,
+                                    int expected_exit = 1) {
+    auto start = std::chrono::steady_clock::now();
+    auto result = check();
+    auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_EQ(result.exit_code, expected_exit) << result.output;
+    EXPECT_NE(result.output.find("stopped answering"), std::string::npos) << result.output;
+    EXPECT_NE(result.output.find(fmt::format("127.0.0.1:{}", httpPortOf(kDr))), std::string::npos)
+        << result.output;
+    EXPECT_LT(seconds, 20.0) << result.output;
+}
+
+TEST_F(SyncPair, AFrozenServerIsReportedUnreachableInBoundedTime) {
+    insertRows(kPrimary, 1000, 21);
+    insertRows(kDr, 1000, 21);
+    std::map<std::string, std::string> short_stall{{"CHFLEET_STALL_TIMEOUT_MS", "5000"}};
+    {
+        FrozenServer frozen(kDr);
+        ASSERT_TRUE(frozen.frozen());
+        expectUnreachableInBoundedTime([&] { return sync({"check", "--active", "primary"}, short_stall); });
+        // Every subcommand talks through the same client.
+        expectUnreachableInBoundedTime(
+            [&] {
+                return chfleet::process::run(
+                    {CHFLEET_BINARY, "query", "-f", fleet().fleetPath(), kDr, "SELECT 1"}, short_stall);
+            },
+            6);
+    }
+    // The bound is on silence, not on length: a statement that runs longer than the stall timeout on a server
+    // that answers is not cut.
+    auto slow = chfleet::process::run({CHFLEET_BINARY, "query", "-f", fleet().fleetPath(), kPrimary,
+                                       "SELECT count() FROM (SELECT sleepEachRow(0.5) FROM system.numbers "
+                                       "LIMIT 16) SETTINGS max_block_size = 1"},
+                                      {{"CHFLEET_STALL_TIMEOUT_MS", "2000"}});
+    EXPECT_EQ(slow.exit_code, 0) << slow.output;
+    EXPECT_NE(slow.output.find("16"), std::string::npos) << slow.output;
+    // Thawed, the pair is checked as usual.
+    auto check = sync({"check", "--active", "primary"});
+    EXPECT_EQ(check.exit_code, 0) << check.output;
+    // The freeze outlived the DR's keeper session: the next test writes there once it has a new one.
+    EXPECT_TRUE(waitUntil([] {
+        return fleet().scalar(
+                   kDr, "SELECT count() FROM system.replicas WHERE is_readonly OR is_session_expired") == "0";
+    }));
+}
+
+TEST_F(SyncPair, AConnectionWhosePacketsAreDroppedIsReportedUnreachableInBoundedTime) {
+    insertRows(kPrimary, 1000, 22);
+    insertRows(kDr, 1000, 22);
+    {
+        DroppedConnections dropped(httpPortOf(kDr));
+        if (!dropped.active()) {
+            GTEST_SKIP() << "nftables is not usable here (needs root and the nft tool)";
+        }
+        expectUnreachableInBoundedTime([&] {
+            return sync({"check", "--active", "primary"}, {{"CHFLEET_STALL_TIMEOUT_MS", "5000"}});
+        });
+    }
+    auto check = sync({"check", "--active", "primary"});
+    EXPECT_EQ(check.exit_code, 0) << check.output;
+}
+
 }  // namespace

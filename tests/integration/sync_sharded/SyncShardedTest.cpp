@@ -2,11 +2,14 @@
 // 2x2, DR US 1x1 + EU 1x1). Rows are compared per destination shard and repaired onto the shard the table's
 // sharding key names, on every site, through the peer site's cluster defined in each server's config.
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "TestFleet.h"
 #include "clickhouse/Result.h"
+#include "shared/WaitUntil.h"
 
 using chfleet::testing::FleetEnvironment;
 namespace ch = chfleet::clickhouse;
@@ -124,6 +127,48 @@ TEST(SyncSharded, ACleanCycleCostsAConstantNumberOfQueriesPerSite) {
     auto report = nlohmann::json::parse(again.output.substr(again.output.find('{')));
     EXPECT_EQ(report["queries_per_site"]["primary"].get<uint64_t>(), primary_cost) << again.output;
     EXPECT_EQ(report["queries_per_site"]["dr"].get<uint64_t>(), dr_cost) << again.output;
+}
+
+TEST(SyncSharded, AFrozenReplicaIsPassedOverAndTheRestOfTheFleetIsRepaired) {
+    writeEvents("clickhouse-eu-0", "eu", "frozen", 800);
+    pid_t pid = 0;
+    for (const auto& status : fleet().sandbox().status()) {
+        if (status.record.name == "clickhouse-us-0") {
+            pid = status.record.pid;
+        }
+    }
+    ASSERT_GT(pid, 0);
+    // SIGSTOP: a frozen host (the first replica of the US site's first shard, the one asked first); SIGCONT
+    // whatever happens.
+    struct Thaw {
+        pid_t pid;
+        ~Thaw() { ::kill(pid, SIGCONT); }
+    } thaw{pid};
+    ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+    std::vector<std::string> args{"sync",
+                                  "run",
+                                  "--once",
+                                  "--active",
+                                  "primary",
+                                  "-f",
+                                  fleet().fleetPath(),
+                                  "--state-file",
+                                  fleet().sandbox().dir() + "/sync-state-frozen.json"};
+    args.insert(args.begin(), CHFLEET_BINARY);
+    auto start = std::chrono::steady_clock::now();
+    auto run = chfleet::process::run(args, {{"CHFLEET_STALL_TIMEOUT_MS", "5000"}});
+    auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_LT(seconds, 60.0) << run.output;
+    EXPECT_EQ(regionContents("dr-eu-0", "eu"), regionContents("clickhouse-eu-0", "eu"));
+    ::kill(pid, SIGCONT);
+    // The freeze may have outlived the replica's keeper session: the next test writes there once it has a
+    // new one.
+    EXPECT_TRUE(chfleet::testing::waitUntil([] {
+        return fleet().scalar(
+                   "clickhouse-us-0",
+                   "SELECT count() FROM system.replicas WHERE is_readonly OR is_session_expired") == "0";
+    }));
 }
 
 }  // namespace

@@ -1,11 +1,15 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "clickhouse/HttpConnection.h"
 #include "common/Exception.h"
@@ -136,6 +140,52 @@ TEST(HttpConnectionTest, SilentPeerIsTimeout) {
         EXPECT_NE(message.find("127.0.0.1:" + std::to_string(silent.port())), std::string::npos) << message;
         EXPECT_EQ(message.find("s3cret"), std::string::npos) << message;
     }
+}
+
+TEST(HttpConnectionTest, SilentPeerIsGivenUpAfterTheStallTimeoutEvenWithoutTotalLimit) {
+    LoopbackSocket silent(true);  // connections complete in the kernel's backlog, nothing ever answers
+    auto endpoint = localEndpoint(silent.port());
+    endpoint.total_timeout = std::chrono::milliseconds(0);
+    endpoint.stall_timeout = std::chrono::milliseconds(1500);
+    HttpConnection connection(endpoint);
+    auto start = std::chrono::steady_clock::now();
+    try {
+        connection.execute("SELECT 1");
+        FAIL() << "expected an exception";
+    } catch (const Exception& e) {
+        EXPECT_EQ(e.code(), ErrorCode::Timeout);
+        EXPECT_NE(std::string(e.what()).find("stopped answering"), std::string::npos) << e.what();
+    }
+    auto waited = std::chrono::steady_clock::now() - start;
+    EXPECT_GE(waited, std::chrono::milliseconds(1500));
+    EXPECT_LT(waited, std::chrono::seconds(5));
+}
+
+TEST(HttpConnectionTest, ASilentStatementOnAServerThatAnswersPingsIsNotCut) {
+    // A real HTTP server: the statement takes more than two stall timeouts to answer, /ping answers at once.
+    httplib::Server server;
+    std::atomic<int> pings{0};
+    server.Post("/", [](const httplib::Request&, httplib::Response& response) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(4000));
+        response.set_content("1\n", "text/plain");
+    });
+    server.Get("/ping", [&](const httplib::Request&, httplib::Response& response) {
+        ++pings;
+        response.set_content("Ok.\n", "text/plain");
+    });
+    int port = server.bind_to_any_port("127.0.0.1");
+    ASSERT_GT(port, 0);
+    std::thread serving([&] { server.listen_after_bind(); });  // bound and listening already
+    auto endpoint = localEndpoint(static_cast<uint16_t>(port));
+    endpoint.total_timeout = std::chrono::milliseconds(0);
+    endpoint.stall_timeout = std::chrono::milliseconds(1500);
+    HttpConnection connection(endpoint);
+    std::string answer;
+    EXPECT_NO_THROW(answer = connection.execute("SELECT 1"));
+    EXPECT_EQ(answer, "1\n");
+    EXPECT_GE(pings.load(), 2) << "the silence was checked with /ping";
+    server.stop();
+    serving.join();
 }
 
 }  // namespace
