@@ -44,8 +44,12 @@ int backupMain(const std::vector<std::string>& args) {
         "  chfleet backup create -f fleet.yaml --table events --consistent --repo s3://backups/teei\n"
         "  chfleet backup list -f fleet.yaml --json\n"
         "  chfleet backup verify -f fleet.yaml nightly-2026-12-03\n"
+        "  chfleet backup verify -f fleet.yaml nightly-2026-12-03 --restore-test\n"
         "  chfleet backup restore -f fleet.yaml nightly-2026-12-03 --table events --partition 202612 --rm\n"
         "  chfleet backup restore -f fleet.yaml nightly-2026-12-03 --to-site dr --dry-run\n"
+        "  chfleet backup restore -f fleet.yaml nightly-2026-12-03 --region us-east-1 --to-region "
+        "eu-central-1 \\\n"
+        "      --allow-cross-region --table events --rm\n"
         "  chfleet backup cleanup -f fleet.yaml --keep-days 30 --keep 3\n\n"
         "S3 credentials: access_key_env/secret_key_env in the fleet file, default AWS_ACCESS_KEY_ID and\n"
         "AWS_SECRET_ACCESS_KEY; with --repo s3://..., AWS_ENDPOINT_URL and AWS_REGION too.\n\n"
@@ -83,9 +87,15 @@ int backupMain(const std::vector<std::string>& args) {
     common(list);
     list->add_flag("--json", json, "machine-readable output");
 
-    auto* verify = app.add_subcommand("verify", "re-hash every object of a backup against its manifest");
+    bool restore_test = false;
+    auto* verify = app.add_subcommand(
+        "verify", "re-hash every object of a backup against its manifest, or restore it (--restore-test)");
     common(verify);
     verify->add_option("name", name, "the backup")->required();
+    verify->add_flag("--restore-test", restore_test,
+                     "restore the whole backup into a scratch fleet (one local server per region, on free "
+                     "loopback ports, removed afterwards) and compare rows and checksums per table and "
+                     "partition with the manifest; exit 1 naming the first difference");
     verify->add_flag("--json", json, "machine-readable output");
 
     auto* remove =
@@ -114,6 +124,14 @@ int backupMain(const std::vector<std::string>& args) {
     restore->add_option("--table", restore_options.table, "only this table of the fleet file");
     restore->add_option("--partition", restore_options.partition, "only this partition ID (e.g. 202612)");
     restore->add_option("--to-site", restore_options.to_site, "restore into this site (same regions)");
+    restore->add_option("--region", restore_options.region, "only this region's part of the backup");
+    restore->add_option("--to-region", restore_options.to_region,
+                        "restore into this region instead of the one of the same name (needs "
+                        "--allow-cross-region, and --region when the backup holds several)");
+    restore->add_flag("--allow-cross-region", restore_options.allow_cross_region,
+                      "allow --to-region to differ from the backup's region: only rows of companies the "
+                      "target region's mapping assigns to it are restored, the others are left out (and "
+                      "counted) before anything becomes visible");
     restore->add_flag("--rm", restore_options.replace,
                       "replace partitions that hold rows (and, for a whole table, drop partitions the backup "
                       "lacks); without it a restore into non-empty partitions is refused");
@@ -180,6 +198,51 @@ int backupMain(const std::vector<std::string>& args) {
             }
             return 0;
         }
+        if (verify->parsed() && restore_test) {
+            auto report = engine.restoreTest(name, backup::progressWanted(json));
+            if (json) {
+                auto differences = nlohmann::json::array();
+                for (const auto& difference : report.differences) {
+                    nlohmann::json item{{"region", difference.region},
+                                        {"table", difference.table},
+                                        {"partition", difference.partition},
+                                        {"expected_rows", difference.expected_rows},
+                                        {"restored_rows", difference.restored_rows},
+                                        {"restored_checksum", difference.restored_checksum},
+                                        {"problem", difference.describe()}};
+                    if (difference.expected_checksum) {
+                        item["expected_checksum"] = *difference.expected_checksum;
+                    }
+                    differences.push_back(item);
+                }
+                std::cout << nlohmann::json{{"name", name},
+                                            {"regions", report.regions},
+                                            {"tables", report.tables},
+                                            {"partitions", report.partitions},
+                                            {"rows", report.rows},
+                                            {"checksums_compared", report.checksums},
+                                            {"ok", report.differences.empty()},
+                                            {"differences", differences},
+                                            {"seconds", report.seconds}}
+                                 .dump(2)
+                          << "\n";
+            } else {
+                for (const auto& difference : report.differences) {
+                    std::cout << "DIFFERENT " << difference.describe() << "\n";
+                }
+                std::cout << fmt::format(
+                    "restore test {}: {} tables, {} partitions, {} rows restored in a scratch fleet; {}{}, "
+                    "{:.1f} s\n",
+                    name, report.tables, report.partitions, report.rows,
+                    report.checksums ? "row counts and checksums"
+                                     : "row counts (the backup has no checksums)",
+                    report.differences.empty()
+                        ? " match the backup"
+                        : fmt::format(" differ, first: {}", report.differences.front().describe()),
+                    report.seconds);
+            }
+            return report.differences.empty() ? 0 : 1;
+        }
         if (verify->parsed()) {
             auto report = engine.verify(name);
             if (json) {
@@ -240,6 +303,7 @@ int backupMain(const std::vector<std::string>& args) {
                                         {"parts", report.parts},
                                         {"rows", report.rows},
                                         {"rows_erased", report.rows_erased},
+                                        {"rows_left_out", report.rows_left_out},
                                         {"bytes", report.bytes},
                                         {"partitions_replaced", report.partitions_replaced},
                                         {"dry_run", restore_options.dry_run},
@@ -250,9 +314,14 @@ int backupMain(const std::vector<std::string>& args) {
             for (const auto& line : report.plan) {
                 std::cout << (restore_options.dry_run ? "would restore " : "") << line << "\n";
             }
-            std::cout << fmt::format("restore {}{}: {} parts, {} rows, {} partitions, {:.1f} s\n",
+            std::cout << fmt::format("restore {}{}: {} parts, {} rows, {} partitions{}, {:.1f} s\n",
                                      restore_options.dry_run ? "(dry run) " : "", name, report.parts,
-                                     report.rows, report.partitions_replaced, report.seconds);
+                                     report.rows, report.partitions_replaced,
+                                     restore_options.allow_cross_region
+                                         ? fmt::format(", {} rows of companies not mapped to {} left out",
+                                                       report.rows_left_out, restore_options.to_region)
+                                         : "",
+                                     report.seconds);
         }
         return 0;
     });

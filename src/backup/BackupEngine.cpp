@@ -160,6 +160,7 @@ struct FrozenTable {
     TableEntry entry;
     std::string shadow_dir;  ///< its parts, each a folder
     std::map<std::string, uint64_t> rows_by_part;
+    std::map<std::string, uint64_t> hash_by_part;  ///< sum of the rows' hashes, per part
     uint64_t active_parts = 0;  ///< when the freeze ended: a table with parts must have a shadow folder
 };
 
@@ -369,8 +370,10 @@ FrozenShard freezeShard(const topology::Fleet& fleet, const std::string& backup_
             }
         }
     }
-    // Merges stay stopped from the freeze until the part list is read, so that every frozen part is still
-    // in system.parts with its row count.
+    // Merges stay stopped from the freeze until the part list and the parts' row hashes are read, so that
+    // every frozen part is still in system.parts with its row count, and still readable by its name (_part)
+    // for the checksum `verify --restore-test` compares. Parts inserted after the freeze are listed too, but
+    // only the frozen ones (those in the shadow folder) enter the manifest.
     clickhouse::execute(*connection, "SYSTEM STOP MERGES");
     try {
         frozen.entry.frozen_at_ms = nowMs();
@@ -392,6 +395,14 @@ FrozenShard freezeShard(const topology::Fleet& fleet, const std::string& backup_
             for (size_t row = 0; row < parts.rowCount(); ++row) {
                 frozen_table.rows_by_part[parts.getString(row, "name")] = parts.getUInt64(row, "rows");
                 frozen_table.active_parts += parts.getBool(row, "active") ? 1 : 0;
+            }
+            auto hash = sync::readColumns(*connection, database, local).hash;
+            auto sums = clickhouse::query(
+                *connection, "SELECT _part AS _chfleet_p, sum(" + hash + ") AS _chfleet_h FROM " +
+                                 qualifiedName(database, local) + " GROUP BY _part");
+            for (size_t row = 0; row < sums.rowCount(); ++row) {
+                frozen_table.hash_by_part[sums.getString(row, "_chfleet_p")] =
+                    sums.getUInt64(row, "_chfleet_h");
             }
             frozen.tables.push_back(std::move(frozen_table));
         }
@@ -534,6 +545,9 @@ CreateReport BackupEngine::create(const std::string& name, const CreateOptions& 
                         }
                     }
                     table.entry.partition_rows[part.partition_id] += part.rows;
+                    auto hash = table.hash_by_part.find(part.name);
+                    table.entry.partition_checksums[part.partition_id] +=
+                        hash == table.hash_by_part.end() ? 0 : hash->second;
                     table.entry.parts.push_back(std::move(part));
                 }
                 shard.entry.tables.push_back(table.entry);

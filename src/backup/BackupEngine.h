@@ -86,18 +86,53 @@ struct RestoreOptions {
     std::string table;      ///< logical name; "" = every table of the backup
     std::string partition;  ///< partition ID; "" = every partition
     std::string to_site;    ///< "" = the site the backup was taken from
-    bool replace = false;   ///< --rm: replace partitions that hold rows (and drop those the backup lacks)
+    std::string region;     ///< only this region's part of the backup ("" = every region)
+    /// "" = each region into the region of the same name. Another region is refused unless
+    /// allow_cross_region: then only the rows of companies the target region's copy of the company -> region
+    /// mapping assigns to it are restored, the others removed from the staging tables first.
+    std::string to_region;
+    bool allow_cross_region = false;
+    bool replace = false;  ///< --rm: replace partitions that hold rows (and drop those the backup lacks)
     bool dry_run = false;
     bool progress = false;
+    /// Delete the rows of companies the erasure ledger records as erased before anything becomes visible.
+    /// Only `verify --restore-test` turns it off: its scratch fleet has no ledger, compares the rows as the
+    /// backup holds them, and is purged at the end.
+    bool apply_erasures = true;
 };
 
 struct RestoreReport {
     std::vector<std::string> plan;  ///< one line per node and table
     uint64_t parts = 0;
     uint64_t rows = 0;
-    uint64_t rows_erased = 0;  ///< rows of erased companies removed before the data became visible
+    uint64_t rows_erased = 0;    ///< rows of erased companies removed before the data became visible
+    uint64_t rows_left_out = 0;  ///< cross-region: rows of companies not mapped to the target region
     uint64_t bytes = 0;
     int partitions_replaced = 0;
+    double seconds = 0;
+};
+
+/// One table and partition whose restored rows differ from what the backup recorded.
+struct RestoreTestDifference {
+    std::string region;
+    std::string table;      ///< logical name
+    std::string partition;  ///< partition ID
+    uint64_t expected_rows = 0;
+    uint64_t restored_rows = 0;
+    std::optional<uint64_t> expected_checksum;  ///< unset: the manifest has none (an older backup)
+    uint64_t restored_checksum = 0;
+
+    /// "region R, table T, partition P: ..." naming what differs.
+    std::string describe() const;
+};
+
+struct RestoreTestReport {
+    std::vector<std::string> regions;
+    int tables = 0;         ///< per region
+    int partitions = 0;     ///< per region and table
+    uint64_t rows = 0;      ///< restored
+    bool checksums = true;  ///< false: some table of the manifest has no checksums, only row counts compared
+    std::vector<RestoreTestDifference> differences;  ///< in manifest order: the first is the first found
     double seconds = 0;
 };
 
@@ -125,6 +160,10 @@ class BackupEngine {
     /// ones older than keep_days.
     DeleteReport cleanup(int keep_days, int keep, bool dry_run);
     RestoreReport restore(const std::string& name, const RestoreOptions& options);
+    /// Restores the whole backup into a scratch fleet (backup/RestoreTest.cpp: one server per region of the
+    /// backup's site, on free loopback ports, in a temporary folder, stopped and removed whatever happens)
+    /// and compares per region, table and partition the row count and the row checksum with the manifest.
+    RestoreTestReport restoreTest(const std::string& name, bool progress);
 
     /// The repository of a region (throws Exception(InvalidConfig) when the fleet file names none).
     Repository& repository(const std::string& region);
