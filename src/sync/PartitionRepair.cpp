@@ -94,9 +94,10 @@ TableColumns readColumns(clickhouse::Connection& connection, const std::string& 
     std::string hashed;
     for (size_t row = 0; row < columns.rowCount(); ++row) {
         auto name = quoteIdentifier(columns.getString(row, "name"));
-        bool uuid = columns.getString(row, "type").find("UUID") != std::string::npos;
+        const auto& type = columns.getString(row, "type");
+        bool as_text = type.find("UUID") != std::string::npos || type.find("Decimal") != std::string::npos;
         out.list += (row == 0 ? "" : ", ") + name;
-        hashed += (row == 0 ? "" : ", ") + (uuid ? "toString(" + name + ")" : name);
+        hashed += (row == 0 ? "" : ", ") + (as_text ? "toString(" + name + ")" : name);
     }
     if (out.list.empty()) {
         throw Exception(ErrorCode::BadResponse, "{}.{} has no columns on {}", database, table,
