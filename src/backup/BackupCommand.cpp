@@ -42,6 +42,9 @@ int backupMain(const std::vector<std::string>& args) {
         "Examples:\n"
         "  chfleet backup create -f fleet.yaml nightly-2026-12-03\n"
         "  chfleet backup create -f fleet.yaml --table events --consistent --repo s3://backups/teei\n"
+        "  chfleet backup create -f fleet.yaml nightly --node clickhouse-us-0 --node clickhouse-eu-0  # on "
+        "each host\n"
+        "  chfleet backup create -f fleet.yaml nightly --finish\n"
         "  chfleet backup list -f fleet.yaml --json\n"
         "  chfleet backup verify -f fleet.yaml nightly-2026-12-03\n"
         "  chfleet backup verify -f fleet.yaml nightly-2026-12-03 --restore-test\n"
@@ -81,6 +84,14 @@ int backupMain(const std::vector<std::string>& args) {
     create->add_flag("--consistent", create_options.consistent,
                      "before freezing: stop merges and wait until each chosen replica has every part of its "
                      "shard (SYSTEM SYNC REPLICA); then freeze all shards at once");
+    create->add_option("--node", create_options.nodes,
+                       "per host (repeatable): back up only the shards of these nodes, frozen on them; run "
+                       "the same command on each host with its own nodes and one backup name: the manifest "
+                       "is written by the run that brings the last shard");
+    bool finish = false;
+    create->add_flag("--finish", finish,
+                     "write the manifests of a per-host backup whose shards are all stored (exit 1 naming "
+                     "the shards still missing)");
     create->add_flag("--json", json, "machine-readable output (no progress lines)");
 
     auto* list = app.add_subcommand("list", "the backups: name, time, size, base, shards, complete or not");
@@ -146,8 +157,27 @@ int backupMain(const std::vector<std::string>& args) {
         }
         backup::BackupEngine engine(fleet, spec);
         if (create->parsed()) {
+            if (finish && name.empty()) {
+                throw Exception(ErrorCode::BadArguments, "--finish needs the backup's name");
+            }
             if (name.empty()) {
                 name = fmt::format("{:%Y-%m-%dT%H%M%SZ}", fmt::gmtime(std::time(nullptr)));
+            }
+            if (finish) {
+                auto waiting = engine.finish(name, create_options.site);
+                if (json) {
+                    std::cout << nlohmann::json{{"name", name},
+                                                {"complete", waiting.empty()},
+                                                {"waiting", waiting}}
+                                     .dump(2)
+                              << "\n";
+                } else {
+                    std::cout << fmt::format("backup {}: {}\n", name,
+                                             waiting.empty()
+                                                 ? std::string("complete")
+                                                 : fmt::format("not complete; {}", fmt::join(waiting, "; ")));
+                }
+                return waiting.empty() ? 0 : 1;
             }
             create_options.progress = backup::progressWanted(json);
             auto report = engine.create(name, create_options);
@@ -160,6 +190,8 @@ int backupMain(const std::vector<std::string>& args) {
                                             {"files", report.files},
                                             {"size_bytes", report.size_bytes},
                                             {"uploaded_bytes", report.uploaded_bytes},
+                                            {"complete", report.waiting.empty()},
+                                            {"waiting", report.waiting},
                                             {"seconds", report.seconds}}
                                  .dump(2)
                           << "\n";
@@ -169,6 +201,9 @@ int backupMain(const std::vector<std::string>& args) {
                     "{:.1f} s\n",
                     report.name, report.site, report.shards, report.parts, humanBytes(report.size_bytes),
                     humanBytes(report.uploaded_bytes), report.seconds);
+                for (const auto& line : report.waiting) {
+                    std::cout << "waiting for other hosts: " << line << "\n";
+                }
             }
             return 0;
         }

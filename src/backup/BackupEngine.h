@@ -17,10 +17,13 @@
 // own repository, a manifest per region written last.
 //
 // What each step guarantees after a crash (kill -9 at any instant):
-// - create: blobs are stored whole or not at all and are immutable; the manifest goes last. A killed run
-//   leaves `started.json` without a manifest: `list` shows it incomplete, `restore` refuses it, a rerun with
-//   the same name completes it (blobs already stored are not sent again), `delete` removes it. The server's
-//   shadow/chfleet_<name> folder is removed at the end of every run and before a rerun freezes again.
+// - create: blobs are stored whole or not at all and are immutable; each shard's piece (a manifest of that
+//   shard alone) once its files are stored, the region's manifest last, from the pieces, once all are in
+//   (pieces are then removed; a rerun or `--finish` completes a manifest a killed run did not write). A
+//   killed run leaves `started.json` without a manifest: `list` shows it incomplete, `restore` refuses it, a
+//   rerun with the same name completes it (blobs already stored are not sent again), `delete` removes it. The
+//   server's shadow/chfleet_<name> folder is removed at the end of every run and before a rerun freezes
+//   again.
 // - restore: every part is downloaded into a staging table's detached/ folder, checked against its SHA-256,
 //   attached and counted; only when every table of every shard is staged does anything visible change, one
 //   partition at a time with REPLACE PARTITION (atomic per partition; replicas fetch). A killed restore
@@ -38,6 +41,9 @@ struct CreateOptions {
     /// before any shard is frozen, then freeze all shards at once.
     bool consistent = false;
     bool progress = false;  ///< bytes, files, rate and ETA on stderr
+    /// Per host: only the shards of which one of these nodes is a replica, frozen on that node (the first
+    /// named). Empty: every shard, on its first healthy replica.
+    std::vector<std::string> nodes;
 };
 
 struct CreateReport {
@@ -50,6 +56,8 @@ struct CreateReport {
     uint64_t size_bytes = 0;
     uint64_t uploaded_bytes = 0;
     double seconds = 0;
+    /// Regions whose manifest still waits for other hosts' shards ("<region>: shards 2, 3 not in yet").
+    std::vector<std::string> waiting;
 };
 
 struct BackupListing {
@@ -153,6 +161,9 @@ class BackupEngine {
     ~BackupEngine();
 
     CreateReport create(const std::string& name, const CreateOptions& options);
+    /// Writes the manifest of every region of the site whose shards' pieces are all in (what the last
+    /// per-host `create --node` does by itself); returns the regions still waiting, as CreateReport::waiting.
+    std::vector<std::string> finish(const std::string& name, const std::string& site);
     std::vector<BackupListing> list();
     VerifyReport verify(const std::string& name);
     DeleteReport remove(const std::string& name, bool dry_run);

@@ -744,4 +744,48 @@ TEST(Backup, AUsBackupGoesIntoEuOnlyWithTheFlagAndOnlyForCompaniesMappedToEu) {
     EXPECT_EQ(report["rows_left_out"].get<uint64_t>(), us_rows - kept);
 }
 
+TEST(Backup, PerHostRunsMakeOneBackupCompletedByTheRunBringingTheLastShard) {
+    seedOnce();
+    syncReplicas("events_local");
+    auto repo = folderRepo("per-host");
+    auto file = fleet().fleetPath();
+    // Host A holds US shards 1 and 2 (a second replica for shard 1) and EU shard 1; host B the rest.
+    auto a = chfleet({"create", "-f", file, "--repo", repo, "hosts", "--table", "events", "--node",
+                      "clickhouse-us-1", "--node", "clickhouse-us-2", "--node", "clickhouse-eu-0", "--json"});
+    ASSERT_EQ(a.exit_code, 0) << a.output;
+    EXPECT_FALSE(json(a)["complete"].get<bool>());
+    EXPECT_EQ(json(a)["shards"].get<int>(), 3);
+    EXPECT_FALSE(fs::exists(repo + "/backups/hosts/us-east-1/manifest.json"));
+    auto listed = json(chfleet({"list", "-f", file, "--repo", repo, "--json"}));
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(listed[0]["state"], "incomplete");
+    auto refused = chfleet({"restore", "-f", file, "--repo", repo, "hosts", "--to-site", "dr", "--rm"});
+    EXPECT_EQ(refused.exit_code, 1) << refused.output;
+    auto early = chfleet({"create", "-f", file, "--repo", repo, "hosts", "--finish"});
+    EXPECT_EQ(early.exit_code, 1) << early.output;
+    EXPECT_NE(early.output.find("us-east-1: shards 3 not in yet"), std::string::npos) << early.output;
+    EXPECT_NE(early.output.find("eu-central-1: shards 2 not in yet"), std::string::npos) << early.output;
+
+    auto b = chfleet({"create", "-f", file, "--repo", repo, "hosts", "--table", "events", "--node",
+                      "clickhouse-us-4", "--node", "clickhouse-eu-3", "--json"});
+    ASSERT_EQ(b.exit_code, 0) << b.output;
+    EXPECT_TRUE(json(b)["complete"].get<bool>());
+    auto key = repo + "/backups/hosts/us-east-1/manifest.json";
+    auto manifest = bk::Manifest::fromJson(chfleet::files::read(key), key);
+    std::vector<std::string> nodes;
+    for (const auto& shard : manifest.shards) {
+        nodes.push_back(std::to_string(shard.shard) + ":" + shard.node);
+    }
+    EXPECT_EQ(nodes,
+              (std::vector<std::string>{"1:clickhouse-us-1", "2:clickhouse-us-2", "3:clickhouse-us-4"}));
+    EXPECT_FALSE(fs::exists(repo + "/backups/hosts/us-east-1/pieces/1.json"));
+    auto finished = chfleet({"create", "-f", file, "--repo", repo, "hosts", "--finish"});
+    EXPECT_EQ(finished.exit_code, 0) << finished.output;
+    // The assembled backup restores to every row of the site, checksums equal.
+    auto tested = chfleet({"verify", "-f", file, "--repo", repo, "hosts", "--restore-test", "--json"});
+    ASSERT_EQ(tested.exit_code, 0) << tested.output;
+    EXPECT_EQ(std::to_string(json(tested)["rows"].get<uint64_t>()),
+              fleet().scalar("clickhouse-us-0", "SELECT count() FROM teei.events_distributed"));
+}
+
 }  // namespace
