@@ -42,10 +42,17 @@ int backupMain(const std::vector<std::string>& args) {
         "Examples:\n"
         "  chfleet backup create -f fleet.yaml nightly-2026-12-03\n"
         "  chfleet backup create -f fleet.yaml --table events --consistent --repo s3://backups/teei\n"
+        "  chfleet backup create -f fleet.yaml nightly --node clickhouse-us-0 --node clickhouse-eu-0  # on "
+        "each host\n"
+        "  chfleet backup create -f fleet.yaml nightly --finish\n"
         "  chfleet backup list -f fleet.yaml --json\n"
         "  chfleet backup verify -f fleet.yaml nightly-2026-12-03\n"
+        "  chfleet backup verify -f fleet.yaml nightly-2026-12-03 --restore-test\n"
         "  chfleet backup restore -f fleet.yaml nightly-2026-12-03 --table events --partition 202612 --rm\n"
         "  chfleet backup restore -f fleet.yaml nightly-2026-12-03 --to-site dr --dry-run\n"
+        "  chfleet backup restore -f fleet.yaml nightly-2026-12-03 --region us-east-1 --to-region "
+        "eu-central-1 \\\n"
+        "      --allow-cross-region --table events --rm\n"
         "  chfleet backup cleanup -f fleet.yaml --keep-days 30 --keep 3\n\n"
         "S3 credentials: access_key_env/secret_key_env in the fleet file, default AWS_ACCESS_KEY_ID and\n"
         "AWS_SECRET_ACCESS_KEY; with --repo s3://..., AWS_ENDPOINT_URL and AWS_REGION too.\n\n"
@@ -77,15 +84,29 @@ int backupMain(const std::vector<std::string>& args) {
     create->add_flag("--consistent", create_options.consistent,
                      "before freezing: stop merges and wait until each chosen replica has every part of its "
                      "shard (SYSTEM SYNC REPLICA); then freeze all shards at once");
+    create->add_option("--node", create_options.nodes,
+                       "per host (repeatable): back up only the shards of these nodes, frozen on them; run "
+                       "the same command on each host with its own nodes and one backup name: the manifest "
+                       "is written by the run that brings the last shard");
+    bool finish = false;
+    create->add_flag("--finish", finish,
+                     "write the manifests of a per-host backup whose shards are all stored (exit 1 naming "
+                     "the shards still missing)");
     create->add_flag("--json", json, "machine-readable output (no progress lines)");
 
     auto* list = app.add_subcommand("list", "the backups: name, time, size, base, shards, complete or not");
     common(list);
     list->add_flag("--json", json, "machine-readable output");
 
-    auto* verify = app.add_subcommand("verify", "re-hash every object of a backup against its manifest");
+    bool restore_test = false;
+    auto* verify = app.add_subcommand(
+        "verify", "re-hash every object of a backup against its manifest, or restore it (--restore-test)");
     common(verify);
     verify->add_option("name", name, "the backup")->required();
+    verify->add_flag("--restore-test", restore_test,
+                     "restore the whole backup into a scratch fleet (one local server per region, on free "
+                     "loopback ports, removed afterwards) and compare rows and checksums per table and "
+                     "partition with the manifest; exit 1 naming the first difference");
     verify->add_flag("--json", json, "machine-readable output");
 
     auto* remove =
@@ -114,6 +135,14 @@ int backupMain(const std::vector<std::string>& args) {
     restore->add_option("--table", restore_options.table, "only this table of the fleet file");
     restore->add_option("--partition", restore_options.partition, "only this partition ID (e.g. 202612)");
     restore->add_option("--to-site", restore_options.to_site, "restore into this site (same regions)");
+    restore->add_option("--region", restore_options.region, "only this region's part of the backup");
+    restore->add_option("--to-region", restore_options.to_region,
+                        "restore into this region instead of the one of the same name (needs "
+                        "--allow-cross-region, and --region when the backup holds several)");
+    restore->add_flag("--allow-cross-region", restore_options.allow_cross_region,
+                      "allow --to-region to differ from the backup's region: only rows of companies the "
+                      "target region's mapping assigns to it are restored, the others are left out (and "
+                      "counted) before anything becomes visible");
     restore->add_flag("--rm", restore_options.replace,
                       "replace partitions that hold rows (and, for a whole table, drop partitions the backup "
                       "lacks); without it a restore into non-empty partitions is refused");
@@ -128,8 +157,27 @@ int backupMain(const std::vector<std::string>& args) {
         }
         backup::BackupEngine engine(fleet, spec);
         if (create->parsed()) {
+            if (finish && name.empty()) {
+                throw Exception(ErrorCode::BadArguments, "--finish needs the backup's name");
+            }
             if (name.empty()) {
                 name = fmt::format("{:%Y-%m-%dT%H%M%SZ}", fmt::gmtime(std::time(nullptr)));
+            }
+            if (finish) {
+                auto waiting = engine.finish(name, create_options.site);
+                if (json) {
+                    std::cout << nlohmann::json{{"name", name},
+                                                {"complete", waiting.empty()},
+                                                {"waiting", waiting}}
+                                     .dump(2)
+                              << "\n";
+                } else {
+                    std::cout << fmt::format("backup {}: {}\n", name,
+                                             waiting.empty()
+                                                 ? std::string("complete")
+                                                 : fmt::format("not complete; {}", fmt::join(waiting, "; ")));
+                }
+                return waiting.empty() ? 0 : 1;
             }
             create_options.progress = backup::progressWanted(json);
             auto report = engine.create(name, create_options);
@@ -142,6 +190,8 @@ int backupMain(const std::vector<std::string>& args) {
                                             {"files", report.files},
                                             {"size_bytes", report.size_bytes},
                                             {"uploaded_bytes", report.uploaded_bytes},
+                                            {"complete", report.waiting.empty()},
+                                            {"waiting", report.waiting},
                                             {"seconds", report.seconds}}
                                  .dump(2)
                           << "\n";
@@ -151,6 +201,9 @@ int backupMain(const std::vector<std::string>& args) {
                     "{:.1f} s\n",
                     report.name, report.site, report.shards, report.parts, humanBytes(report.size_bytes),
                     humanBytes(report.uploaded_bytes), report.seconds);
+                for (const auto& line : report.waiting) {
+                    std::cout << "waiting for other hosts: " << line << "\n";
+                }
             }
             return 0;
         }
@@ -179,6 +232,51 @@ int backupMain(const std::vector<std::string>& args) {
                 }
             }
             return 0;
+        }
+        if (verify->parsed() && restore_test) {
+            auto report = engine.restoreTest(name, backup::progressWanted(json));
+            if (json) {
+                auto differences = nlohmann::json::array();
+                for (const auto& difference : report.differences) {
+                    nlohmann::json item{{"region", difference.region},
+                                        {"table", difference.table},
+                                        {"partition", difference.partition},
+                                        {"expected_rows", difference.expected_rows},
+                                        {"restored_rows", difference.restored_rows},
+                                        {"restored_checksum", difference.restored_checksum},
+                                        {"problem", difference.describe()}};
+                    if (difference.expected_checksum) {
+                        item["expected_checksum"] = *difference.expected_checksum;
+                    }
+                    differences.push_back(item);
+                }
+                std::cout << nlohmann::json{{"name", name},
+                                            {"regions", report.regions},
+                                            {"tables", report.tables},
+                                            {"partitions", report.partitions},
+                                            {"rows", report.rows},
+                                            {"checksums_compared", report.checksums},
+                                            {"ok", report.differences.empty()},
+                                            {"differences", differences},
+                                            {"seconds", report.seconds}}
+                                 .dump(2)
+                          << "\n";
+            } else {
+                for (const auto& difference : report.differences) {
+                    std::cout << "DIFFERENT " << difference.describe() << "\n";
+                }
+                std::cout << fmt::format(
+                    "restore test {}: {} tables, {} partitions, {} rows restored in a scratch fleet; {}{}, "
+                    "{:.1f} s\n",
+                    name, report.tables, report.partitions, report.rows,
+                    report.checksums ? "row counts and checksums"
+                                     : "row counts (the backup has no checksums)",
+                    report.differences.empty()
+                        ? " match the backup"
+                        : fmt::format(" differ, first: {}", report.differences.front().describe()),
+                    report.seconds);
+            }
+            return report.differences.empty() ? 0 : 1;
         }
         if (verify->parsed()) {
             auto report = engine.verify(name);
@@ -240,6 +338,7 @@ int backupMain(const std::vector<std::string>& args) {
                                         {"parts", report.parts},
                                         {"rows", report.rows},
                                         {"rows_erased", report.rows_erased},
+                                        {"rows_left_out", report.rows_left_out},
                                         {"bytes", report.bytes},
                                         {"partitions_replaced", report.partitions_replaced},
                                         {"dry_run", restore_options.dry_run},
@@ -250,9 +349,14 @@ int backupMain(const std::vector<std::string>& args) {
             for (const auto& line : report.plan) {
                 std::cout << (restore_options.dry_run ? "would restore " : "") << line << "\n";
             }
-            std::cout << fmt::format("restore {}{}: {} parts, {} rows, {} partitions, {:.1f} s\n",
+            std::cout << fmt::format("restore {}{}: {} parts, {} rows, {} partitions{}, {:.1f} s\n",
                                      restore_options.dry_run ? "(dry run) " : "", name, report.parts,
-                                     report.rows, report.partitions_replaced, report.seconds);
+                                     report.rows, report.partitions_replaced,
+                                     restore_options.allow_cross_region
+                                         ? fmt::format(", {} rows of companies not mapped to {} left out",
+                                                       report.rows_left_out, restore_options.to_region)
+                                         : "",
+                                     report.seconds);
         }
         return 0;
     });

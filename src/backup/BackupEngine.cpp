@@ -126,6 +126,10 @@ std::string startedKey(const std::string& name, const std::string& region) {
     return "backups/" + name + "/" + region + "/started.json";
 }
 
+std::string piecesPrefix(const std::string& name, const std::string& region) {
+    return "backups/" + name + "/" + region + "/pieces/";
+}
+
 /// The server's data root (its <path>) from a table's data_path: <root>data/<db>/<table>/.
 std::string serverRoot(const std::string& data_path) {
     fs::path path(data_path);
@@ -160,6 +164,7 @@ struct FrozenTable {
     TableEntry entry;
     std::string shadow_dir;  ///< its parts, each a folder
     std::map<std::string, uint64_t> rows_by_part;
+    std::map<std::string, uint64_t> hash_by_part;  ///< sum of the rows' hashes, per part
     uint64_t active_parts = 0;  ///< when the freeze ended: a table with parts must have a shadow folder
 };
 
@@ -369,8 +374,10 @@ FrozenShard freezeShard(const topology::Fleet& fleet, const std::string& backup_
             }
         }
     }
-    // Merges stay stopped from the freeze until the part list is read, so that every frozen part is still
-    // in system.parts with its row count.
+    // Merges stay stopped from the freeze until the part list and the parts' row hashes are read, so that
+    // every frozen part is still in system.parts with its row count, and still readable by its name (_part)
+    // for the checksum `verify --restore-test` compares. Parts inserted after the freeze are listed too, but
+    // only the frozen ones (those in the shadow folder) enter the manifest.
     clickhouse::execute(*connection, "SYSTEM STOP MERGES");
     try {
         frozen.entry.frozen_at_ms = nowMs();
@@ -392,6 +399,14 @@ FrozenShard freezeShard(const topology::Fleet& fleet, const std::string& backup_
             for (size_t row = 0; row < parts.rowCount(); ++row) {
                 frozen_table.rows_by_part[parts.getString(row, "name")] = parts.getUInt64(row, "rows");
                 frozen_table.active_parts += parts.getBool(row, "active") ? 1 : 0;
+            }
+            auto hash = sync::readColumns(*connection, database, local).hash;
+            auto sums = clickhouse::query(
+                *connection, "SELECT _part AS _chfleet_p, sum(" + hash + ") AS _chfleet_h FROM " +
+                                 qualifiedName(database, local) + " GROUP BY _part");
+            for (size_t row = 0; row < sums.rowCount(); ++row) {
+                frozen_table.hash_by_part[sums.getString(row, "_chfleet_p")] =
+                    sums.getUInt64(row, "_chfleet_h");
             }
             frozen.tables.push_back(std::move(frozen_table));
         }
@@ -423,11 +438,20 @@ CreateReport BackupEngine::create(const std::string& name, const CreateOptions& 
     CreateReport report;
     report.name = name;
     report.site = site.name;
+    std::set<std::string> touched;  // per host: the regions of the nodes named
+    for (const auto& node_name : options.nodes) {
+        const auto* node = impl.fleet.node(node_name);
+        if (node == nullptr || node->site != site.name) {
+            throw Exception(ErrorCode::BadArguments, "site {} has no node {}", site.name, node_name);
+        }
+        touched.insert(node->region);
+    }
     // Every region's repository must be reachable, and the name free, before anything is frozen.
     std::map<std::string, std::string> bases;
     for (const auto& region : site.regions) {
         auto& repo = impl.repository(region.name);
-        if (repo.exists(manifestKey(name, region.name))) {
+        if ((options.nodes.empty() || touched.count(region.name) > 0) &&
+            repo.exists(manifestKey(name, region.name))) {
             throw Exception(ErrorCode::BadArguments,
                             "backup '{}' already exists in {} (region {}); pick another name", name,
                             repo.describe(), region.name);
@@ -441,21 +465,38 @@ CreateReport BackupEngine::create(const std::string& name, const CreateOptions& 
         }
         report.regions.push_back(region.name);
     }
+    // Per host (--node): a shard is this run's when one of the nodes named is a replica of it (the first
+    // named); the other shards are left to the runs on the other hosts.
     std::vector<const topology::Node*> nodes;
     std::vector<std::string> node_regions;
     for (const auto& region : site.regions) {
         for (int shard = 1; shard <= region.shards; ++shard) {
-            nodes.push_back(healthyReplica(impl.fleet, region, shard));
-            node_regions.push_back(region.name);
+            const topology::Node* chosen = nullptr;
+            for (const auto& node_name : options.nodes) {
+                const auto* node = impl.fleet.node(node_name);
+                if (chosen == nullptr && node->region == region.name && node->shard == shard) {
+                    chosen = node;
+                }
+            }
+            if (options.nodes.empty()) {
+                chosen = healthyReplica(impl.fleet, region, shard);
+            }
+            if (chosen != nullptr) {
+                nodes.push_back(chosen);
+                node_regions.push_back(region.name);
+            }
         }
     }
     int64_t started_ms = nowMs();
     std::string ledger_position = ledgerPosition(impl.fleet);
     for (const auto& region : site.regions) {
-        impl.repository(region.name)
-            .putText(startedKey(name, region.name),
-                     nlohmann::json{{"name", name}, {"site", site.name}, {"started_ms", started_ms}}.dump() +
-                         "\n");
+        auto& repo = impl.repository(region.name);
+        if (options.nodes.empty() || !repo.exists(startedKey(name, region.name))) {
+            repo.putText(
+                startedKey(name, region.name),
+                nlohmann::json{{"name", name}, {"site", site.name}, {"started_ms", started_ms}}.dump() +
+                    "\n");
+        }
     }
     logger()->info("backup {}: freezing {} shards of site {} ({} tables)", name, nodes.size(), site.name,
                    tables.size());
@@ -534,6 +575,9 @@ CreateReport BackupEngine::create(const std::string& name, const CreateOptions& 
                         }
                     }
                     table.entry.partition_rows[part.partition_id] += part.rows;
+                    auto hash = table.hash_by_part.find(part.name);
+                    table.entry.partition_checksums[part.partition_id] +=
+                        hash == table.hash_by_part.end() ? 0 : hash->second;
                     table.entry.parts.push_back(std::move(part));
                 }
                 shard.entry.tables.push_back(table.entry);
@@ -591,6 +635,8 @@ CreateReport BackupEngine::create(const std::string& name, const CreateOptions& 
             report.uploaded_bytes += bytes;
         }
         report.shards = static_cast<int>(frozen.size());
+        // One piece per shard (a manifest holding that shard alone), then the region's manifest once every
+        // shard's piece is in: by this run, or by the run on another host that brings the last piece.
         for (const auto& region : site.regions) {
             Manifest manifest;
             manifest.name = name;
@@ -618,13 +664,29 @@ CreateReport BackupEngine::create(const std::string& name, const CreateOptions& 
             manifest.finished_ms = nowMs();
             manifest.uploaded_bytes = uploaded[region.name];
             auto& repo = impl.repository(region.name);
-            repo.putText(manifestKey(name, region.name), manifest.toJson());
-            double seconds = static_cast<double>(manifest.finished_ms - started_ms) / 1000.0;
-            impl.updateStats(repo, region.name, [&](BackupStats& stats) {
-                stats.last_success_ms = manifest.finished_ms;
-                stats.last_duration_seconds = seconds;
-                stats.last_size_bytes = manifest.size_bytes;
-            });
+            for (const auto& shard : manifest.shards) {
+                Manifest piece = manifest;
+                piece.shards = {shard};
+                piece.size_bytes = 0;
+                for (const auto& table : shard.tables) {
+                    for (const auto& part : table.parts) {
+                        for (const auto& file : part.files) {
+                            piece.size_bytes += file.size;
+                        }
+                    }
+                }
+                piece.uploaded_bytes =
+                    shard.shard == manifest.shards.front().shard ? manifest.uploaded_bytes : 0;
+                repo.putText(piecesPrefix(name, region.name) + std::to_string(shard.shard) + ".json",
+                             piece.toJson());
+            }
+        }
+        for (const auto& region : site.regions) {
+            auto missing = impl.completeFromPieces(name, region);
+            if (!missing.empty()) {
+                report.waiting.push_back(
+                    fmt::format("{}: shards {} not in yet", region.name, fmt::join(missing, ", ")));
+            }
         }
     } catch (...) {
         removeShadows();
@@ -641,9 +703,87 @@ CreateReport BackupEngine::create(const std::string& name, const CreateOptions& 
     }
     removeShadows();
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    logger()->info("backup {}: complete, {} parts, {} bytes, {} bytes stored by this run, {:.1f} s", name,
-                   report.parts, report.size_bytes, report.uploaded_bytes, report.seconds);
+    logger()->info("backup {}: {}, {} parts, {} bytes, {} bytes stored by this run, {:.1f} s", name,
+                   report.waiting.empty() ? "complete" : "this host's shards stored", report.parts,
+                   report.size_bytes, report.uploaded_bytes, report.seconds);
     return report;
+}
+
+std::vector<int> BackupEngine::Impl::completeFromPieces(const std::string& name,
+                                                        const topology::Region& region) {
+    auto& repo = repository(region.name);
+    if (repo.exists(manifestKey(name, region.name))) {
+        return {};
+    }
+    std::map<int, Manifest> pieces;
+    auto prefix = piecesPrefix(name, region.name);
+    for (const auto& object : repo.list(prefix)) {
+        auto piece = Manifest::fromJson(repo.getText(object.key), repo.describe() + " " + object.key);
+        if (piece.shards.size() == 1) {
+            pieces[piece.shards.front().shard] = std::move(piece);
+        }
+    }
+    std::vector<int> missing;
+    for (int shard = 1; shard <= region.shards; ++shard) {
+        if (pieces.count(shard) == 0) {
+            missing.push_back(shard);
+        }
+    }
+    if (!missing.empty()) {
+        return missing;
+    }
+    // The pieces' common fields; time, base and erasure position from the earliest run (the one that knew
+    // the fewest erasures); consistent only when every piece was.
+    Manifest manifest = pieces.begin()->second;
+    manifest.shards.clear();
+    manifest.size_bytes = 0;
+    manifest.uploaded_bytes = 0;
+    for (const auto& [shard, piece] : pieces) {
+        if (piece.started_ms < manifest.started_ms) {
+            manifest.started_ms = piece.started_ms;
+            manifest.ledger_position = piece.ledger_position;
+            manifest.base = piece.base;
+        }
+        manifest.consistent = manifest.consistent && piece.consistent;
+        manifest.size_bytes += piece.size_bytes;
+        manifest.uploaded_bytes += piece.uploaded_bytes;
+        manifest.shards.push_back(piece.shards.front());
+    }
+    manifest.finished_ms = nowMs();
+    repo.putText(manifestKey(name, region.name), manifest.toJson());
+    for (const auto& object : repo.list(prefix)) {
+        repo.remove(object.key);
+    }
+    double seconds = static_cast<double>(manifest.finished_ms - manifest.started_ms) / 1000.0;
+    updateStats(repo, region.name, [&](BackupStats& stats) {
+        stats.last_success_ms = manifest.finished_ms;
+        stats.last_duration_seconds = seconds;
+        stats.last_size_bytes = manifest.size_bytes;
+    });
+    logger()->info("backup {}: region {} complete ({} shards)", name, region.name, manifest.shards.size());
+    return {};
+}
+
+std::vector<std::string> BackupEngine::finish(const std::string& name, const std::string& site_name) {
+    checkBackupName(name);
+    auto& impl = *impl_;
+    const auto& site = impl.siteNamed(site_name);
+    std::vector<std::string> waiting;
+    bool started = false;
+    for (const auto& region : site.regions) {
+        if (!impl.repository(region.name).exists(startedKey(name, region.name))) {
+            continue;
+        }
+        started = true;
+        auto missing = impl.completeFromPieces(name, region);
+        if (!missing.empty()) {
+            waiting.push_back(fmt::format("{}: shards {} not in yet", region.name, fmt::join(missing, ", ")));
+        }
+    }
+    if (!started) {
+        throw Exception(ErrorCode::BadArguments, "no backup '{}' was started on site {}", name, site.name);
+    }
+    return waiting;
 }
 
 std::vector<BackupListing> BackupEngine::list() {
@@ -805,7 +945,8 @@ DeleteReport BackupEngine::cleanupOf(const std::vector<std::string>& names, bool
             if (doomed.count(name) > 0) {
                 continue;
             }
-            if (object.key.ends_with("/manifest.json")) {
+            // A piece of a backup still waiting for other hosts keeps its blobs as a manifest does.
+            if (object.key.ends_with("/manifest.json") || object.key.find("/pieces/") != std::string::npos) {
                 auto manifest = Manifest::fromJson(repo->getText(object.key), description + " " + object.key);
                 for (const auto& shard : manifest.shards) {
                     for (const auto& table : shard.tables) {

@@ -17,10 +17,13 @@
 // own repository, a manifest per region written last.
 //
 // What each step guarantees after a crash (kill -9 at any instant):
-// - create: blobs are stored whole or not at all and are immutable; the manifest goes last. A killed run
-//   leaves `started.json` without a manifest: `list` shows it incomplete, `restore` refuses it, a rerun with
-//   the same name completes it (blobs already stored are not sent again), `delete` removes it. The server's
-//   shadow/chfleet_<name> folder is removed at the end of every run and before a rerun freezes again.
+// - create: blobs are stored whole or not at all and are immutable; each shard's piece (a manifest of that
+//   shard alone) once its files are stored, the region's manifest last, from the pieces, once all are in
+//   (pieces are then removed; a rerun or `--finish` completes a manifest a killed run did not write). A
+//   killed run leaves `started.json` without a manifest: `list` shows it incomplete, `restore` refuses it, a
+//   rerun with the same name completes it (blobs already stored are not sent again), `delete` removes it. The
+//   server's shadow/chfleet_<name> folder is removed at the end of every run and before a rerun freezes
+//   again.
 // - restore: every part is downloaded into a staging table's detached/ folder, checked against its SHA-256,
 //   attached and counted; only when every table of every shard is staged does anything visible change, one
 //   partition at a time with REPLACE PARTITION (atomic per partition; replicas fetch). A killed restore
@@ -38,6 +41,9 @@ struct CreateOptions {
     /// before any shard is frozen, then freeze all shards at once.
     bool consistent = false;
     bool progress = false;  ///< bytes, files, rate and ETA on stderr
+    /// Per host: only the shards of which one of these nodes is a replica, frozen on that node (the first
+    /// named). Empty: every shard, on its first healthy replica.
+    std::vector<std::string> nodes;
 };
 
 struct CreateReport {
@@ -50,6 +56,8 @@ struct CreateReport {
     uint64_t size_bytes = 0;
     uint64_t uploaded_bytes = 0;
     double seconds = 0;
+    /// Regions whose manifest still waits for other hosts' shards ("<region>: shards 2, 3 not in yet").
+    std::vector<std::string> waiting;
 };
 
 struct BackupListing {
@@ -86,18 +94,53 @@ struct RestoreOptions {
     std::string table;      ///< logical name; "" = every table of the backup
     std::string partition;  ///< partition ID; "" = every partition
     std::string to_site;    ///< "" = the site the backup was taken from
-    bool replace = false;   ///< --rm: replace partitions that hold rows (and drop those the backup lacks)
+    std::string region;     ///< only this region's part of the backup ("" = every region)
+    /// "" = each region into the region of the same name. Another region is refused unless
+    /// allow_cross_region: then only the rows of companies the target region's copy of the company -> region
+    /// mapping assigns to it are restored, the others removed from the staging tables first.
+    std::string to_region;
+    bool allow_cross_region = false;
+    bool replace = false;  ///< --rm: replace partitions that hold rows (and drop those the backup lacks)
     bool dry_run = false;
     bool progress = false;
+    /// Delete the rows of companies the erasure ledger records as erased before anything becomes visible.
+    /// Only `verify --restore-test` turns it off: its scratch fleet has no ledger, compares the rows as the
+    /// backup holds them, and is purged at the end.
+    bool apply_erasures = true;
 };
 
 struct RestoreReport {
     std::vector<std::string> plan;  ///< one line per node and table
     uint64_t parts = 0;
     uint64_t rows = 0;
-    uint64_t rows_erased = 0;  ///< rows of erased companies removed before the data became visible
+    uint64_t rows_erased = 0;    ///< rows of erased companies removed before the data became visible
+    uint64_t rows_left_out = 0;  ///< cross-region: rows of companies not mapped to the target region
     uint64_t bytes = 0;
     int partitions_replaced = 0;
+    double seconds = 0;
+};
+
+/// One table and partition whose restored rows differ from what the backup recorded.
+struct RestoreTestDifference {
+    std::string region;
+    std::string table;      ///< logical name
+    std::string partition;  ///< partition ID
+    uint64_t expected_rows = 0;
+    uint64_t restored_rows = 0;
+    std::optional<uint64_t> expected_checksum;  ///< unset: the manifest has none (an older backup)
+    uint64_t restored_checksum = 0;
+
+    /// "region R, table T, partition P: ..." naming what differs.
+    std::string describe() const;
+};
+
+struct RestoreTestReport {
+    std::vector<std::string> regions;
+    int tables = 0;         ///< per region
+    int partitions = 0;     ///< per region and table
+    uint64_t rows = 0;      ///< restored
+    bool checksums = true;  ///< false: some table of the manifest has no checksums, only row counts compared
+    std::vector<RestoreTestDifference> differences;  ///< in manifest order: the first is the first found
     double seconds = 0;
 };
 
@@ -118,6 +161,9 @@ class BackupEngine {
     ~BackupEngine();
 
     CreateReport create(const std::string& name, const CreateOptions& options);
+    /// Writes the manifest of every region of the site whose shards' pieces are all in (what the last
+    /// per-host `create --node` does by itself); returns the regions still waiting, as CreateReport::waiting.
+    std::vector<std::string> finish(const std::string& name, const std::string& site);
     std::vector<BackupListing> list();
     VerifyReport verify(const std::string& name);
     DeleteReport remove(const std::string& name, bool dry_run);
@@ -125,6 +171,10 @@ class BackupEngine {
     /// ones older than keep_days.
     DeleteReport cleanup(int keep_days, int keep, bool dry_run);
     RestoreReport restore(const std::string& name, const RestoreOptions& options);
+    /// Restores the whole backup into a scratch fleet (backup/RestoreTest.cpp: one server per region of the
+    /// backup's site, on free loopback ports, in a temporary folder, stopped and removed whatever happens)
+    /// and compares per region, table and partition the row count and the row checksum with the manifest.
+    RestoreTestReport restoreTest(const std::string& name, bool progress);
 
     /// The repository of a region (throws Exception(InvalidConfig) when the fleet file names none).
     Repository& repository(const std::string& region);

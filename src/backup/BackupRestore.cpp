@@ -17,6 +17,7 @@
 #include "common/WorkerPool.h"
 #include "erase/EraseSection.h"
 #include "erase/ErasureLedger.h"
+#include "ingest/route/RegionMap.h"
 #include "sync/PartitionRepair.h"
 #include "sync/SyncEngine.h"
 #include "topology/NodeConnection.h"
@@ -45,6 +46,7 @@ struct Stage {
     std::string detached;
     bool replicated = false;
     bool reshard = false;  ///< staged here for every shard of the region; rows re-sharded before the swap
+    bool cross_region = false;  ///< from another region's backup: only the target region's companies stay
 };
 
 std::string ddlFor(const ShardEntry& shard, const std::string& object) {
@@ -121,6 +123,50 @@ std::vector<Stage> reshardStage(const topology::Fleet& fleet, const Stage& colle
     return out;
 }
 
+/// Keeps in a stage's staging table only the rows of companies that the target region's copy of the company
+/// -> region mapping assigns to that region (their newest mapping row), and counts them again per partition
+/// (partitions left empty are not restored). Returns how many rows were left out. A table without a region
+/// key cannot be split by company and stops the restore, nothing visible changed.
+uint64_t keepMappedCompanies(const topology::Fleet& fleet, Stage& stage, const std::string& database) {
+    const auto* table = fleet.schema.table(stage.table);
+    if (table == nullptr || table->region_key.empty()) {
+        throw Exception(
+            ErrorCode::Failed,
+            "{} has no region_key in the fleet file: its rows cannot be told apart by company, so "
+            "it cannot be restored into another region; nothing was made visible",
+            stage.table);
+    }
+    const auto& mapping = ingest::mappingTable(fleet);
+    ingest::MappingSource source{
+        stage.node->site, stage.region->name, mapping.regionalName(*stage.region), {}};
+    auto mapped = "SELECT company FROM (" + ingest::mappingQuery(fleet, source) +
+                  ") WHERE mapped_region IN (" + quoteString(stage.region->name) + ", " +
+                  quoteString(stage.region->alias) + ")";
+    auto connection = topology::connectTo(fleet, *stage.node);
+    auto staging = qualifiedName(database, stage.staging);
+    auto kept_name = stage.staging + "_kept";
+    auto kept = qualifiedName(database, kept_name);
+    uint64_t before = std::stoull(clickhouse::scalar(*connection, "SELECT count() FROM " + staging));
+    clickhouse::execute(*connection, "DROP TABLE IF EXISTS " + kept);
+    clickhouse::execute(*connection, "CREATE TABLE " + kept + " AS " + staging);
+    clickhouse::execute(*connection, "INSERT INTO " + kept + " SELECT * FROM " + staging + " WHERE " +
+                                         clickhouse::quoteIdentifier(table->region_key) + " IN (" + mapped +
+                                         ")");
+    clickhouse::execute(*connection, "DROP TABLE " + staging);
+    clickhouse::execute(*connection, "RENAME TABLE " + kept + " TO " + staging);
+    stage.expected_rows.clear();
+    uint64_t after = 0;
+    auto counts = clickhouse::query(
+        *connection, "SELECT _partition_id AS p, count() AS c FROM " + staging + " GROUP BY _partition_id");
+    for (size_t row = 0; row < counts.rowCount(); ++row) {
+        stage.expected_rows[counts.getString(row, "p")] = counts.getUInt64(row, "c");
+        after += counts.getUInt64(row, "c");
+    }
+    logger()->info("{}: {} of {} staged rows of {} belong to companies mapped to {}", stage.node->name, after,
+                   before, stage.local, stage.region->name);
+    return before - after;
+}
+
 /// Drops the staging tables of a restore that stops before its swap (what fails here is logged: the next
 /// restore drops leftovers anyway).
 void dropStaging(const topology::Fleet& fleet, const std::vector<Stage>& stages,
@@ -151,6 +197,17 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
     auto started = std::chrono::steady_clock::now();
     auto manifests =
         completeManifests(list(), name, [&](const std::string& r) -> Repository& { return repository(r); });
+    if (!options.region.empty()) {
+        std::erase_if(manifests, [&](const auto& entry) { return entry.first.region != options.region; });
+        if (manifests.empty()) {
+            throw Exception(ErrorCode::BadArguments, "backup '{}' holds no region {}", name, options.region);
+        }
+    }
+    if (!options.to_region.empty() && manifests.size() != 1) {
+        throw Exception(ErrorCode::BadArguments,
+                        "backup '{}' holds {} regions: name the one to restore into {} with --region", name,
+                        manifests.size(), options.to_region);
+    }
     const auto& database = impl.fleet.schema.database;
     RestoreReport report;
     std::vector<Stage> stages;
@@ -159,7 +216,14 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
     for (const auto& [manifest, repo] : manifests) {
         const auto& site = impl.siteNamed(options.to_site.empty() ? manifest.site : options.to_site);
         same_site = same_site && site.name == manifest.site;
-        const auto* region = site.region(manifest.region);
+        const auto* region = site.region(options.to_region.empty() ? manifest.region : options.to_region);
+        if (region != nullptr && region->name != manifest.region && !options.allow_cross_region) {
+            throw Exception(ErrorCode::BadArguments,
+                            "backup '{}' holds region {}: restoring it into {} moves its data to another "
+                            "region (residency); refused without --allow-cross-region, which restores only "
+                            "the rows of companies mapped to {}",
+                            name, manifest.region, region->name, region->name);
+        }
         if (region == nullptr) {
             throw Exception(
                 ErrorCode::BadArguments,
@@ -193,6 +257,7 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
                     stage.source = &shard;
                     stage.repository = repo;
                     stage.reshard = reshard;
+                    stage.cross_region = region->name != manifest.region;
                     stage.staging = fmt::format(
                         "{}{:016x}", kRestorePrefix,
                         sync::fnv1a(name + "|" + table.local + "|" + std::to_string(target_shard)));
@@ -367,11 +432,19 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
                 }
             }
         }
-        // 3. Every erasure of the ledger (as it stands now, whenever the backup was taken) is applied to the
+        // 3. Another region's backup: the staged rows of companies the target region's copy of the mapping
+        //    does not assign to it are left out before anything is visible. The kept rows are copied into a
+        //    second staging table that then takes the first one's name, and counted per partition.
+        for (auto& stage : stages) {
+            if (!options.dry_run && stage.cross_region) {
+                report.rows_left_out += keepMappedCompanies(impl.fleet, stage, database);
+            }
+        }
+        // 4. Every erasure of the ledger (as it stands now, whenever the backup was taken) is applied to the
         // staged
         //    rows, and has finished, before any of them can become visible: a restore never brings back an
         //    erased company.
-        if (!options.dry_run) {
+        if (!options.dry_run && options.apply_erasures) {
             erase::ErasureLedger ledger(impl.fleet);
             std::string unreadable;
             bool readable = false;
@@ -420,7 +493,7 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
                 report.rows_erased += erased;
             }
         }
-        // 4. A region restored into another shard count: each target shard's rows, by the table's sharding
+        // 5. A region restored into another shard count: each target shard's rows, by the table's sharding
         // key
         //    (as its Distributed table places them), copied from the collecting staging table into a staging
         //    table of that shard and counted. The collecting tables are dropped at the end.
@@ -437,7 +510,7 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
             }
             stages = std::move(resharded);
         }
-        // 5. Partitions that already hold rows are replaced only with --rm; checked for all before any
+        // 6. Partitions that already hold rows are replaced only with --rm; checked for all before any
         // changes.
         std::vector<std::string> occupied;
         to_drop.assign(stages.size(), {});
@@ -452,7 +525,7 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
                 if (stage.expected_rows.count(partition) > 0) {
                     occupied.push_back(fmt::format("{} {} partition {} ({} rows)", stage.node->name,
                                                    stage.local, partition, present.getString(row, "c")));
-                } else if (options.replace && options.partition.empty()) {
+                } else if (options.replace && options.partition.empty() && !stage.cross_region) {
                     to_drop[i].push_back(partition);
                 }
             }
@@ -482,7 +555,7 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
         report.partitions_replaced = partitions_occupied;
         return report;
     }
-    // 6. Swapped in, one partition at a time (REPLACE PARTITION is atomic and replicated: the shard's other
+    // 7. Swapped in, one partition at a time (REPLACE PARTITION is atomic and replicated: the shard's other
     //    replicas fetch the parts, no ZooKeeper path is touched).
     for (size_t i = 0; i < stages.size(); ++i) {
         auto& stage = stages[i];

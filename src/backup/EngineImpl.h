@@ -61,6 +61,9 @@ struct BackupEngine::Impl {
                      const std::function<void(BackupStats&)>& change);
     /// The complete manifests of a repository (every region it holds).
     std::vector<Manifest> manifestsIn(Repository& repo);
+    /// Writes the region's manifest from its pieces (backups/<name>/<region>/pieces/<shard>.json) when every
+    /// shard's piece is in, then removes the pieces; returns the shards still missing (none: complete).
+    std::vector<int> completeFromPieces(const std::string& name, const topology::Region& region);
 };
 
 }  // namespace chfleet::backup

@@ -8,7 +8,9 @@ namespace chfleet::backup {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(FileEntry, name, size, sha256)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PartEntry, name, partition_id, rows, files)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TableEntry, table, local, ddl, partition_rows, parts)
+// WITH_DEFAULT: manifests written before partition_checksums existed still read (the field stays empty).
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TableEntry, table, local, ddl, partition_rows,
+                                                partition_checksums, parts)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ShardEntry, shard, node, server_version, frozen_at_ms, objects, tables)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Manifest, format, name, fleet, site, region, database, base, consistent,
                                    ledger_position, started_ms, finished_ms, size_bytes, uploaded_bytes,

@@ -30,6 +30,10 @@ struct TableEntry {
     std::string local;  ///< the table that holds the rows on the node, e.g. events_local
     std::string ddl;
     std::map<std::string, uint64_t> partition_rows;
+    /// Per partition: the sum (mod 2^64) of every frozen row's hash (sync::readColumns: cityHash64 of every
+    /// column, UUIDs as text), read on the frozen replica while its merges were stopped. Empty in backups
+    /// made before chfleet recorded it; `verify --restore-test` then compares row counts only.
+    std::map<std::string, uint64_t> partition_checksums;
     std::vector<PartEntry> parts;
 };
 

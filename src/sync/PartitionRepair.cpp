@@ -92,8 +92,9 @@ namespace {
 /// Adds one column (in table order) to a table's column list and row hash under construction.
 void addColumn(TableColumns& out, const std::string& name, const std::string& type) {
     auto quoted = quoteIdentifier(name);
-    bool uuid = type.find("UUID") != std::string::npos;
-    std::string hashed = uuid ? "toString(" + quoted + ")" : quoted;
+    // 18.16's cityHash64 refuses UUID and Decimal arguments (Code 43): those are hashed as text.
+    bool as_text = type.find("UUID") != std::string::npos || type.find("Decimal") != std::string::npos;
+    std::string hashed = as_text ? "toString(" + quoted + ")" : quoted;
     if (out.list.empty()) {
         out.list = quoted;
         out.hash = "cityHash64(" + hashed;

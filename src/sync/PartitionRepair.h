@@ -46,8 +46,8 @@ uint64_t fnv1a(std::string_view text);
 std::string splitDatabase(const std::string& key, std::string* table);
 
 /// A table's ordinary columns (what SELECT * returns) and the row hash over them. The hash is cityHash64 of
-/// every column, with UUIDs as their text: 18.16 cannot hash a UUID (Code 43) and current versions hash its
-/// bytes, so the text is the one form every version hashes alike.
+/// every column, with UUIDs and Decimals as their text: 18.16 cannot hash either (Code 43) and current
+/// versions hash a UUID's bytes, so the text is the one form every version hashes alike.
 struct TableColumns {
     std::string list;  ///< quoted, comma-separated
     std::string hash;  ///< cityHash64(...) expression

@@ -1,6 +1,7 @@
 // chfleet backup on the teei sandbox (primary US 3x2 + EU 2x2, DR 1+1) with two real repositories: the US
 // region's in an S3-compatible server (npm s3rver, started here on a free port), the EU region's in a folder.
 // Every assertion reads rows and checksums from the servers, or objects from the repositories themselves.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -621,6 +622,170 @@ TEST(Backup, S3MultipartUploadRoundTrips) {
     std::string back = path + ".back";
     repo->getFile("big", back);
     EXPECT_EQ(chfleet::sha256Hex(chfleet::files::read(back)), chfleet::sha256Hex(chfleet::files::read(path)));
+}
+
+/// The scratch fleets' folders a restore test leaves in the temporary folder (none once it has ended).
+std::set<std::string> scratchFolders() {
+    std::set<std::string> out;
+    for (const auto& entry : fs::directory_iterator(fs::temp_directory_path())) {
+        if (entry.path().filename().string().starts_with("chfleet-restore-test-")) {
+            out.insert(entry.path().string());
+        }
+    }
+    return out;
+}
+
+TEST(Backup, ARestoreTestPassesForAGoodBackupAndNamesTheTamperedPartition) {
+    seedOnce();
+    syncReplicas("events_local");
+    auto repo = folderRepo("restore-test");
+    auto scratch_before = scratchFolders();
+    ASSERT_EQ(chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "rt", "--table", "events",
+                       "--table", "mv_daily_company_metrics"})
+                  .exit_code,
+              0);
+    // The checksum recorded at freeze time is the one of the rows on the frozen replicas.
+    auto manifest_key = repo + "/backups/rt/eu-central-1/manifest.json";
+    auto manifest = bk::Manifest::fromJson(chfleet::files::read(manifest_key), manifest_key);
+    for (const auto& shard : manifest.shards) {
+        for (const auto& table : shard.tables) {
+            if (table.table != "events") {
+                continue;
+            }
+            uint64_t rows = 0;
+            uint64_t checksum = 0;
+            for (const auto& [partition, value] : table.partition_checksums) {
+                rows += table.partition_rows.at(partition);
+                checksum += value;
+            }
+            EXPECT_EQ(table.partition_checksums.size(), table.partition_rows.size());
+            EXPECT_EQ(fmt::format("{}/{}", rows, checksum), contentsOf(shard.node, "events_local"))
+                << shard.node;
+        }
+    }
+
+    auto good =
+        chfleet({"verify", "-f", fleet().fleetPath(), "--repo", repo, "rt", "--restore-test", "--json"});
+    ASSERT_EQ(good.exit_code, 0) << good.output;
+    auto report = json(good);
+    EXPECT_TRUE(report["ok"].get<bool>());
+    EXPECT_TRUE(report["checksums_compared"].get<bool>());
+    EXPECT_EQ(report["regions"].size(), 2u);
+    EXPECT_EQ(report["tables"].get<int>(), 4);  // 2 tables x 2 regions
+    EXPECT_GT(report["rows"].get<uint64_t>(), 6000u);
+    EXPECT_EQ(scratchFolders(), scratch_before);
+
+    // One partition's checksum of EU events altered in the manifest: the restored rows no longer match it.
+    auto text = nlohmann::json::parse(chfleet::files::read(manifest_key));
+    std::string partition;
+    for (auto& table : text["shards"][0]["tables"]) {
+        if (table["table"] == "events") {
+            auto first = table["partition_checksums"].begin();
+            partition = first.key();
+            *first = first->get<uint64_t>() + 1;
+        }
+    }
+    ASSERT_FALSE(partition.empty());
+    chfleet::files::writeAtomically(manifest_key, text.dump(1));
+    auto bad = chfleet({"verify", "-f", fleet().fleetPath(), "--repo", repo, "rt", "--restore-test"});
+    EXPECT_EQ(bad.exit_code, 1) << bad.output;
+    EXPECT_NE(bad.output.find("first: region eu-central-1, table events, partition " + partition + ":"),
+              std::string::npos)
+        << bad.output;
+    EXPECT_EQ(scratchFolders(), scratch_before);
+}
+
+TEST(Backup, AUsBackupGoesIntoEuOnlyWithTheFlagAndOnlyForCompaniesMappedToEu) {
+    seedOnce();
+    auto repo = folderRepo("cross-region");
+    ASSERT_EQ(chfleet({"create", "-f", fleet().fleetPath(), "--repo", repo, "cross", "--table", "events"})
+                  .exit_code,
+              0);
+    // The DR site's EU copy of the mapping: us-seed-1 and us-seed-2 belong to EU; us-seed-3 did, and has
+    // moved to the US since (its newest row wins).
+    insert("dr-eu-0",
+           "INSERT INTO teei.company_region_mapping_local (company_id, region, updated_at) VALUES "
+           "('us-seed-1', 'eu-central-1', '2026-01-01 00:00:00'), ('us-seed-2', 'eu-central-1', "
+           "'2026-01-01 00:00:00'), ('us-seed-3', 'eu-central-1', '2026-01-01 00:00:00'), "
+           "('us-seed-3', 'us-east-1', '2026-02-01 00:00:00')");
+    {
+        auto connection = fleet().connect("dr-eu-0");
+        ch::execute(*connection, "TRUNCATE TABLE teei.events_local");
+    }
+    std::vector<std::string> args = {"restore",     "-f",          fleet().fleetPath(), "--repo",
+                                     repo,          "cross",       "--table",           "events",
+                                     "--to-site",   "dr",          "--region",          "us-east-1",
+                                     "--to-region", "eu-central-1"};
+    auto refused = chfleet(args);
+    EXPECT_EQ(refused.exit_code, 2) << refused.output;
+    EXPECT_NE(refused.output.find("refused without --allow-cross-region"), std::string::npos)
+        << refused.output;
+    EXPECT_EQ(fleet().scalar("dr-eu-0", "SELECT count() FROM teei.events_local"), "0");
+
+    args.insert(args.end(), {"--allow-cross-region", "--json"});
+    auto restored = chfleet(args);
+    ASSERT_EQ(restored.exit_code, 0) << restored.output;
+    auto report = json(restored);
+    EXPECT_EQ(fleet().scalar("dr-eu-0",
+                             "SELECT arrayStringConcat(arraySort(groupUniqArray(company_id)), ',') FROM "
+                             "teei.events_local"),
+              "us-seed-1,us-seed-2");
+    std::string mapped = "company_id IN ('us-seed-1', 'us-seed-2')";
+    auto connection = fleet().connect("clickhouse-us-0");
+    auto hash = chfleet::sync::readColumns(*connection, "teei", "events_local").hash;
+    auto expected =
+        fleet().scalar("clickhouse-us-0", "SELECT concat(toString(count()), '/', toString(sum(" + hash +
+                                              "))) FROM teei.events_us_distributed WHERE " + mapped);
+    EXPECT_EQ(contentsOf("dr-eu-0", "events_local"), expected);
+    auto us_rows =
+        std::stoull(fleet().scalar("clickhouse-us-0", "SELECT count() FROM teei.events_us_distributed"));
+    auto kept = std::stoull(expected.substr(0, expected.find('/')));
+    EXPECT_GT(kept, 0u);
+    EXPECT_EQ(report["rows_left_out"].get<uint64_t>(), us_rows - kept);
+}
+
+TEST(Backup, PerHostRunsMakeOneBackupCompletedByTheRunBringingTheLastShard) {
+    seedOnce();
+    syncReplicas("events_local");
+    auto repo = folderRepo("per-host");
+    auto file = fleet().fleetPath();
+    // Host A holds US shards 1 and 2 (a second replica for shard 1) and EU shard 1; host B the rest.
+    auto a = chfleet({"create", "-f", file, "--repo", repo, "hosts", "--table", "events", "--node",
+                      "clickhouse-us-1", "--node", "clickhouse-us-2", "--node", "clickhouse-eu-0", "--json"});
+    ASSERT_EQ(a.exit_code, 0) << a.output;
+    EXPECT_FALSE(json(a)["complete"].get<bool>());
+    EXPECT_EQ(json(a)["shards"].get<int>(), 3);
+    EXPECT_FALSE(fs::exists(repo + "/backups/hosts/us-east-1/manifest.json"));
+    auto listed = json(chfleet({"list", "-f", file, "--repo", repo, "--json"}));
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(listed[0]["state"], "incomplete");
+    auto refused = chfleet({"restore", "-f", file, "--repo", repo, "hosts", "--to-site", "dr", "--rm"});
+    EXPECT_EQ(refused.exit_code, 1) << refused.output;
+    auto early = chfleet({"create", "-f", file, "--repo", repo, "hosts", "--finish"});
+    EXPECT_EQ(early.exit_code, 1) << early.output;
+    EXPECT_NE(early.output.find("us-east-1: shards 3 not in yet"), std::string::npos) << early.output;
+    EXPECT_NE(early.output.find("eu-central-1: shards 2 not in yet"), std::string::npos) << early.output;
+
+    auto b = chfleet({"create", "-f", file, "--repo", repo, "hosts", "--table", "events", "--node",
+                      "clickhouse-us-4", "--node", "clickhouse-eu-3", "--json"});
+    ASSERT_EQ(b.exit_code, 0) << b.output;
+    EXPECT_TRUE(json(b)["complete"].get<bool>());
+    auto key = repo + "/backups/hosts/us-east-1/manifest.json";
+    auto manifest = bk::Manifest::fromJson(chfleet::files::read(key), key);
+    std::vector<std::string> nodes;
+    for (const auto& shard : manifest.shards) {
+        nodes.push_back(std::to_string(shard.shard) + ":" + shard.node);
+    }
+    EXPECT_EQ(nodes,
+              (std::vector<std::string>{"1:clickhouse-us-1", "2:clickhouse-us-2", "3:clickhouse-us-4"}));
+    EXPECT_FALSE(fs::exists(repo + "/backups/hosts/us-east-1/pieces/1.json"));
+    auto finished = chfleet({"create", "-f", file, "--repo", repo, "hosts", "--finish"});
+    EXPECT_EQ(finished.exit_code, 0) << finished.output;
+    // The assembled backup restores to every row of the site, checksums equal.
+    auto tested = chfleet({"verify", "-f", file, "--repo", repo, "hosts", "--restore-test", "--json"});
+    ASSERT_EQ(tested.exit_code, 0) << tested.output;
+    EXPECT_EQ(std::to_string(json(tested)["rows"].get<uint64_t>()),
+              fleet().scalar("clickhouse-us-0", "SELECT count() FROM teei.events_distributed"));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "../support/TempDir.h"
@@ -116,6 +117,26 @@ TEST(Manifest, RoundTripsThroughJson) {
     EXPECT_EQ(back.shards.at(0).tables.at(0).parts.at(0).files.at(0).size, 10u);
     EXPECT_THROW(Manifest::fromJson("{\"format\": 99}", "m"), Exception);
     EXPECT_THROW(Manifest::fromJson("not json", "m"), Exception);
+}
+
+TEST(Manifest, KeepsChecksumsAbove2To63AndReadsManifestsWrittenBeforeChecksums) {
+    TableEntry table;
+    table.table = "t";
+    table.local = "t_local";
+    table.partition_rows["202610"] = 3;
+    table.partition_checksums["202610"] = 18446744073709551557ull;  // sums wrap mod 2^64
+    ShardEntry shard;
+    shard.tables.push_back(table);
+    Manifest manifest;
+    manifest.shards.push_back(shard);
+    auto back = Manifest::fromJson(manifest.toJson(), "m");
+    EXPECT_EQ(back.shards.at(0).tables.at(0).partition_checksums.at("202610"), 18446744073709551557ull);
+
+    auto older = nlohmann::json::parse(manifest.toJson());
+    older["shards"][0]["tables"][0].erase("partition_checksums");
+    auto read = Manifest::fromJson(older.dump(), "older");
+    EXPECT_TRUE(read.shards.at(0).tables.at(0).partition_checksums.empty());
+    EXPECT_EQ(read.shards.at(0).tables.at(0).partition_rows.at("202610"), 3u);
 }
 
 TEST(FolderRepository, StoresListsAndRemovesObjects) {
