@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "topology/Fleet.h"
@@ -32,6 +33,10 @@
 // that was down, or a site that missed the run is completed later by hash, without the ID: by a rerun
 // (`erase run --pending`), or by sync before it copies anything (completePendingErasures).
 namespace chfleet::erase {
+
+/// The gauges `chfleet exporter` serves per site from erasureStatus (docs/monitoring.md).
+inline constexpr std::string_view kPendingErasuresMetric = "chfleet_erase_pending_erasures";
+inline constexpr std::string_view kOldestPendingAgeMetric = "chfleet_erase_oldest_pending_age_seconds";
 
 /// What one erasure did on one node.
 struct NodeReceipt {

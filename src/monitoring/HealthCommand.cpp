@@ -18,7 +18,10 @@ int healthMain(const std::vector<std::string>& args) {
         "and queue per table and replica, read-only replicas, ZooKeeper sessions, disk used %, query "
         "p95/p99\n"
         "over the last hour (where the query log is on), shard balance (with the companies that make a hot\n"
-        "shard hot), parts per partition, pending and failing mutations, DR sync state, ingest spool depth.\n"
+        "shard hot), parts per partition, pending and failing mutations, erasures pending past their\n"
+        "deadline (the erasure ledger), retention stalled (expired partitions still present), the age of\n"
+        "the last good backup and backup failures (each region's repository), DR sync state, ingest spool\n"
+        "depth.\n"
         "Thresholds: the seed's alert table, overridden in the fleet file's monitoring.thresholds.\n"
         "Every finding names the node (or shard, site, capability) it is about and the runbook that fixes "
         "it\n"
@@ -32,7 +35,7 @@ int healthMain(const std::vector<std::string>& args) {
     std::string file;
     bool json = false, all = false;
     int64_t timeout_ms = 10000;
-    app.add_option("-f,--file", file, "fleet file")->required()->envname("CHFLEET_FILE");
+    addFleetFileOption(app, file);
     app.add_flag("--json", json, "print the findings as JSON");
     app.add_flag("--all", all, "also print the ok findings in the text report");
     app.add_option("--timeout-ms", timeout_ms, "per-node deadline (default 10000)");
