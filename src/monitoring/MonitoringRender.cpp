@@ -8,6 +8,7 @@
 
 #include "backup/BackupEngine.h"
 #include "erase/Eraser.h"
+#include "residency/Residency.h"
 #include "retention/RetentionMetrics.h"
 
 namespace chfleet::monitoring {
@@ -196,7 +197,7 @@ std::vector<AlertRule> alertRules(const MonitoringConfig& config) {
         rules.push_back(std::move(rule));
     }
     rules.push_back(thresholdAlert(
-        "ChfleetResidencyViolation", "critical", "chfleet_residency_misplaced_rows", ">", 0, "0m",
+        "ChfleetResidencyViolation", "critical", std::string(residency::kMisplacedRowsMetric), ">", 0, "0m",
         "rows of {{ $labels.table }} sit outside their company's region in "
         "{{ $labels.site }}/{{ $labels.region }}",
         "residency-violation", "12x30", "0x30", {{"region", "us-east-1"}, {"table", "events"}}, false));
