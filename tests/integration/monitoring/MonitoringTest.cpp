@@ -156,7 +156,7 @@ nlohmann::json health(int& exit_code, const std::string& file = Env::fleetFile()
                       const std::string& shift = "") {
     std::vector<std::string> argv{CHFLEET_BINARY, "health", "-f", file, "--json"};
     if (!shift.empty()) {
-        argv.insert(argv.begin(), {"faketime", shift});
+        argv.insert(argv.begin(), {"faketime", "-f", shift});
     }
     auto run = process::run(argv, {{"FAKETIME_DONT_FAKE_MONOTONIC", "1"}});
     exit_code = run.exit_code;
