@@ -299,7 +299,37 @@ void checkPartsAndMutations(const HealthContext& c, std::vector<Finding>& findin
     }
 }
 
+/// The nodes of the pass that accepted a connection and never answered (a hung server): reading them again
+/// without the pass's deadline would hold the report for the HTTP client's total timeout (minutes). A node
+/// that refuses connections is no such risk.
+std::vector<std::string> hungNodes(const HealthContext& c) {
+    std::vector<std::string> hung;
+    for (const auto& read : c.reads) {
+        if (!read.up && read.error.rfind("no answer within", 0) == 0) {
+            hung.push_back(read.node->name);
+        }
+    }
+    return hung;
+}
+
+/// True (and an info finding) when `check` must not read the nodes now, because some hang.
+bool skippedForHungNodes(const HealthContext& c, const std::string& check, const std::string& subject,
+                         std::vector<Finding>& findings) {
+    auto hung = hungNodes(c);
+    if (hung.empty()) {
+        return false;
+    }
+    add(findings, Severity::Info, check, subject,
+        fmt::format("not judged: {} accept connections but do not answer (see nodes)",
+                    topology::joinNames(hung)),
+        "shard-offline");
+    return true;
+}
+
 void checkErasures(const HealthContext& c, std::vector<Finding>& findings) {
+    if (skippedForHungNodes(c, "erasures", "erase", findings)) {
+        return;
+    }
     auto state = readErasures(c.fleet, c.now);
     if (state.recorded == 0) {
         add(findings, Severity::Info, "erasures", "erase", "no erasure recorded in the ledger");
@@ -322,6 +352,9 @@ void checkErasures(const HealthContext& c, std::vector<Finding>& findings) {
 }
 
 void checkRetention(const HealthContext& c, std::vector<Finding>& findings) {
+    if (skippedForHungNodes(c, "retention", "retention", findings)) {
+        return;
+    }
     const int64_t threshold = c.config.thresholds.retention_stalled_hours;
     auto report = readRetention(c.fleet, threshold);
     if (report.tables.empty()) {
