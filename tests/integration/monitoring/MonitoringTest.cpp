@@ -150,13 +150,13 @@ auto* const monitoring_environment = ::testing::AddGlobalTestEnvironment(new Mon
 
 using Env = MonitoringEnvironment;
 
-/// `chfleet health --json` on `file`, its clock `shift` ahead ("+25h"; libfaketime, monotonic clocks left
+/// `chfleet health --json` on `file`, its clock `shift` ahead ("+25h"; Debian's libfaketime, monotonic clocks left
 /// alone so that timeouts still work) when given.
 nlohmann::json health(int& exit_code, const std::string& file = Env::fleetFile(),
                       const std::string& shift = "") {
     std::vector<std::string> argv{CHFLEET_BINARY, "health", "-f", file, "--json"};
     if (!shift.empty()) {
-        argv.insert(argv.begin(), {"faketime", "-f", shift});
+        argv.insert(argv.begin(), {"/usr/bin/faketime", "-f", shift});
     }
     auto run = process::run(argv, {{"FAKETIME_DONT_FAKE_MONOTONIC", "1"}});
     exit_code = run.exit_code;
