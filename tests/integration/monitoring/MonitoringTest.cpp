@@ -150,8 +150,8 @@ auto* const monitoring_environment = ::testing::AddGlobalTestEnvironment(new Mon
 
 using Env = MonitoringEnvironment;
 
-/// `chfleet health --json` on `file`, its clock `shift` ahead ("+25h"; Debian's libfaketime, monotonic clocks left
-/// alone so that timeouts still work) when given.
+/// `chfleet health --json` on `file`, its clock `shift` ahead ("+25h"; Debian's libfaketime, monotonic clocks
+/// left alone so that timeouts still work) when given.
 nlohmann::json health(int& exit_code, const std::string& file = Env::fleetFile(),
                       const std::string& shift = "") {
     std::vector<std::string> argv{CHFLEET_BINARY, "health", "-f", file, "--json"};
