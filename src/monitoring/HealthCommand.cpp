@@ -1,4 +1,5 @@
 // `chfleet health`: the seed's daily health check across the whole fleet, as findings with severities.
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -26,7 +27,8 @@ int healthMain(const std::vector<std::string>& args) {
         "Every finding names the node (or shard, site, capability) it is about and the runbook that fixes "
         "it\n"
         "(docs/runbooks/). Something not configured or not used yet is reported, never failed.\n\n"
-        "Exit code: 0 nothing wrong (ok and info findings only), 1 a warning, 11 a critical finding.\n\n"
+        "Exit code: 0 nothing wrong (ok and info findings only), 1 a warning, 11 a critical finding, 5 not\n"
+        "one node answered (the report is printed all the same).\n\n"
         "Examples:\n"
         "  chfleet health -f fleet.yaml\n"
         "  chfleet health -f fleet.yaml --json | jq '.findings[] | select(.severity != \"ok\")'",
@@ -79,6 +81,10 @@ int healthMain(const std::vector<std::string>& args) {
             }
         }
         std::cout << std::flush;
+        size_t reached = std::count_if(reads.begin(), reads.end(), [](const auto& read) { return read.up; });
+        if (reached == 0) {
+            return serversExitCode(reads.size(), reached);
+        }
         switch (worst) {
             case monitoring::Severity::Critical:
                 return static_cast<int>(ErrorCode::Critical);
