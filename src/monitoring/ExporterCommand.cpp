@@ -10,7 +10,7 @@
 #include "common/Log.h"
 #include "common/MetricsServer.h"
 #include "common/Signals.h"
-#include "monitoring/CapabilityState.h"
+#include "monitoring/CapabilityMetrics.h"
 #include "monitoring/FleetMetrics.h"
 #include "monitoring/MonitoringSection.h"
 #include "monitoring/NodeSnapshot.h"

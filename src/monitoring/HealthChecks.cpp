@@ -9,7 +9,7 @@
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
 #include "common/Exception.h"
-#include "monitoring/CapabilityState.h"
+#include "monitoring/CapabilityMetrics.h"
 #include "sync/SyncState.h"
 #include "topology/FleetFile.h"
 #include "topology/NodeConnection.h"

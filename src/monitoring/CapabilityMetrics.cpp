@@ -1,4 +1,4 @@
-#include "monitoring/CapabilityState.h"
+#include "monitoring/CapabilityMetrics.h"
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
