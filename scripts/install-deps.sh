@@ -14,7 +14,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libc-ares-dev libssl-dev libxxhash-dev libzstd-dev liblz4-dev
   libgtest-dev libgmock-dev libbenchmark-dev libexpected-dev prometheus-cpp-dev
   clickhouse-server clickhouse-client zookeeper default-jre-headless
-  dnsmasq-base nftables iproute2 procps bc prometheus
+  dnsmasq-base nftables iproute2 procps bc prometheus faketime
   dpkg-dev systemd debootstrap
 )
 

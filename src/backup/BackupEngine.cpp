@@ -188,6 +188,7 @@ BackupStats readStats(Repository& repo, const std::string& region) {
     auto json = nlohmann::json::parse(repo.getText(statsKey(region)), nullptr, false);
     if (json.is_object()) {
         stats.last_success_ms = json.value("last_success_ms", int64_t{0});
+        stats.last_failure_ms = json.value("last_failure_ms", int64_t{0});
         stats.last_duration_seconds = json.value("last_duration_seconds", 0.0);
         stats.last_size_bytes = json.value("last_size_bytes", uint64_t{0});
         stats.failures = json.value("failures", uint64_t{0});
@@ -308,6 +309,7 @@ void BackupEngine::Impl::updateStats(Repository& repo, const std::string& region
     BackupStats stats = readStats(repo, region);
     change(stats);
     repo.putText(statsKey(region), nlohmann::json{{"last_success_ms", stats.last_success_ms},
+                                                  {"last_failure_ms", stats.last_failure_ms},
                                                   {"last_duration_seconds", stats.last_duration_seconds},
                                                   {"last_size_bytes", stats.last_size_bytes},
                                                   {"failures", stats.failures}}
@@ -692,8 +694,10 @@ CreateReport BackupEngine::create(const std::string& name, const CreateOptions& 
         removeShadows();
         for (const auto& region : site.regions) {
             try {
-                impl.updateStats(impl.repository(region.name), region.name,
-                                 [](BackupStats& stats) { ++stats.failures; });
+                impl.updateStats(impl.repository(region.name), region.name, [](BackupStats& stats) {
+                    ++stats.failures;
+                    stats.last_failure_ms = nowMs();
+                });
             } catch (const Exception& error) {
                 logger()->warn("backup {}: the failure could not be counted in {}: {}", name, region.name,
                                error.what());

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backup/BackupSection.h"
@@ -144,11 +145,17 @@ struct RestoreTestReport {
     double seconds = 0;
 };
 
-/// What monitoring reads of one region in its repository (stats/<region>.json), exported as
-/// chfleet_backup_last_success_timestamp_seconds, chfleet_backup_last_duration_seconds,
-/// chfleet_backup_last_size_bytes and chfleet_backup_failures_total.
+/// The names under which `chfleet exporter` serves BackupStats, per site and region (docs/monitoring.md).
+inline constexpr std::string_view kLastSuccessMetric = "chfleet_backup_last_success_timestamp_seconds";
+inline constexpr std::string_view kLastFailureMetric = "chfleet_backup_last_failure_timestamp_seconds";
+inline constexpr std::string_view kLastDurationMetric = "chfleet_backup_last_duration_seconds";
+inline constexpr std::string_view kLastSizeMetric = "chfleet_backup_last_size_bytes";
+inline constexpr std::string_view kFailuresMetric = "chfleet_backup_failures_total";
+
+/// What monitoring reads of one region in its repository (stats/<region>.json).
 struct BackupStats {
     int64_t last_success_ms = 0;  ///< 0: never
+    int64_t last_failure_ms = 0;  ///< 0: never
     double last_duration_seconds = 0;
     uint64_t last_size_bytes = 0;
     uint64_t failures = 0;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "topology/Fleet.h"
@@ -35,6 +36,10 @@
 // few seconds and stop writing the company's rows (ingest/write/ErasedCompanies.h), so the deletion comes
 // after their last write; a row that lands anyway is counted in step 4 and keeps its node pending.
 namespace chfleet::erase {
+
+/// The gauges `chfleet exporter` serves per site from erasureStatus (docs/monitoring.md).
+inline constexpr std::string_view kPendingErasuresMetric = "chfleet_erase_pending_erasures";
+inline constexpr std::string_view kOldestPendingAgeMetric = "chfleet_erase_oldest_pending_age_seconds";
 
 /// What one erasure did on one node.
 struct NodeReceipt {

@@ -3,12 +3,14 @@
 
 #include <chrono>
 #include <iostream>
+#include <thread>
 
 #include "common/Command.h"
 #include "common/Exception.h"
 #include "common/Log.h"
 #include "common/MetricsServer.h"
 #include "common/Signals.h"
+#include "monitoring/CapabilityMetrics.h"
 #include "monitoring/FleetMetrics.h"
 #include "monitoring/MonitoringSection.h"
 #include "monitoring/NodeSnapshot.h"
@@ -41,7 +43,13 @@ int exporterMain(const std::vector<std::string>& args) {
         "node's\n"
         "data path (monitoring.host_data_path) when the node runs on this host: in production run one "
         "exporter\n"
-        "per 18.16 host with --node for disk figures, beside a fleet-wide one.\n\n"
+        "per 18.16 host with --node for disk figures, beside a fleet-wide one.\n"
+        "serve also exports chfleet's own gauges of erasure (pending erasures per site), retention (overdue\n"
+        "seconds per site, region and table) and backup (last success and failure per region), read by the\n"
+        "same functions as `chfleet health`, in a thread of their own every --capabilities-interval seconds\n"
+        "(they read the ledger's copies, every node's partitions and the repositories): a scrape never "
+        "waits\n"
+        "for them. scrape prints the node pass only.\n\n"
         "Examples:\n"
         "  chfleet exporter serve -f fleet.yaml --listen 0.0.0.0:9363\n"
         "  chfleet exporter serve -f fleet.yaml --listen 0.0.0.0:9363 --node clickhouse-us-0\n"
@@ -51,15 +59,20 @@ int exporterMain(const std::vector<std::string>& args) {
     app.require_subcommand(1);
     std::string file, listen, node;
     int64_t timeout_ms = 0;
+    int capabilities_interval = 60;
     auto* serve = app.add_subcommand("serve", "serve /metrics and /healthz until SIGTERM or SIGINT");
     auto* scrape = app.add_subcommand("scrape", "read the fleet once and print the metrics");
     for (auto* sub : {serve, scrape}) {
-        sub->add_option("-f,--file", file, "fleet file")->required()->envname("CHFLEET_FILE");
+        addFleetFileOption(*sub, file);
         sub->add_option("--node", node, "read this node only (an exporter on that node's host)");
         sub->add_option("--timeout-ms", timeout_ms,
                         "per-node deadline (default: monitoring.exporter_timeout_ms, 5000)");
     }
     serve->add_option("--listen", listen, "address to serve on, host:port")->required();
+    serve
+        ->add_option("--capabilities-interval", capabilities_interval,
+                     "seconds between two reads of the erasure, retention and backup gauges (default 60)")
+        ->check(CLI::Range(1, 86400));
     return runCommand(app, args, [&]() -> int {
         auto fleet = topology::loadFleet(file);
         const auto options = readOptions(fleet, timeout_ms, node);
@@ -83,6 +96,13 @@ int exporterMain(const std::vector<std::string>& args) {
         signals::installStopHandlers();
         MetricsServer server(listen, registry, {}, before_scrape);
         server.start();
+        monitoring::CapabilityMetrics capabilities(
+            fleet, registry, monitoring::monitoringConfig(fleet).thresholds.retention_stalled_hours);
+        std::thread capability_reader([&capabilities, capabilities_interval] {
+            do {
+                capabilities.refresh();
+            } while (signals::sleepUnlessStopped(std::chrono::seconds(capabilities_interval)));
+        });
         log::get("exporter")
             ->info("chfleet {} exporting {} ({} nodes, per-node timeout {} ms) on port {}", CHFLEET_VERSION,
                    file, node.empty() ? fleet.nodes().size() : 1, options.timeout.count(), server.port());
@@ -90,6 +110,7 @@ int exporterMain(const std::vector<std::string>& args) {
         }
         log::get("exporter")->info("stopping");
         server.stop();
+        capability_reader.join();
         return 0;
     });
 }

@@ -9,6 +9,7 @@
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
 #include "common/Exception.h"
+#include "monitoring/CapabilityMetrics.h"
 #include "sync/SyncState.h"
 #include "topology/FleetFile.h"
 #include "topology/NodeConnection.h"
@@ -298,6 +299,127 @@ void checkPartsAndMutations(const HealthContext& c, std::vector<Finding>& findin
     }
 }
 
+/// The nodes of the pass that accepted a connection and never answered (a hung server): reading them again
+/// without the pass's deadline would hold the report for the HTTP client's total timeout (minutes). A node
+/// that refuses connections is no such risk.
+std::vector<std::string> hungNodes(const HealthContext& c) {
+    std::vector<std::string> hung;
+    for (const auto& read : c.reads) {
+        if (!read.up && read.error.rfind("no answer within", 0) == 0) {
+            hung.push_back(read.node->name);
+        }
+    }
+    return hung;
+}
+
+/// True (and an info finding) when `check` must not read the nodes now, because some hang.
+bool skippedForHungNodes(const HealthContext& c, const std::string& check, const std::string& subject,
+                         std::vector<Finding>& findings) {
+    auto hung = hungNodes(c);
+    if (hung.empty()) {
+        return false;
+    }
+    add(findings, Severity::Info, check, subject,
+        fmt::format("not judged: {} accept connections but do not answer (see nodes)",
+                    topology::joinNames(hung)),
+        "shard-offline");
+    return true;
+}
+
+void checkErasures(const HealthContext& c, std::vector<Finding>& findings) {
+    if (skippedForHungNodes(c, "erasures", "erase", findings)) {
+        return;
+    }
+    auto state = readErasures(c.fleet, c.now);
+    if (state.recorded == 0) {
+        add(findings, Severity::Info, "erasures", "erase", "no erasure recorded in the ledger");
+        return;
+    }
+    const int64_t threshold = c.config.thresholds.erasure_pending_hours;
+    for (const auto& erasure : state.pending) {
+        bool late = erasure.age_seconds > threshold * 3600;
+        add(findings, late ? Severity::Critical : Severity::Info, "erasures", "erasure " + erasure.erasure,
+            fmt::format("requested {} ({} h ago{}), pending on {}", erasure.requested_at,
+                        erasure.age_seconds / 3600,
+                        late ? fmt::format(", threshold {} h", threshold) : std::string(),
+                        topology::joinNames(erasure.pending_nodes)),
+            "erasure-stuck");
+    }
+    if (state.pending.empty()) {
+        add(findings, Severity::Ok, "erasures", "erase",
+            fmt::format("{} erasures recorded, all done on every node", state.recorded));
+    }
+}
+
+void checkRetention(const HealthContext& c, std::vector<Finding>& findings) {
+    if (skippedForHungNodes(c, "retention", "retention", findings)) {
+        return;
+    }
+    const int64_t threshold = c.config.thresholds.retention_stalled_hours;
+    auto report = readRetention(c.fleet, threshold);
+    if (report.tables.empty()) {
+        add(findings, Severity::Info, "retention", "retention",
+            "no table of the schema has a retention policy");
+        return;
+    }
+    size_t before = findings.size();
+    for (const auto& table : report.tables) {
+        if (table.stalled()) {
+            add(findings, Severity::Warning, "retention", fmt::format("{}/{}", table.site, table.region),
+                fmt::format("{}: {} expired partitions still present, overdue {} h (threshold {} h) on {}",
+                            table.table, table.expired, table.overdue_seconds / 3600, threshold,
+                            topology::joinNames(table.stalled_nodes)),
+                "retention-stalled");
+        }
+    }
+    if (findings.size() == before) {
+        add(findings, Severity::Ok, "retention", "retention",
+            fmt::format("{} tables per site and region: none overdue more than {} h", report.tables.size(),
+                        threshold));
+    }
+}
+
+void checkBackups(const HealthContext& c, std::vector<Finding>& findings) {
+    auto backups = readBackups(c.fleet);
+    if (backups.empty()) {
+        add(findings, Severity::Info, "backups", "backup",
+            "not configured (the fleet file's backup section names no repository)");
+        return;
+    }
+    const int64_t threshold = c.config.thresholds.backup_age_hours;
+    const int64_t now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(c.now.time_since_epoch()).count();
+    for (const auto& entry : backups) {
+        if (!entry.stats) {
+            add(findings, Severity::Warning, "backups", entry.region,
+                "the repository's figures cannot be read: " + entry.error, "backup-failed");
+            continue;
+        }
+        const auto& stats = *entry.stats;
+        if (stats.last_failure_ms > stats.last_success_ms) {
+            add(findings, Severity::Warning, "backups", entry.region,
+                fmt::format("the last backup failed ({} failures in all){}", stats.failures,
+                            stats.last_success_ms == 0 ? ", and none ever succeeded" : ""),
+                "backup-failed");
+        }
+        if (stats.last_success_ms == 0) {
+            add(findings, Severity::Critical, "backups", entry.region,
+                fmt::format("no good backup in the repository (threshold {} h)", threshold), "backup-failed");
+            continue;
+        }
+        int64_t age_hours = (now_ms - stats.last_success_ms) / 3'600'000;
+        if (now_ms - stats.last_success_ms > threshold * 3'600'000) {
+            add(findings, Severity::Critical, "backups", entry.region,
+                fmt::format("the last good backup is {} h old (threshold {} h)", age_hours, threshold),
+                "backup-failed");
+        } else if (stats.last_failure_ms <= stats.last_success_ms) {
+            add(findings, Severity::Ok, "backups", entry.region,
+                fmt::format("the last good backup is {} h old ({} bytes, {:.1f} s)", age_hours,
+                            stats.last_size_bytes, stats.last_duration_seconds));
+        }
+    }
+}
+
 void checkSync(const HealthContext& c, std::vector<Finding>& findings) {
     const auto& path = c.config.sync_state_file;
     if (path.empty()) {
@@ -390,6 +512,9 @@ const std::vector<HealthCheck>& healthChecks() {
         {"queries", checkQueries},
         {"shard_balance", checkShardBalance},
         {"mutations", checkPartsAndMutations},
+        {"erasures", checkErasures},
+        {"retention", checkRetention},
+        {"backups", checkBackups},
         {"dr_sync", checkSync},
         {"ingest_spool", checkSpool},
     };

@@ -1,4 +1,5 @@
 // `chfleet health`: the seed's daily health check across the whole fleet, as findings with severities.
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -18,12 +19,16 @@ int healthMain(const std::vector<std::string>& args) {
         "and queue per table and replica, read-only replicas, ZooKeeper sessions, disk used %, query "
         "p95/p99\n"
         "over the last hour (where the query log is on), shard balance (with the companies that make a hot\n"
-        "shard hot), parts per partition, pending and failing mutations, DR sync state, ingest spool depth.\n"
+        "shard hot), parts per partition, pending and failing mutations, erasures pending past their\n"
+        "deadline (the erasure ledger), retention stalled (expired partitions still present), the age of\n"
+        "the last good backup and backup failures (each region's repository), DR sync state, ingest spool\n"
+        "depth.\n"
         "Thresholds: the seed's alert table, overridden in the fleet file's monitoring.thresholds.\n"
         "Every finding names the node (or shard, site, capability) it is about and the runbook that fixes "
         "it\n"
         "(docs/runbooks/). Something not configured or not used yet is reported, never failed.\n\n"
-        "Exit code: 0 nothing wrong (ok and info findings only), 1 a warning, 11 a critical finding.\n\n"
+        "Exit code: 0 nothing wrong (ok and info findings only), 1 a warning, 11 a critical finding, 5 not\n"
+        "one node answered (the report is printed all the same).\n\n"
         "Examples:\n"
         "  chfleet health -f fleet.yaml\n"
         "  chfleet health -f fleet.yaml --json | jq '.findings[] | select(.severity != \"ok\")'",
@@ -32,7 +37,7 @@ int healthMain(const std::vector<std::string>& args) {
     std::string file;
     bool json = false, all = false;
     int64_t timeout_ms = 10000;
-    app.add_option("-f,--file", file, "fleet file")->required()->envname("CHFLEET_FILE");
+    addFleetFileOption(app, file);
     app.add_flag("--json", json, "print the findings as JSON");
     app.add_flag("--all", all, "also print the ok findings in the text report");
     app.add_option("--timeout-ms", timeout_ms, "per-node deadline (default 10000)");
@@ -76,6 +81,10 @@ int healthMain(const std::vector<std::string>& args) {
             }
         }
         std::cout << std::flush;
+        size_t reached = std::count_if(reads.begin(), reads.end(), [](const auto& read) { return read.up; });
+        if (reached == 0) {
+            return serversExitCode(reads.size(), reached);
+        }
         switch (worst) {
             case monitoring::Severity::Critical:
                 return static_cast<int>(ErrorCode::Critical);

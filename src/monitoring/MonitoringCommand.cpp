@@ -33,7 +33,7 @@ int monitoringMain(const std::vector<std::string>& args) {
     auto* render = app.add_subcommand("render", "write rules, rule tests, scrape config and dashboard");
     std::string file, dir;
     monitoring::ScrapeOptions scrape;
-    render->add_option("-f,--file", file, "fleet file")->required()->envname("CHFLEET_FILE");
+    addFleetFileOption(*render, file);
     render->add_option("-o,--output", dir, "folder to write into (created if needed)")->required();
     render
         ->add_option(

@@ -6,6 +6,11 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "backup/BackupEngine.h"
+#include "erase/Eraser.h"
+#include "residency/Residency.h"
+#include "retention/RetentionMetrics.h"
+
 namespace chfleet::monitoring {
 
 namespace {
@@ -120,7 +125,7 @@ std::vector<AlertRule> alertRules(const MonitoringConfig& config) {
     rules.push_back(thresholdAlert("ClickHouseShardOffline", "critical", "clickhouse_up", "==", 0, "0m",
                                    where + " does not answer", "shard-offline", "0x30", "1x30", {}));
     rules.push_back(thresholdAlert(
-        "ChfleetRetentionStalled", "warning", "chfleet_retention_overdue_seconds", ">",
+        "ChfleetRetentionStalled", "warning", std::string(retention::kOverdueSecondsMetric), ">",
         t.retention_stalled_hours * 3600, "0m",
         "retention of {{ $labels.table }} in {{ $labels.site }}/{{ $labels.region }} is more than " +
             std::to_string(t.retention_stalled_hours) + " h overdue",
@@ -192,60 +197,50 @@ std::vector<AlertRule> alertRules(const MonitoringConfig& config) {
         rules.push_back(std::move(rule));
     }
     rules.push_back(thresholdAlert(
-        "ChfleetResidencyViolation", "critical", "chfleet_residency_misplaced_rows", ">", 0, "0m",
+        "ChfleetResidencyViolation", "critical", std::string(residency::kMisplacedRowsMetric), ">", 0, "0m",
         "rows of {{ $labels.table }} sit outside their company's region in "
         "{{ $labels.site }}/{{ $labels.region }}",
         "residency-violation", "12x30", "0x30", {{"region", "us-east-1"}, {"table", "events"}}, false));
     rules.push_back(
-        thresholdAlert("ChfleetErasurePending", "critical", "chfleet_erase_oldest_pending_age_seconds", ">",
+        thresholdAlert("ChfleetErasurePending", "critical", std::string(erase::kOldestPendingAgeMetric), ">",
                        t.erasure_pending_hours * 3600, "0m",
                        "an erasure in {{ $labels.site }} is pending for more than " +
                            std::to_string(t.erasure_pending_hours) + " h",
                        "erasure-stuck", std::to_string(t.erasure_pending_hours * 3600 + 60) + "x30",
                        std::to_string(t.erasure_pending_hours * 3600) + "x30", {}, false));
     {
+        const std::string success(backup::kLastSuccessMetric), failure(backup::kLastFailureMetric);
+        LabelMap a{{"region", "us-east-1"}};
+        LabelMap b{{"region", "eu-central-1"}};
+        LabelMap c{{"region", "ap-south-1"}};
         AlertRule old;
         old.name = "ChfleetBackupTooOld";
         old.severity = "critical";
-        old.expr = fmt::format("time() - chfleet_backup_last_success_timestamp_seconds > {}",
-                               t.backup_age_hours * 3600);
+        old.expr = fmt::format("time() - {} > {}", success, t.backup_age_hours * 3600);
         old.for_duration = "0m";
-        old.summary =
-            "the last good backup of {{ $labels.site }}/{{ $labels.region }} shard {{ $labels.shard }} "
-            "is more than " +
-            std::to_string(t.backup_age_hours) + " h old";
+        old.summary = "the last good backup of region {{ $labels.region }} is more than " +
+                      std::to_string(t.backup_age_hours) + " h old";
         old.runbook = "backup-failed";
-        LabelMap a{{"site", "primary"}, {"region", "us-east-1"}, {"shard", "1"}};
-        LabelMap b{{"site", "primary"}, {"region", "us-east-1"}, {"shard", "2"}};
         // Hourly samples, evaluated at backup_age + 2 h: a's last success at 0 is too old, b's three hours
         // later is not.
-        old.input = {{series("chfleet_backup_last_success_timestamp_seconds", a), "0x60"},
-                     {series("chfleet_backup_last_success_timestamp_seconds", b), "10800x60"}};
+        old.input = {{series(success, a), "0x60"}, {series(success, b), "10800x60"}};
         old.interval = "1h";
         old.eval_time = std::to_string(t.backup_age_hours + 2) + "h";
         old.expected = {a};
         rules.push_back(std::move(old));
-    }
-    {
+
         AlertRule failed;
         failed.name = "ChfleetBackupFailed";
         failed.severity = "warning";
-        failed.expr =
-            "chfleet_backup_last_failure_timestamp_seconds > chfleet_backup_last_success_timestamp_seconds"
-            " or (chfleet_backup_last_failure_timestamp_seconds unless "
-            "chfleet_backup_last_success_timestamp_seconds)";
+        failed.expr = fmt::format("{0} > {1} or ({0} unless {1})", failure, success);
         failed.for_duration = "0m";
-        failed.summary =
-            "the last backup of {{ $labels.site }}/{{ $labels.region }} shard {{ $labels.shard }} failed";
+        failed.summary = "the last backup of region {{ $labels.region }} failed";
         failed.runbook = "backup-failed";
-        LabelMap a{{"site", "primary"}, {"region", "us-east-1"}, {"shard", "1"}};
-        LabelMap b{{"site", "primary"}, {"region", "us-east-1"}, {"shard", "2"}};
-        LabelMap c{{"site", "primary"}, {"region", "us-east-1"}, {"shard", "3"}};
-        failed.input = {{series("chfleet_backup_last_failure_timestamp_seconds", a), "2000x10"},
-                        {series("chfleet_backup_last_success_timestamp_seconds", a), "1000x10"},
-                        {series("chfleet_backup_last_failure_timestamp_seconds", b), "1000x10"},
-                        {series("chfleet_backup_last_success_timestamp_seconds", b), "2000x10"},
-                        {series("chfleet_backup_last_failure_timestamp_seconds", c), "500x10"}};
+        failed.input = {{series(failure, a), "2000x10"},
+                        {series(success, a), "1000x10"},
+                        {series(failure, b), "1000x10"},
+                        {series(success, b), "2000x10"},
+                        {series(failure, c), "500x10"}};
         failed.eval_time = "5m";
         failed.expected = {a, c};
         rules.push_back(std::move(failed));
@@ -407,7 +402,7 @@ std::vector<Panel> dashboardPanels() {
            "{{region}} p99"}},
          "s"},
         {"TTL Cleanup Jobs Status",
-         {{"max by (site, region, table) (chfleet_retention_overdue_seconds)",
+         {{fmt::format("max by (site, region, table) ({})", retention::kOverdueSecondsMetric),
            "{{site}}/{{region}} {{table}}"}},
          "s"},
         {"ZooKeeper Connection Status",

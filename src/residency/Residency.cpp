@@ -1,11 +1,16 @@
 #include "residency/Residency.h"
 
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <future>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "clickhouse/HttpConnection.h"
 #include "clickhouse/Quoting.h"
@@ -496,6 +501,34 @@ nlohmann::json auditJson(const AuditReport& report) {
           {"unmapped_companies", unmapped_companies.size()},
           {"unmapped_rows", unmapped_rows},
           {"unreachable_shards", report.unreachable.size()}}}};
+}
+
+std::string auditMetricsText(const topology::Fleet& fleet, const AuditReport& report) {
+    std::map<std::tuple<std::string, std::string, std::string>, uint64_t> rows;
+    for (const auto& site_name : report.sites) {
+        const auto* site = fleet.site(site_name);
+        if (site == nullptr) {
+            continue;
+        }
+        for (const auto& region : site->regions) {
+            for (const auto& table : report.tables) {
+                rows[{site_name, region.name, table}] = 0;
+            }
+        }
+    }
+    for (const auto& violation : report.violations) {
+        rows[{violation.where.site, violation.where.region, violation.table}] += violation.rows;
+    }
+    prometheus::Registry registry;
+    auto& misplaced = prometheus::BuildGauge()
+                          .Name(std::string(kMisplacedRowsMetric))
+                          .Help("Rows stored outside their company's region, found by the last audit")
+                          .Register(registry);
+    for (const auto& [where, count] : rows) {
+        const auto& [site, region, table] = where;
+        misplaced.Add({{"site", site}, {"region", region}, {"table", table}}).Set(static_cast<double>(count));
+    }
+    return prometheus::TextSerializer().Serialize(registry.Collect());
 }
 
 }  // namespace chfleet::residency

@@ -123,6 +123,14 @@ void classifyShardRows(const ShardLocation& where, const topology::Table& table,
 /// replica, failing over to the next) counts each audited table's rows per company and classifies them.
 AuditReport auditResidency(const topology::Fleet& fleet, const AuditOptions& options);
 
+/// The gauge `residency audit --metrics-file` writes and the rule ChfleetResidencyViolation reads.
+inline constexpr std::string_view kMisplacedRowsMetric = "chfleet_residency_misplaced_rows";
+
+/// The audit as Prometheus text (kMisplacedRowsMetric): per audited site, region (where the rows sit) and
+/// table, the rows of companies stored outside their region; 0 for every one without a violation, so that an
+/// alert resolves once the rows are gone.
+std::string auditMetricsText(const topology::Fleet& fleet, const AuditReport& report);
+
 /// The report as `chfleet residency audit --json` prints it (the shape is documented in docs/ingest.md).
 nlohmann::json auditJson(const AuditReport& report);
 

@@ -12,6 +12,7 @@
 
 #include "common/Command.h"
 #include "common/Exception.h"
+#include "common/Files.h"
 #include "common/Log.h"
 #include "ingest/IngestSection.h"
 #include "ingest/route/RegionMap.h"
@@ -214,6 +215,7 @@ int residencyCommand(const std::vector<std::string>& args) {
     bool json = false;
     bool dry_run = false;
     std::string site;
+    std::string metrics_file;
     std::string region_filter;
     auto add_file = [&file](CLI::App* command) { addFleetFileOption(*command, file); };
 
@@ -253,6 +255,9 @@ int residencyCommand(const std::vector<std::string>& args) {
     add_file(audit);
     audit->add_option("--site", site, "only this site (its copy of the mapping is read first)");
     audit->add_flag("--json", json, "machine-readable output (shape: docs/ingest.md)");
+    audit->add_option("--metrics-file", metrics_file,
+                      "also write chfleet_residency_misplaced_rows per site, region and table to this file "
+                      "(replaced atomically; for node_exporter's textfile collector)");
 
     return runCommand(app, args, [&]() -> int {
         auto fleet = topology::loadFleet(file);
@@ -284,6 +289,9 @@ int residencyCommand(const std::vector<std::string>& args) {
         AuditOptions options;
         options.site = site;
         auto report = auditResidency(fleet, options);
+        if (!metrics_file.empty()) {
+            files::writeAtomically(metrics_file, auditMetricsText(fleet, report));
+        }
         if (json) {
             std::cout << auditJson(report).dump(2) << "\n";
         } else {

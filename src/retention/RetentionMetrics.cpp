@@ -26,6 +26,8 @@ std::string metricsText(const RetentionReport& report) {
     auto& waiting =
         gauge(registry, "chfleet_retention_waiting_partitions",
               "Partitions kept although holding expired rows: straddling the horizon or of unknown age");
+    auto& overdue = gauge(registry, std::string(kOverdueSecondsMetric),
+                          "How long the oldest expired partition still present has been due for removal");
     auto& stalled = gauge(registry, "chfleet_retention_stalled",
                           "1 when expired partitions outlived the horizon by more than the grace period");
     auto& last_run =
@@ -45,6 +47,7 @@ std::string metricsText(const RetentionReport& report) {
         }
         expired.Add(labels).Set(static_cast<double>(entry.expired));
         waiting.Add(labels).Set(static_cast<double>(entry.straddling + entry.unknown));
+        overdue.Add(labels).Set(static_cast<double>(entry.overdue_seconds));
         stalled.Add(labels).Set(entry.stalled() ? 1 : 0);
         if (entry.last_run) {
             last_run.Add(labels).Set(static_cast<double>(entry.last_run->finished));

@@ -130,14 +130,22 @@ class RetentionPass {
             }
             for (size_t t = 0; t < tables.size() && node_report.reachable; ++t) {
                 const auto& node_table = replica.facts.tables[tables[t].table->name];
+                auto& entry = report_.tables[first_entry + t];
+                bool stalled = false;
                 for (const auto& [id, partition] : node_table.partitions) {
-                    if (verdictOf(partition, tables[t].days, report_.now) == Verdict::Expired &&
-                        isPastHorizon(partition.newest + static_cast<uint64_t>(options_.grace.count()),
-                                      tables[t].days, report_.now)) {
-                        node_report.stalled_tables.push_back(tables[t].table->name);
-                        report_.tables[first_entry + t].stalled_nodes.push_back(node->name);
-                        break;
+                    if (verdictOf(partition, tables[t].days, report_.now) != Verdict::Expired) {
+                        continue;
                     }
+                    uint64_t due = partition.newest + static_cast<uint64_t>(tables[t].days) * kSecondsPerDay;
+                    entry.overdue_seconds =
+                        std::max(entry.overdue_seconds, report_.now > due ? report_.now - due : 0);
+                    stalled = stalled ||
+                              isPastHorizon(partition.newest + static_cast<uint64_t>(options_.grace.count()),
+                                            tables[t].days, report_.now);
+                }
+                if (stalled) {
+                    node_report.stalled_tables.push_back(tables[t].table->name);
+                    entry.stalled_nodes.push_back(node->name);
                 }
             }
             report_.nodes.push_back(std::move(node_report));

@@ -78,6 +78,9 @@ struct TableReport {
     std::vector<std::string> notes;       ///< partitions kept and why
     std::vector<std::string> errors;
     std::vector<std::string> stalled_nodes;  ///< nodes holding expired partitions beyond the grace period
+    /// How long the partition that has been past the horizon longest, still present on a replica, has been
+    /// due for removal (0 when none): chfleet_retention_overdue_seconds.
+    uint64_t overdue_seconds = 0;
     std::optional<LastRun> last_run;
 
     bool stalled() const { return !stalled_nodes.empty(); }

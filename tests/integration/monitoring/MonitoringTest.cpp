@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -58,9 +59,10 @@ class MonitoringEnvironment : public ::testing::Environment {
         if (render.exit_code != 0) {
             fail("monitoring render failed: " + render.output);
         }
-        exporter_pid_ = process::spawnDetached({CHFLEET_BINARY, "exporter", "serve", "-f", fleet_file_,
-                                                "--listen", fmt::format("127.0.0.1:{}", exporter_port_)},
-                                               dir_ + "/exporter.log", dir_);
+        exporter_pid_ = process::spawnDetached(
+            {CHFLEET_BINARY, "exporter", "serve", "-f", fleet_file_, "--listen",
+             fmt::format("127.0.0.1:{}", exporter_port_), "--capabilities-interval", "1"},
+            dir_ + "/exporter.log", dir_);
         prometheus_port_ = chfleet::testing::freeLoopbackPort();
         prometheus_pid_ =
             process::spawnDetached({"/usr/bin/prometheus", "--config.file=" + dir_ + "/prometheus.yml",
@@ -148,8 +150,15 @@ auto* const monitoring_environment = ::testing::AddGlobalTestEnvironment(new Mon
 
 using Env = MonitoringEnvironment;
 
-nlohmann::json health(int& exit_code) {
-    auto run = fleet().chfleet({"health", "-f", Env::fleetFile(), "--json"});
+/// `chfleet health --json` on `file`, its clock `shift` ahead ("+25h"; Debian's libfaketime, monotonic clocks
+/// left alone so that timeouts still work) when given.
+nlohmann::json health(int& exit_code, const std::string& file = Env::fleetFile(),
+                      const std::string& shift = "") {
+    std::vector<std::string> argv{CHFLEET_BINARY, "health", "-f", file, "--json"};
+    if (!shift.empty()) {
+        argv.insert(argv.begin(), {"/usr/bin/faketime", "-f", shift});
+    }
+    auto run = process::run(argv, {{"FAKETIME_DONT_FAKE_MONOTONIC", "1"}});
     exit_code = run.exit_code;
     auto start = run.output.find("{\n");
     return start == std::string::npos ? nlohmann::json::object()
@@ -212,6 +221,9 @@ TEST_F(Monitoring, AHealthyFleetIsReportedAndExitsZero) {
     // Not configured is reported, not failed: no DR sync, no spool.
     EXPECT_EQ(findings(report, "dr_sync", "info"), std::set<std::string>{"sync"});
     EXPECT_EQ(findings(report, "ingest_spool", "info"), std::set<std::string>{"ingest"});
+    EXPECT_EQ(findings(report, "backups", "info"), std::set<std::string>{"backup"}) << report.dump(2);
+    EXPECT_EQ(findings(report, "retention", "ok"), std::set<std::string>{"retention"}) << report.dump(2);
+    EXPECT_TRUE(findings(report, "erasures", "critical").empty()) << report.dump(2);
 }
 
 TEST_F(Monitoring, AHotShardIsAWarningNamingTheCompanyThatMakesItHot) {
@@ -250,9 +262,6 @@ TEST_F(Monitoring, EveryDashboardPanelQueryReturnsData) {
     ch::execute(*connection, "SYSTEM FLUSH LOGS");
     for (const auto& panel : chfleet::monitoring::dashboardPanels()) {
         for (const auto& [expr, legend] : panel.queries) {
-            if (expr.find("chfleet_retention_") != std::string::npos) {
-                continue;  // exported by chfleet retention (docs/monitoring.md), not by the exporter
-            }
             EXPECT_TRUE(waitUntil([&] { return !Env::query(expr).empty(); })) << panel.title << ": " << expr;
         }
     }
@@ -319,6 +328,104 @@ TEST_F(Monitoring, AHungServerIsDownInTheScrapeAndTheOthersAreStillServed) {
     for (const std::string node : {"mon-us-0", "mon-us-1", "mon-us-3"}) {
         EXPECT_EQ(upValue(answer->body, node), "1") << node << "\n" << answer->body.substr(0, 3000);
     }
+}
+
+/// The message of the finding of `check` about `subject`, "" when there is none.
+std::string message(const nlohmann::json& report, const std::string& check, const std::string& subject) {
+    for (const auto& finding : report.value("findings", nlohmann::json::array())) {
+        if (finding["check"] == check && finding["subject"] == subject) {
+            return finding["message"].get<std::string>();
+        }
+    }
+    return "";
+}
+
+TEST_F(Monitoring, RetentionOverdueIsAWarningAndFiresRetentionStalled) {
+    struct Truncate {
+        ~Truncate() {
+            fleet().chfleet({"query", "-f", fleet().fleetPath(), "--all", "TRUNCATE TABLE mon.events_local"});
+        }
+    } truncate;
+    // A month of rows two years old: past events' 365 days by far more than retention_stalled_hours.
+    auto connection = fleet().connect("mon-us-0");
+    ch::execute(*connection,
+                "INSERT INTO mon.events_us_distributed SELECT concat('old-', toString(number % 50)), "
+                "toDateTime('2024-01-15 00:00:00') + number, number FROM system.numbers LIMIT 1000",
+                {{"insert_distributed_sync", "1"}});
+    int exit_code = -1;
+    auto report = health(exit_code);
+    EXPECT_EQ(exit_code, 1) << report.dump(2);
+    EXPECT_EQ(findings(report, "retention", "warning"), std::set<std::string>{"primary/us-east-1"})
+        << report.dump(2);
+    auto text = message(report, "retention", "primary/us-east-1");
+    EXPECT_EQ(text.rfind("events: ", 0), 0u) << text;
+    EXPECT_NE(text.find("expired partitions still present, overdue "), std::string::npos) << text;
+    EXPECT_NE(text.find("(threshold 24 h)"), std::string::npos) << text;
+    // The exporter serves the same figure; the rendered rule fires on it.
+    EXPECT_TRUE(waitUntil([&] {
+        return Env::alerts("ChfleetRetentionStalled", "table").count("events") == 1;
+    })) << Env::api("/api/v1/alerts").dump();
+    auto overdue = Env::query("chfleet_retention_overdue_seconds{site=\"primary\",region=\"us-east-1\"}");
+    ASSERT_EQ(overdue.size(), 1u) << overdue.dump();
+    EXPECT_GT(std::stod(overdue[0]["value"][1].get<std::string>()), 300.0 * 86400) << overdue.dump();
+}
+
+TEST_F(Monitoring, AnErasurePendingOnAStoppedNodeIsCriticalPastItsDeadline) {
+    ::setenv("CHFLEET_ERASE_SALT", "monitoring-test-salt-41d2", 1);
+    const std::string down = "mon-us-1";
+    {
+        Restart restart{down};
+        fleet().sandbox().kill(down);
+        // The ID on standard input: never in a process's arguments.
+        auto run = process::run({CHFLEET_BINARY, "erase", "run", "-f", Env::fleetFile(), "--reason",
+                                 "ticket 18", "-", "--log-level", "error"},
+                                {}, "acme-gone\n");
+        ASSERT_EQ(run.exit_code, 1) << run.output;  // pending somewhere
+        int exit_code = -1;
+        auto now = health(exit_code);
+        auto pending = findings(now, "erasures", "info");
+        ASSERT_EQ(pending.size(), 1u) << now.dump(2);
+        EXPECT_NE(message(now, "erasures", *pending.begin()).find("pending on " + down), std::string::npos)
+            << now.dump(2);
+        // The same erasure a day and an hour later: past erasure_pending_hours (24).
+        auto later = health(exit_code, Env::fleetFile(), "+25h");
+        EXPECT_EQ(exit_code, 11) << later.dump(2);
+        EXPECT_EQ(findings(later, "erasures", "critical"), pending) << later.dump(2);
+        auto text = message(later, "erasures", *pending.begin());
+        EXPECT_NE(text.find("(25 h ago, threshold 24 h), pending on " + down), std::string::npos) << text;
+        EXPECT_TRUE(waitUntil([&] {
+            auto gauge = Env::query("chfleet_erase_pending_erasures{site=\"primary\"} == 1");
+            return gauge.size() == 1;
+        }));
+    }
+    auto complete =
+        fleet().chfleet({"erase", "run", "-f", Env::fleetFile(), "--pending", "--log-level", "error"});
+    EXPECT_EQ(complete.exit_code, 0) << complete.output;
+    int exit_code = -1;
+    auto after = health(exit_code, Env::fleetFile(), "+25h");
+    EXPECT_TRUE(findings(after, "erasures", "critical").empty()) << after.dump(2);
+    EXPECT_EQ(findings(after, "erasures", "ok"), std::set<std::string>{"erase"}) << after.dump(2);
+}
+
+TEST_F(Monitoring, TheAgeOfTheLastGoodBackupIsJudgedFromTheRepository) {
+    const std::string repository = fleet().sandbox().dir() + "/monitoring/backups";
+    std::filesystem::remove_all(repository);
+    const std::string file = fleet().sandbox().dir() + "/fleet-backup.yaml";
+    chfleet::files::writeAtomically(
+        file, chfleet::files::read(Env::fleetFile()) +
+                  "backup:\n  repositories:\n    us-east-1: {path: " + repository + "}\n");
+    auto create = fleet().chfleet({"backup", "create", "-f", file, "daily-1", "--log-level", "error"});
+    ASSERT_EQ(create.exit_code, 0) << create.output;
+    int exit_code = -1;
+    auto fresh = health(exit_code, file);
+    EXPECT_EQ(exit_code, 0) << fresh.dump(2);
+    EXPECT_EQ(findings(fresh, "backups", "ok"), std::set<std::string>{"us-east-1"}) << fresh.dump(2);
+    // The same repository 27 hours later: older than backup_age_hours (26).
+    auto old = health(exit_code, file, "+27h");
+    EXPECT_EQ(exit_code, 11) << old.dump(2);
+    EXPECT_EQ(findings(old, "backups", "critical"), std::set<std::string>{"us-east-1"}) << old.dump(2);
+    auto text = message(old, "backups", "us-east-1");
+    EXPECT_NE(text.find("the last good backup is 27 h old (threshold 26 h)"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -196,5 +196,32 @@ TEST(Residency, AuditJsonShape) {
     EXPECT_TRUE(report.clean());
 }
 
+TEST(Residency, AuditMetricsNameEveryAuditedRegionAndTable) {
+    AuditReport report;
+    report.sites = {"primary"};
+    report.tables = {"events"};
+    for (uint64_t rows : {3u, 4u}) {
+        report.violations.push_back({{"primary", "us-east-1", 2, "clickhouse-us-2"},
+                                     "events",
+                                     "eu-co",
+                                     std::string("eu-central-1"),
+                                     "eu-central-1",
+                                     rows});
+    }
+    auto text = auditMetricsText(teei(), report);
+    EXPECT_NE(text.find("# TYPE chfleet_residency_misplaced_rows gauge"), std::string::npos) << text;
+    EXPECT_NE(
+        text.find(
+            "chfleet_residency_misplaced_rows{region=\"us-east-1\",site=\"primary\",table=\"events\"} 7"),
+        std::string::npos)
+        << text;
+    EXPECT_NE(
+        text.find(
+            "chfleet_residency_misplaced_rows{region=\"eu-central-1\",site=\"primary\",table=\"events\"} 0"),
+        std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("site=\"dr\""), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace chfleet::residency
