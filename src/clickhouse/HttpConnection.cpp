@@ -80,8 +80,9 @@ bool answersPing(const HttpEndpoint& endpoint, std::chrono::milliseconds timeout
 /// connection has been silent for a third of the stall timeout, the watch asks the server's /ping on a new
 /// connection, in the background, and again a third later while the silence lasts; a ping answered proves
 /// the server alive as of when it was sent. When neither the connection nor a ping has shown the server
-/// alive for the whole stall timeout, the transfer is aborted: the host is frozen (SIGSTOP, a hung kernel)
-/// or the network between us drops its packets. libcurl calls the progress callback about once a second
+/// alive for the whole stall timeout, and a ping sent after the last sign of life came back unanswered, the
+/// transfer is aborted: the host is frozen (SIGSTOP, a hung kernel) or the network between us drops its
+/// packets. libcurl calls the progress callback about once a second
 /// even when nothing moves, which is where the watch looks; TCP keepalive (set on the socket) covers a
 /// connection that died while new ones still work.
 class StallWatch {
@@ -111,13 +112,17 @@ class StallWatch {
                 last_alive_ = std::max(last_alive_, probe_sent_);
             }
         }
-        if (now - last_alive_ > endpoint_.stall_timeout) {
+        // Given up only once a ping sent after the last sign of life has come back unanswered: libcurl calls
+        // back about once a second when idle, so the silence may pass the stall timeout before any ping was
+        // sent, and silence alone proves nothing.
+        bool pinged_since_alive = probe_sent_ > last_alive_;
+        if (now - last_alive_ > endpoint_.stall_timeout && pinged_since_alive && !probe_.valid()) {
             stalled_ = true;
             return false;
         }
         if (!probe_.valid() && now - std::max(last_alive_, probe_sent_) >= probe_every_) {
-            auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(endpoint_.stall_timeout -
-                                                                                (now - last_alive_));
+            auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::max(std::chrono::nanoseconds(0), endpoint_.stall_timeout - (now - last_alive_)));
             probe_sent_ = now;
             probe_ = std::async(std::launch::async, answersPing, endpoint_,
                                 std::max(budget, std::chrono::milliseconds(500)));

@@ -393,6 +393,11 @@ TEST_F(MultiHostTest, SyncCopiesThePrimarysRowsToTheDrSite) {
                     "toDate('2026-09-01') + number % 20, number FROM system.numbers LIMIT 500 "
                     "SETTINGS insert_distributed_sync = 1"),
               "");
+    // The insert landed on one replica of each shard; sync reads whichever replica it picks, so the test
+    // waits until every primary replica holds its shard's rows (as an operator's check would).
+    for (size_t server = 0; server < 4; ++server) {
+        ASSERT_EQ(query(kServers[server], "SYSTEM SYNC REPLICA mh.events_local"), "");
+    }
     auto synced = chfleetOnClient({"sync", "run", "--once", "-f", dir + "/fleet.yaml", "--active", "primary",
                                    "--state-file", dir + "/sync-state.json"});
     EXPECT_EQ(synced.exit_code, 0) << synced.output;
