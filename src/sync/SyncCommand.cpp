@@ -366,7 +366,7 @@ class StateLock {
 
 /// The state file, read on a thread of its own from the moment the command starts: the first cycle's
 /// inventory does not wait for it, as the engine asks for the verified fingerprints only when it compares
-/// (loadSyncState never throws). Used by the command's thread only once the reading is started.
+/// (loadSyncState never throws). Its members are called from the command's thread only.
 class StateFile {
   public:
     explicit StateFile(const std::string& path)

@@ -592,6 +592,7 @@ CycleReport SyncEngine::runCycle() {
             // contiguous and in partition id order, like table.partitions: one walk through both.
             std::string key_prefix = key + "|" + regions[0]->region->name + "|";
             auto entry = previous.lower_bound(key_prefix);
+            auto verified_hint = report.verified.end();
             auto entry_id = [&] {
                 return entry != previous.end() && entry->first.starts_with(key_prefix)
                            ? std::optional(std::string_view(entry->first).substr(key_prefix.size()))
@@ -610,7 +611,9 @@ CycleReport SyncEngine::runCycle() {
                 }
                 if (summary.totals[0] == summary.totals[1] && previous_id && *previous_id == id &&
                     entry->second == summary.fingerprint) {
-                    report.verified.insert(report.verified.end(), previous.extract(entry++));
+                    // In key order within the table: each entry goes just before the hint.
+                    verified_hint =
+                        std::next(report.verified.insert(verified_hint, previous.extract(entry++)));
                     continue;
                 }
                 table.partition_ids.push_back(id);
@@ -695,7 +698,6 @@ CycleReport SyncEngine::runCycle() {
                         job.other_site = sites[1 - side].site;
                         job.other_region = regions[1 - side]->region;
                         job.sharding_key = table.sharding_key;
-                        job.engine_full = target_info->engine_full;
                         job.replicated = target_info->engine.rfind("Replicated", 0) == 0;
                         job.expected_mirror = there;
                         job.queries = &sites[side].queries;
