@@ -54,7 +54,7 @@ ShardInventory readShardInventory(const std::function<std::unique_ptr<clickhouse
     auto tables_connection = connect();
     auto tables_read = std::async(std::launch::async, [&] {
         return clickhouse::query(
-            *tables_connection, std::string("SELECT database, name, engine, engine_full "
+            *tables_connection, std::string("SELECT database, name, engine "
                                             "FROM system.tables WHERE engine LIKE '%MergeTree%' AND database "
                                             "NOT IN ") +
                                     kSkippedDatabases);
@@ -84,7 +84,6 @@ ShardInventory readShardInventory(const std::function<std::unique_ptr<clickhouse
         auto& table =
             inventory.tables[tables.getString(row, "database") + "." + tables.getString(row, "name")];
         table.engine = tables.getString(row, "engine");
-        table.engine_full = tables.getString(row, "engine_full");
     }
     // Tens of thousands of rows on a large fleet: read in place, one line at a time, without a Result.
     for (std::string_view rest = parts; !rest.empty();) {

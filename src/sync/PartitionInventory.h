@@ -23,8 +23,7 @@ struct PartitionInfo {
 
 /// A MergeTree-family table on one shard.
 struct TableInfo {
-    std::string engine;
-    std::string engine_full;
+    std::string engine;  ///< without its arguments (a repair reads engine_full when it needs it)
     std::map<std::string, PartitionInfo> partitions;  ///< by partition_id
 };
 

@@ -177,9 +177,14 @@ RepairResult repairPartition(const SyncOptions& options, const RepairJob& job) {
                                    shardExpression(*job.region, job.sharding_key) +
                                    ") = " + std::to_string(diff.shard);
         std::string here = "_partition_id = " + quoteString(diff.partition_id);
+        // The engine's full text is read here only: the inventory leaves it out (formatting it for every
+        // table costs the servers more than the rest of the tables read).
+        std::string engine_full = clickhouse::scalar(
+            *connection, "SELECT engine_full FROM system.tables WHERE database = " + quoteString(database) +
+                             " AND name = " + quoteString(table_name));
         clickhouse::execute(*connection, "DROP TABLE IF EXISTS " + staging);
         clickhouse::execute(*connection, "CREATE TABLE " + staging + " AS " + target +
-                                             " ENGINE = " + stagingEngine(job.engine_full));
+                                             " ENGINE = " + stagingEngine(engine_full));
         auto table_columns = readColumns(*connection, database, table_name);
         const std::string& columns = table_columns.list;
         const std::string& row_hash = table_columns.hash;

@@ -72,7 +72,6 @@ struct RepairJob {
     const topology::Region* other_region = nullptr;  ///< the same region on the other site
     std::string sharding_key;
     const topology::Region* region = nullptr;
-    std::string engine_full;
     bool replicated = false;
     Checksum expected_mirror;                  ///< the other site's checksum of the rows that belong here
     std::atomic<uint64_t>* queries = nullptr;  ///< the statements counter of the repaired site

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <future>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -363,8 +364,36 @@ class StateLock {
     int fd_ = -1;
 };
 
+/// The state file, read on a thread of its own from the moment the command starts: the first cycle's
+/// inventory does not wait for it, as the engine asks for the verified fingerprints only when it compares
+/// (loadSyncState never throws). Its members are called from the command's thread only.
+class StateFile {
+  public:
+    explicit StateFile(const std::string& path)
+        : loading_(std::async(std::launch::async, [path] { return loadSyncState(path); })) {}
+
+    /// The state, waiting for the file to be read the first time.
+    SyncState& get() {
+        if (loading_.valid()) {
+            state_ = loading_.get();
+        }
+        return state_;
+    }
+
+    /// What SyncEngine asks for: the verified fingerprints, moved out of the state (a cycle that compares
+    /// replaces them with its own report's; one that fails midway leaves none, and the next cycle checksums
+    /// again).
+    SyncEngine::VerifiedSource verifiedSource() {
+        return [this] { return std::move(get().verified); };
+    }
+
+  private:
+    std::future<SyncState> loading_;
+    SyncState state_;
+};
+
 /// One cycle with repairs; the state file, notifications and metrics follow it. Returns the exit code.
-int runOneCycle(SyncSetup& setup, const Flags& flags, SyncState& state, const Notifier& notifier,
+int runOneCycle(SyncSetup& setup, const Flags& flags, StateFile& state_file, const Notifier& notifier,
                 SyncMetrics& metrics) {
     auto [active, reason] = activeSite(setup, flags.active);
     setup.options.active_site = active;
@@ -377,9 +406,10 @@ int runOneCycle(SyncSetup& setup, const Flags& flags, SyncState& state, const No
     auto options = setup.options;  // erasures first: no copy carries an erased company's rows
     auto held = erase::prepareSyncCycle(setup.fleet);
     options.exclude_patterns.insert(options.exclude_patterns.end(), held.begin(), held.end());
-    SyncEngine engine(setup.fleet, options, state.verified);
+    SyncEngine engine(setup.fleet, options, state_file.verifiedSource());
     auto report = engine.runCycle();
 
+    SyncState& state = state_file.get();
     state.last_check = toIsoUtc(std::chrono::system_clock::now());
     state.active_site = active ? (*active == setup.fleet.sites[0].name ? "primary" : "dr") : "unknown";
     state.tables_checked = report.tables_checked;
@@ -387,8 +417,7 @@ int runOneCycle(SyncSetup& setup, const Flags& flags, SyncState& state, const No
     state.new_tables_detected = report.new_tables;
     state.tables_created += report.tables_created.size();
     if (report.healthy) {
-        state.verified =
-            std::move(report.verified);  // read nowhere else: no copy of tens of thousands of entries
+        state.verified = std::move(report.verified);  // the engine took the previous ones
     }
     uint64_t repaired = report.partitionsRepaired();
     if (repaired > 0) {
@@ -559,8 +588,8 @@ int syncCommand(const std::vector<std::string>& args) {
             auto [active, reason] = activeSite(setup, flags.active);
             setup.options.active_site = active;
             setup.options.repair = false;
-            auto state = loadSyncState(setup.settings.state_file);
-            SyncEngine engine(setup.fleet, setup.options, state.verified);
+            StateFile state_file(setup.settings.state_file);
+            SyncEngine engine(setup.fleet, setup.options, state_file.verifiedSource());
             auto report = engine.runCycle();
             if (flags.json) {
                 std::cout << reportJson(report, reason).dump(2) << "\n";
@@ -577,7 +606,7 @@ int syncCommand(const std::vector<std::string>& args) {
         }
         signals::installStopHandlers();
         StateLock lock(setup.settings.state_file);
-        auto state = loadSyncState(setup.settings.state_file);
+        StateFile state_file(setup.settings.state_file);
         Notifier notifier(setup.settings);
         SyncMetrics metrics;
         // Written by this loop, read by /healthz on the metrics server's threads.
@@ -591,11 +620,11 @@ int syncCommand(const std::vector<std::string>& args) {
             server->start();
         }
         if (once) {
-            return runOneCycle(setup, flags, state, notifier, metrics);
+            return runOneCycle(setup, flags, state_file, notifier, metrics);
         }
         while (!signals::stopRequested()) {
             try {
-                last_code = runOneCycle(setup, flags, state, notifier, metrics);
+                last_code = runOneCycle(setup, flags, state_file, notifier, metrics);
             } catch (const Exception& e) {
                 // A cycle that fails as a whole (state file unwritable, ...) is logged; the daemon goes on.
                 logger()->error("cycle failed: {}", e.what());

@@ -5,6 +5,8 @@
 #include <ctime>
 #include <future>
 #include <mutex>
+#include <optional>
+#include <string_view>
 
 #include "clickhouse/Capabilities.h"
 #include "clickhouse/CityHash.h"
@@ -358,9 +360,8 @@ std::string stagingEngine(const std::string& engine_full) {
     return name + (kept.empty() ? "" : "(" + kept + ")") + rest;
 }
 
-SyncEngine::SyncEngine(const topology::Fleet& fleet, SyncOptions options,
-                       std::map<std::string, std::string> previously_verified)
-    : fleet_(fleet), options_(std::move(options)), verified_(std::move(previously_verified)) {
+SyncEngine::SyncEngine(const topology::Fleet& fleet, SyncOptions options, VerifiedSource previously_verified)
+    : fleet_(fleet), options_(std::move(options)), previously_verified_(std::move(previously_verified)) {
     if (!options_.endpoint_for) {
         options_.endpoint_for = [this](const topology::Node& node) {
             return topology::endpointFor(fleet_, node);
@@ -450,6 +451,11 @@ CycleReport SyncEngine::runCycle() {
     std::vector<RepairJob> jobs;
     std::set<std::string> checked;
     auto now = static_cast<uint64_t>(std::time(nullptr));
+    // A partition still verified moves its entry (node and all) from this map to report.verified: no key is
+    // built or copied for the tens of thousands of partitions of a steady cycle.
+    auto previous = previously_verified_();
+    logger()->debug("previous fingerprints ({}) at hand after {} ms", previous.size(),
+                    milliseconds_since(cycle_start));
     for (size_t r = 0; r < sites[0].regions.size() && !stopped(); ++r) {
         RegionState* regions[2] = {&sites[0].regions[r], nullptr};
         for (auto& candidate : sites[1].regions) {
@@ -582,19 +588,32 @@ CycleReport SyncEngine::runCycle() {
                     }
                 }
             }
+            // The previous entries of this table and region ("db.table|region|<partition id>") are
+            // contiguous and in partition id order, like table.partitions: one walk through both.
             std::string key_prefix = key + "|" + regions[0]->region->name + "|";
+            auto entry = previous.lower_bound(key_prefix);
+            auto verified_hint = report.verified.end();
+            auto entry_id = [&] {
+                return entry != previous.end() && entry->first.starts_with(key_prefix)
+                           ? std::optional(std::string_view(entry->first).substr(key_prefix.size()))
+                           : std::nullopt;
+            };
             for (auto& [id, summary] : table.partitions) {
                 summary.fingerprint = partitionFingerprint(summary.fingerprint);
                 if (summary.newest_data > 0 &&
                     retention::isPastHorizon(summary.newest_data, retention_days, now)) {
                     continue;  // past retention (the horizon `retention run` drops at): never copied back
                 }
-                std::string verified_key = key_prefix + id;
-                auto verified = verified_.find(verified_key);
-                if (summary.totals[0] == summary.totals[1] && verified != verified_.end() &&
-                    verified->second == summary.fingerprint) {
-                    report.verified.emplace_hint(report.verified.end(), std::move(verified_key),
-                                                 summary.fingerprint);
+                auto previous_id = entry_id();
+                while (previous_id && *previous_id < id) {
+                    ++entry;
+                    previous_id = entry_id();
+                }
+                if (summary.totals[0] == summary.totals[1] && previous_id && *previous_id == id &&
+                    entry->second == summary.fingerprint) {
+                    // In key order within the table: each entry goes just before the hint.
+                    verified_hint =
+                        std::next(report.verified.insert(verified_hint, previous.extract(entry++)));
                     continue;
                 }
                 table.partition_ids.push_back(id);
@@ -679,7 +698,6 @@ CycleReport SyncEngine::runCycle() {
                         job.other_site = sites[1 - side].site;
                         job.other_region = regions[1 - side]->region;
                         job.sharding_key = table.sharding_key;
-                        job.engine_full = target_info->engine_full;
                         job.replicated = target_info->engine.rfind("Replicated", 0) == 0;
                         job.expected_mirror = there;
                         job.queries = &sites[side].queries;

@@ -118,8 +118,12 @@ struct CycleReport {
 ///    and drops leftover staging tables, so reruns converge without doubles.
 class SyncEngine {
   public:
-    SyncEngine(const topology::Fleet& fleet, SyncOptions options,
-               std::map<std::string, std::string> previously_verified = {});
+    /// The fingerprints a previous cycle verified (SyncState::verified, moved out of the state), asked for
+    /// once per cycle when the comparison starts and only if both sites answered the inventory: the caller
+    /// can still be reading its state file while the servers answer.
+    using VerifiedSource = std::function<std::map<std::string, std::string>()>;
+
+    SyncEngine(const topology::Fleet& fleet, SyncOptions options, VerifiedSource previously_verified);
     CycleReport runCycle();
 
   private:
@@ -129,7 +133,7 @@ class SyncEngine {
 
     const topology::Fleet& fleet_;
     SyncOptions options_;
-    std::map<std::string, std::string> verified_;
+    VerifiedSource previously_verified_;
 };
 
 /// The SQL expression giving, for a row, the 1-based shard of `region` it belongs to: the Distributed

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <string_view>
 
 #include "common/Exception.h"
 #include "common/Files.h"
@@ -155,6 +157,22 @@ OrderedJson optionalString(const std::optional<std::string>& value) {
     return value ? OrderedJson(*value) : OrderedJson(nullptr);
 }
 
+/// Appends `text` as a JSON string: as it is when no character needs escaping (the engine's keys and
+/// fingerprints), else escaped by nlohmann.
+void appendJsonString(std::string& out, const std::string& text) {
+    bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+        return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f && c != '"' &&
+               c != '\\';
+    });
+    if (plain) {
+        out += '"';
+        out += text;
+        out += '"';
+    } else {
+        out += OrderedJson(text).dump();
+    }
+}
+
 /// Moves a corrupt state file aside so that its content is kept. Returns what happened, for the one warning.
 std::string keepCorruptCopy(const std::string& path) {
     std::error_code error;
@@ -219,14 +237,27 @@ std::string syncStateJson(const SyncState& state) {
                                       {"policy", repair.policy}});
     }
     json["repairs"] = std::move(repairs);
-    OrderedJson verified = OrderedJson::object();
-    auto& entries = verified.get_ref<OrderedJson::object_t&>();
-    entries.reserve(state.verified.size());
-    for (const auto& [key, fingerprint] : state.verified) {
-        entries.emplace_back(key, fingerprint);  // keys of a std::map are unique: no lookup needed
+    json["verified"] = OrderedJson::object();
+    std::string text = json.dump(2);
+    if (state.verified.empty()) {
+        return text + "\n";
     }
-    json["verified"] = std::move(verified);
-    return json.dump(2) + "\n";
+    // The tens of thousands of `verified` entries are written straight into the text, as nlohmann would
+    // print them, rather than first copied into a JSON object: the text ends with `"verified": {}\n}`.
+    constexpr std::string_view kEmptyLast = "{}\n}";
+    text.resize(text.size() - kEmptyLast.size());
+    text.reserve(text.size() + state.verified.size() * 48);
+    text += "{\n";
+    for (const auto& [key, fingerprint] : state.verified) {
+        text += "    ";
+        appendJsonString(text, key);
+        text += ": ";
+        appendJsonString(text, fingerprint);
+        text += ",\n";
+    }
+    text.resize(text.size() - 2);
+    text += "\n  }\n}\n";
+    return text;
 }
 
 SyncState loadSyncState(const std::string& path) {

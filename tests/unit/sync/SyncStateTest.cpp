@@ -106,6 +106,18 @@ TEST_F(SyncStateFile, FieldNamesAreCHSyncsInItsOrder) {
     EXPECT_TRUE(nlohmann::json::parse(syncStateJson(SyncState{}))["active_site"].is_null());
 }
 
+TEST_F(SyncStateFile, VerifiedEntriesAreWrittenAsNlohmannPrintsThem) {
+    auto state = sampleState();
+    state.verified.emplace("teei.events_local|eu|202401", "00ff00ff00ff00ff");
+    state.verified.emplace("odd \"db\".t\\able|r\t|\u00e9t\u00e9", "0123456789abcdef");
+    state.verified.emplace(std::string("nul\0key", 7), "x");
+    auto text = syncStateJson(state);
+    EXPECT_EQ(text, nlohmann::ordered_json::parse(text).dump(2) + "\n");
+    EXPECT_EQ(nlohmann::json::parse(text)["verified"].size(), 4U);
+    saveSyncState(path_, state);
+    EXPECT_EQ(loadSyncState(path_), state);
+}
+
 TEST_F(SyncStateFile, ReadsTheSeedsStateFile) {
     write(R"({
   "last_check": "2024-01-15T10:00:00Z",
