@@ -154,9 +154,9 @@ RepairResult repairPartition(const SyncOptions& options, const RepairJob& job) {
     std::string table_name;
     std::string database = splitDatabase(diff.table, &table_name);
     std::string target = qualifiedName(database, table_name);
-    std::string staging_name =
-        fmt::format("{}{:016x}", kStagingPrefix,
-                    fnv1a(diff.table + "|" + diff.partition_id + "|" + std::to_string(diff.shard)));
+    std::string staging_name = fmt::format("{}{:016x}", kStagingPrefix,
+                                           fnv1a(diff.site + "|" + job.region->name + "|" + diff.table + "|" +
+                                                 diff.partition_id + "|" + std::to_string(diff.shard)));
     std::string staging = qualifiedName(database, staging_name);
     auto connection = connectCounting(options, *job.node, *job.queries, true);
     try {
