@@ -58,6 +58,13 @@ std::string ddlFor(const ShardEntry& shard, const std::string& object) {
 
 namespace {
 
+/// The rows of one partition in a staging table, as the server counts them (compared with the manifest's).
+std::string stagedRows(clickhouse::Connection& connection, const std::string& staging,
+                       const std::string& partition) {
+    return clickhouse::scalar(
+        connection, "SELECT count() FROM " + staging + " WHERE _partition_id = " + quoteString(partition));
+}
+
 /// The staging tables of every shard of a region, filled from `collector` (staged on the region's first shard
 /// with the rows of every source shard) by the table's sharding key, and counted.
 std::vector<Stage> reshardStage(const topology::Fleet& fleet, const Stage& collector,
@@ -107,9 +114,7 @@ std::vector<Stage> reshardStage(const topology::Fleet& fleet, const Stage& colle
         clickhouse::execute(*connection,
                             "INSERT INTO " + staging + " SELECT * FROM " + source + " WHERE " + belongs);
         for (const auto& [partition, rows] : target.expected_rows) {
-            auto staged =
-                clickhouse::scalar(*connection, "SELECT count() FROM " + staging +
-                                                    " WHERE _partition_id = " + quoteString(partition));
+            auto staged = stagedRows(*connection, staging, partition);
             if (staged != std::to_string(rows)) {
                 throw Exception(
                     ErrorCode::Failed,
@@ -420,9 +425,7 @@ RestoreReport BackupEngine::restore(const std::string& name, const RestoreOption
             for (const auto& [partition, rows] : stage.expected_rows) {
                 clickhouse::execute(
                     *connection, "ALTER TABLE " + staging + " ATTACH PARTITION ID " + quoteString(partition));
-                auto staged =
-                    clickhouse::scalar(*connection, "SELECT count() FROM " + staging +
-                                                        " WHERE _partition_id = " + quoteString(partition));
+                auto staged = stagedRows(*connection, staging, partition);
                 if (staged != std::to_string(rows)) {
                     throw Exception(
                         ErrorCode::Failed,
