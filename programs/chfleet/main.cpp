@@ -60,19 +60,24 @@ constexpr Subcommand subcommands[] = {
 void printUsage(std::ostream& out) {
     out << "chfleet " << CHFLEET_VERSION
         << " - run a multi-region, multi-site ClickHouse fleet from one file\n\n"
-        << "Usage: chfleet [--log-level LEVEL] [-f FILE] <subcommand> [options]   (chfleet <subcommand> "
+        << "Usage: chfleet [--log-level LEVEL] [--stall-timeout SECONDS] [-f FILE] <subcommand> [options]   "
+           "(chfleet <subcommand> "
            "--help for details)\n\nSubcommands:\n";
     for (const auto& sub : subcommands) {
         out << "  " << sub.name << std::string(12 - sub.name.size(), ' ') << sub.summary << "\n";
     }
     out << "\nExit codes: 0 ok, 1 finished with failures or drift, 2 bad arguments, 3 differences found,\n"
         << "4 invalid configuration, 5 connection failed, 6 timeout, 7 server error, 8 bad response,\n"
-        << "9 sandbox failure, 10 file error, 11 critical (health), 130 interrupted. The same failure gives the same code in "
+        << "9 sandbox failure, 10 file error, 11 critical (health), 130 interrupted. The same failure gives "
+           "the same code in "
            "every\n"
         << "subcommand: a missing or unreadable fleet file 10, an invalid one 4, no server reachable 5.\n"
         << "\nGlobal options (also accepted after the subcommand): --log-level LEVEL (environment "
            "LOG_LEVEL),\n"
-        << "-f FILE (the fleet file, environment CHFLEET_FILE), --help, --version.\n";
+        << "--stall-timeout SECONDS (a server silent this long mid-statement counts as not answering; "
+           "default\n"
+        << "the fleet file's network.stall_timeout_seconds, else 30; 0 off), -f FILE (the fleet file,\n"
+        << "environment CHFLEET_FILE), --help, --version.\n";
 }
 
 }  // namespace

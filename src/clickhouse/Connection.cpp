@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/Command.h"
+
 namespace chfleet::clickhouse {
 
 std::string HttpEndpoint::describe() const {
@@ -16,19 +18,20 @@ std::string HttpEndpoint::describe() const {
     return fmt::format("{}:{}", host, port);
 }
 
-std::chrono::milliseconds HttpEndpoint::defaultStallTimeout() {
-    static const std::chrono::milliseconds value = [] {
-        constexpr std::chrono::milliseconds kDefault{30000};
-        const char* text = std::getenv("CHFLEET_STALL_TIMEOUT_MS");
-        if (text == nullptr || *text == '\0') {
-            return kDefault;
-        }
-        int64_t ms = 0;
-        const char* end = text + std::strlen(text);
-        auto [at, error] = std::from_chars(text, end, ms);
-        return error == std::errc() && at == end && ms >= 0 ? std::chrono::milliseconds(ms) : kDefault;
-    }();
-    return value;
+std::optional<std::chrono::milliseconds> HttpEndpoint::stallTimeoutOverride() {
+    // Read at each endpoint's construction (cheap beside a connection): --stall-timeout sets the variable
+    // while the command line is parsed, before any endpoint exists.
+    const char* text = std::getenv(kStallTimeoutVariable);
+    if (text == nullptr || *text == '\0') {
+        return std::nullopt;
+    }
+    int64_t ms = 0;
+    const char* end = text + std::strlen(text);
+    auto [at, error] = std::from_chars(text, end, ms);
+    if (error != std::errc() || at != end || ms < 0) {
+        return std::nullopt;
+    }
+    return std::chrono::milliseconds(ms);
 }
 
 }  // namespace chfleet::clickhouse

@@ -2,10 +2,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "common/Exception.h"
 
 namespace chfleet::clickhouse {
 
@@ -29,15 +32,27 @@ struct HttpEndpoint {
     std::chrono::milliseconds total_timeout{300000};
     /// A server that sends nothing on the statement's connection and does not answer /ping on a new one for
     /// this long is reported as not answering (a frozen host, a partition after connecting), however long
-    /// the statement may run while the server stays responsive. 0: off. Default 30 s, or the environment's
-    /// CHFLEET_STALL_TIMEOUT_MS (see defaultStallTimeout).
-    std::chrono::milliseconds stall_timeout = defaultStallTimeout();
+    /// the statement may run while the server stays responsive. 0: off. Default 30 s; the fleet file's
+    /// network.stall_timeout_seconds, then --stall-timeout / CHFLEET_STALL_TIMEOUT_MS override it.
+    std::chrono::milliseconds stall_timeout = stallTimeoutOverride().value_or(kDefaultStallTimeout);
+
+    static constexpr std::chrono::milliseconds kDefaultStallTimeout{30000};
 
     /// "host:port" (no credentials), for messages.
     std::string describe() const;
 
-    /// 30000 ms, or CHFLEET_STALL_TIMEOUT_MS when set to a number (0 turns stall detection off); read once.
-    static std::chrono::milliseconds defaultStallTimeout();
+    /// The stall timeout the command line (--stall-timeout) or the environment (CHFLEET_STALL_TIMEOUT_MS, a
+    /// number of milliseconds; 0 turns stall detection off) asks for, when either does; it wins over the
+    /// fleet file.
+    static std::optional<std::chrono::milliseconds> stallTimeoutOverride();
+};
+
+/// Thrown when a server stopped answering in the middle of a statement (HttpEndpoint::stall_timeout). It is
+/// never retried: the node counts as unreachable at once, so a frozen host costs one stall timeout, not one
+/// per retry.
+class ServerStalled : public Exception {
+  public:
+    using Exception::Exception;
 };
 
 /// ClickHouse settings sent with one query (as URL parameters on HTTP), e.g. {"insert_distributed_sync",

@@ -358,11 +358,12 @@ std::string HttpConnection::execute(std::string_view sql, std::string_view data,
             }
         }
         if (watch && watch->stalled()) {
-            throw Exception(ErrorCode::Timeout,
-                            "ClickHouse at {} stopped answering: nothing on the connection and no answer to "
-                            "/ping for {} ms (a frozen host, or a network that drops its packets); the "
-                            "statement may still be running there",
-                            where, endpoint_.stall_timeout.count());
+            throw ServerStalled(
+                ErrorCode::Timeout,
+                "ClickHouse at {} stopped answering: nothing on the connection and no answer to "
+                "/ping for {} ms (a frozen host, or a network that drops its packets); the "
+                "statement may still be running there",
+                where, endpoint_.stall_timeout.count());
         }
         std::string detail = curl_error[0] != '\0' ? curl_error : curl_easy_strerror(code);
         ErrorCode kind = errorCodeForCurl(code);

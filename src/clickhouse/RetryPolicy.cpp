@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 
+#include "clickhouse/Connection.h"
 #include "clickhouse/ServerError.h"
 #include "common/Log.h"
 
@@ -59,6 +60,9 @@ bool isRetryableServerCode(int code) {
 bool isRetryable(const std::exception& error) {
     if (const auto* server = dynamic_cast<const ServerException*>(&error)) {
         return isRetryableServerCode(server->serverCode());
+    }
+    if (dynamic_cast<const ServerStalled*>(&error) != nullptr) {
+        return false;  // a frozen host: one stall timeout is the bound, not one per attempt
     }
     if (const auto* chfleet_error = dynamic_cast<const Exception*>(&error)) {
         return chfleet_error->code() == ErrorCode::ConnectionFailed ||

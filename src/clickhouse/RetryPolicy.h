@@ -22,8 +22,9 @@ struct RetryPolicy {
     std::chrono::milliseconds deadline{120000};    ///< no attempt starts later than this after the first one
 };
 
-/// True for a failure worth retrying: Exception ConnectionFailed or Timeout, or a ServerException whose code
-/// is in the list of transient ClickHouse errors (see isRetryableServerCode).
+/// True for a failure worth retrying: Exception ConnectionFailed or Timeout (but not ServerStalled: a server
+/// that stopped answering mid-statement is reported at once), or a ServerException whose code is in the list
+/// of transient ClickHouse errors (see isRetryableServerCode).
 bool isRetryable(const std::exception& error);
 
 /// True for ClickHouse error codes that describe a passing condition (keeper session lost, replica read-only,

@@ -1,5 +1,6 @@
 #include "common/Command.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
 
@@ -22,6 +23,15 @@ void addCommonOptions(CLI::App& app) {
         app.add_option("--log-level", log_level_option,
                        "trace, debug, info, warn, error or off (default info; environment LOG_LEVEL)")
             ->envname("LOG_LEVEL");
+    app.add_option_function<double>(
+           "--stall-timeout",
+           [](double seconds) {
+               ::setenv(kStallTimeoutVariable, std::to_string(std::llround(seconds * 1000)).c_str(), 1);
+           },
+           "seconds a server may stay silent in the middle of a statement (a frozen host, dropped packets) "
+           "before it counts as not answering; 0 turns the watch off (default: the fleet file's "
+           "network.stall_timeout_seconds, else 30; environment CHFLEET_STALL_TIMEOUT_MS in ms)")
+        ->check(CLI::Range(0.0, 86400.0));
     app.require_subcommand(0, 1);
     app.fallthrough();  // --log-level also after a sub-subcommand: `chfleet sandbox down --log-level warn`
 }
@@ -56,10 +66,10 @@ GlobalArguments splitGlobalArguments(const std::vector<std::string>& argv) {
     };
     for (; i < argv.size() && argv[i].starts_with("-"); ++i) {
         const std::string& arg = argv[i];
-        if (arg == "--log-level") {
+        if (arg == "--log-level" || arg == "--stall-timeout") {
             global.push_back(arg);
             global.push_back(value(arg));
-        } else if (arg.starts_with("--log-level=")) {
+        } else if (arg.starts_with("--log-level=") || arg.starts_with("--stall-timeout=")) {
             global.push_back(arg);
         } else if (arg == "-f" || arg == "--file") {
             ::setenv(kFleetFileVariable, value(arg).c_str(), 1);
@@ -68,7 +78,7 @@ GlobalArguments splitGlobalArguments(const std::vector<std::string>& argv) {
         } else {
             throw Exception(ErrorCode::BadArguments,
                             "unknown option {} before the subcommand (global options: --log-level LEVEL, "
-                            "-f FILE; --help, --version)",
+                            "--stall-timeout SECONDS, -f FILE; --help, --version)",
                             arg);
         }
     }

@@ -18,11 +18,15 @@ int runCommand(CLI::App& app, const std::vector<std::string>& args, const std::f
 /// True when --log-level was given on the command line (it then wins over any file's log level).
 bool logLevelGivenOnCommandLine();
 
-/// Adds the options every subcommand has (--log-level) to `app`.
+/// Adds the options every subcommand has (--log-level, --stall-timeout) to `app`.
 void addCommonOptions(CLI::App& app);
 
 /// The environment variable that gives the fleet file when -f is absent.
 inline constexpr const char* kFleetFileVariable = "CHFLEET_FILE";
+
+/// The environment variable (milliseconds) that --stall-timeout sets: how long a server may stay silent in
+/// the middle of a statement before it counts as not answering (clickhouse::HttpEndpoint::stall_timeout).
+inline constexpr const char* kStallTimeoutVariable = "CHFLEET_STALL_TIMEOUT_MS";
 
 /// Adds `-f,--file FILE` (environment CHFLEET_FILE) to `command`: the one way every subcommand takes the
 /// fleet file. Its existence is deliberately not checked here: loading it (topology::loadFleet) reports a
@@ -37,9 +41,9 @@ int serversExitCode(size_t failed, size_t reached);
 
 /// The arguments of main() as the dispatcher hands them on: global options written before the subcommand
 /// (`chfleet --log-level debug -f fleet.yaml schema apply`) are accepted like the same options after it:
-/// --log-level goes to the subcommand's own parser, -f/--file sets CHFLEET_FILE (so it reaches whichever
-/// sub-subcommand takes the fleet file). Throws Exception(BadArguments) for an unknown global option or one
-/// without its value.
+/// --log-level and --stall-timeout go to the subcommand's own parser, -f/--file sets CHFLEET_FILE (so it
+/// reaches whichever sub-subcommand takes the fleet file). Throws Exception(BadArguments) for an unknown
+/// global option or one without its value.
 struct GlobalArguments {
     std::string subcommand;         ///< empty when none was given
     std::vector<std::string> args;  ///< what follows the subcommand, global options first

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <random>
+
 #include "clickhouse/Capabilities.h"
 #include "clickhouse/HttpConnection.h"
 #include "clickhouse/Quoting.h"
@@ -147,6 +149,16 @@ Checksum readChecksum(clickhouse::Connection& connection, const std::string& sel
     return {result.getUInt64(0, "_chfleet_c"), result.getUInt64(0, "_chfleet_h")};
 }
 
+std::string stagingName(const std::string& repair) {
+    // A name of its own for every attempt: two repairs never share a staging table, whether they run in one
+    // cycle, in two processes (two daemons with different state files) or one after the other while a
+    // replica still replays the first one's ATTACH, which names its source table.
+    static const uint64_t process_nonce = std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32);
+    static std::atomic<uint64_t> attempts{0};
+    return fmt::format("{}{:016x}", kStagingPrefix,
+                       fnv1a(fmt::format("{}|{:x}|{}", repair, process_nonce, attempts.fetch_add(1))));
+}
+
 RepairResult repairPartition(const SyncOptions& options, const RepairJob& job) {
     RepairResult result;
     result.difference = job.difference;
@@ -154,9 +166,8 @@ RepairResult repairPartition(const SyncOptions& options, const RepairJob& job) {
     std::string table_name;
     std::string database = splitDatabase(diff.table, &table_name);
     std::string target = qualifiedName(database, table_name);
-    std::string staging_name = fmt::format("{}{:016x}", kStagingPrefix,
-                                           fnv1a(diff.site + "|" + job.region->name + "|" + diff.table + "|" +
-                                                 diff.partition_id + "|" + std::to_string(diff.shard)));
+    std::string staging_name = stagingName(diff.site + "|" + job.region->name + "|" + diff.table + "|" +
+                                           diff.partition_id + "|" + std::to_string(diff.shard));
     std::string staging = qualifiedName(database, staging_name);
     auto connection = connectCounting(options, *job.node, *job.queries, true);
     try {

@@ -19,6 +19,10 @@ namespace chfleet::sync {
 /// Every staging table's name starts with this (the next cycle drops leftovers of a killed run).
 inline constexpr std::string_view kStagingPrefix = "_chfleet_stage_";
 
+/// The staging table name of one repair attempt of `repair` (site|region|table|partition|shard): the prefix
+/// and 16 hex digits, different for every attempt.
+std::string stagingName(const std::string& repair);
+
 /// Count and wrapping sum of the row hash (see readColumns): a multiset checksum of rows.
 struct Checksum {
     uint64_t count = 0;

@@ -304,10 +304,14 @@ struct SyncMetrics {
         gauge(*registry, "chfleet_sync_seconds_since_last_clean_cycle", "Seconds since the last clean cycle");
     prometheus::Family<prometheus::Gauge>& failback =
         gauge(*registry, "chfleet_sync_failback_ready", "1 when FAILBACK READY");
+    prometheus::Family<prometheus::Gauge>& cycle_seconds =
+        gauge(*registry, "chfleet_sync_last_cycle_seconds",
+              "Duration of the last cycle: inventory, comparison, repairs and the state file written");
     std::chrono::steady_clock::time_point last_clean = std::chrono::steady_clock::now();
 
-    void record(const CycleReport& report, bool failback_ready) {
+    void record(const CycleReport& report, bool failback_ready, double seconds) {
         cycles.Add({}).Increment();
+        cycle_seconds.Add({}).Set(seconds);
         differences.Add({}).Increment(static_cast<double>(report.differences.size()));
         for (const auto& repair : report.repairs) {
             if (repair.done && !repair.skipped) {
@@ -395,6 +399,7 @@ class StateFile {
 /// One cycle with repairs; the state file, notifications and metrics follow it. Returns the exit code.
 int runOneCycle(SyncSetup& setup, const Flags& flags, StateFile& state_file, const Notifier& notifier,
                 SyncMetrics& metrics) {
+    auto cycle_start = std::chrono::steady_clock::now();
     auto [active, reason] = activeSite(setup, flags.active);
     setup.options.active_site = active;
     setup.options.repair = true;
@@ -455,6 +460,10 @@ int runOneCycle(SyncSetup& setup, const Flags& flags, StateFile& state_file, con
     }
     state.failback_ready = state.consecutive_clean >= setup.settings.failback_clean_checks;
     saveSyncState(setup.settings.state_file, state);
+    double cycle_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - cycle_start).count();
+    logger()->info("cycle finished in {:.0f} ms ({} tables, {} partitions verified, state saved)",
+                   cycle_seconds * 1000, report.tables_checked, state.verified.size());
 
     if (!report.differences.empty()) {
         notifier.gapDetected(
@@ -470,7 +479,7 @@ int runOneCycle(SyncSetup& setup, const Flags& flags, StateFile& state_file, con
         logger()->info("FAILBACK READY: {} consecutive clean cycles", state.consecutive_clean);
         notifier.failbackReady();
     }
-    metrics.record(report, state.failback_ready);
+    metrics.record(report, state.failback_ready, cycle_seconds);
     if (flags.json) {
         std::cout << reportJson(report, reason).dump(2) << "\n";
     } else {

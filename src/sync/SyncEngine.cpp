@@ -480,9 +480,21 @@ CycleReport SyncEngine::runCycle() {
                         if (!options_.repair) {
                             continue;  // a check writes nothing; the next repairing cycle drops it
                         }
-                        // Left by a repair that was interrupted: nothing refers to it.
+                        // Left by a repair that was interrupted: nothing refers to it. Unless a statement
+                        // running on the server names it: a repair of another chfleet (a second daemon
+                        // with a state file of its own) is using it. The name is matched in two pieces so
+                        // that this query does not find itself.
                         try {
                             auto connection = connectCounting(options_, *shard.node, sites[side].queries);
+                            std::string suffix = name.substr(kStagingPrefix.size());
+                            if (clickhouse::scalar(
+                                    *connection,
+                                    "SELECT count() FROM system.processes WHERE position(query, "
+                                    "concat(" +
+                                        quoteString(std::string(kStagingPrefix)) + ", " +
+                                        quoteString(suffix) + ")) > 0") != "0") {
+                                continue;
+                            }
                             clickhouse::execute(*connection,
                                                 "DROP TABLE IF EXISTS " + qualifiedName(database, name));
                             logger()->info("dropped leftover staging table {} on {}", key, shard.node->name);

@@ -42,7 +42,7 @@ ClientNetwork clientNetwork(const std::string& entry) {
 class NetworkSectionReader : public SectionReader {
   public:
     void read(const YAML::Node& node, const std::string& path, FleetReading& reading) override {
-        auto map = reading.mapping(node, path, {"listen_host", "allow"});
+        auto map = reading.mapping(node, path, {"listen_host", "allow", "stall_timeout_seconds"});
         if (!map) {
             return;
         }
@@ -70,6 +70,9 @@ class NetworkSectionReader : public SectionReader {
                 policy.allow.push_back(value);
             }
         }
+        if (auto stall = map->integer("stall_timeout_seconds", false, 0, 86400)) {
+            policy.stall_timeout_seconds = static_cast<int>(*stall);
+        }
         reading.fleet().sections.set(std::move(policy));
     }
 };
@@ -86,6 +89,8 @@ class NetworkSectionReader : public SectionReader {
                               if (!policy.allow.empty()) {
                                   out << YAML::Key << "allow" << YAML::Value << YAML::Flow << policy.allow;
                               }
+                              out << YAML::Key << "stall_timeout_seconds" << YAML::Value
+                                  << policy.stall_timeout_seconds;
                               out << YAML::EndMap;
                           }});
 

@@ -6,9 +6,10 @@
 
 #include "topology/Fleet.h"
 
-// The `network:` section of the fleet file: which address each server listens on and which clients, beside
-// the fleet's own servers, may log in as the fleet user. Read here (topology owns it: config rendering uses
-// it) and registered with the fleet-file loader like any section (topology/FleetSection.h).
+// The `network:` section of the fleet file: which address each server listens on, which clients, beside
+// the fleet's own servers, may log in as the fleet user, and how long chfleet waits on a silent server. Read
+// here (topology owns it: config rendering uses it) and registered with the fleet-file loader like any
+// section (topology/FleetSection.h).
 namespace chfleet::topology {
 
 /// The `network:` section.
@@ -22,6 +23,9 @@ struct NetworkPolicy {
     /// Addresses, networks (CIDR) or host names that may log in as the fleet user beside the fleet's servers
     /// and loopback: where chfleet itself runs (ingest, sync, the operator's machine).
     std::vector<std::string> allow;
+    /// How long a server may stay silent in the middle of a statement before chfleet counts it as not
+    /// answering (clickhouse::HttpEndpoint::stall_timeout); 0 turns the watch off. --stall-timeout wins.
+    int stall_timeout_seconds = 30;
 
     bool operator==(const NetworkPolicy&) const = default;
 };

@@ -442,6 +442,13 @@ TEST_F(SyncPair, TheDaemonServesMetricsAndHealthAndStopsCleanlyOnSigterm) {
     double seconds = std::stod(metrics.substr(at + since.size()));
     EXPECT_GE(seconds, 0.0) << metrics;
     EXPECT_LT(seconds, 60.0) << metrics;
+    // The last cycle's own duration: a clean cycle of one table takes well under a minute, and not nothing.
+    const std::string took = "\nchfleet_sync_last_cycle_seconds ";
+    at = metrics.find(took);
+    ASSERT_NE(at, std::string::npos) << metrics;
+    double cycle = std::stod(metrics.substr(at + took.size()));
+    EXPECT_GT(cycle, 0.0) << metrics;
+    EXPECT_LT(cycle, 60.0) << metrics;
     EXPECT_EQ(contents(kDr), contents(kPrimary));
     EXPECT_EQ(fleet().scalar(kDr, "SELECT count() FROM " + kTable), "600");
     auto health = client.Get("/healthz");
@@ -455,6 +462,7 @@ TEST_F(SyncPair, TheDaemonServesMetricsAndHealthAndStopsCleanlyOnSigterm) {
     auto log = chfleet::files::read(state_dir_ + "/daemon.log");
     EXPECT_NE(log.find("stopping: signal received"), std::string::npos) << log;
     EXPECT_NE(log.find("stopped"), std::string::npos) << log;
+    EXPECT_NE(log.find("cycle finished in "), std::string::npos) << log;
     EXPECT_EQ(contents(kDr), contents(kPrimary));
 }
 
@@ -673,7 +681,9 @@ TEST_F(SyncPair, AFrozenServerIsReportedUnreachableInBoundedTime) {
     {
         FrozenServer frozen(kDr);
         ASSERT_TRUE(frozen.frozen());
-        expectUnreachableInBoundedTime([&] { return sync({"check", "--active", "primary"}, short_stall); });
+        expectUnreachableInBoundedTime([&] {
+            return sync({"check", "--active", "primary", "--stall-timeout", "5"});
+        });
         // Every subcommand talks through the same client.
         expectUnreachableInBoundedTime(
             [&] {
@@ -681,6 +691,12 @@ TEST_F(SyncPair, AFrozenServerIsReportedUnreachableInBoundedTime) {
                     {CHFLEET_BINARY, "query", "-f", fleet().fleetPath(), kDr, "SELECT 1"}, short_stall);
             },
             6);
+        // Statements under a retry policy (schema apply retries timeouts) are not retried once their server
+        // stopped answering: one stall timeout, not one per attempt. The other node is still applied.
+        expectUnreachableInBoundedTime([&] {
+            return chfleet::process::run(
+                {CHFLEET_BINARY, "--stall-timeout", "5", "schema", "apply", "-f", fleet().fleetPath()});
+        });
     }
     // The bound is on silence, not on length: a statement that runs longer than the stall timeout on a server
     // that answers is not cut.

@@ -153,10 +153,12 @@ TEST(SyncSharded, AFrozenReplicaIsPassedOverAndTheRestOfTheFleetIsRepaired) {
                                   "-f",
                                   fleet().fleetPath(),
                                   "--state-file",
-                                  fleet().sandbox().dir() + "/sync-state-frozen.json"};
+                                  fleet().sandbox().dir() + "/sync-state-frozen.json",
+                                  "--stall-timeout",
+                                  "5"};
     args.insert(args.begin(), CHFLEET_BINARY);
     auto start = std::chrono::steady_clock::now();
-    auto run = chfleet::process::run(args, {{"CHFLEET_STALL_TIMEOUT_MS", "5000"}});
+    auto run = chfleet::process::run(args);
     auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     EXPECT_EQ(run.exit_code, 0) << run.output;
     EXPECT_LT(seconds, 60.0) << run.output;

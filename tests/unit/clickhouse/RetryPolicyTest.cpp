@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "clickhouse/Connection.h"
 #include "clickhouse/RetryPolicy.h"
 #include "common/Exception.h"
 
@@ -72,6 +73,12 @@ TEST(RetryPolicyTest, OtherErrorsFailAtOnce) {
     FailingFunction<Exception> bad_response{5, Exception(ErrorCode::BadResponse, "garbage")};
     EXPECT_THROW(withRetry(fastPolicy(5), "n1", [&] { return bad_response(); }), Exception);
     EXPECT_EQ(bad_response.calls, 1);
+
+    // A server that stopped answering mid-statement counts as unreachable at once: retrying would multiply
+    // the stall timeout a frozen host costs.
+    FailingFunction<ServerStalled> stalled{5, ServerStalled(ErrorCode::Timeout, "stopped answering")};
+    EXPECT_THROW(withRetry(fastPolicy(5), "n1", [&] { return stalled(); }), ServerStalled);
+    EXPECT_EQ(stalled.calls, 1);
 
     FailingFunction<std::runtime_error> foreign{5, std::runtime_error("not ours")};
     EXPECT_THROW(withRetry(fastPolicy(5), "n1", [&] { return foreign(); }), std::runtime_error);

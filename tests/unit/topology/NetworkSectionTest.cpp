@@ -1,8 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdlib>
+
+#include "common/Command.h"
 #include "common/Exception.h"
 #include "topology/ConfigRenderer.h"
 #include "topology/NetworkSection.h"
+#include "topology/NodeConnection.h"
 
 namespace chfleet::topology {
 namespace {
@@ -83,10 +88,27 @@ TEST(NetworkSection, LoopbackNodesListenOnTheirOwnAddressWhateverTheSectionSays)
     EXPECT_EQ(listenHost(fleet, *fleet.node("a1")), "::");
 }
 
+TEST(NetworkSection, StallTimeoutFromTheFleetFileUnlessTheCommandLineSetsIt) {
+    ::unsetenv(kStallTimeoutVariable);
+    ::setenv("N_PASSWORD", "pw", 1);  // endpointFor resolves the fleet password
+    Fleet defaults = parseFleet(fleetText(""), "fleet.yaml");
+    EXPECT_EQ(endpointFor(defaults, *defaults.node("a0")).stall_timeout, std::chrono::seconds(30));
+    Fleet fleet = parseFleet(fleetText("network:\n  stall_timeout_seconds: 7\n"), "fleet.yaml");
+    EXPECT_EQ(endpointFor(fleet, *fleet.node("a0")).stall_timeout, std::chrono::seconds(7));
+    EXPECT_NE(dumpFleet(fleet).find("stall_timeout_seconds: 7"), std::string::npos)
+        << "the resolved fleet keeps it";
+    // --stall-timeout (which sets the variable) and the variable itself win over the file.
+    ::setenv(kStallTimeoutVariable, "2500", 1);
+    EXPECT_EQ(endpointFor(fleet, *fleet.node("a0")).stall_timeout, std::chrono::milliseconds(2500));
+    ::unsetenv(kStallTimeoutVariable);
+}
+
 TEST(NetworkSection, Problems) {
-    FleetCheck check = checkFleetText(fleetText("network:\n  listen_host: everywhere\n  allow: [10.0.0.0/33, "
-                                                "\"bad host!\", {a: 1}]\n  alow: []\n"),
-                                      "fleet.yaml");
+    FleetCheck check =
+        checkFleetText(fleetText("network:\n  listen_host: everywhere\n  allow: [10.0.0.0/33, "
+                                 "\"bad host!\", {a: 1}]\n  alow: []\n  stall_timeout_seconds: "
+                                 "-1\n"),
+                       "fleet.yaml");
     std::string problems = check.describeProblems();
     EXPECT_NE(problems.find("fleet.yaml:18: network.alow: unknown field; did you mean 'allow'?"),
               std::string::npos)
@@ -99,6 +121,7 @@ TEST(NetworkSection, Problems) {
         << problems;
     EXPECT_NE(problems.find("network.allow[1]: expected"), std::string::npos) << problems;
     EXPECT_NE(problems.find("network.allow[2]: expected"), std::string::npos) << problems;
+    EXPECT_NE(problems.find("fleet.yaml:19: network.stall_timeout_seconds:"), std::string::npos) << problems;
 }
 
 TEST(ConfigChange, StartupSettingsNeedARestartTheRestReloads) {
