@@ -8,6 +8,8 @@
 #       and statements per site;
 #     - steady: `chfleet sync run --once` with the state file of the previous run (parts unchanged since
 #       verified: inventory only), wall time (process start, state file read and written included);
+#     - daemon: a `chfleet sync run --daemon --interval 1`'s own steady cycles ("cycle finished in N ms":
+#       inventory, comparison and the state file written; the state read once at start), median of REPEAT;
 #  2. repair of K missing partitions x ROWS rows: rows/s of `chfleet sync run --once` (no state file: it
 #     compares every partition, then copies and verifies) against a hand-written
 #     `INSERT INTO ... SELECT * FROM remote(...) WHERE _partition_id = ...` per partition (CH-Sync's way), run
@@ -59,8 +61,8 @@ floor_both() {
 sync_cmd() { "$CHFLEET" sync "$@" --active primary -f "$FLEET" --json --log-level warn; }
 
 echo "== clean cycles: T tables x $P daily partitions x $R rows, both sites equal; medians of $REPEAT runs (s)"
-printf '%6s %10s %10s %10s %12s %8s %10s %10s %10s\n' tables floor_prim floor_dr floor_both stateless \
-  q_site steady steady/fl x_stateless
+printf '%6s %10s %10s %10s %12s %8s %10s %10s %10s %10s %10s\n' tables floor_prim floor_dr floor_both stateless \
+  q_site steady steady/fl x_stateless daemon daemon/fl
 for port in "$PRIMARY_HTTP" "$DR_HTTP"; do ch "$port" "CREATE DATABASE bench" >/dev/null; done
 made=0
 for T in $TABLES; do
@@ -86,13 +88,23 @@ for T in $TABLES; do
   for _ in $(seq 1 "$REPEAT"); do
     s=$(now); sync_cmd run --once --state-file "$WORK/state.json" >/dev/null; elapsed "$s" >>"$WORK/st"
   done
-  fb=$(median <"$WORK/fb"); st=$(median <"$WORK/st"); sl=$(median <"$WORK/sl")
-  printf '%6s %10.3f %10.3f %10.3f %12.3f %8s %10.3f %10.2f %10.1f\n' "$T" "$(median <"$WORK/fp")" \
+  # The daemon's steady cycles, as it times them itself; its first cycle (state file read) is left out.
+  "$CHFLEET" sync run --daemon --interval 1 --active primary -f "$FLEET" --state-file "$WORK/state.json" \
+    >"$WORK/daemon.log" 2>&1 &
+  daemon=$!
+  until [ "$(grep -c 'cycle finished in' "$WORK/daemon.log")" -gt "$REPEAT" ]; do
+    kill -0 "$daemon" 2>/dev/null || { cat "$WORK/daemon.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  kill -TERM "$daemon"; wait "$daemon" || true
+  grep -o 'cycle finished in [0-9]* ms' "$WORK/daemon.log" | awk 'NR > 1 {print $4 / 1000}' >"$WORK/dm"
+  fb=$(median <"$WORK/fb"); st=$(median <"$WORK/st"); sl=$(median <"$WORK/sl"); dm=$(median <"$WORK/dm")
+  printf '%6s %10.3f %10.3f %10.3f %12.3f %8s %10.3f %10.2f %10.1f %10.3f %10.2f\n' "$T" "$(median <"$WORK/fp")" \
     "$(median <"$WORK/fd")" "$fb" "$sl" "$queries" "$st" "$(echo "$st / $fb" | bc -l)" \
-    "$(echo "$sl / $st" | bc -l)"
+    "$(echo "$sl / $st" | bc -l)" "$dm" "$(echo "$dm / $fb" | bc -l)"
 done
 # The bench tables stay: 18.16 takes minutes to drop a thousand of them, and the sandbox is purged at the end.
-echo "(steady/fl: the steady cycle over the floor of both sites at once; q_site: statements per site, stateless)"
+echo "(steady/fl, daemon/fl: over the floor of both sites at once; q_site: statements per site, stateless)"
 
 echo
 echo "== repair of $K missing partitions x $ROWS rows: chfleet sync vs hand-written INSERT ... SELECT ... remote()"
@@ -109,7 +121,11 @@ printf '%4s %14s %14s %8s\n' run chfleet_rows_s hand_rows_s ratio
 for run in $(seq 1 "$RUNS"); do
   ch "$DR_HTTP" "TRUNCATE TABLE repair.t" >/dev/null
   rm -f "$WORK/state.json"
-  s=$(now); sync_cmd run --once --state-file "$WORK/state.json" >/dev/null; chfleet_s=$(elapsed "$s")
+  # The clean-cycle tables are left out: this times the comparison and repair of repair.t alone.
+  s=$(now)
+  CH_EXCLUDE_PATTERNS="system.*,INFORMATION_SCHEMA.*,information_schema.*,_*,bench.*" \
+    sync_cmd run --once --state-file "$WORK/state.json" >/dev/null
+  chfleet_s=$(elapsed "$s")
   [ "$(ch "$DR_HTTP" "SELECT count() FROM repair.t")" = "$total" ] || { echo "chfleet copied a wrong row count" >&2; exit 1; }
   ch "$DR_HTTP" "TRUNCATE TABLE repair.t" >/dev/null
   s=$(now)
