@@ -8,6 +8,7 @@
 #include "clickhouse/HttpConnection.h"
 #include "clickhouse/Quoting.h"
 #include "clickhouse/Result.h"
+#include "clickhouse/ServerError.h"
 #include "common/Exception.h"
 #include "common/Log.h"
 
@@ -149,6 +150,12 @@ Checksum readChecksum(clickhouse::Connection& connection, const std::string& sel
     return {result.getUInt64(0, "_chfleet_c"), result.getUInt64(0, "_chfleet_h")};
 }
 
+bool isStagingTableRace(const std::exception& error) {
+    const auto* server = dynamic_cast<const ServerException*>(&error);
+    return server != nullptr && server->serverCode() == clickhouse::server_code::kUnknownTable &&
+           std::string_view(server->what()).find(kStagingPrefix) != std::string_view::npos;
+}
+
 std::string stagingName(const std::string& repair) {
     // A name of its own for every attempt: two repairs never share a staging table, whether they run in one
     // cycle, in two processes (two daemons with different state files) or one after the other while a
@@ -270,6 +277,7 @@ RepairResult repairPartition(const SyncOptions& options, const RepairJob& job) {
         result.done = true;
     } catch (const Exception& e) {
         result.error = e.what();
+        result.staging_race = isStagingTableRace(e);
         try {
             clickhouse::execute(*connection, "DROP TABLE IF EXISTS " + staging);
         } catch (const Exception& cleanup) {

@@ -19,6 +19,13 @@ namespace chfleet::sync {
 /// Every staging table's name starts with this (the next cycle drops leftovers of a killed run).
 inline constexpr std::string_view kStagingPrefix = "_chfleet_stage_";
 
+/// True for a ClickHouse "Table … doesn't exist" (code 60) that names a staging table. 18.16 answers it, now
+/// and then, to a repair's statement while another repair on the same server drops its own staging table (it
+/// was seen in CI twice in some fifty suite runs, with every staging name distinct, and could not be
+/// reproduced by hand). Up to the final ATTACH/REPLACE such a failure leaves the target untouched, and that
+/// single statement either ran whole or not at all: the repair can simply be run again.
+bool isStagingTableRace(const std::exception& error);
+
 /// The staging table name of one repair attempt of `repair` (site|region|table|partition|shard): the prefix
 /// and 16 hex digits, different for every attempt.
 std::string stagingName(const std::string& repair);

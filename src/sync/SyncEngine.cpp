@@ -30,6 +30,9 @@ using clickhouse::quoteString;
 
 namespace {
 
+/// Attempts of a repair whose staging table vanished under it (isStagingTableRace), the first one included.
+constexpr int kStagingRaceAttempts = 3;
+
 auto logger() {
     return log::get("sync");
 }
@@ -741,6 +744,15 @@ CycleReport SyncEngine::runCycle() {
                 job = jobs[next++];
             }
             auto result = repairPartition(options_, job);
+            for (int attempt = 2; attempt <= kStagingRaceAttempts && result.staging_race && !stopped();
+                 ++attempt) {
+                logger()->warn(
+                    "repair of {} partition {} on {} shard {} lost a staging table to a "
+                    "concurrent drop ({}); nothing was changed, attempt {} of {}",
+                    job.difference.table, job.difference.partition_id, job.difference.site,
+                    job.difference.shard, result.error, attempt, kStagingRaceAttempts);
+                result = repairPartition(options_, job);
+            }
             if (result.error.empty()) {
                 logger()->info("repaired {} partition {} on {} shard {} ({}): {} rows added, {} removed{}",
                                result.difference.table, result.difference.partition_id,

@@ -72,6 +72,9 @@ struct RepairResult {
     uint64_t rows_added = 0;
     uint64_t rows_removed = 0;
     std::string error;
+    /// The failure was a staging table vanishing under the repair (see isStagingTableRace): the attempt
+    /// changed nothing and is tried again with a new staging table.
+    bool staging_race = false;
 };
 
 struct CycleReport {
