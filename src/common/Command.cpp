@@ -31,7 +31,8 @@ void addCommonOptions(CLI::App& app) {
            "seconds a server may stay silent in the middle of a statement (a frozen host, dropped packets) "
            "before it counts as not answering; 0 turns the watch off (default: the fleet file's "
            "network.stall_timeout_seconds, else 30; environment CHFLEET_STALL_TIMEOUT_MS in ms)")
-        ->check(CLI::Range(0.0, 86400.0));
+        ->check(CLI::Range(0.0, 86400.0))
+        ->type_name("SECONDS");
     app.require_subcommand(0, 1);
     app.fallthrough();  // --log-level also after a sub-subcommand: `chfleet sandbox down --log-level warn`
 }
