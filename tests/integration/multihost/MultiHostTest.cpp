@@ -394,9 +394,9 @@ TEST_F(MultiHostTest, SyncCopiesThePrimarysRowsToTheDrSite) {
                     "SETTINGS insert_distributed_sync = 1"),
               "");
     // The insert landed on one replica of each shard; sync reads whichever replica it picks, so the test
-    // waits until every primary replica holds its shard's rows (as an operator's check would). Counted, not
-    // SYSTEM SYNC REPLICA: on 18.16 that returns at once while the new part's entry has not reached the
-    // replica's queue yet.
+    // waits until every primary replica holds its shard's rows (as an operator's check would). Counted:
+    // SYSTEM SYNC REPLICA on every replica was not enough on 18.16 (once, a sync right after it read a
+    // replica of shard 1 that had none of them yet).
     auto rows = [](size_t server) {
         return query(kServers[server], "SELECT count() FROM mh.events_local WHERE company_id LIKE 'sync-%'");
     };
