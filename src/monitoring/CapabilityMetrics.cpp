@@ -15,6 +15,7 @@
 #include "common/Exception.h"
 #include "common/Log.h"
 #include "erase/Eraser.h"
+#include "monitoring/TrackedFamilies.h"
 #include "retention/RetentionMetrics.h"
 #include "sync/SyncState.h"
 
@@ -78,32 +79,7 @@ struct CapabilityMetrics::Families {
     std::map<std::string, std::vector<std::function<void()>>> removers;
 };
 
-namespace {
-
-/// Registers the families of one capability, remembering how to remove them again.
-class FamilySet {
-  public:
-    FamilySet(prometheus::Registry& registry, std::vector<std::function<void()>>& removers)
-        : registry_(registry), removers_(removers) {}
-
-    prometheus::Family<prometheus::Gauge>& gauge(std::string_view name, const std::string& help) {
-        return track(prometheus::BuildGauge().Name(std::string(name)).Help(help).Register(registry_));
-    }
-    prometheus::Family<prometheus::Counter>& counter(std::string_view name, const std::string& help) {
-        return track(prometheus::BuildCounter().Name(std::string(name)).Help(help).Register(registry_));
-    }
-
-  private:
-    template <class T>
-    prometheus::Family<T>& track(prometheus::Family<T>& family) {
-        removers_.push_back([registry = &registry_, family = &family] { registry->Remove(*family); });
-        return family;
-    }
-    prometheus::Registry& registry_;
-    std::vector<std::function<void()>>& removers_;
-};
-
-}  // namespace
+namespace {}  // namespace
 
 CapabilityMetrics::CapabilityMetrics(const topology::Fleet& fleet,
                                      std::shared_ptr<prometheus::Registry> registry, int64_t stalled_hours)
@@ -117,7 +93,7 @@ CapabilityMetrics::~CapabilityMetrics() = default;
 void CapabilityMetrics::refresh() {
     // Each capability is read without the lock (it takes seconds), then its families are replaced under it.
     auto replace = [this](const std::string& capability, const std::function<void()>& read,
-                          const std::function<void(FamilySet&)>& build) {
+                          const std::function<void(TrackedFamilies&)>& build) {
         try {
             read();
         } catch (const std::exception& e) {
@@ -130,14 +106,14 @@ void CapabilityMetrics::refresh() {
             remove();
         }
         removers.clear();
-        FamilySet families(*registry_, removers);
+        TrackedFamilies families(*registry_, removers);
         build(families);
     };
 
     ErasureState erasures;
     replace(
         "erase", [&] { erasures = readErasures(fleet_, std::chrono::system_clock::now()); },
-        [&](FamilySet& f) {
+        [&](TrackedFamilies& f) {
             auto& count = f.gauge(erase::kPendingErasuresMetric,
                                   "Erasures requested and not yet complete on every replica of the site");
             auto& age = f.gauge(erase::kOldestPendingAgeMetric,
@@ -163,7 +139,7 @@ void CapabilityMetrics::refresh() {
     retention::RetentionReport report;
     replace(
         "retention", [&] { report = readRetention(fleet_, stalled_hours_); },
-        [&](FamilySet& f) {
+        [&](TrackedFamilies& f) {
             auto& overdue =
                 f.gauge(retention::kOverdueSecondsMetric,
                         "How long the oldest expired partition still present has been due for removal");
@@ -176,7 +152,7 @@ void CapabilityMetrics::refresh() {
     std::vector<RegionBackup> backups;
     replace(
         "backup", [&] { backups = readBackups(fleet_); },
-        [&](FamilySet& f) {
+        [&](TrackedFamilies& f) {
             auto& success =
                 f.gauge(backup::kLastSuccessMetric, "Unix time of the region's last complete backup");
             auto& failure =

@@ -10,6 +10,8 @@
 #include <map>
 #include <string>
 
+#include "monitoring/TrackedFamilies.h"
+
 namespace chfleet::monitoring {
 
 namespace {
@@ -30,33 +32,7 @@ Labels with(Labels labels, const std::string& database, const std::string& table
     return labels;
 }
 
-/// Builds the families of one update into a registry, remembering how to remove them again.
-class Builder {
-  public:
-    Builder(prometheus::Registry& registry, std::vector<std::function<void()>>& removers)
-        : registry_(registry), removers_(removers) {}
-
-    prometheus::Family<prometheus::Gauge>& gauge(const std::string& name, const std::string& help) {
-        return track(prometheus::BuildGauge().Name(name).Help(help).Register(registry_));
-    }
-    prometheus::Family<prometheus::Counter>& counter(const std::string& name, const std::string& help) {
-        return track(prometheus::BuildCounter().Name(name).Help(help).Register(registry_));
-    }
-    prometheus::Family<prometheus::Histogram>& histogram(const std::string& name, const std::string& help) {
-        return track(prometheus::BuildHistogram().Name(name).Help(help).Register(registry_));
-    }
-
-  private:
-    template <class T>
-    prometheus::Family<T>& track(prometheus::Family<T>& family) {
-        removers_.push_back([registry = &registry_, family = &family] { registry->Remove(*family); });
-        return family;
-    }
-    prometheus::Registry& registry_;
-    std::vector<std::function<void()>>& removers_;
-};
-
-void build(Builder& b, const std::vector<NodeRead>& reads, double scrape_seconds) {
+void build(TrackedFamilies& b, const std::vector<NodeRead>& reads, double scrape_seconds) {
     auto& up =
         b.gauge("clickhouse_up", "1 when the node answered every query of this scrape in time, else 0");
     auto& read_seconds = b.gauge("clickhouse_scrape_node_seconds", "How long reading the node took");
@@ -159,7 +135,7 @@ void FleetMetrics::update(const std::vector<NodeRead>& reads, double scrape_seco
         remove();
     }
     removers_.clear();
-    Builder builder(*registry_, removers_);
+    TrackedFamilies builder(*registry_, removers_);
     build(builder, reads, scrape_seconds);
 }
 
