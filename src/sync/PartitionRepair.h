@@ -21,7 +21,7 @@ inline constexpr std::string_view kStagingPrefix = "_chfleet_stage_";
 
 /// True for a ClickHouse "Table … doesn't exist" (code 60) that names a staging table. 18.16 answers it, now
 /// and then, to a repair's statement while another repair on the same server drops its own staging table (it
-/// was seen in CI twice in some fifty suite runs, with every staging name distinct, and could not be
+/// was seen twice in some fifty suite runs, once with every staging name distinct, and could not be
 /// reproduced by hand). Up to the final ATTACH/REPLACE such a failure leaves the target untouched, and that
 /// single statement either ran whole or not at all: the repair can simply be run again.
 bool isStagingTableRace(const std::exception& error);
